@@ -1,0 +1,108 @@
+/*
+ * reader.c - walks the records of a ledger in order, segment by segment,
+ * for consumers that need the events (export, reindex, sinks).  It checks
+ * framing only; ledger_verify() is the integrity check.
+ */
+#include "ledger_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+struct ledger_reader {
+	char dir[4096];
+	uint64_t *segs;
+	size_t nsegs, cur; /* cur: index of the loaded segment, nsegs when done */
+	uint8_t *buf;
+	size_t len, off;
+	struct hasher hs;
+	bool loaded;
+};
+
+int ledger_reader_open(const char *dir, struct ledger_reader **out, char *err, size_t errcap)
+{
+	struct ledger_reader *r = vg_calloc(1, sizeof(*r));
+	int rc;
+
+	*out = NULL;
+	if (!r)
+		return -ENOMEM;
+	if ((rc = vg_path(r->dir, sizeof(r->dir), "%s", dir)) < 0 ||
+	    (rc = hasher_init(&r->hs)) < 0) {
+		snprintf(err, errcap, "cannot open ledger '%s': %s", dir, strerror(-rc));
+		vg_free(r);
+		return rc;
+	}
+	rc = seg_list(dir, &r->segs, &r->nsegs);
+	if (rc < 0) {
+		snprintf(err, errcap, "cannot read ledger directory '%s': %s", dir, strerror(-rc));
+		ledger_reader_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+static int load_segment(struct ledger_reader *r, char *err, size_t errcap)
+{
+	char path[4200], why[160];
+	struct seg_header h;
+	int rc;
+
+	vg_free(r->buf);
+	r->buf = NULL;
+	r->loaded = false;
+	if ((rc = seg_path(path, sizeof(path), r->dir, r->segs[r->cur])) < 0 ||
+	    (rc = seg_load(path, &r->buf, &r->len)) < 0) {
+		snprintf(err, errcap, "cannot read segment %" PRIu64 ": %s", r->segs[r->cur],
+			 strerror(-rc));
+		return rc;
+	}
+	if (seg_header_decode(r->buf, r->len, &h, why, sizeof(why)) < 0) {
+		snprintf(err, errcap, "segment %" PRIu64 ": %s", r->segs[r->cur], why);
+		return -EBADMSG;
+	}
+	r->off = SEG_HEADER_LEN;
+	r->loaded = true;
+	return 0;
+}
+
+int ledger_reader_next(struct ledger_reader *r, struct ledger_record *rec, char *err,
+		       size_t errcap)
+{
+	enum frame_status st;
+	int rc;
+
+	for (;;) {
+		if (r->cur >= r->nsegs)
+			return 0;
+		if (!r->loaded && (rc = load_segment(r, err, errcap)) < 0)
+			return rc;
+		if (r->off < r->len)
+			break;
+		r->cur++;
+		r->loaded = false;
+	}
+	st = frame_decode(&r->hs, r->buf + r->off, r->len - r->off, rec);
+	if (st != FRAME_OK) {
+		snprintf(err, errcap, "segment %" PRIu64 " offset %zu: %s", r->segs[r->cur], r->off,
+			 st == FRAME_SHORT ? "incomplete record at the end"
+			 : st == FRAME_CRC ? "checksum mismatch"
+					   : "malformed record");
+		return -EBADMSG;
+	}
+	rec->segment = r->segs[r->cur];
+	rec->offset = r->off;
+	r->off += rec->frame_len;
+	return 1;
+}
+
+void ledger_reader_free(struct ledger_reader *r)
+{
+	if (!r)
+		return;
+	hasher_release(&r->hs);
+	vg_free(r->buf);
+	vg_free(r->segs);
+	vg_free(r);
+}

@@ -1,0 +1,138 @@
+/*
+ * segment.c - naming, listing and loading segment files.
+ */
+#include "ledger_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int seg_path(char *out, size_t cap, const char *dir, uint64_t segno)
+{
+	return vg_path(out, cap, "%s/%010" PRIu64 ".seg", dir, segno);
+}
+
+/* Parses "<digits>.seg"; 0 for anything else. */
+static uint64_t seg_name_number(const char *name)
+{
+	uint64_t v = 0;
+	const char *p = name;
+
+	if (*p < '0' || *p > '9')
+		return 0;
+	while (*p >= '0' && *p <= '9') {
+		if (v > (UINT64_MAX - 9) / 10)
+			return 0;
+		v = v * 10 + (uint64_t)(*p++ - '0');
+	}
+	return strcmp(p, ".seg") == 0 ? v : 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int seg_list(const char *dir, uint64_t **nums, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	uint64_t *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc = 0;
+
+	*nums = NULL;
+	*n = 0;
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		uint64_t no = seg_name_number(de->d_name);
+
+		if (!no)
+			continue;
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			uint64_t *nv;
+
+			if (ncap > 100000000) {
+				rc = -E2BIG;
+				goto out;
+			}
+			nv = vg_realloc(v, ncap * sizeof(*v));
+			if (!nv) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		v[len++] = no;
+	}
+	if (len)
+		qsort(v, len, sizeof(*v), cmp_u64);
+	*nums = v;
+	*n = len;
+	v = NULL;
+out:
+	vg_free(v);
+	closedir(d);
+	return rc;
+}
+
+int seg_load(const char *path, uint8_t **buf, size_t *len)
+{
+	struct stat st;
+	uint8_t *b = NULL;
+	size_t got = 0, size;
+	int fd, rc = 0;
+
+	*buf = NULL;
+	*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	if ((uint64_t)st.st_size > SEG_READ_MAX) {
+		rc = -EFBIG;
+		goto out;
+	}
+	size = (size_t)st.st_size;
+	b = vg_malloc(size + 1);
+	if (!b) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	while (got < size) {
+		ssize_t r = read(fd, b + got, size - got);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			goto out;
+		}
+		if (r == 0)
+			break; /* the file shrank under us: use what is there */
+		got += (size_t)r;
+	}
+	*buf = b;
+	*len = got;
+	b = NULL;
+out:
+	vg_free(b);
+	close(fd);
+	return rc;
+}

@@ -1,0 +1,746 @@
+/*
+ * verify.c - offline verification of a ledger directory.
+ *
+ * Two passes.  The first reads every segment header and orders the segments
+ * by the number their header claims, so a renamed or swapped file shows up
+ * as exactly that (and the chain is still checked in its true order).  The
+ * second walks every record of every segment in that order and checks, one
+ * link at a time (a verifier must check every link, not just the ends):
+ * framing and CRC, seq +1, the previous-hash link, time order, and for each
+ * checkpoint its contents against the chain, its Ed25519 signature, its MAC
+ * under the key of its own epoch, and that the key's epoch is not earlier
+ * than any record it seals (CVE-2023-31439 in journald was the lack of that
+ * last check).
+ *
+ * After a finding the walk re-anchors on the record it actually found, so
+ * one change gives one finding and independent changes further on are still
+ * reported.  The "validated range" is the prefix before the first finding.
+ */
+#include "ledger_int.h"
+#include "recover.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+struct seg_entry {
+	uint64_t file_no; /* number in the file name */
+	bool header_ok;
+	struct seg_header hdr;
+	char why[160];
+	bool foreign, duplicate;
+};
+
+struct trusted {
+	struct ledger_checkpoint cp;
+	bool matched, rewritten;
+};
+
+struct vctx {
+	const struct ledger_verify_options *o;
+	struct ledger_verify_result *res;
+	struct hasher hs;
+	uint8_t log_id[LEDGER_LOG_ID_LEN];
+
+	bool started, reanchor, clean;
+	bool any_tamper, any_incomplete;
+	uint64_t expect_seq;
+	uint8_t expect_prev[LEDGER_HASH_LEN];
+	uint64_t last_time;
+	/* The previous record, for findings about it. */
+	uint64_t prev_seg, prev_off, prev_seq, prev_time;
+	uint8_t prev_rec_prev[LEDGER_HASH_LEN];
+
+	/* Sealing state. */
+	bool have_seal_epoch;
+	uint64_t seal_epoch, rot_epoch;
+	bool have_rot;
+	uint64_t last_seal_time;
+	uint64_t since_seal, since_seal_min_time, since_seal_first, since_seal_last;
+
+	struct trusted *trusted;
+	size_t ntrusted;
+};
+
+const char *ledger_finding_name(enum ledger_finding_kind k)
+{
+	static const char *const names[LF__COUNT] = {
+		[LF_SEGMENT_HEADER] = "SEGMENT_HEADER",
+		[LF_SEGMENT_FOREIGN] = "SEGMENT_FOREIGN",
+		[LF_SEGMENT_MISSING] = "SEGMENT_MISSING",
+		[LF_SEGMENT_DUPLICATE] = "SEGMENT_DUPLICATE",
+		[LF_SEGMENT_ORDER] = "SEGMENT_ORDER",
+		[LF_FRAME] = "FRAME",
+		[LF_CRC] = "CRC",
+		[LF_MODIFIED] = "MODIFIED",
+		[LF_DELETED] = "DELETED",
+		[LF_DUPLICATED] = "DUPLICATED",
+		[LF_REORDERED] = "REORDERED",
+		[LF_INSERTED] = "INSERTED",
+		[LF_TIME_ORDER] = "TIME_ORDER",
+		[LF_SIGNATURE_BAD] = "SIGNATURE_BAD",
+		[LF_SIGNATURE_UNKNOWN_KEY] = "SIGNATURE_UNKNOWN_KEY",
+		[LF_MAC_BAD] = "MAC_BAD",
+		[LF_KEY_EPOCH] = "KEY_EPOCH",
+		[LF_CHECKPOINT_BAD] = "CHECKPOINT_BAD",
+		[LF_TRUNCATED] = "TRUNCATED",
+		[LF_REWRITTEN] = "REWRITTEN",
+		[LF_TORN_TAIL] = "TORN_TAIL",
+		[LF_UNSEALED] = "UNSEALED",
+		[LF_GAP] = "GAP",
+	};
+
+	return (unsigned)k < LF__COUNT ? names[k] : "UNKNOWN";
+}
+
+bool ledger_finding_is_tamper(enum ledger_finding_kind k)
+{
+	return k != LF_TORN_TAIL && k != LF_UNSEALED && k != LF_GAP;
+}
+
+static struct ledger_finding *finding(struct vctx *v, enum ledger_finding_kind kind,
+				      uint64_t seg, uint64_t off, uint64_t seq, uint64_t time_ns,
+				      const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+static struct ledger_finding *finding(struct vctx *v, enum ledger_finding_kind kind,
+				      uint64_t seg, uint64_t off, uint64_t seq, uint64_t time_ns,
+				      const char *fmt, ...)
+{
+	struct ledger_verify_result *r = v->res;
+	size_t max = v->o->max_findings ? v->o->max_findings : 1000;
+	struct ledger_finding *f;
+	va_list ap;
+
+	if (ledger_finding_is_tamper(kind))
+		v->any_tamper = true;
+	else
+		v->any_incomplete = true;
+	if (kind != LF_GAP && kind != LF_UNSEALED)
+		v->clean = false;
+	if (r->nfindings >= max) {
+		r->findings_dropped++;
+		return NULL;
+	}
+	if (r->nfindings % 64 == 0) {
+		struct ledger_finding *nf =
+			vg_realloc(r->findings, (r->nfindings + 64) * sizeof(*nf));
+
+		if (!nf) {
+			r->findings_dropped++;
+			return NULL;
+		}
+		r->findings = nf;
+	}
+	f = &r->findings[r->nfindings++];
+	memset(f, 0, sizeof(*f));
+	f->kind = kind;
+	f->segment = seg;
+	f->offset = off;
+	f->seq = seq;
+	f->time_ns = time_ns;
+	va_start(ap, fmt);
+	vsnprintf(f->detail, sizeof(f->detail), fmt, ap);
+	va_end(ap);
+	return f;
+}
+
+/* ---- pass 1: segment headers -------------------------------------------------- */
+
+static int cmp_entries(const void *a, const void *b)
+{
+	const struct seg_entry *x = a, *y = b;
+	uint64_t kx = x->header_ok ? x->hdr.segno : x->file_no;
+	uint64_t ky = y->header_ok ? y->hdr.segno : y->file_no;
+
+	if (kx != ky)
+		return kx < ky ? -1 : 1;
+	/* The file whose name matches its header comes first. */
+	{
+		bool mx = x->header_ok && x->hdr.segno == x->file_no;
+		bool my = y->header_ok && y->hdr.segno == y->file_no;
+
+		if (mx != my)
+			return mx ? -1 : 1;
+	}
+	return x->file_no < y->file_no ? -1 : x->file_no > y->file_no;
+}
+
+static int read_header(const char *path, uint8_t out[SEG_HEADER_LEN], size_t *got)
+{
+	FILE *f = fopen(path, "rbe");
+
+	if (!f)
+		return -errno;
+	*got = fread(out, 1, SEG_HEADER_LEN, f);
+	fclose(f);
+	return 0;
+}
+
+static int plan_segments(struct vctx *v, struct seg_entry **out, size_t *nout)
+{
+	struct ledger_verify_result *r = v->res;
+	uint64_t *nums = NULL;
+	size_t n = 0;
+	struct seg_entry *e = NULL;
+	bool have_id = false;
+	int rc;
+
+	rc = seg_list(v->o->dir, &nums, &n);
+	if (rc < 0) {
+		snprintf(r->error, sizeof(r->error), "cannot read ledger directory '%s': %s",
+			 v->o->dir, strerror(-rc));
+		return rc;
+	}
+	if (n == 0) {
+		snprintf(r->error, sizeof(r->error), "no ledger segments in '%s'", v->o->dir);
+		vg_free(nums);
+		return -ENOENT;
+	}
+	e = vg_calloc(n, sizeof(*e));
+	if (!e) {
+		vg_free(nums);
+		return -ENOMEM;
+	}
+	/* A trusted checkpoint names the log; else the lowest-numbered file does. */
+	if (v->ntrusted) {
+		memcpy(v->log_id, v->trusted[0].cp.log_id, LEDGER_LOG_ID_LEN);
+		have_id = true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char path[4200];
+		uint8_t hdr[SEG_HEADER_LEN];
+		size_t got = 0;
+
+		e[i].file_no = nums[i];
+		if ((rc = seg_path(path, sizeof(path), v->o->dir, nums[i])) < 0 ||
+		    (rc = read_header(path, hdr, &got)) < 0) {
+			snprintf(e[i].why, sizeof(e[i].why), "cannot read: %s", strerror(-rc));
+			continue;
+		}
+		if (seg_header_decode(hdr, got, &e[i].hdr, e[i].why, sizeof(e[i].why)) < 0)
+			continue;
+		e[i].header_ok = true;
+		if (!have_id) {
+			memcpy(v->log_id, e[i].hdr.log_id, LEDGER_LOG_ID_LEN);
+			have_id = true;
+		}
+	}
+	if (have_id) {
+		memcpy(r->log_id, v->log_id, LEDGER_LOG_ID_LEN);
+		r->have_log_id = true;
+	}
+	qsort(e, n, sizeof(*e), cmp_entries);
+
+	/* Report what the ordering reveals. */
+	{
+		uint64_t expect = 1;
+		const struct seg_entry *last_own = NULL;
+
+		for (size_t i = 0; i < n; i++) {
+			struct seg_entry *s = &e[i];
+			uint64_t no = s->header_ok ? s->hdr.segno : s->file_no;
+
+			if (!s->header_ok) {
+				finding(v, LF_SEGMENT_HEADER, s->file_no, 0, 0, 0,
+					"segment file %" PRIu64 ": %s", s->file_no, s->why);
+			} else if (memcmp(s->hdr.log_id, v->log_id, LEDGER_LOG_ID_LEN) != 0) {
+				s->foreign = true;
+				finding(v, LF_SEGMENT_FOREIGN, s->file_no, 0, s->hdr.first_seq, 0,
+					"segment file %" PRIu64 " belongs to another ledger",
+					s->file_no);
+				continue;
+			} else if (last_own && last_own->header_ok &&
+				   last_own->hdr.segno == s->hdr.segno) {
+				s->duplicate = true;
+				finding(v, LF_SEGMENT_DUPLICATE, s->file_no, 0, s->hdr.first_seq, 0,
+					"segment file %" PRIu64 " is a second copy of segment %" PRIu64,
+					s->file_no, s->hdr.segno);
+				continue;
+			} else if (s->hdr.segno != s->file_no) {
+				finding(v, LF_SEGMENT_ORDER, s->file_no, 0, s->hdr.first_seq, 0,
+					"segment file %" PRIu64 " holds segment %" PRIu64
+					" (files renamed or swapped)",
+					s->file_no, s->hdr.segno);
+			}
+			if (no > expect)
+				finding(v, LF_SEGMENT_MISSING, no, 0, 0, 0,
+					"segment%s %" PRIu64 "%s%.0" PRIu64 " missing",
+					no - expect > 1 ? "s" : "", expect,
+					no - expect > 1 ? " to " : "",
+					no - expect > 1 ? no - 1 : 0);
+			expect = no + 1;
+			last_own = s;
+		}
+	}
+	*out = e;
+	*nout = n;
+	vg_free(nums);
+	return 0;
+}
+
+/* ---- pass 2: records ------------------------------------------------------------- */
+
+static void relabel_deleted(struct vctx *v, uint64_t seq)
+{
+	/* A "deletion" of seq that turns up later was a reordering. */
+	for (size_t i = v->res->nfindings; i-- > 0;) {
+		struct ledger_finding *f = &v->res->findings[i];
+
+		if (f->kind == LF_DELETED && f->seq <= seq && seq < f->seq + 1000000) {
+			f->kind = LF_REORDERED;
+			snprintf(f->detail, sizeof(f->detail),
+				 "records out of order: seq %" PRIu64 " comes later", seq);
+			return;
+		}
+	}
+}
+
+/* Checks the chain link of rec; returns true when it continues cleanly. */
+static bool check_link(struct vctx *v, const struct ledger_record *rec)
+{
+	static const uint8_t zero[LEDGER_HASH_LEN];
+
+	if (!v->started) {
+		v->started = true;
+		if (rec->seq != 1 && !v->reanchor)
+			finding(v, LF_DELETED, rec->segment, rec->offset, rec->seq, rec->time_ns,
+				"the ledger starts at seq %" PRIu64 "; seq 1 to %" PRIu64 " missing",
+				rec->seq, rec->seq - 1);
+		else if (rec->seq == 1 && memcmp(rec->prev_hash, zero, LEDGER_HASH_LEN) != 0)
+			finding(v, LF_INSERTED, rec->segment, rec->offset, rec->seq, rec->time_ns,
+				"the first record points to a predecessor that does not exist");
+		return true;
+	}
+	if (v->reanchor) {
+		v->reanchor = false;
+		return true;
+	}
+	if (rec->seq == v->expect_seq) {
+		if (memcmp(rec->prev_hash, v->expect_prev, LEDGER_HASH_LEN) == 0)
+			return true;
+		finding(v, LF_MODIFIED, v->prev_seg, v->prev_off, v->prev_seq, v->prev_time,
+			"record seq %" PRIu64 " was changed: its hash no longer matches the one "
+			"recorded by seq %" PRIu64,
+			v->prev_seq, rec->seq);
+		return true;
+	}
+	if (rec->seq > v->expect_seq) {
+		finding(v, LF_DELETED, rec->segment, rec->offset, v->expect_seq, rec->time_ns,
+			"record%s seq %" PRIu64 "%s%.0" PRIu64 " missing before seq %" PRIu64,
+			rec->seq - v->expect_seq > 1 ? "s" : "", v->expect_seq,
+			rec->seq - v->expect_seq > 1 ? " to " : "",
+			rec->seq - v->expect_seq > 1 ? rec->seq - 1 : 0, rec->seq);
+		return true;
+	}
+	/* Going backwards. */
+	if (rec->seq == v->expect_seq - 1) {
+		if (memcmp(rec->hash, v->expect_prev, LEDGER_HASH_LEN) == 0) {
+			finding(v, LF_DUPLICATED, rec->segment, rec->offset, rec->seq, rec->time_ns,
+				"record seq %" PRIu64 " appears twice", rec->seq);
+			return false;
+		}
+		if (memcmp(rec->prev_hash, v->prev_rec_prev, LEDGER_HASH_LEN) == 0) {
+			finding(v, LF_INSERTED, v->prev_seg, v->prev_off, rec->seq, v->prev_time,
+				"two different records claim seq %" PRIu64 "; the first was inserted",
+				rec->seq);
+			return true; /* the chain continues from this one */
+		}
+	}
+	relabel_deleted(v, rec->seq);
+	finding(v, LF_REORDERED, rec->segment, rec->offset, rec->seq, rec->time_ns,
+		"records out of order: seq %" PRIu64 " comes after seq %" PRIu64, rec->seq,
+		v->expect_seq - 1);
+	return false; /* keep the anchor on the newest record */
+}
+
+static uint64_t epoch_of(struct vctx *v, uint64_t t)
+{
+	return ledger_mackey_epoch_of(v->o->mac, t);
+}
+
+static void check_seal(struct vctx *v, const struct ledger_record *rec)
+{
+	struct ledger_verify_result *r = v->res;
+	struct ledger_checkpoint cp;
+	char why[160];
+	bool ok = true;
+	int rc;
+
+	r->seals++;
+	if (ledger_checkpoint_parse((const char *)rec->payload, rec->payload_len, &cp, why,
+				    sizeof(why)) < 0) {
+		finding(v, LF_CHECKPOINT_BAD, rec->segment, rec->offset, rec->seq, rec->time_ns,
+			"%s cannot be read: %s", ledger_rec_type_name(rec->type), why);
+		return;
+	}
+	if (memcmp(cp.log_id, v->log_id, LEDGER_LOG_ID_LEN) != 0 || cp.seq + 1 != rec->seq ||
+	    memcmp(cp.head, rec->prev_hash, LEDGER_HASH_LEN) != 0 || cp.time_ns != rec->time_ns) {
+		finding(v, LF_CHECKPOINT_BAD, rec->segment, rec->offset, rec->seq, rec->time_ns,
+			"checkpoint does not describe the chain it is part of (%s)",
+			memcmp(cp.log_id, v->log_id, LEDGER_LOG_ID_LEN)	? "another log id"
+			: cp.seq + 1 != rec->seq			? "wrong seq"
+			: cp.time_ns != rec->time_ns			? "wrong time"
+									: "wrong head hash");
+		ok = false;
+	}
+	rc = ledger_checkpoint_check_sig(&cp, v->o->pub);
+	if (rc == -EKEYREJECTED) {
+		finding(v, LF_SIGNATURE_UNKNOWN_KEY, rec->segment, rec->offset, rec->seq,
+			rec->time_ns, "checkpoint signed by an unknown key (key id %02x%02x%02x%02x)",
+			cp.key_id[0], cp.key_id[1], cp.key_id[2], cp.key_id[3]);
+		ok = false;
+	} else if (rc < 0) {
+		finding(v, LF_SIGNATURE_BAD, rec->segment, rec->offset, rec->seq, rec->time_ns,
+			"checkpoint signature does not verify");
+		ok = false;
+	} else {
+		r->seals_signed_ok++;
+	}
+	/* Epochs never go back, and never behind a rotation. */
+	if ((v->have_seal_epoch && cp.epoch < v->seal_epoch) ||
+	    (v->have_rot && cp.epoch < v->rot_epoch)) {
+		finding(v, LF_KEY_EPOCH, rec->segment, rec->offset, rec->seq, rec->time_ns,
+			"checkpoint uses the key of epoch %" PRIu64 " after epoch %" PRIu64,
+			cp.epoch, v->have_rot && v->rot_epoch > v->seal_epoch ? v->rot_epoch
+									    : v->seal_epoch);
+		ok = false;
+	}
+	if (v->o->mac) {
+		r->mac_checked = true;
+		/* A key seals only records from its own epoch or later. */
+		if (epoch_of(v, rec->time_ns) < cp.epoch ||
+		    (v->since_seal && epoch_of(v, v->since_seal_min_time) < cp.epoch)) {
+			finding(v, LF_KEY_EPOCH, rec->segment, rec->offset, rec->seq, rec->time_ns,
+				"the key of epoch %" PRIu64 " seals records from epoch %" PRIu64
+				" (a key used outside its epoch)",
+				cp.epoch,
+				epoch_of(v, v->since_seal ? v->since_seal_min_time : rec->time_ns));
+			ok = false;
+		}
+		rc = ledger_checkpoint_check_mac(&cp, v->o->mac);
+		if (rc == -EBADMSG) {
+			finding(v, LF_MAC_BAD, rec->segment, rec->offset, rec->seq, rec->time_ns,
+				"checkpoint MAC does not verify with the key of epoch %" PRIu64,
+				cp.epoch);
+			ok = false;
+		} else if (rc == 0) {
+			r->seals_mac_ok++;
+		}
+	}
+	if (!r->seals || !v->have_seal_epoch)
+		r->first_epoch = cp.epoch;
+	r->last_epoch = cp.epoch;
+	v->have_seal_epoch = true;
+	v->seal_epoch = cp.epoch;
+	if (v->last_seal_time && rec->time_ns > v->last_seal_time) {
+		uint64_t gap = (rec->time_ns - v->last_seal_time) / 1000000000ull;
+
+		if (gap > r->max_seal_gap_s)
+			r->max_seal_gap_s = gap;
+		if (v->o->max_gap_s && gap > v->o->max_gap_s)
+			finding(v, LF_GAP, rec->segment, rec->offset, rec->seq, rec->time_ns,
+				"%" PRIu64 " s since the previous checkpoint (more than %" PRIu64
+				" s): the writer was stopped or records are missing",
+				gap, v->o->max_gap_s);
+	}
+	v->last_seal_time = rec->time_ns;
+	if (ok) {
+		v->since_seal = 0;
+		if (v->clean) {
+			r->sealed_to_seq = rec->seq;
+			r->sealed_to_time_ns = rec->time_ns;
+		}
+	}
+}
+
+static void check_trusted(struct vctx *v, const struct ledger_record *rec)
+{
+	for (size_t i = 0; i < v->ntrusted; i++) {
+		struct trusted *t = &v->trusted[i];
+
+		if (t->cp.seq != rec->seq || t->matched || t->rewritten)
+			continue;
+		if (memcmp(t->cp.head, rec->hash, LEDGER_HASH_LEN) == 0) {
+			t->matched = true;
+			v->res->ntrusted_ok++;
+		} else {
+			t->rewritten = true;
+			finding(v, LF_REWRITTEN, rec->segment, rec->offset, rec->seq, rec->time_ns,
+				"record seq %" PRIu64 " differs from the trusted checkpoint: the "
+				"history it attests was rewritten",
+				rec->seq);
+		}
+	}
+}
+
+static void on_record(struct vctx *v, const struct ledger_record *rec)
+{
+	struct ledger_verify_result *r = v->res;
+	bool advance;
+
+	r->records++;
+	if (!r->first_seq) {
+		r->first_seq = rec->seq;
+		r->first_time_ns = rec->time_ns;
+	}
+	if (rec->seq > r->last_seq)
+		r->last_seq = rec->seq;
+	if (rec->time_ns > r->last_time_ns)
+		r->last_time_ns = rec->time_ns;
+
+	advance = check_link(v, rec);
+	if (v->started && rec->time_ns < v->last_time && advance)
+		finding(v, LF_TIME_ORDER, rec->segment, rec->offset, rec->seq, rec->time_ns,
+			"time goes backwards by %" PRIu64 " ms", (v->last_time - rec->time_ns) / 1000000);
+	if (!advance)
+		return;
+	check_trusted(v, rec);
+
+	if (rec_is_seal(rec->type)) {
+		check_seal(v, rec);
+	} else {
+		if (rec->type == LEDGER_REC_KEY_ROTATION) {
+			uint64_t e;
+
+			if (rotation_payload_epoch(rec->payload, rec->payload_len, &e) < 0)
+				finding(v, LF_CHECKPOINT_BAD, rec->segment, rec->offset, rec->seq,
+					rec->time_ns, "key rotation record cannot be read");
+			else if ((v->have_rot && e <= v->rot_epoch) ||
+				 (v->have_seal_epoch && e < v->seal_epoch))
+				finding(v, LF_KEY_EPOCH, rec->segment, rec->offset, rec->seq,
+					rec->time_ns,
+					"key rotation to epoch %" PRIu64 " goes backwards", e);
+			else {
+				v->have_rot = true;
+				v->rot_epoch = e;
+			}
+		} else if (rec->type == LEDGER_REC_RECOVERY) {
+			r->recoveries++;
+		}
+		if (v->since_seal++ == 0) {
+			v->since_seal_min_time = rec->time_ns;
+			v->since_seal_first = rec->time_ns;
+		}
+		if (rec->time_ns < v->since_seal_min_time)
+			v->since_seal_min_time = rec->time_ns;
+		v->since_seal_last = rec->time_ns;
+	}
+	if (v->clean) {
+		r->valid_to_seq = rec->seq;
+		r->valid_to_time_ns = rec->time_ns;
+	}
+	v->prev_seg = rec->segment;
+	v->prev_off = rec->offset;
+	v->prev_seq = rec->seq;
+	v->prev_time = rec->time_ns;
+	memcpy(v->prev_rec_prev, rec->prev_hash, LEDGER_HASH_LEN);
+	v->expect_seq = rec->seq + 1;
+	memcpy(v->expect_prev, rec->hash, LEDGER_HASH_LEN);
+	if (rec->time_ns > v->last_time)
+		v->last_time = rec->time_ns;
+}
+
+static void walk_segment(struct vctx *v, const struct seg_entry *s, const uint8_t *buf,
+			 size_t len, bool last_segment)
+{
+	size_t off = SEG_HEADER_LEN;
+	bool first = true;
+
+	while (off < len) {
+		struct ledger_record rec;
+		enum frame_status st = frame_decode(&v->hs, buf + off, len - off, &rec);
+		size_t next;
+
+		if (st == FRAME_OK || st == FRAME_BADHDR) {
+			rec.segment = s->file_no;
+			rec.offset = off;
+			if (st == FRAME_BADHDR)
+				finding(v, LF_FRAME, s->file_no, off, rec.seq, rec.time_ns,
+					"record has reserved bits set or an unknown type %u", rec.type);
+			if (first && s->header_ok &&
+			    (rec.seq != s->hdr.first_seq ||
+			     memcmp(rec.prev_hash, s->hdr.prev_hash, LEDGER_HASH_LEN) != 0))
+				finding(v, LF_SEGMENT_HEADER, s->file_no, 0, rec.seq, rec.time_ns,
+					"segment header does not match its first record (header says "
+					"seq %" PRIu64 ", record is seq %" PRIu64 ")",
+					s->hdr.first_seq, rec.seq);
+			first = false;
+			on_record(v, &rec);
+			off += rec.frame_len;
+			continue;
+		}
+		/* Damage.  At the very end of the ledger, with nothing valid after it,
+		 * it is what a crash leaves: a torn tail.  Anywhere else it is not. */
+		next = frame_resync(buf, len, off + 1);
+		if (last_segment && next >= len) {
+			finding(v, LF_TORN_TAIL, s->file_no, off, v->expect_seq, 0,
+				"the last %zu bytes form no complete record (a crash the writer has "
+				"not recovered yet, or a cut)",
+				len - off);
+			return;
+		}
+		if (st == FRAME_CRC)
+			finding(v, LF_CRC, s->file_no, off, rec.seq, rec.time_ns,
+				"checksum mismatch in record seq %" PRIu64, rec.seq);
+		else
+			finding(v, LF_FRAME, s->file_no, off, v->expect_seq, 0,
+				"%s", st == FRAME_SHORT ? "segment ends inside a record"
+							: "record has an impossible length");
+		/* Do not chain-check across the damaged bytes: one finding each. */
+		v->reanchor = true;
+		off = next;
+	}
+}
+
+static int load_trusted(struct vctx *v)
+{
+	struct ledger_verify_result *r = v->res;
+
+	if (!v->o->ntrusted)
+		return 0;
+	v->trusted = vg_calloc(v->o->ntrusted, sizeof(*v->trusted));
+	if (!v->trusted)
+		return -ENOMEM;
+	for (size_t i = 0; i < v->o->ntrusted; i++) {
+		const char *t = v->o->trusted[i];
+		char why[160];
+		int rc;
+
+		if (ledger_checkpoint_parse(t, strlen(t), &v->trusted[i].cp, why, sizeof(why)) < 0) {
+			snprintf(r->error, sizeof(r->error), "trusted checkpoint %zu: %s", i + 1, why);
+			return -EINVAL;
+		}
+		rc = ledger_checkpoint_check_sig(&v->trusted[i].cp, v->o->pub);
+		if (rc < 0) {
+			snprintf(r->error, sizeof(r->error),
+				 "trusted checkpoint %zu is not signed by the given public key", i + 1);
+			return -EKEYREJECTED;
+		}
+		if (i && memcmp(v->trusted[i].cp.log_id, v->trusted[0].cp.log_id, LEDGER_LOG_ID_LEN)) {
+			snprintf(r->error, sizeof(r->error),
+				 "trusted checkpoints name different ledgers");
+			return -EINVAL;
+		}
+	}
+	v->ntrusted = v->o->ntrusted;
+	return 0;
+}
+
+int ledger_verify(const struct ledger_verify_options *o, struct ledger_verify_result *r)
+{
+	struct vctx v = { .o = o, .res = r, .clean = true };
+	struct seg_entry *segs = NULL;
+	size_t nsegs = 0;
+	uint64_t total = 0, done = 0;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (!o->dir || !o->pub) {
+		snprintf(r->error, sizeof(r->error), "a ledger directory and a public key are needed");
+		rc = -EINVAL;
+		goto fail;
+	}
+	if ((rc = hasher_init(&v.hs)) < 0) {
+		snprintf(r->error, sizeof(r->error), "SHA-256 is not available");
+		goto fail;
+	}
+	if ((rc = load_trusted(&v)) < 0)
+		goto fail;
+	if ((rc = plan_segments(&v, &segs, &nsegs)) < 0)
+		goto fail;
+
+	for (size_t i = 0; i < nsegs; i++)
+		total += 1; /* progress in segments: sizes are not known before reading */
+	for (size_t i = 0; i < nsegs; i++) {
+		struct seg_entry *s = &segs[i];
+		char path[4200];
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		bool last = true;
+
+		if (s->foreign || s->duplicate)
+			continue;
+		for (size_t j = i + 1; j < nsegs; j++)
+			if (!segs[j].foreign && !segs[j].duplicate)
+				last = false;
+		if (seg_path(path, sizeof(path), o->dir, s->file_no) < 0 ||
+		    (rc = seg_load(path, &buf, &len)) < 0) {
+			finding(&v, LF_SEGMENT_HEADER, s->file_no, 0, 0, 0,
+				"segment file %" PRIu64 " cannot be read: %s", s->file_no,
+				strerror(-rc));
+			v.reanchor = true;
+			continue;
+		}
+		r->segments++;
+		if (!r->first_segment)
+			r->first_segment = s->file_no;
+		r->last_segment = s->file_no;
+		r->bytes += len;
+		/* A missing segment was reported already; do not report its records
+		 * again as a gap in the chain. */
+		if (i > 0 && s->header_ok) {
+			const struct seg_entry *p = NULL;
+
+			for (size_t j = i; j-- > 0;)
+				if (!segs[j].foreign && !segs[j].duplicate) {
+					p = &segs[j];
+					break;
+				}
+			if (p && p->header_ok && s->hdr.segno > p->hdr.segno + 1)
+				v.reanchor = true;
+		} else if (i == 0 && s->header_ok && s->hdr.segno > 1) {
+			v.reanchor = true;
+			v.started = true;
+		}
+		walk_segment(&v, s, buf, len, last);
+		vg_free(buf);
+		if (o->progress)
+			o->progress(o->progress_arg, ++done, total);
+	}
+
+	/* What the trusted checkpoints say about the end. */
+	for (size_t i = 0; i < v.ntrusted; i++) {
+		struct trusted *t = &v.trusted[i];
+
+		if (t->matched || t->rewritten)
+			continue;
+		if (t->cp.seq == 0) {
+			t->matched = true;
+			r->ntrusted_ok++;
+		} else if (t->cp.seq > r->last_seq) {
+			finding(&v, LF_TRUNCATED, r->last_segment, 0, r->last_seq + 1, 0,
+				"the ledger ends at seq %" PRIu64 " but a trusted checkpoint attests "
+				"seq %" PRIu64 ": %" PRIu64 " records were cut off",
+				r->last_seq, t->cp.seq, t->cp.seq - r->last_seq);
+		} else {
+			finding(&v, LF_REWRITTEN, 0, 0, t->cp.seq, 0,
+				"seq %" PRIu64 " of the trusted checkpoint is not in the ledger",
+				t->cp.seq);
+		}
+	}
+	r->unsealed = v.since_seal;
+	r->unsealed_first_ns = v.since_seal_first;
+	r->unsealed_last_ns = v.since_seal_last;
+	if (v.since_seal && o->require_sealed)
+		finding(&v, LF_UNSEALED, r->last_segment, 0, r->last_seq, v.since_seal_last,
+			"%" PRIu64 " records after the last checkpoint are not sealed", v.since_seal);
+	r->verdict = v.any_tamper ? LEDGER_TAMPERED : v.any_incomplete ? LEDGER_INCOMPLETE : LEDGER_OK;
+	rc = 0;
+	goto out;
+fail:
+	r->verdict = LEDGER_ERROR;
+out:
+	vg_free(segs);
+	vg_free(v.trusted);
+	hasher_release(&v.hs);
+	return rc;
+}
+
+void ledger_verify_result_release(struct ledger_verify_result *r)
+{
+	vg_free(r->findings);
+	r->findings = NULL;
+	r->nfindings = 0;
+}
