@@ -1,0 +1,52 @@
+/*
+ * cli.h - shared context and helpers of the vigil command-line tool.
+ * Internal to src/cli/.
+ */
+#ifndef VIGIL_CLI_H
+#define VIGIL_CLI_H
+
+#include "common.h"
+#include "ledger.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Exit codes shared by all commands (verify adds its own 0..3 verdicts). */
+enum {
+	CLI_OK = 0,
+	CLI_FAIL = 1,  /* the command ran and found a problem */
+	CLI_USAGE = 2, /* bad command line */
+	CLI_ERROR = 3, /* could not do the job at all */
+};
+
+struct cli {
+	char state_override[4096]; /* --state-dir, "" when not given */
+	char state_dir[4096];	   /* resolved */
+	bool color;		   /* stdout is a terminal and NO_COLOR is unset */
+	bool progress;		   /* stderr is a terminal */
+};
+
+/* Resolves cli->state_dir; prints an error and returns -errno on failure. */
+int cli_state(struct cli *c);
+/* out = state_dir/rel; returns -ENAMETOOLONG when it does not fit. */
+int cli_state_path(struct cli *c, char *out, size_t cap, const char *rel);
+/* Handles a --state-dir value seen by a command's option parser. */
+int cli_set_state_dir(struct cli *c, const char *v);
+/* "error: ..." on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints a usage error and the hint to run --help; returns CLI_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* ANSI colour around s when colours are on. */
+const char *cli_c(const struct cli *c, const char *code);
+#define CLI_RED "31"
+#define CLI_GREEN "32"
+#define CLI_YELLOW "33"
+#define CLI_BOLD "1"
+#define CLI_RESET "0"
+
+int cmd_keys(struct cli *c, int argc, char **argv);
+int cmd_import(struct cli *c, int argc, char **argv);
+int cmd_checkpoint(struct cli *c, int argc, char **argv);
+int cmd_verify(struct cli *c, int argc, char **argv);
+
+#endif

@@ -1,0 +1,237 @@
+/*
+ * cmd_keys.c - `vigil keys init` and `vigil keys show`.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+static const char keys_usage[] =
+	"usage: vigil keys init [--epoch DURATION] [--force] [--verify-key-out FILE] [--json]\n"
+	"       vigil keys show [--json]\n"
+	"\n"
+	"init  Creates, in STATE/keys, the Ed25519 signing key (signing.key, 0600), its\n"
+	"      public key (signing.pub) and the forward-secure MAC key (mac.key, 0600),\n"
+	"      which evolves one way every epoch so that a later compromise cannot\n"
+	"      re-seal earlier records.  Prints the MAC VERIFICATION KEY once: store\n"
+	"      it off this machine and give it to 'vigil verify --mac-key'.\n"
+	"        --epoch DURATION       MAC key epoch length (default 15m; e.g. 900, 5m, 1h)\n"
+	"        --force                replace existing keys\n"
+	"        --verify-key-out FILE  also write the verification key to FILE (0600)\n"
+	"show  Shows the public key fingerprint, the key files and their modes, and the\n"
+	"      MAC key's epoch length and current epoch (never a secret).\n"
+	"\n"
+	"Options for both: --state-dir DIR, --json, -h/--help.\n";
+
+enum { OPT_EPOCH = 256, OPT_FORCE, OPT_VKO, OPT_JSON, OPT_STATE };
+
+static const struct option keys_opts[] = {
+	{ "epoch", required_argument, NULL, OPT_EPOCH },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "verify-key-out", required_argument, NULL, OPT_VKO },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "state-dir", required_argument, NULL, OPT_STATE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void print_json(json_t *j)
+{
+	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	json_decref(j);
+}
+
+static int keys_init(struct cli *c, uint64_t epoch_s, bool force, const char *vko, bool json)
+{
+	struct ledger_keys_created kc;
+	char dir[4200], err[512], vk[256];
+	int rc, n;
+
+	if (cli_state_path(c, dir, sizeof(dir), "keys") < 0) {
+		cli_error("state directory path too long");
+		return CLI_ERROR;
+	}
+	if (vg_mkdir_p(c->state_dir, 0700) < 0) {
+		cli_error("cannot create state directory '%s': %s", c->state_dir, strerror(errno));
+		return CLI_ERROR;
+	}
+	rc = ledger_keys_create(dir, epoch_s, force, &kc, err, sizeof(err));
+	if (rc < 0) {
+		cli_error("%s", err);
+		return rc == -EEXIST ? CLI_FAIL : CLI_ERROR;
+	}
+	n = ledger_mackey_format(&kc.verify_key, vk, sizeof(vk) - 1);
+	ledger_mackey_wipe(&kc.verify_key);
+	if (n < 0) {
+		cli_error("cannot format the verification key");
+		return CLI_ERROR;
+	}
+	if (vko) {
+		vk[n] = '\n';
+		rc = vg_write_file_atomic(vko, vk, (size_t)n + 1, 0600);
+		vk[n] = 0;
+		if (rc < 0) {
+			cli_error("cannot write the verification key to '%s': %s", vko,
+				  strerror(-rc));
+			vg_wipe(vk, sizeof(vk));
+			return CLI_ERROR;
+		}
+	}
+	if (json) {
+		json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s?}",
+				      "keys_dir", dir, "signing_key", kc.signing_path,
+				      "public_key", kc.public_path, "mac_key", kc.mac_path,
+				      "fingerprint", kc.pub.fingerprint, "epoch_seconds",
+				      (json_int_t)epoch_s, "verify_key", vk, "verify_key_file", vko);
+		print_json(j);
+	} else {
+		printf("Created keys in %s\n", dir);
+		printf("  signing key   %s (secret, mode 0600)\n", kc.signing_path);
+		printf("  public key    %s\n", kc.public_path);
+		printf("  fingerprint   %s\n", kc.pub.fingerprint);
+		printf("  MAC key       %s (secret, mode 0600; evolves every %" PRIu64 " s)\n",
+		       kc.mac_path, epoch_s);
+		printf("\n%sMAC verification key%s (shown once; store it OFF this machine and give it\n"
+		       "to 'vigil verify --mac-key'; whoever holds it can check, and forge, seals):\n"
+		       "  %s\n",
+		       cli_c(c, CLI_BOLD), cli_c(c, CLI_RESET), vk);
+		if (vko)
+			printf("  (also written to %s)\n", vko);
+	}
+	vg_wipe(vk, sizeof(vk));
+	return CLI_OK;
+}
+
+static int keys_show(struct cli *c, bool json)
+{
+	char sk[4200], pk[4200], mk[4200], err[512], mode[3][8] = { "-", "-", "-" };
+	const char *paths[3] = { sk, pk, mk };
+	bool exists[3];
+	struct stat st[3];
+	struct ledger_pubkey pub;
+	struct ledger_mackey mac;
+	bool have_pub, have_mac;
+	int rc = CLI_OK;
+
+	if (cli_state_path(c, sk, sizeof(sk), "keys/" LEDGER_SIGNING_KEY_FILE) < 0 ||
+	    cli_state_path(c, pk, sizeof(pk), "keys/" LEDGER_PUBLIC_KEY_FILE) < 0 ||
+	    cli_state_path(c, mk, sizeof(mk), "keys/" LEDGER_MAC_KEY_FILE) < 0) {
+		cli_error("state directory path too long");
+		return CLI_ERROR;
+	}
+	for (int i = 0; i < 3; i++) {
+		exists[i] = stat(paths[i], &st[i]) == 0;
+		if (exists[i])
+			snprintf(mode[i], sizeof(mode[i]), "%04o", (unsigned)(st[i].st_mode & 07777));
+	}
+	if (!exists[0] && !exists[1] && !exists[2]) {
+		cli_error("no keys in '%s/keys'; run 'vigil keys init'", c->state_dir);
+		return CLI_FAIL;
+	}
+	have_pub = ledger_pubkey_load(pk, &pub, err, sizeof(err)) == 0;
+	have_mac = exists[2] && ledger_mackey_load(mk, &mac, err, sizeof(err)) == 0;
+	if (json) {
+		json_t *j = json_object(), *files = json_array();
+
+		for (int i = 0; i < 3; i++)
+			json_array_append_new(files, json_pack("{s:s, s:b, s:s}", "path", paths[i],
+							       "exists", exists[i], "mode", mode[i]));
+		json_object_set_new(j, "state_dir", json_string(c->state_dir));
+		json_object_set_new(j, "fingerprint",
+				    have_pub ? json_string(pub.fingerprint) : json_null());
+		json_object_set_new(j, "files", files);
+		if (have_mac) {
+			json_object_set_new(j, "epoch_seconds", json_integer((json_int_t)mac.interval_s));
+			json_object_set_new(j, "epoch_start", json_integer((json_int_t)mac.start_s));
+			json_object_set_new(j, "key_epoch", json_integer((json_int_t)mac.epoch));
+			json_object_set_new(j, "current_epoch",
+					    json_integer((json_int_t)ledger_mackey_epoch_of(
+						    &mac, vg_now_ns())));
+		}
+		print_json(j);
+	} else {
+		printf("Keys in %s/keys\n", c->state_dir);
+		printf("  fingerprint   %s\n", have_pub ? pub.fingerprint : "(public key unreadable)");
+		printf("  signing key   %s  %s\n", mode[0], sk);
+		printf("  public key    %s  %s\n", mode[1], pk);
+		printf("  MAC key       %s  %s\n", mode[2], mk);
+		if (have_mac) {
+			char start[40];
+
+			vg_format_time(mac.start_s * 1000000000ull, start, sizeof(start));
+			printf("  MAC epochs    %" PRIu64 " s each from %s; key file at epoch %" PRIu64
+			       ", now epoch %" PRIu64 "\n",
+			       mac.interval_s, start, mac.epoch,
+			       ledger_mackey_epoch_of(&mac, vg_now_ns()));
+		}
+	}
+	for (int i = 0; i < 3; i += 2) {
+		if (exists[i] && (st[i].st_mode & 077)) {
+			fprintf(stderr,
+				"vigil: warning: %s is readable by group or others; run chmod 600\n",
+				paths[i]);
+			rc = CLI_FAIL;
+		}
+	}
+	if (have_mac)
+		ledger_mackey_wipe(&mac);
+	return rc;
+}
+
+int cmd_keys(struct cli *c, int argc, char **argv)
+{
+	uint64_t epoch_s = LEDGER_DEFAULT_EPOCH_SECONDS;
+	const char *vko = NULL, *sub;
+	bool force = false, json = false;
+	int o;
+
+	if (argc < 2 || argv[1][0] == '-') {
+		if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+			fputs(keys_usage, stdout);
+			return CLI_OK;
+		}
+		return cli_usage_error("keys", "expected 'init' or 'show'");
+	}
+	sub = argv[1];
+	optind = 0;
+	while ((o = getopt_long(argc - 1, argv + 1, "h", keys_opts, NULL)) != -1) {
+		switch (o) {
+		case OPT_EPOCH:
+			if (vg_parse_duration(optarg, &epoch_s) < 0 || epoch_s == 0)
+				return cli_usage_error("keys", "--epoch: '%s' is not a duration", optarg);
+			break;
+		case OPT_FORCE:
+			force = true;
+			break;
+		case OPT_VKO:
+			vko = optarg;
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_STATE:
+			if (cli_set_state_dir(c, optarg) < 0)
+				return CLI_USAGE;
+			break;
+		case 'h':
+			fputs(keys_usage, stdout);
+			return CLI_OK;
+		default:
+			return cli_usage_error("keys", "unknown option");
+		}
+	}
+	if (optind + 1 < argc)
+		return cli_usage_error("keys", "unexpected argument '%s'", argv[optind + 1]);
+	if (cli_state(c) < 0)
+		return CLI_ERROR;
+	if (!strcmp(sub, "init"))
+		return keys_init(c, epoch_s, force, vko, json);
+	if (!strcmp(sub, "show"))
+		return keys_show(c, json);
+	return cli_usage_error("keys", "unknown subcommand '%s'", sub);
+}

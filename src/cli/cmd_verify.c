@@ -1,0 +1,467 @@
+/*
+ * cmd_verify.c - `vigil verify` and `vigil checkpoint`: the auditor's side.
+ * Both read the ledger directory directly and need no daemon.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define VERIFY_MAX_TRUSTED 64
+
+static const char verify_usage[] =
+	"usage: vigil verify [OPTIONS]\n"
+	"\n"
+	"Proves, offline and with no daemon, that no record of the ledger was changed,\n"
+	"removed, inserted, reordered or cut off since it was sealed, or shows exactly\n"
+	"where it was (segment, offset, seq, time).  Checks every CRC, every hash-chain\n"
+	"link, every checkpoint's Ed25519 signature, and with --mac-key every\n"
+	"checkpoint's forward-secure MAC under the key of its own epoch.\n"
+	"\n"
+	"Records after the last checkpoint are not sealed: someone with access to the\n"
+	"machine could cut them off without a trace.  Keep the output of\n"
+	"'vigil checkpoint' elsewhere and give it back with --trusted-checkpoint to\n"
+	"detect truncation or rewriting up to that point.\n"
+	"\n"
+	"Options:\n"
+	"  --ledger DIR                ledger directory (default STATE/ledger)\n"
+	"  --public-key FILE           public key (default STATE/keys/signing.pub)\n"
+	"  --mac-key SPEC              MAC verification key from 'vigil keys init'\n"
+	"                              (file:PATH, PATH, env:NAME or cmd:COMMAND)\n"
+	"  --trusted-checkpoint FILE   a checkpoint kept elsewhere (repeatable)\n"
+	"  --require-sealed            an unsealed tail makes the result INCOMPLETE\n"
+	"  --max-gap DURATION          report checkpoints further apart than this\n"
+	"  --json                      machine-readable result\n"
+	"  --quiet                     print only the result line\n"
+	"  --state-dir DIR             state directory\n"
+	"\n"
+	"Exit status: 0 intact; 1 tampering found; 2 unsealed or incomplete (torn tail,\n"
+	"or an unsealed tail with --require-sealed); 3 could not verify.\n";
+
+static const char checkpoint_usage[] =
+	"usage: vigil checkpoint [--ledger DIR] [--out FILE] [--json]\n"
+	"\n"
+	"Prints the newest signed checkpoint of the ledger: a signed note naming the\n"
+	"log, the number of records it covers and the hash of the last one.  Keep it\n"
+	"somewhere the machine's users cannot change (another host, a ticket, a\n"
+	"printout) and give it to 'vigil verify --trusted-checkpoint FILE' later.\n"
+	"\n"
+	"Options:\n"
+	"  --ledger DIR     ledger directory (default STATE/ledger)\n"
+	"  --out FILE       also write the note to FILE\n"
+	"  --json           print the checkpoint's fields as JSON\n"
+	"  --state-dir DIR  state directory\n";
+
+enum {
+	OPT_LEDGER = 256,
+	OPT_PUB,
+	OPT_MAC,
+	OPT_TRUSTED,
+	OPT_REQ,
+	OPT_GAP,
+	OPT_JSON,
+	OPT_QUIET,
+	OPT_STATE,
+	OPT_OUT,
+};
+
+static const struct option verify_opts[] = {
+	{ "ledger", required_argument, NULL, OPT_LEDGER },
+	{ "public-key", required_argument, NULL, OPT_PUB },
+	{ "mac-key", required_argument, NULL, OPT_MAC },
+	{ "trusted-checkpoint", required_argument, NULL, OPT_TRUSTED },
+	{ "require-sealed", no_argument, NULL, OPT_REQ },
+	{ "max-gap", required_argument, NULL, OPT_GAP },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "state-dir", required_argument, NULL, OPT_STATE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct option checkpoint_opts[] = {
+	{ "ledger", required_argument, NULL, OPT_LEDGER },
+	{ "out", required_argument, NULL, OPT_OUT },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "state-dir", required_argument, NULL, OPT_STATE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char *verdict_name(enum ledger_verdict v)
+{
+	switch (v) {
+	case LEDGER_OK:
+		return "OK";
+	case LEDGER_TAMPERED:
+		return "TAMPERED";
+	case LEDGER_INCOMPLETE:
+		return "INCOMPLETE";
+	default:
+		return "ERROR";
+	}
+}
+
+static void fmt_time(uint64_t ns, char *out, size_t cap)
+{
+	if (!ns)
+		snprintf(out, cap, "-");
+	else
+		vg_format_time(ns, out, cap);
+}
+
+static json_t *jtime(uint64_t ns)
+{
+	char t[40];
+
+	if (!ns)
+		return json_null();
+	vg_format_time(ns, t, sizeof(t));
+	return json_string(t);
+}
+
+static void print_json_result(const struct ledger_verify_result *r, const char *dir,
+			      const struct ledger_pubkey *pub)
+{
+	json_t *j = json_object(), *fs = json_array();
+	char id[33] = "";
+
+	if (r->have_log_id)
+		vg_hex_encode(r->log_id, LEDGER_LOG_ID_LEN, id);
+	json_object_set_new(j, "result", json_string(verdict_name(r->verdict)));
+	json_object_set_new(j, "exit_code", json_integer(r->verdict));
+	json_object_set_new(j, "ledger", json_string(dir));
+	if (r->verdict == LEDGER_ERROR && r->error[0])
+		json_object_set_new(j, "error", json_string(r->error));
+	json_object_set_new(j, "log_id", r->have_log_id ? json_string(id) : json_null());
+	json_object_set_new(j, "public_key", pub ? json_string(pub->fingerprint) : json_null());
+	json_object_set_new(j, "segments", json_integer((json_int_t)r->segments));
+	json_object_set_new(j, "records", json_integer((json_int_t)r->records));
+	json_object_set_new(j, "bytes", json_integer((json_int_t)r->bytes));
+	json_object_set_new(j, "first_seq", json_integer((json_int_t)r->first_seq));
+	json_object_set_new(j, "last_seq", json_integer((json_int_t)r->last_seq));
+	json_object_set_new(j, "first_time", jtime(r->first_time_ns));
+	json_object_set_new(j, "last_time", jtime(r->last_time_ns));
+	json_object_set_new(j, "validated",
+			    json_pack("{s:I, s:I, s:o}", "from_seq", (json_int_t)r->first_seq,
+				      "to_seq", (json_int_t)r->valid_to_seq, "to_time",
+				      jtime(r->valid_to_time_ns)));
+	json_object_set_new(j, "sealed",
+			    json_pack("{s:I, s:o}", "to_seq", (json_int_t)r->sealed_to_seq,
+				      "to_time", jtime(r->sealed_to_time_ns)));
+	json_object_set_new(j, "unsealed",
+			    json_pack("{s:I, s:o, s:o}", "records", (json_int_t)r->unsealed,
+				      "first_time", jtime(r->unsealed_first_ns), "last_time",
+				      jtime(r->unsealed_last_ns)));
+	json_object_set_new(j, "checkpoints",
+			    json_pack("{s:I, s:I, s:b, s:I, s:I, s:I}", "total",
+				      (json_int_t)r->seals, "signature_ok",
+				      (json_int_t)r->seals_signed_ok, "mac_checked", r->mac_checked,
+				      "mac_ok", (json_int_t)r->seals_mac_ok, "first_epoch",
+				      (json_int_t)r->first_epoch, "last_epoch",
+				      (json_int_t)r->last_epoch));
+	json_object_set_new(j, "trusted_checkpoints_matched", json_integer((json_int_t)r->ntrusted_ok));
+	json_object_set_new(j, "recoveries", json_integer((json_int_t)r->recoveries));
+	json_object_set_new(j, "max_checkpoint_gap_s", json_integer((json_int_t)r->max_seal_gap_s));
+	for (size_t i = 0; i < r->nfindings; i++) {
+		const struct ledger_finding *f = &r->findings[i];
+
+		json_array_append_new(
+			fs, json_pack("{s:s, s:b, s:I, s:I, s:I, s:o, s:s}", "kind",
+				      ledger_finding_name(f->kind), "tampering",
+				      ledger_finding_is_tamper(f->kind), "segment",
+				      (json_int_t)f->segment, "offset", (json_int_t)f->offset, "seq",
+				      (json_int_t)f->seq, "time", jtime(f->time_ns), "detail",
+				      f->detail));
+	}
+	json_object_set_new(j, "findings", fs);
+	json_object_set_new(j, "findings_not_shown", json_integer((json_int_t)r->findings_dropped));
+	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	json_decref(j);
+}
+
+static void print_text_result(struct cli *c, const struct ledger_verify_result *r,
+			      const char *dir, const struct ledger_pubkey *pub, size_t ntrusted,
+			      bool quiet)
+{
+	char a[40], b[40], id[33] = "";
+	const char *col = r->verdict == LEDGER_OK	  ? CLI_GREEN
+			  : r->verdict == LEDGER_INCOMPLETE ? CLI_YELLOW
+							    : CLI_RED;
+
+	if (r->have_log_id)
+		vg_hex_encode(r->log_id, LEDGER_LOG_ID_LEN, id);
+	if (!quiet && r->verdict != LEDGER_ERROR) {
+		printf("Ledger       %s\n", dir);
+		printf("Log id       %s\n", r->have_log_id ? id : "-");
+		printf("Segments     %" PRIu64 " (%" PRIu64 "..%" PRIu64 "), %" PRIu64
+		       " records, %" PRIu64 " bytes\n",
+		       r->segments, r->first_segment, r->last_segment, r->records, r->bytes);
+		fmt_time(r->first_time_ns, a, sizeof(a));
+		fmt_time(r->last_time_ns, b, sizeof(b));
+		printf("Time         %s .. %s\n", a, b);
+		printf("Signatures   %" PRIu64 "/%" PRIu64 " checkpoints signed by %s\n",
+		       r->seals_signed_ok, r->seals, pub->fingerprint);
+		if (r->mac_checked)
+			printf("MAC          %" PRIu64 "/%" PRIu64 " checkpoints valid, epochs %" PRIu64
+			       "..%" PRIu64 "\n",
+			       r->seals_mac_ok, r->seals, r->first_epoch, r->last_epoch);
+		else
+			printf("MAC          not checked (give --mac-key with the verification key "
+			       "from 'vigil keys init')\n");
+		if (ntrusted)
+			printf("Trusted      %zu/%zu trusted checkpoints match\n", r->ntrusted_ok,
+			       ntrusted);
+		if (r->recoveries)
+			printf("Recoveries   %" PRIu64 " crash recover%s recorded by the writer\n",
+			       r->recoveries, r->recoveries == 1 ? "y" : "ies");
+	}
+	for (size_t i = 0; i < r->nfindings; i++) {
+		const struct ledger_finding *f = &r->findings[i];
+		bool t = ledger_finding_is_tamper(f->kind);
+
+		fmt_time(f->time_ns, a, sizeof(a));
+		printf("%s%s%s %-22s segment %" PRIu64 " offset %" PRIu64 " seq %" PRIu64
+		       " time %s: %s\n",
+		       cli_c(c, t ? CLI_RED : CLI_YELLOW), t ? "FAIL" : "WARN", cli_c(c, CLI_RESET),
+		       ledger_finding_name(f->kind), f->segment, f->offset, f->seq, a, f->detail);
+	}
+	if (r->findings_dropped)
+		printf("... and %zu more findings not shown\n", r->findings_dropped);
+	if (!quiet && r->verdict != LEDGER_ERROR) {
+		fmt_time(r->valid_to_time_ns, b, sizeof(b));
+		if (r->valid_to_seq)
+			printf("Validated    seq %" PRIu64 "..%" PRIu64 " (up to %s)\n", r->first_seq,
+			       r->valid_to_seq, b);
+		else
+			printf("Validated    nothing\n");
+		fmt_time(r->sealed_to_time_ns, b, sizeof(b));
+		if (r->sealed_to_seq)
+			printf("Sealed       through seq %" PRIu64 " (%s)\n", r->sealed_to_seq, b);
+		else
+			printf("Sealed       no valid checkpoint\n");
+		if (r->unsealed) {
+			fmt_time(r->unsealed_first_ns, a, sizeof(a));
+			fmt_time(r->unsealed_last_ns, b, sizeof(b));
+			printf("%sUnsealed     %" PRIu64 " record%s after the last checkpoint (%s .. %s)%s\n",
+			       cli_c(c, CLI_YELLOW), r->unsealed, r->unsealed == 1 ? "" : "s", a, b,
+			       cli_c(c, CLI_RESET));
+		}
+	}
+	if (r->verdict == LEDGER_ERROR)
+		printf("Result       %sERROR%s: %s\n", cli_c(c, CLI_RED), cli_c(c, CLI_RESET),
+		       r->error);
+	else
+		printf("Result       %s%s%s (%zu finding%s)\n", cli_c(c, col),
+		       verdict_name(r->verdict), cli_c(c, CLI_RESET),
+		       r->nfindings + r->findings_dropped,
+		       r->nfindings + r->findings_dropped == 1 ? "" : "s");
+}
+
+static void verify_progress(void *arg, uint64_t done, uint64_t total)
+{
+	(void)arg;
+	fprintf(stderr, "\rverifying: segment %" PRIu64 "/%" PRIu64 "%s", done, total,
+		done == total ? "\r\033[K" : "");
+}
+
+int cmd_verify(struct cli *c, int argc, char **argv)
+{
+	const char *ledger_dir = NULL, *pub_path = NULL, *mac_spec = NULL;
+	const char *trusted_files[VERIFY_MAX_TRUSTED];
+	char *trusted[VERIFY_MAX_TRUSTED] = { 0 };
+	size_t ntrusted = 0;
+	char dbuf[4200], pbuf[4200], err[512];
+	struct ledger_verify_options vo = { 0 };
+	struct ledger_verify_result res = { 0 };
+	struct ledger_pubkey pub;
+	struct ledger_mackey mac;
+	bool json = false, quiet = false, have_mac = false;
+	uint64_t gap = 0;
+	int o, status = CLI_ERROR;
+
+	optind = 0;
+	while ((o = getopt_long(argc, argv, "h", verify_opts, NULL)) != -1) {
+		switch (o) {
+		case OPT_LEDGER:
+			ledger_dir = optarg;
+			break;
+		case OPT_PUB:
+			pub_path = optarg;
+			break;
+		case OPT_MAC:
+			mac_spec = optarg;
+			break;
+		case OPT_TRUSTED:
+			if (ntrusted == VERIFY_MAX_TRUSTED) {
+				cli_usage_error("verify", "at most %d trusted checkpoints",
+						VERIFY_MAX_TRUSTED);
+				return CLI_ERROR;
+			}
+			trusted_files[ntrusted++] = optarg;
+			break;
+		case OPT_REQ:
+			vo.require_sealed = true;
+			break;
+		case OPT_GAP:
+			if (vg_parse_duration(optarg, &gap) < 0 || gap == 0) {
+				cli_usage_error("verify", "--max-gap: '%s' is not a duration", optarg);
+				return CLI_ERROR;
+			}
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_QUIET:
+			quiet = true;
+			break;
+		case OPT_STATE:
+			if (cli_set_state_dir(c, optarg) < 0)
+				return CLI_ERROR;
+			break;
+		case 'h':
+			fputs(verify_usage, stdout);
+			return CLI_OK;
+		default:
+			/* Usage errors exit 3 here: 2 means "incomplete" for verify. */
+			cli_usage_error("verify", "unknown option");
+			return CLI_ERROR;
+		}
+	}
+	if (optind < argc) {
+		cli_usage_error("verify", "unexpected argument '%s'", argv[optind]);
+		return CLI_ERROR;
+	}
+	if ((!ledger_dir || !pub_path) && cli_state(c) < 0)
+		return CLI_ERROR;
+	if (!ledger_dir) {
+		if (cli_state_path(c, dbuf, sizeof(dbuf), "ledger") < 0)
+			return CLI_ERROR;
+		ledger_dir = dbuf;
+	}
+	if (!pub_path) {
+		if (cli_state_path(c, pbuf, sizeof(pbuf), "keys/" LEDGER_PUBLIC_KEY_FILE) < 0)
+			return CLI_ERROR;
+		pub_path = pbuf;
+	}
+	if (ledger_pubkey_load(pub_path, &pub, err, sizeof(err)) < 0) {
+		cli_error("%s%s", err, access(pub_path, F_OK) ? "; give --public-key FILE" : "");
+		return CLI_ERROR;
+	}
+	if (mac_spec) {
+		if (ledger_mackey_load(mac_spec, &mac, err, sizeof(err)) < 0) {
+			cli_error("%s", err);
+			return CLI_ERROR;
+		}
+		have_mac = true;
+	}
+	for (size_t i = 0; i < ntrusted; i++) {
+		size_t len;
+		int rc = vg_read_file(trusted_files[i], LEDGER_CHECKPOINT_MAX, &trusted[i], &len);
+
+		if (rc < 0) {
+			cli_error("cannot read trusted checkpoint '%s': %s", trusted_files[i],
+				  rc == -EFBIG ? "too large to be a checkpoint" : strerror(-rc));
+			goto out;
+		}
+	}
+	vo.dir = ledger_dir;
+	vo.pub = &pub;
+	vo.mac = have_mac ? &mac : NULL;
+	vo.trusted = (const char *const *)trusted;
+	vo.ntrusted = ntrusted;
+	vo.max_gap_s = gap;
+	if (c->progress && !json && !quiet)
+		vo.progress = verify_progress;
+	ledger_verify(&vo, &res);
+	if (json)
+		print_json_result(&res, ledger_dir, &pub);
+	else
+		print_text_result(c, &res, ledger_dir, &pub, ntrusted, quiet);
+	status = (int)res.verdict;
+	ledger_verify_result_release(&res);
+out:
+	for (size_t i = 0; i < ntrusted; i++)
+		vg_free(trusted[i]);
+	if (have_mac)
+		ledger_mackey_wipe(&mac);
+	return status;
+}
+
+int cmd_checkpoint(struct cli *c, int argc, char **argv)
+{
+	const char *ledger_dir = NULL, *out = NULL;
+	char dbuf[4200], err[512], note[LEDGER_CHECKPOINT_MAX];
+	struct ledger_checkpoint cp;
+	struct ledger_record where;
+	bool json = false;
+	int o, n, rc;
+
+	optind = 0;
+	while ((o = getopt_long(argc, argv, "h", checkpoint_opts, NULL)) != -1) {
+		switch (o) {
+		case OPT_LEDGER:
+			ledger_dir = optarg;
+			break;
+		case OPT_OUT:
+			out = optarg;
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_STATE:
+			if (cli_set_state_dir(c, optarg) < 0)
+				return CLI_USAGE;
+			break;
+		case 'h':
+			fputs(checkpoint_usage, stdout);
+			return CLI_OK;
+		default:
+			return cli_usage_error("checkpoint", "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("checkpoint", "unexpected argument '%s'", argv[optind]);
+	if (!ledger_dir) {
+		if (cli_state(c) < 0 || cli_state_path(c, dbuf, sizeof(dbuf), "ledger") < 0)
+			return CLI_ERROR;
+		ledger_dir = dbuf;
+	}
+	rc = ledger_latest_checkpoint(ledger_dir, &cp, &where, err, sizeof(err));
+	if (rc < 0) {
+		cli_error("%s", err);
+		return rc == -ENOENT ? CLI_FAIL : CLI_ERROR;
+	}
+	n = ledger_checkpoint_format(&cp, note, sizeof(note));
+	if (n < 0) {
+		cli_error("cannot format the checkpoint");
+		return CLI_ERROR;
+	}
+	if (out && (rc = vg_write_file_atomic(out, note, (size_t)n, 0644)) < 0) {
+		cli_error("cannot write '%s': %s", out, strerror(-rc));
+		return CLI_ERROR;
+	}
+	if (json) {
+		char id[33], head[65];
+		json_t *j;
+
+		vg_hex_encode(cp.log_id, LEDGER_LOG_ID_LEN, id);
+		vg_hex_encode(cp.head, LEDGER_HASH_LEN, head);
+		j = json_pack("{s:s, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:s}", "log_id", id, "seq",
+			      (json_int_t)cp.seq, "head_sha256", head, "time", jtime(cp.time_ns),
+			      "epoch", (json_int_t)cp.epoch, "record_seq", (json_int_t)where.seq,
+			      "segment", (json_int_t)where.segment, "offset",
+			      (json_int_t)where.offset, "note", note);
+		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(j);
+	} else {
+		fwrite(note, 1, (size_t)n, stdout);
+	}
+	return CLI_OK;
+}

@@ -1,0 +1,177 @@
+/*
+ * main.c - the vigil command: global options and dispatch to subcommands.
+ */
+#include "cli.h"
+#include "vigil_config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"usage: vigil [--state-dir DIR] COMMAND [OPTIONS]\n"
+	"\n"
+	"vigil is a tamper-evident flight recorder for AI coding agents.\n"
+	"\n"
+	"Commands:\n"
+	"  keys init         create the signing key and the forward-secure MAC key\n"
+	"  keys show         show the public key fingerprint and key files\n"
+	"  import FILE...    append JSON events (one per line) to the ledger\n"
+	"  checkpoint        print the newest signed checkpoint, to keep elsewhere\n"
+	"  verify            prove the ledger intact, or show where it was changed\n"
+	"  help [COMMAND]    show help for a command\n"
+	"\n"
+	"Global options:\n"
+	"  --state-dir DIR   state directory (default: $VIGIL_STATE_DIR, else\n"
+	"                    $XDG_STATE_HOME/vigil, else ~/.local/state/vigil)\n"
+	"  --version         print the version\n"
+	"  -h, --help        show this help\n"
+	"\n"
+	"Run 'vigil COMMAND --help' for a command's options; 'man vigil' for more.\n";
+
+void cli_error(const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "vigil: error: %s\n", msg);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "vigil %s: %s\nTry 'vigil %s --help'.\n", cmd, msg, cmd);
+	return CLI_USAGE;
+}
+
+const char *cli_c(const struct cli *c, const char *code)
+{
+	static const char *const codes[][2] = {
+		{ CLI_RED, "\033[31m" },   { CLI_GREEN, "\033[32m" }, { CLI_YELLOW, "\033[33m" },
+		{ CLI_BOLD, "\033[1m" },   { CLI_RESET, "\033[0m" },
+	};
+
+	if (!c->color)
+		return "";
+	for (size_t i = 0; i < VG_ARRAY_LEN(codes); i++)
+		if (!strcmp(codes[i][0], code))
+			return codes[i][1];
+	return "";
+}
+
+int cli_set_state_dir(struct cli *c, const char *v)
+{
+	if (!v || !*v || vg_path(c->state_override, sizeof(c->state_override), "%s", v) < 0) {
+		cli_error("--state-dir needs a directory path of at most %zu bytes",
+			  sizeof(c->state_override) - 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cli_state(struct cli *c)
+{
+	int rc = vg_state_dir(c->state_override, c->state_dir, sizeof(c->state_dir));
+
+	if (rc < 0)
+		cli_error("cannot find a state directory: set --state-dir, VIGIL_STATE_DIR or HOME");
+	return rc;
+}
+
+int cli_state_path(struct cli *c, char *out, size_t cap, const char *rel)
+{
+	return vg_path(out, cap, "%s/%s", c->state_dir, rel);
+}
+
+struct command {
+	const char *name;
+	int (*run)(struct cli *c, int argc, char **argv);
+};
+
+static const struct command commands[] = {
+	{ "keys", cmd_keys },
+	{ "import", cmd_import },
+	{ "checkpoint", cmd_checkpoint },
+	{ "verify", cmd_verify },
+};
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < VG_ARRAY_LEN(commands); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = { 0 };
+	const struct command *cmd;
+	const char *nc = getenv("NO_COLOR");
+	int i = 1;
+
+	vg_log_set_prefix("vigil");
+	c.color = isatty(STDOUT_FILENO) && !(nc && *nc) && getenv("TERM") &&
+		  strcmp(getenv("TERM"), "dumb") != 0;
+	c.progress = isatty(STDERR_FILENO);
+
+	while (i < argc && argv[i][0] == '-') {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(usage, stdout);
+			return CLI_OK;
+		} else if (!strcmp(a, "--version")) {
+			printf("vigil %s\n", VIGIL_VERSION);
+			return CLI_OK;
+		} else if (!strcmp(a, "--state-dir") && i + 1 < argc) {
+			if (cli_set_state_dir(&c, argv[i + 1]) < 0)
+				return CLI_USAGE;
+			i += 2;
+		} else if (!strncmp(a, "--state-dir=", 12)) {
+			if (cli_set_state_dir(&c, a + 12) < 0)
+				return CLI_USAGE;
+			i++;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			vg_log_set_level(VG_LOG_DEBUG);
+			i++;
+		} else {
+			fprintf(stderr, "vigil: unknown option '%s'\nTry 'vigil --help'.\n", a);
+			return CLI_USAGE;
+		}
+	}
+	if (i >= argc) {
+		fputs(usage, stderr);
+		return CLI_USAGE;
+	}
+	if (!strcmp(argv[i], "help")) {
+		char *help_argv[] = { argv[i + 1], (char *)"--help", NULL };
+
+		if (i + 1 >= argc) {
+			fputs(usage, stdout);
+			return CLI_OK;
+		}
+		cmd = find_command(argv[i + 1]);
+		if (!cmd) {
+			fprintf(stderr, "vigil: no such command '%s'\nTry 'vigil --help'.\n",
+				argv[i + 1]);
+			return CLI_USAGE;
+		}
+		return cmd->run(&c, 2, help_argv);
+	}
+	cmd = find_command(argv[i]);
+	if (!cmd) {
+		fprintf(stderr, "vigil: no such command '%s'\nTry 'vigil --help'.\n", argv[i]);
+		return CLI_USAGE;
+	}
+	return cmd->run(&c, argc - i, argv + i);
+}
