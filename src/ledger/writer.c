@@ -276,6 +276,9 @@ static int append_frame_locked(struct ledger *l, unsigned type, uint64_t time_ns
 		if ((rc = add_break(l)) < 0)
 			return rc;
 	}
+	/* The seal above may carry a later time than the caller read. */
+	if (time_ns < l->last_time)
+		time_ns = l->last_time;
 	rc = frame_encode(&l->hs, &l->pending, type, l->next_seq, time_ns, l->head, payload, len,
 			  hash);
 	if (rc < 0)

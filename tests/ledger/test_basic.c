@@ -7,8 +7,10 @@
 #include "tap.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static uint64_t fake_now;
 static uint64_t fake_clock(void *arg)
@@ -147,8 +149,131 @@ static void test_segments_and_epochs(void)
 	tledger_cleanup(&t);
 }
 
+/* Polls until cond holds or ~20 s pass: behaviour, not speed, is checked. */
+#define WAIT_FOR(cond)                                                  \
+	do {                                                            \
+		for (int w_ = 0; w_ < 2000 && !(cond); w_++)            \
+			usleep(10000);                                  \
+	} while (0)
+
+static void test_timed_seals_and_heartbeat(void)
+{
+	struct tledger t;
+	struct ledger_options o;
+	struct ledger *l = NULL;
+	struct ledger_status st;
+	struct ledger_verify_result res;
+	char err[256];
+	uint64_t seq = 0, before;
+	int rc;
+
+	tledger_init(&t, 900);
+	tledger_options(&t, &o);
+	o.checkpoint_ms = 50;
+	o.heartbeat_ms = 200;
+	rc = ledger_open(&o, &l, NULL, err, sizeof(err));
+	TAP_OK(rc == 0, "open with 50 ms checkpoints and 200 ms heartbeats");
+	if (rc)
+		return;
+	ledger_append(l, LEDGER_REC_EVENT, "{\"a\":1}", 7, &seq);
+	WAIT_FOR((ledger_status(l, &st), st.sealed_seq > seq && st.durable_seq >= st.sealed_seq));
+	TAP_OK(st.sealed_seq > seq, "a checkpoint follows a record without any further append");
+	before = st.checkpoints;
+	WAIT_FOR((ledger_status(l, &st), st.checkpoints >= before + 2));
+	TAP_OK(st.checkpoints >= before + 2, "heartbeats keep coming while idle (%llu seals)",
+	       (unsigned long long)st.checkpoints);
+	ledger_close(l);
+	rc = tledger_verify(&t, true, true, NULL, &res);
+	TAP_OK(rc == 0 && res.verdict == LEDGER_OK && res.seals >= 3,
+	       "verify passes with %llu seals (checkpoints and heartbeats)",
+	       (unsigned long long)res.seals);
+	if (res.verdict != LEDGER_OK)
+		tledger_dump(&res);
+	ledger_verify_result_release(&res);
+	tledger_cleanup(&t);
+}
+
+struct producer {
+	struct ledger *l;
+	int id, n, errors;
+	uint64_t *seqs;
+};
+
+static void *produce(void *arg)
+{
+	struct producer *p = arg;
+	char payload[64];
+
+	for (int i = 0; i < p->n; i++) {
+		int len = snprintf(payload, sizeof(payload), "{\"p\":%d,\"i\":%d}", p->id, i);
+
+		if (ledger_append(p->l, LEDGER_REC_EVENT, payload, (size_t)len, &p->seqs[i]) < 0 ||
+		    (i % 97 == 0 && ledger_wait_durable(p->l, p->seqs[i], 30000) < 0))
+			p->errors++;
+	}
+	return NULL;
+}
+
+static int cmp_seq(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void test_concurrent_appenders(void)
+{
+	enum { THREADS = 8, PER = 5000 };
+	struct tledger t;
+	struct ledger_options o;
+	struct ledger *l = NULL;
+	struct producer p[THREADS];
+	pthread_t th[THREADS];
+	uint64_t *all = calloc(THREADS * PER, sizeof(*all));
+	struct ledger_verify_result res;
+	char err[256];
+	int errors = 0, dups = 0;
+	int rc;
+
+	tledger_init(&t, 900);
+	tledger_options(&t, &o);
+	o.segment_bytes = 64 * 1024;
+	o.checkpoint_records = 1000;
+	rc = ledger_open(&o, &l, NULL, err, sizeof(err));
+	TAP_OK(rc == 0 && all, "open for concurrent appenders");
+	if (rc || !all)
+		return;
+	for (int i = 0; i < THREADS; i++) {
+		p[i] = (struct producer){ .l = l, .id = i, .n = PER, .seqs = all + i * PER };
+		pthread_create(&th[i], NULL, produce, &p[i]);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		errors += p[i].errors;
+	}
+	TAP_EQ_U64(errors, 0, "%d threads x %d appends (with durable waits) without an error",
+		   THREADS, PER);
+	qsort(all, THREADS * PER, sizeof(*all), cmp_seq);
+	for (int i = 1; i < THREADS * PER; i++)
+		dups += all[i] == all[i - 1];
+	TAP_EQ_U64(dups, 0, "every append got its own seq");
+	ledger_close(l);
+	rc = tledger_verify(&t, true, true, NULL, &res);
+	TAP_OK(rc == 0 && res.verdict == LEDGER_OK && res.records >= THREADS * PER &&
+		       res.segments > 1,
+	       "verify passes: %llu records in %llu segments", (unsigned long long)res.records,
+	       (unsigned long long)res.segments);
+	if (res.verdict != LEDGER_OK)
+		tledger_dump(&res);
+	ledger_verify_result_release(&res);
+	free(all);
+	tledger_cleanup(&t);
+}
+
 int main(void)
 {
+	test_timed_seals_and_heartbeat();
+	test_concurrent_appenders();
 	test_append_seal_verify();
 	test_second_writer_refused();
 	test_segments_and_epochs();
