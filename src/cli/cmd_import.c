@@ -145,7 +145,7 @@ static void import_line(struct import *im, const char *file, uint64_t lineno, co
 	im->last_seq = seq;
 	im->imported++;
 out:
-	free(canon);
+	vg_free(canon);
 	json_decref(ev);
 }
 

@@ -5,6 +5,7 @@
 #include "vigil_config.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -120,6 +121,9 @@ int main(int argc, char **argv)
 	int i = 1;
 
 	vg_log_set_prefix("vigil");
+	/* Every allocation goes through one wrapper, jansson's too (tests can
+	 * make them fail). */
+	json_set_alloc_funcs(vg_malloc, vg_free);
 	c.color = isatty(STDOUT_FILENO) && !(nc && *nc) && getenv("TERM") &&
 		  strcmp(getenv("TERM"), "dumb") != 0;
 	c.progress = isatty(STDERR_FILENO);
