@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char keys_usage[] =
 	"usage: vigil keys init [--epoch DURATION] [--force] [--verify-key-out FILE] [--json]\n"
@@ -59,6 +60,20 @@ static int keys_init(struct cli *c, uint64_t epoch_s, bool force, const char *vk
 	if (vg_mkdir_p(c->state_dir, 0700) < 0) {
 		cli_error("cannot create state directory '%s': %s", c->state_dir, strerror(errno));
 		return CLI_ERROR;
+	}
+	if (force) {
+		/* New keys would leave the existing ledger verifiable by nobody. */
+		char ledger[4200], seg[4300];
+
+		if (cli_state_path(c, ledger, sizeof(ledger), "ledger") == 0 &&
+		    vg_path(seg, sizeof(seg), "%s/0000000001.seg", ledger) == 0 &&
+		    access(seg, F_OK) == 0) {
+			cli_error("'%s' holds a ledger sealed with the current keys; move it aside "
+				  "(keeping the current public key to verify it) before replacing "
+				  "the keys",
+				  ledger);
+			return CLI_FAIL;
+		}
 	}
 	rc = ledger_keys_create(dir, epoch_s, force, &kc, err, sizeof(err));
 	if (rc < 0) {

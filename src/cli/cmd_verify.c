@@ -187,7 +187,7 @@ static void print_json_result(const struct ledger_verify_result *r, const char *
 
 static void print_text_result(struct cli *c, const struct ledger_verify_result *r,
 			      const char *dir, const struct ledger_pubkey *pub, size_t ntrusted,
-			      bool quiet)
+			      bool mac_given, bool quiet)
 {
 	char a[40], b[40], id[33] = "";
 	const char *col = r->verdict == LEDGER_OK	  ? CLI_GREEN
@@ -207,10 +207,12 @@ static void print_text_result(struct cli *c, const struct ledger_verify_result *
 		printf("Time         %s .. %s\n", a, b);
 		printf("Signatures   %" PRIu64 "/%" PRIu64 " checkpoints signed by %s\n",
 		       r->seals_signed_ok, r->seals, pub->fingerprint);
-		if (r->mac_checked)
+		if (r->mac_checked || (mac_given && r->seals))
 			printf("MAC          %" PRIu64 "/%" PRIu64 " checkpoints valid, epochs %" PRIu64
 			       "..%" PRIu64 "\n",
 			       r->seals_mac_ok, r->seals, r->first_epoch, r->last_epoch);
+		else if (mac_given)
+			printf("MAC          no checkpoint to check\n");
 		else
 			printf("MAC          not checked (give --mac-key with the verification key "
 			       "from 'vigil keys init')\n");
@@ -382,7 +384,7 @@ int cmd_verify(struct cli *c, int argc, char **argv)
 	if (json)
 		print_json_result(&res, ledger_dir, &pub);
 	else
-		print_text_result(c, &res, ledger_dir, &pub, ntrusted, quiet);
+		print_text_result(c, &res, ledger_dir, &pub, ntrusted, have_mac, quiet);
 	status = (int)res.verdict;
 	ledger_verify_result_release(&res);
 out:

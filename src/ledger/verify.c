@@ -51,6 +51,8 @@ struct vctx {
 	uint64_t last_time;
 	/* The previous record, for findings about it. */
 	uint64_t prev_seg, prev_off, prev_seq, prev_time;
+	/* The validated end before the previous record was added to it. */
+	uint64_t valid_before_seq, valid_before_time;
 	uint8_t prev_rec_prev[LEDGER_HASH_LEN];
 
 	/* Sealing state. */
@@ -320,6 +322,11 @@ static bool check_link(struct vctx *v, const struct ledger_record *rec)
 	if (rec->seq == v->expect_seq) {
 		if (memcmp(rec->prev_hash, v->expect_prev, LEDGER_HASH_LEN) == 0)
 			return true;
+		if (v->clean) {
+			/* The previous record was counted as valid: it was not. */
+			v->res->valid_to_seq = v->valid_before_seq;
+			v->res->valid_to_time_ns = v->valid_before_time;
+		}
 		finding(v, LF_MODIFIED, v->prev_seg, v->prev_off, v->prev_seq, v->prev_time,
 			"record seq %" PRIu64 " was changed: its hash no longer matches the one "
 			"recorded by seq %" PRIu64,
@@ -528,6 +535,8 @@ static void on_record(struct vctx *v, const struct ledger_record *rec)
 		v->since_seal_last = rec->time_ns;
 	}
 	if (v->clean) {
+		v->valid_before_seq = r->valid_to_seq;
+		v->valid_before_time = r->valid_to_time_ns;
 		r->valid_to_seq = rec->seq;
 		r->valid_to_time_ns = rec->time_ns;
 	}
@@ -581,6 +590,8 @@ static void walk_segment(struct vctx *v, const struct seg_entry *s, const uint8_
 				len - off);
 			return;
 		}
+		if (st == FRAME_CRC)
+			v->res->records++;
 		if (st == FRAME_CRC)
 			finding(v, LF_CRC, s->file_no, off, rec.seq, rec.time_ns,
 				"checksum mismatch in record seq %" PRIu64, rec.seq);
@@ -712,8 +723,8 @@ int ledger_verify(const struct ledger_verify_options *o, struct ledger_verify_re
 		} else if (t->cp.seq > r->last_seq) {
 			finding(&v, LF_TRUNCATED, r->last_segment, 0, r->last_seq + 1, 0,
 				"the ledger ends at seq %" PRIu64 " but a trusted checkpoint attests "
-				"seq %" PRIu64 ": %" PRIu64 " records were cut off",
-				r->last_seq, t->cp.seq, t->cp.seq - r->last_seq);
+				"seq %" PRIu64 ": records from seq %" PRIu64 " on were cut off",
+				r->last_seq, t->cp.seq, r->last_seq + 1);
 		} else {
 			finding(&v, LF_REWRITTEN, 0, 0, t->cp.seq, 0,
 				"seq %" PRIu64 " of the trusted checkpoint is not in the ledger",

@@ -82,6 +82,7 @@ struct ledger {
 	/* Output file (writer thread, or open/close/flush callers). */
 	int fd;
 	uint64_t file_seg;
+	uint64_t file_good; /* bytes of it that hold only whole, synced frames */
 
 	uint64_t durable_seq; /* under mu */
 	int err;	      /* under mu: pending I/O error, 0 when healthy */
@@ -183,13 +184,31 @@ static int take_lock(struct ledger *l, char *err, size_t errcap)
 	return 0;
 }
 
+/* write(2) may write less than asked (a signal, a nearly full disk): loop. */
+static int write_all(struct ledger *l, int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		long w = l->io->write(fd, p, n);
+
+		if (w < 0) {
+			if (w == -EINTR)
+				continue;
+			return (int)w;
+		}
+		if (w == 0)
+			return -EIO;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 /* Creates segment `h->segno` with its header, durably, and opens it. */
 static int create_segment(struct ledger *l, const struct seg_header *h)
 {
 	char path[4200], tmp[4300];
 	uint8_t hdr[SEG_HEADER_LEN];
 	int fd, rc;
-	long w;
 
 	if ((rc = seg_path(path, sizeof(path), l->dir, h->segno)) < 0 ||
 	    (rc = vg_path(tmp, sizeof(tmp), "%s.tmp", path)) < 0)
@@ -198,11 +217,8 @@ static int create_segment(struct ledger *l, const struct seg_header *h)
 	fd = l->io->open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0)
 		return fd;
-	w = l->io->write(fd, hdr, sizeof(hdr));
-	if (w != (long)sizeof(hdr)) {
-		rc = w < 0 ? (int)w : -EIO;
+	if ((rc = write_all(l, fd, hdr, sizeof(hdr))) < 0)
 		goto fail;
-	}
 	if ((rc = l->io->fdatasync(fd)) < 0)
 		goto fail;
 	l->io->close(fd);
@@ -220,6 +236,7 @@ static int create_segment(struct ledger *l, const struct seg_header *h)
 		l->io->close(l->fd);
 	l->fd = fd;
 	l->file_seg = h->segno;
+	l->file_good = SEG_HEADER_LEN;
 	return 0;
 fail:
 	l->io->close(fd);
@@ -371,24 +388,6 @@ out:
 
 /* ---- flushing ---------------------------------------------------------------- */
 
-static int write_all(struct ledger *l, const uint8_t *p, size_t n)
-{
-	while (n) {
-		long w = l->io->write(l->fd, p, n);
-
-		if (w < 0) {
-			if (w == -EINTR)
-				continue;
-			return (int)w;
-		}
-		if (w == 0)
-			return -EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Current size of the output file, to roll back a failed write. */
 static int64_t file_size(struct ledger *l)
 {
@@ -408,10 +407,19 @@ static int write_region(struct ledger *l, const uint8_t *buf, size_t from, size_
 
 	if (before < 0)
 		return (int)before;
-	if (to > from && (rc = write_all(l, buf + from, to - from)) < 0)
+	/* A roll-back that failed left part of a batch at the end: writing after
+	 * it would put a torn frame in the middle of the chain.  Cut it now or
+	 * fail again. */
+	if ((uint64_t)before > l->file_good) {
+		if ((rc = l->io->ftruncate(l->fd, l->file_good)) < 0)
+			return rc;
+		before = (int64_t)l->file_good;
+	}
+	if (to > from && (rc = write_all(l, l->fd, buf + from, to - from)) < 0)
 		goto undo;
 	if ((rc = l->io->fdatasync(l->fd)) < 0)
 		goto undo;
+	l->file_good = (uint64_t)before + (to - from);
 	return 0;
 undo:
 	if (l->io->ftruncate(l->fd, (uint64_t)before) < 0)
@@ -755,6 +763,7 @@ static int load_tail(struct ledger *l, struct ledger_open_info *info, uint64_t *
 			}
 			l->fd = rc;
 			l->file_seg = segs[i];
+			l->file_good = s.valid_end;
 			rc = 0;
 		} else if (!l->last_time) {
 			l->last_time = s.last_time;

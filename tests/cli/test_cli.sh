@@ -121,6 +121,13 @@ run import "$T/does-not-exist.jsonl"
 [ $rc -eq 3 ] && has "cannot read" err
 ok $? "a missing input file is an error (exit 3) before anything is written"
 
+run keys init --force
+[ $rc -eq 1 ] && has "move it aside" err
+ok $? "keys init --force refuses to orphan an existing ledger"
+run keys show --json
+[ "$(json_get "j['fingerprint']")" = "$fp" ]
+ok $? "the keys are unchanged after the refused --force"
+
 # Key material from a command and from the environment.
 run import --signing-key "cmd:cat $VIGIL_STATE_DIR/keys/signing.key" "$FIXTURE"
 [ $rc -eq 0 ]
