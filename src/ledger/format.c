@@ -212,11 +212,9 @@ int frame_encode(struct hasher *hs, struct vbuf *out, unsigned type, uint64_t se
 	return 0;
 }
 
-enum frame_status frame_decode(struct hasher *hs, const uint8_t *buf, size_t avail,
-			       struct ledger_record *rec)
+enum frame_status frame_parse(const uint8_t *buf, size_t avail, struct ledger_record *rec)
 {
 	uint32_t flen;
-	enum frame_status st = FRAME_OK;
 
 	if (avail < 4)
 		return FRAME_SHORT;
@@ -232,6 +230,18 @@ enum frame_status frame_decode(struct hasher *hs, const uint8_t *buf, size_t ava
 	rec->prev_hash = buf + 24;
 	rec->payload = buf + FRAME_HEAD_LEN;
 	rec->payload_len = flen - FRAME_OVERHEAD;
+	return FRAME_OK;
+}
+
+enum frame_status frame_decode(struct hasher *hs, const uint8_t *buf, size_t avail,
+			       struct ledger_record *rec)
+{
+	enum frame_status st = frame_parse(buf, avail, rec);
+	uint32_t flen;
+
+	if (st != FRAME_OK)
+		return st;
+	flen = rec->frame_len;
 	if (vg_get_le32(buf + flen - 4) != crc_of(buf, flen - 4))
 		st = FRAME_CRC;
 	else if (buf[5] != 0 || vg_get_le16(buf + 6) != 0 || rec->type < LEDGER_REC_EVENT ||

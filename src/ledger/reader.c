@@ -13,7 +13,8 @@ struct ledger_reader {
 	char dir[4096];
 	uint64_t *segs;
 	size_t nsegs, cur; /* cur: index of the loaded segment, nsegs when done */
-	uint8_t *buf;
+	struct seg_buf sb;
+	const uint8_t *buf;
 	size_t len, off;
 	struct hasher hs;
 	bool loaded;
@@ -49,15 +50,14 @@ static int load_segment(struct ledger_reader *r, char *err, size_t errcap)
 	struct seg_header h;
 	int rc;
 
-	vg_free(r->buf);
-	r->buf = NULL;
 	r->loaded = false;
 	if ((rc = seg_path(path, sizeof(path), r->dir, r->segs[r->cur])) < 0 ||
-	    (rc = seg_load(path, &r->buf, &r->len)) < 0) {
+	    (rc = seg_read(path, &r->sb, &r->len)) < 0) {
 		snprintf(err, errcap, "cannot read segment %" PRIu64 ": %s", r->segs[r->cur],
 			 strerror(-rc));
 		return rc;
 	}
+	r->buf = r->sb.p;
 	if (seg_header_decode(r->buf, r->len, &h, why, sizeof(why)) < 0) {
 		snprintf(err, errcap, "segment %" PRIu64 ": %s", r->segs[r->cur], why);
 		return -EBADMSG;
@@ -102,7 +102,7 @@ void ledger_reader_free(struct ledger_reader *r)
 	if (!r)
 		return;
 	hasher_release(&r->hs);
-	vg_free(r->buf);
+	seg_buf_release(&r->sb);
 	vg_free(r->segs);
 	vg_free(r);
 }

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -133,6 +134,76 @@ int seg_load(const char *path, uint8_t **buf, size_t *len)
 	b = NULL;
 out:
 	vg_free(b);
+	close(fd);
+	return rc;
+}
+
+void seg_buf_release(struct seg_buf *b)
+{
+	if (b->p)
+		munmap(b->p, b->cap);
+	b->p = NULL;
+	b->cap = 0;
+}
+
+static int seg_buf_grow(struct seg_buf *b, size_t need)
+{
+	size_t cap = (need + (1u << 20)) & ~(size_t)((1u << 20) - 1); /* whole MiB */
+	void *p;
+
+	if (need <= b->cap)
+		return 0;
+	seg_buf_release(b);
+	/* mmap, not vg_malloc: MAP_POPULATE faults the pages in with one call. */
+	p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return -ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+int seg_read(const char *path, struct seg_buf *b, size_t *len)
+{
+	struct stat st;
+	size_t got = 0, size;
+	int fd, rc = 0;
+
+	*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	if ((uint64_t)st.st_size > SEG_READ_MAX) {
+		rc = -EFBIG;
+		goto out;
+	}
+	size = (size_t)st.st_size;
+	if ((rc = seg_buf_grow(b, size + 1)) < 0)
+		goto out;
+	while (got < size) {
+		ssize_t r = read(fd, b->p + got, size - got);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			goto out;
+		}
+		if (r == 0)
+			break; /* the file shrank under us: use what is there */
+		got += (size_t)r;
+	}
+	*len = got;
+out:
 	close(fd);
 	return rc;
 }
