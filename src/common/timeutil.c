@@ -47,7 +47,9 @@ static int parse_scaled(const char *s, uint64_t *out, const char *units, const u
 	unsigned long long v;
 	uint64_t m = 1;
 
-	if (!s || !*s || *s == '-' || *s == '+')
+	/* Digits first: strtoull would also skip blanks and take a sign, so " -1"
+	 * would wrap around to UINT64_MAX. */
+	if (!s || *s < '0' || *s > '9')
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 10);

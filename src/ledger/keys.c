@@ -76,9 +76,12 @@ static int parse_u64(const char **p, const char *end, char stop, uint64_t *out)
 	if (s >= end || *s < '0' || *s > '9')
 		return -EINVAL;
 	while (s < end && *s >= '0' && *s <= '9') {
-		if (v > (UINT64_MAX - 9) / 10)
+		uint64_t d = (uint64_t)(*s - '0');
+
+		/* Exact overflow test: format prints any uint64_t, parse takes it back. */
+		if (v > (UINT64_MAX - d) / 10)
 			return -EINVAL;
-		v = v * 10 + (uint64_t)(*s - '0');
+		v = v * 10 + d;
 		s++;
 	}
 	if (s >= end || *s != stop)

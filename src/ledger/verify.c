@@ -17,6 +17,7 @@
  * reported.  The "validated range" is the prefix before the first finding.
  */
 #include "ledger_int.h"
+#include "prehash.h"
 #include "recover.h"
 
 #include <errno.h>
@@ -53,6 +54,7 @@ struct vctx {
 	uint64_t prev_seg, prev_off, prev_seq, prev_time;
 	/* The validated end before the previous record was added to it. */
 	uint64_t valid_before_seq, valid_before_time;
+	uint64_t sealed_before_seq, sealed_before_time; /* likewise for the sealed end */
 	uint8_t prev_rec_prev[LEDGER_HASH_LEN];
 
 	/* Sealing state. */
@@ -64,6 +66,9 @@ struct vctx {
 
 	struct trusted *trusted;
 	size_t ntrusted;
+
+	/* The MAC key evolved to the newest epoch checked so far (see check_mac). */
+	struct ledger_mackey mac_at;
 };
 
 const char *ledger_finding_name(enum ledger_finding_kind k)
@@ -326,6 +331,12 @@ static bool check_link(struct vctx *v, const struct ledger_record *rec)
 			/* The previous record was counted as valid: it was not. */
 			v->res->valid_to_seq = v->valid_before_seq;
 			v->res->valid_to_time_ns = v->valid_before_time;
+			/* And if it was a seal (one relabelled from checkpoint to
+			 * heartbeat still verifies), it sealed nothing. */
+			if (v->res->sealed_to_seq > v->res->valid_to_seq) {
+				v->res->sealed_to_seq = v->sealed_before_seq;
+				v->res->sealed_to_time_ns = v->sealed_before_time;
+			}
 		}
 		finding(v, LF_MODIFIED, v->prev_seg, v->prev_off, v->prev_seq, v->prev_time,
 			"record seq %" PRIu64 " was changed: its hash no longer matches the one "
@@ -365,6 +376,21 @@ static bool check_link(struct vctx *v, const struct ledger_record *rec)
 static uint64_t epoch_of(struct vctx *v, uint64_t t)
 {
 	return ledger_mackey_epoch_of(v->o->mac, t);
+}
+
+/*
+ * Checks cp's MAC.  Evolving the auditor's epoch-0 key up to each seal's
+ * epoch would cost epochs x seals hashes (hours for a year of minutely
+ * heartbeats), so the key of the newest epoch seen is kept and only moved
+ * forward; a seal from an earlier epoch (already a finding) starts over.
+ */
+static int check_mac(struct vctx *v, const struct ledger_checkpoint *cp)
+{
+	if (cp->epoch >= v->mac_at.epoch && cp->epoch - v->mac_at.epoch <= 4000000000ull) {
+		ledger_mackey_evolve(&v->mac_at, cp->epoch);
+		return ledger_checkpoint_check_mac(cp, &v->mac_at);
+	}
+	return ledger_checkpoint_check_mac(cp, v->o->mac);
 }
 
 static void check_seal(struct vctx *v, const struct ledger_record *rec)
@@ -426,7 +452,7 @@ static void check_seal(struct vctx *v, const struct ledger_record *rec)
 				epoch_of(v, v->since_seal ? v->since_seal_min_time : rec->time_ns));
 			ok = false;
 		}
-		rc = ledger_checkpoint_check_mac(&cp, v->o->mac);
+		rc = check_mac(v, &cp);
 		if (rc == -EBADMSG) {
 			finding(v, LF_MAC_BAD, rec->segment, rec->offset, rec->seq, rec->time_ns,
 				"checkpoint MAC does not verify with the key of epoch %" PRIu64,
@@ -456,6 +482,8 @@ static void check_seal(struct vctx *v, const struct ledger_record *rec)
 	if (ok) {
 		v->since_seal = 0;
 		if (v->clean) {
+			v->sealed_before_seq = r->sealed_to_seq;
+			v->sealed_before_time = r->sealed_to_time_ns;
 			r->sealed_to_seq = rec->seq;
 			r->sealed_to_time_ns = rec->time_ns;
 		}
@@ -551,16 +579,43 @@ static void on_record(struct vctx *v, const struct ledger_record *rec)
 		v->last_time = rec->time_ns;
 }
 
+/*
+ * A segment without a single record still has a header that must continue
+ * the chain: the writer continues from it (an empty last segment is what a
+ * rotation leaves), so a forged one would fork the chain unreported.
+ */
+static void check_empty_segment(struct vctx *v, const struct seg_entry *s)
+{
+	static const uint8_t zero[LEDGER_HASH_LEN];
+	uint64_t want = v->started ? v->expect_seq : 1;
+	const uint8_t *prev = v->started ? v->expect_prev : zero;
+
+	if (!s->header_ok || v->reanchor)
+		return;
+	if (s->hdr.first_seq != want || memcmp(s->hdr.prev_hash, prev, LEDGER_HASH_LEN) != 0)
+		finding(v, LF_SEGMENT_HEADER, s->file_no, 0, s->hdr.first_seq, 0,
+			"segment %" PRIu64 " holds no record and its header does not continue the "
+			"chain (header says seq %" PRIu64 ", the chain is at seq %" PRIu64 ")",
+			s->file_no, s->hdr.first_seq, want);
+}
+
 static void walk_segment(struct vctx *v, const struct seg_entry *s, const uint8_t *buf,
 			 size_t len, bool last_segment)
 {
 	size_t off = SEG_HEADER_LEN;
 	bool first = true;
+	struct prehash ph;
 
+	prehash_run(&ph, buf, len);
 	while (off < len) {
 		struct ledger_record rec;
-		enum frame_status st = frame_decode(&v->hs, buf + off, len - off, &rec);
+		enum frame_status st;
 		size_t next;
+
+		if (prehash_get(&ph, off, &st, rec.hash))
+			frame_parse(buf + off, len - off, &rec);
+		else
+			st = frame_decode(&v->hs, buf + off, len - off, &rec);
 
 		if (st == FRAME_OK || st == FRAME_BADHDR) {
 			rec.segment = s->file_no;
@@ -588,6 +643,9 @@ static void walk_segment(struct vctx *v, const struct seg_entry *s, const uint8_
 				"the last %zu bytes form no complete record (a crash the writer has "
 				"not recovered yet, or a cut)",
 				len - off);
+			if (first)
+				check_empty_segment(v, s);
+			prehash_release(&ph);
 			return;
 		}
 		if (st == FRAME_CRC)
@@ -603,6 +661,9 @@ static void walk_segment(struct vctx *v, const struct seg_entry *s, const uint8_
 		v->reanchor = true;
 		off = next;
 	}
+	if (first)
+		check_empty_segment(v, s);
+	prehash_release(&ph);
 }
 
 static int load_trusted(struct vctx *v)
@@ -643,6 +704,7 @@ int ledger_verify(const struct ledger_verify_options *o, struct ledger_verify_re
 {
 	struct vctx v = { .o = o, .res = r, .clean = true };
 	struct seg_entry *segs = NULL;
+	struct seg_buf sb = { 0 };
 	size_t nsegs = 0;
 	uint64_t total = 0, done = 0;
 	int rc;
@@ -659,6 +721,8 @@ int ledger_verify(const struct ledger_verify_options *o, struct ledger_verify_re
 	}
 	if ((rc = load_trusted(&v)) < 0)
 		goto fail;
+	if (o->mac)
+		v.mac_at = *o->mac;
 	if ((rc = plan_segments(&v, &segs, &nsegs)) < 0)
 		goto fail;
 
@@ -667,7 +731,7 @@ int ledger_verify(const struct ledger_verify_options *o, struct ledger_verify_re
 	for (size_t i = 0; i < nsegs; i++) {
 		struct seg_entry *s = &segs[i];
 		char path[4200];
-		uint8_t *buf = NULL;
+		const uint8_t *buf;
 		size_t len = 0;
 		bool last = true;
 
@@ -677,7 +741,7 @@ int ledger_verify(const struct ledger_verify_options *o, struct ledger_verify_re
 			if (!segs[j].foreign && !segs[j].duplicate)
 				last = false;
 		if (seg_path(path, sizeof(path), o->dir, s->file_no) < 0 ||
-		    (rc = seg_load(path, &buf, &len)) < 0) {
+		    (rc = seg_read(path, &sb, &len)) < 0) {
 			finding(&v, LF_SEGMENT_HEADER, s->file_no, 0, 0, 0,
 				"segment file %" PRIu64 " cannot be read: %s", s->file_no,
 				strerror(-rc));
@@ -705,8 +769,8 @@ int ledger_verify(const struct ledger_verify_options *o, struct ledger_verify_re
 			v.reanchor = true;
 			v.started = true;
 		}
+		buf = sb.p;
 		walk_segment(&v, s, buf, len, last);
-		vg_free(buf);
 		if (o->progress)
 			o->progress(o->progress_arg, ++done, total);
 	}
@@ -744,7 +808,9 @@ fail:
 	r->verdict = LEDGER_ERROR;
 out:
 	vg_free(segs);
+	seg_buf_release(&sb);
 	vg_free(v.trusted);
+	ledger_mackey_wipe(&v.mac_at);
 	hasher_release(&v.hs);
 	return rc;
 }

@@ -86,6 +86,7 @@ struct ledger {
 
 	uint64_t durable_seq; /* under mu */
 	int err;	      /* under mu: pending I/O error, 0 when healthy */
+	int fatal;	      /* under mu: a failed batch could not be kept (see flush) */
 };
 
 /* ---- default I/O ---------------------------------------------------------- */
@@ -332,12 +333,19 @@ static int seal_locked(struct ledger *l, unsigned type)
 	return append_frame_locked(l, type, t, note, (size_t)n);
 }
 
-/* Moves the MAC key to the epoch of `t` when that is later (see the top). */
+/* Moves the MAC key to the epoch of `t` (or of the clock, when that is
+ * earlier) if that is later than the key's (see the top). */
 static int rotate_locked(struct ledger *l, uint64_t t)
 {
-	uint64_t e = ledger_mackey_epoch_of(&l->mac, t), prev = l->mac.epoch;
+	uint64_t now = wall_now(l), e, prev = l->mac.epoch;
 	char json[128];
 	int rc, n;
+
+	/* By the clock, not by a record time pinned ahead of it (times never go
+	 * back, so one record from the year 2262 pins them all): evolving toward
+	 * that epoch would take millions of hashes, and billions with short
+	 * epochs.  A key older than its records' times still seals them. */
+	e = ledger_mackey_epoch_of(&l->mac, t < now ? t : now);
 
 	if (e <= prev)
 		return 0;
@@ -369,6 +377,10 @@ int ledger_append(struct ledger *l, unsigned type, const void *payload, size_t l
 		pthread_cond_wait(&l->cv_done, &l->mu);
 	if (l->stop) {
 		rc = -ESHUTDOWN;
+		goto out;
+	}
+	if (l->fatal) {
+		rc = l->fatal;
 		goto out;
 	}
 	t = next_time(l);
@@ -466,6 +478,8 @@ static int flush_locked(struct ledger *l)
 
 	if (batch.len == 0 && nbreaks == 0)
 		return 0;
+	if (l->fatal)
+		return l->fatal;
 	vbuf_init(&l->pending, batch.limit);
 	l->breaks = NULL;
 	l->nbreaks = l->capbreaks = 0;
@@ -496,6 +510,7 @@ static int flush_locked(struct ledger *l)
 		/* Put the unwritten part back in front of newer appends. */
 		struct vbuf merged;
 		size_t keep = batch.len - from;
+		bool kept = false;
 
 		vbuf_init(&merged, batch.limit + l->pending.len);
 		if (vbuf_append(&merged, batch.data + from, keep) == 0 &&
@@ -520,7 +535,18 @@ static int flush_locked(struct ledger *l)
 				vbuf_release(&l->pending);
 				l->pending = merged;
 				merged.data = NULL;
+				kept = true;
 			}
+		}
+		if (!kept) {
+			/* No memory to keep the failed batch: its records are gone, and
+			 * writing the ones after them would leave a gap in the chain
+			 * that verify reports as a deletion.  Stop writing for good;
+			 * nothing after the durable seq was acknowledged. */
+			vg_err("ledger: out of memory after a failed write; records after seq %" PRIu64
+			       " are lost and the writer stops",
+			       l->durable_seq);
+			l->fatal = rc;
 		}
 		vbuf_release(&merged);
 		if (l->pending_last_seq < last_seq)
@@ -878,6 +904,21 @@ int ledger_open(const struct ledger_options *opts, struct ledger **out,
 	/* Bring the key to the epoch the ledger has reached (a crash may have
 	 * come between a durable rotation and the key file being rewritten). */
 	target = l->mac.epoch > seal_epoch ? l->mac.epoch : seal_epoch;
+	/* That epoch is read from records nobody signed (a rotation record, or a
+	 * checkpoint not checked here): one hash per epoch toward a forged 2^62
+	 * would never end.  The writer only ever rotates to the epoch of the
+	 * clock, so a ledger ahead of the clock by more than an epoch is not ours
+	 * to continue. */
+	if (target > l->mac.epoch &&
+	    target > ledger_mackey_epoch_of(&l->mac, wall_now(l)) + 1) {
+		snprintf(err, errcap,
+			 "ledger '%s' claims MAC key epoch %" PRIu64 " but the clock is in epoch "
+			 "%" PRIu64 "; refusing to evolve the key that far (a wrong clock, or a "
+			 "damaged ledger: run 'vigil verify')",
+			 l->dir, target, ledger_mackey_epoch_of(&l->mac, wall_now(l)));
+		rc = -EUCLEAN;
+		goto fail;
+	}
 	if (l->unsealed && ledger_mackey_epoch_of(&l->mac, first_unsealed_time) < target)
 		vg_warn("ledger: the MAC key is newer than the unsealed records; verify will "
 			"report them as sealed outside their epoch");
