@@ -173,4 +173,10 @@ int vg_fsync_dir(const char *dir);
 int vg_secret_load(const char *spec, char **out, size_t *len, char *err, size_t errcap);
 void vg_secret_free(char *s, size_t len);
 
+/* Sources under src/ are built with VIGIL_SRC defined: no unbounded string
+ * functions there. */
+#ifdef VIGIL_SRC
+#include "banned.h"
+#endif
+
 #endif /* VIGIL_COMMON_H */
