@@ -90,8 +90,11 @@ struct seg_buf {
 	uint8_t *p;
 	size_t cap;
 };
-/* Reads a whole segment file into b (grown as needed); *len gets its size. */
-int seg_read(const char *path, struct seg_buf *b, size_t *len);
+/* Reads a whole segment file into b (grown as needed); *len gets its size.
+ * on_chunk, when not NULL, is called after each chunk with the bytes read so
+ * far, while they are still in the CPU cache. */
+int seg_read(const char *path, struct seg_buf *b, size_t *len,
+	     void (*on_chunk)(void *arg, const uint8_t *buf, size_t avail), void *arg);
 void seg_buf_release(struct seg_buf *b);
 
 /* The signing key (private). */

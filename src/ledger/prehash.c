@@ -51,35 +51,60 @@ static unsigned prehash_threads(void)
 	return n > PREHASH_MAX_THREADS ? PREHASH_MAX_THREADS : (unsigned)n;
 }
 
-void prehash_run(struct prehash *ph, const uint8_t *buf, size_t len)
+void prehash_begin(struct prehash *ph)
+{
+	memset(ph, 0, sizeof(*ph));
+	ph->walk_off = SEG_HEADER_LEN;
+	if (prehash_threads() < 2)
+		ph->walk_done = true; /* one core: nothing to gain */
+}
+
+void prehash_walk(void *arg, const uint8_t *buf, size_t avail)
+{
+	struct prehash *ph = arg;
+	size_t off = ph->walk_off;
+
+	/* Walk the length fields of the frames complete so far: cheap while
+	 * the bytes just read are still in the cache, and it finds every frame
+	 * boundary. */
+	while (!ph->walk_done && !ph->failed && off + FRAME_OVERHEAD <= avail) {
+		uint32_t flen = vg_get_le32(buf + off);
+
+		if (flen < FRAME_OVERHEAD || flen > FRAME_MAX) {
+			ph->walk_done = true; /* damage: verify takes over from here */
+			break;
+		}
+		if (flen > avail - off)
+			break; /* not all read yet */
+		if (ph->n == ph->cap) {
+			size_t ncap = ph->cap ? ph->cap * 2 : 4096;
+			size_t *no = vg_realloc(ph->off, ncap * sizeof(*no));
+
+			if (!no) {
+				ph->failed = true;
+				break;
+			}
+			ph->off = no;
+			ph->cap = ncap;
+		}
+		ph->off[ph->n++] = off;
+		off += flen;
+	}
+	ph->walk_off = off;
+}
+
+void prehash_finish(struct prehash *ph, const uint8_t *buf, size_t len)
 {
 	struct prehash_job jobs[PREHASH_MAX_THREADS];
 	pthread_t th[PREHASH_MAX_THREADS];
 	unsigned nt = prehash_threads();
-	size_t n = 0, cap = 0, off = SEG_HEADER_LEN;
+	size_t n;
 
-	memset(ph, 0, sizeof(*ph));
-	if (nt < 2)
-		return;
-	/* Walk the length fields: cheap, and it finds every frame boundary. */
-	while (off + FRAME_OVERHEAD <= len) {
-		uint32_t flen = vg_get_le32(buf + off);
-
-		if (flen < FRAME_OVERHEAD || flen > FRAME_MAX || flen > len - off)
-			break;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 4096;
-			size_t *no = vg_realloc(ph->off, ncap * sizeof(*no));
-
-			if (!no)
-				goto fail;
-			ph->off = no;
-			cap = ncap;
-		}
-		ph->off[n++] = off;
-		off += flen;
-	}
-	if (n < PREHASH_MIN_FRAMES)
+	if (!ph->walk_done)
+		prehash_walk(ph, buf, len); /* bytes not seen by a chunk callback */
+	n = ph->n;
+	ph->n = 0; /* nothing is usable until every part is hashed */
+	if (ph->failed || nt < 2 || n < PREHASH_MIN_FRAMES)
 		goto fail;
 	ph->status = vg_malloc(n);
 	ph->hash = vg_malloc(n * sizeof(*ph->hash));

@@ -52,7 +52,7 @@ static int load_segment(struct ledger_reader *r, char *err, size_t errcap)
 
 	r->loaded = false;
 	if ((rc = seg_path(path, sizeof(path), r->dir, r->segs[r->cur])) < 0 ||
-	    (rc = seg_read(path, &r->sb, &r->len)) < 0) {
+	    (rc = seg_read(path, &r->sb, &r->len, NULL, NULL)) < 0) {
 		snprintf(err, errcap, "cannot read segment %" PRIu64 ": %s", r->segs[r->cur],
 			 strerror(-rc));
 		return rc;

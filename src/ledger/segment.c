@@ -164,7 +164,10 @@ static int seg_buf_grow(struct seg_buf *b, size_t need)
 	return 0;
 }
 
-int seg_read(const char *path, struct seg_buf *b, size_t *len)
+#define SEG_READ_CHUNK (1u << 20)
+
+int seg_read(const char *path, struct seg_buf *b, size_t *len,
+	     void (*on_chunk)(void *arg, const uint8_t *buf, size_t avail), void *arg)
 {
 	struct stat st;
 	size_t got = 0, size;
@@ -190,7 +193,12 @@ int seg_read(const char *path, struct seg_buf *b, size_t *len)
 	if ((rc = seg_buf_grow(b, size + 1)) < 0)
 		goto out;
 	while (got < size) {
-		ssize_t r = read(fd, b->p + got, size - got);
+		size_t want = size - got;
+		ssize_t r;
+
+		if (on_chunk && want > SEG_READ_CHUNK)
+			want = SEG_READ_CHUNK;
+		r = read(fd, b->p + got, want);
 
 		if (r < 0) {
 			if (errno == EINTR)
@@ -201,6 +209,8 @@ int seg_read(const char *path, struct seg_buf *b, size_t *len)
 		if (r == 0)
 			break; /* the file shrank under us: use what is there */
 		got += (size_t)r;
+		if (on_chunk)
+			on_chunk(arg, b->p, got);
 	}
 	*len = got;
 out:

@@ -605,13 +605,13 @@ static void check_empty_segment(struct vctx *v, const struct seg_entry *s)
 }
 
 static void walk_segment(struct vctx *v, const struct seg_entry *s, const uint8_t *buf,
-			 size_t len, bool last_segment)
+			 size_t len, bool last_segment, struct prehash *pre)
 {
 	size_t off = SEG_HEADER_LEN;
 	bool first = true;
-	struct prehash ph;
+	struct prehash ph = *pre;
 
-	prehash_run(&ph, buf, len);
+	prehash_finish(&ph, buf, len);
 	while (off < len) {
 		struct ledger_record rec;
 		enum frame_status st;
@@ -739,14 +739,17 @@ int ledger_verify(const struct ledger_verify_options *o, struct ledger_verify_re
 		const uint8_t *buf;
 		size_t len = 0;
 		bool last = true;
+		struct prehash pre;
 
 		if (s->foreign || s->duplicate)
 			continue;
 		for (size_t j = i + 1; j < nsegs; j++)
 			if (!segs[j].foreign && !segs[j].duplicate)
 				last = false;
+		prehash_begin(&pre);
 		if (seg_path(path, sizeof(path), o->dir, s->file_no) < 0 ||
-		    (rc = seg_read(path, &sb, &len)) < 0) {
+		    (rc = seg_read(path, &sb, &len, prehash_walk, &pre)) < 0) {
+			prehash_release(&pre);
 			finding(&v, LF_SEGMENT_HEADER, s->file_no, 0, 0, 0,
 				"segment file %" PRIu64 " cannot be read: %s", s->file_no,
 				strerror(-rc));
@@ -775,7 +778,7 @@ int ledger_verify(const struct ledger_verify_options *o, struct ledger_verify_re
 			v.started = true;
 		}
 		buf = sb.p;
-		walk_segment(&v, s, buf, len, last);
+		walk_segment(&v, s, buf, len, last, &pre);
 		if (o->progress)
 			o->progress(o->progress_arg, ++done, total);
 	}
