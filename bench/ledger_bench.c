@@ -757,7 +757,7 @@ enum metric {
 	M_SHA_BUF_MB_S, /* SHA-256, one buffer */
 	M_CRC_MB_S,
 	M_SHA_CRC_MB_S, /* SHA-256 + CRC-32 per frame: verify's arithmetic floor */
-	M_READ_FRESH_MB_S, /* read each segment into a new buffer (as seg_load) */
+	M_READ_FRESH_MB_S, /* read each segment into a new buffer (what verify did before seg_read) */
 	M_READ_REUSE_MB_S, /* read the segments through one reused 1 MiB buffer */
 	M_WRITE_MB_S,	/* read+write+fdatasync in 1 MiB blocks */
 	M_CAT_MB_S,	/* cat segs > out && sync out */
@@ -1306,7 +1306,7 @@ static uint64_t hash_frames(const struct segs *s, bool with_crc)
 }
 
 /* Reads the segment files from the page cache, each whole into a new buffer
- * (what seg_load does for verify) or through one reused 1 MiB buffer. */
+ * (what verify did before seg_read) or through one reused 1 MiB buffer. */
 static uint64_t read_segments(const struct segs *s, bool fresh)
 {
 	uint8_t *blk = xmalloc(1 << 20);

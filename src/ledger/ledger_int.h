@@ -77,9 +77,6 @@ size_t frame_resync(const uint8_t *buf, size_t len, size_t from);
 int seg_path(char *out, size_t cap, const char *dir, uint64_t segno);
 /* Sorted ascending list of segment numbers found in dir; caller frees. */
 int seg_list(const char *dir, uint64_t **nums, size_t *n);
-/* Reads a whole segment file (at most SEG_READ_MAX) into a new buffer. */
-int seg_load(const char *path, uint8_t **buf, size_t *len);
-
 /*
  * A read buffer reused from segment to segment by readers that walk a whole
  * ledger (verify, the reader).  Its pages are populated when it grows, so

@@ -86,58 +86,6 @@ out:
 	return rc;
 }
 
-int seg_load(const char *path, uint8_t **buf, size_t *len)
-{
-	struct stat st;
-	uint8_t *b = NULL;
-	size_t got = 0, size;
-	int fd, rc = 0;
-
-	*buf = NULL;
-	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = -EINVAL;
-		goto out;
-	}
-	if ((uint64_t)st.st_size > SEG_READ_MAX) {
-		rc = -EFBIG;
-		goto out;
-	}
-	size = (size_t)st.st_size;
-	b = vg_malloc(size + 1);
-	if (!b) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	while (got < size) {
-		ssize_t r = read(fd, b + got, size - got);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			goto out;
-		}
-		if (r == 0)
-			break; /* the file shrank under us: use what is there */
-		got += (size_t)r;
-	}
-	*buf = b;
-	*len = got;
-	b = NULL;
-out:
-	vg_free(b);
-	close(fd);
-	return rc;
-}
-
 void seg_buf_release(struct seg_buf *b)
 {
 	if (b->p)

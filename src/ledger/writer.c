@@ -678,7 +678,7 @@ static int load_tail(struct ledger *l, struct ledger_open_info *info, uint64_t *
 {
 	uint64_t *segs = NULL;
 	size_t nsegs = 0;
-	uint8_t *buf = NULL;
+	struct seg_buf sb = { 0 };
 	size_t len;
 	char path[4200], why[160];
 	struct seg_scan s;
@@ -716,14 +716,12 @@ static int load_tail(struct ledger *l, struct ledger_open_info *info, uint64_t *
 
 		if ((rc = seg_path(path, sizeof(path), l->dir, segs[i])) < 0)
 			goto out;
-		vg_free(buf);
-		buf = NULL;
-		rc = seg_load(path, &buf, &len);
+		rc = seg_read(path, &sb, &len, NULL, NULL);
 		if (rc < 0) {
 			snprintf(err, errcap, "cannot read '%s': %s", path, strerror(-rc));
 			goto out;
 		}
-		rc = seg_scan(&l->hs, buf, len, &s, why, sizeof(why));
+		rc = seg_scan(&l->hs, sb.p, len, &s, why, sizeof(why));
 		if (rc < 0) {
 			snprintf(err, errcap,
 				 "segment %" PRIu64 " has a damaged header (%s); refusing to write. "
@@ -804,7 +802,7 @@ static int load_tail(struct ledger *l, struct ledger_open_info *info, uint64_t *
 		}
 	}
 out:
-	vg_free(buf);
+	seg_buf_release(&sb);
 	vg_free(segs);
 	return rc;
 }
