@@ -750,9 +750,18 @@ int ledger_verify(const struct ledger_verify_options *o, struct ledger_verify_re
 		if (seg_path(path, sizeof(path), o->dir, s->file_no) < 0 ||
 		    (rc = seg_read(path, &sb, &len, prehash_walk, &pre)) < 0) {
 			prehash_release(&pre);
+			if (rc != -EFBIG && rc != -EINVAL) {
+				/* Permissions, memory, I/O: nothing is known about the
+				 * ledger, so this is an error, not a finding. */
+				snprintf(r->error, sizeof(r->error),
+					 "cannot read segment file %" PRIu64 ": %s", s->file_no,
+					 strerror(-rc));
+				goto fail;
+			}
 			finding(&v, LF_SEGMENT_HEADER, s->file_no, 0, 0, 0,
-				"segment file %" PRIu64 " cannot be read: %s", s->file_no,
-				strerror(-rc));
+				"segment file %" PRIu64 " %s", s->file_no,
+				rc == -EFBIG ? "is larger than any segment can be"
+					     : "is not a regular file");
 			v.reanchor = true;
 			continue;
 		}

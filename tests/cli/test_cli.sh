@@ -241,5 +241,10 @@ run verify --ledger "$T/garbage"
 [ $rc -eq 1 ] && has "SEGMENT_HEADER"
 ok $? "a garbage segment file is reported, not a crash"
 
+rm -rf "$T/copy" && cp -r "$L" "$T/copy" && mkdir "$T/copy/0000000002.seg"
+run verify --ledger "$T/copy"
+[ $rc -eq 1 ] && has "not a regular file"
+ok $? "a directory posing as a segment is reported, not a crash"
+
 echo "1..$n"
 [ $failed -eq 0 ]
