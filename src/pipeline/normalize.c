@@ -1,0 +1,595 @@
+/*
+ * normalize.c - one hook payload in, one schema v1 event out
+ * (docs/event-schema.md).
+ *
+ * Order of work: refuse oversized input, hash the raw bytes, parse, read the
+ * facts the event needs from the untouched object (so the scope check sees
+ * whole paths), then redact and truncate every string of the payload in
+ * place, and finally copy the fields into the event through the same
+ * redact-and-truncate step, so no secret reaches the event by any field.
+ *
+ * What is left for the daemon (it has the filesystem and the history): the
+ * git-root lookup for the project root (here: CLAUDE_PROJECT_DIR, else cwd),
+ * Pre/Post pairing, parent agent ids, file hashes.
+ */
+#include "pipeline.h"
+#include "pipeline_int.h"
+
+#include "common.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#define NORM_PATH_MAX 4096
+
+struct norm_ctx {
+	size_t max_string;
+	size_t max_input;
+	char *host;
+	char *user;
+};
+
+int norm_ctx_new(const struct norm_options *o, struct norm_ctx **out)
+{
+	struct norm_options d = { 0 };
+	struct norm_ctx *c;
+	char host[256] = "", pwbuf[4096];
+	struct passwd pw, *pwp = NULL;
+
+	*out = NULL;
+	if (!o)
+		o = &d;
+	if (o->max_string && o->max_string < 16)
+		return -EINVAL;
+	c = vg_calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->max_string = o->max_string ? o->max_string : NORM_DEFAULT_MAX_STRING;
+	c->max_input = o->max_input ? o->max_input : NORM_DEFAULT_MAX_INPUT;
+	if (!o->host && gethostname(host, sizeof(host) - 1) < 0)
+		host[0] = 0;
+	if (!o->user && getpwuid_r(geteuid(), &pw, pwbuf, sizeof(pwbuf), &pwp) != 0)
+		pwp = NULL;
+	c->host = vg_strdup(o->host ? o->host : host);
+	c->user = vg_strdup(o->user ? o->user : pwp ? pw.pw_name : "");
+	if (!c->host || !c->user) {
+		norm_ctx_free(c);
+		return -ENOMEM;
+	}
+	*out = c;
+	return 0;
+}
+
+void norm_ctx_free(struct norm_ctx *c)
+{
+	if (!c)
+		return;
+	vg_free(c->host);
+	vg_free(c->user);
+	vg_free(c);
+}
+
+/* ---- classification ------------------------------------------------------- */
+
+static const struct {
+	const char *name, *type;
+} tool_types[] = {
+	{ "Read", "file_read" },
+	{ "Write", "file_write" },
+	{ "Edit", "file_edit" },
+	{ "MultiEdit", "file_edit" },
+	{ "NotebookEdit", "notebook_operation" },
+	{ "NotebookRead", "notebook_operation" },
+	{ "Bash", "command_execution" },
+	{ "BashOutput", "command_execution" },
+	{ "KillShell", "command_execution" },
+	{ "KillBash", "command_execution" },
+	{ "Grep", "code_search" },
+	{ "Glob", "file_search" },
+	{ "LS", "file_search" },
+	{ "WebFetch", "web_fetch" },
+	{ "WebSearch", "web_search" },
+	{ "Agent", "sub_agent_delegation" },
+	{ "Task", "sub_agent_delegation" },
+	{ "TodoWrite", "task_management" },
+	{ "TodoRead", "task_management" },
+	{ "TaskCreate", "task_management" },
+	{ "TaskUpdate", "task_management" },
+	{ "TaskList", "task_management" },
+	{ "TaskGet", "task_management" },
+	{ "TaskOutput", "task_management" },
+	{ "TaskStop", "task_management" },
+};
+
+static const struct {
+	const char *hook, *type;
+} hook_types[] = {
+	{ "UserPromptSubmit", "user_prompt" },
+	{ "SessionStart", "session_start" },
+	{ "SessionEnd", "session_end" },
+	{ "Stop", "stop" },
+	{ "SubagentStart", "subagent_start" },
+	{ "SubagentStop", "subagent_stop" },
+	{ "Notification", "notification" },
+	{ "PreCompact", "compact" },
+	{ "PostCompact", "compact" },
+	{ "PermissionRequest", "permission_request" },
+};
+
+/* Hooks whose payload describes one tool call. */
+static bool is_tool_hook(const char *hook)
+{
+	static const char *const h[] = { "PreToolUse", "PostToolUse", "PostToolUseFailure",
+					 "PermissionRequest", "PermissionDenied" };
+
+	for (size_t i = 0; i < VG_ARRAY_LEN(h); i++)
+		if (strcmp(hook, h[i]) == 0)
+			return true;
+	return false;
+}
+
+static const char *tool_event_type(const char *tool)
+{
+	for (size_t i = 0; i < VG_ARRAY_LEN(tool_types); i++)
+		if (strcmp(tool, tool_types[i].name) == 0)
+			return tool_types[i].type;
+	if (strncmp(tool, "mcp__", 5) == 0)
+		return "mcp_tool_call";
+	return "tool_use";
+}
+
+/* ---- strings ---------------------------------------------------------------- */
+
+static const char *get_str(const json_t *o, const char *key)
+{
+	const json_t *v = json_is_object(o) ? json_object_get(o, key) : NULL;
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/*
+ * Redacts s and truncates the result to max bytes (on a UTF-8 boundary) with
+ * a "…[truncated N bytes]" suffix.  Returns a new JSON string or NULL.
+ */
+static json_t *clean_string(const struct norm_ctx *c, const char *s, size_t len, int *hits)
+{
+	struct vbuf b;
+	json_t *j = NULL;
+	int rc;
+
+	vbuf_init(&b, len * 8 + 4096);
+	rc = norm_redact(s, len, &b);
+	if (rc < 0)
+		goto out;
+	if (hits)
+		*hits += rc;
+	if (b.len > c->max_string) {
+		size_t keep = c->max_string, cut;
+
+		while (keep > 0 && (b.data[keep] & 0xc0) == 0x80)
+			keep--;
+		cut = b.len - keep;
+		b.len = keep;
+		if (vbuf_appendf(&b, "\xe2\x80\xa6[truncated %zu bytes]", cut) < 0)
+			goto out;
+	}
+	j = json_stringn((const char *)b.data, b.len);
+out:
+	vbuf_release(&b);
+	return j;
+}
+
+static int set_clean(const struct norm_ctx *c, json_t *o, const char *key, const char *s)
+{
+	json_t *j;
+
+	if (!s)
+		return 0;
+	j = clean_string(c, s, strlen(s), NULL);
+	if (!j || json_object_set_new(o, key, j) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * Redacts and truncates every string value of v in place; values under
+ * secret-looking keys are replaced wholesale.  Depth is bounded by jansson's
+ * parser (2048).
+ */
+static int clean_tree(const struct norm_ctx *c, json_t *v, int *hits)
+{
+	if (json_is_object(v)) {
+		const char *k;
+		json_t *x;
+		void *it;
+
+		for (it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
+			k = json_object_iter_key(it);
+			x = json_object_iter_value(it);
+			if (json_is_string(x)) {
+				/* A key like "password" names its value a secret. */
+				const char *kind = json_string_length(x) > 0
+							   ? redact_key_kind(k, strlen(k))
+							   : NULL;
+				char tmp[64];
+				json_t *n;
+
+				if (kind) {
+					snprintf(tmp, sizeof(tmp), "[REDACTED:%s]", kind);
+					n = json_string(tmp);
+					(*hits)++;
+				} else {
+					n = clean_string(c, json_string_value(x), json_string_length(x),
+							 hits);
+				}
+				if (!n || json_object_iter_set_new(v, it, n) < 0)
+					return -ENOMEM;
+			} else if (clean_tree(c, x, hits) < 0) {
+				return -ENOMEM;
+			}
+		}
+	} else if (json_is_array(v)) {
+		for (size_t i = 0; i < json_array_size(v); i++) {
+			json_t *x = json_array_get(v, i);
+
+			if (json_is_string(x)) {
+				json_t *n = clean_string(c, json_string_value(x), json_string_length(x),
+							 hits);
+
+				if (!n || json_array_set_new(v, i, n) < 0)
+					return -ENOMEM;
+			} else if (clean_tree(c, x, hits) < 0) {
+				return -ENOMEM;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- paths and scope ---------------------------------------------------------- */
+
+int norm_path(const char *base, const char *path, char *out, size_t cap)
+{
+	const char *parts[2] = { NULL, path };
+	size_t o = 0;
+
+	if (!path || cap < 2)
+		return -EINVAL;
+	if (path[0] != '/') {
+		if (!base || base[0] != '/')
+			return -EINVAL;
+		parts[0] = base;
+	}
+	for (int k = 0; k < 2; k++) {
+		const char *s = parts[k];
+
+		while (s && *s) {
+			const char *e;
+			size_t n;
+
+			while (*s == '/')
+				s++;
+			e = s;
+			while (*e && *e != '/')
+				e++;
+			n = (size_t)(e - s);
+			if (n == 0 || (n == 1 && s[0] == '.')) {
+				/* nothing */
+			} else if (n == 2 && s[0] == '.' && s[1] == '.') {
+				while (o > 0 && out[o - 1] != '/')
+					o--;
+				if (o > 0)
+					o--;
+			} else {
+				if (o + 1 + n + 1 > cap)
+					return -ENAMETOOLONG;
+				out[o++] = '/';
+				memcpy(out + o, s, n);
+				o += n;
+			}
+			s = e;
+		}
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = 0;
+	return 0;
+}
+
+/* Is the normalized path p under the normalized root r? */
+static bool under(const char *r, const char *p)
+{
+	size_t n = strlen(r);
+
+	if (strcmp(r, "/") == 0)
+		return true;
+	return strncmp(p, r, n) == 0 && (p[n] == 0 || p[n] == '/');
+}
+
+/* 1 outside, 0 inside, negative: cannot tell. */
+static int path_outside(const char *root, const char *cwd, const char *path)
+{
+	char p[NORM_PATH_MAX];
+
+	if (!root || !path || !*path || norm_path(cwd, path, p, sizeof(p)) < 0)
+		return -EINVAL;
+	return under(root, p) ? 0 : 1;
+}
+
+/*
+ * A Bash command reaches outside the project when one of its words is an
+ * absolute path (or a ../ path) outside the root.  Words split on whitespace,
+ * quotes and shell operators; "--opt=/path" counts through the '='.
+ */
+static int command_outside(const char *root, const char *cwd, const char *cmd)
+{
+	static const char *const harmless[] = { "/dev/null", "/dev/stdin", "/dev/stdout",
+						 "/dev/stderr" };
+	const char *s = cmd;
+	char word[NORM_PATH_MAX];
+
+	if (!root || !cmd)
+		return -EINVAL;
+	while (*s) {
+		size_t n = 0;
+		bool skip = false;
+
+		while (*s && strchr(" \t\r\n'\"`;|&<>()=", *s))
+			s++;
+		while (s[n] && !strchr(" \t\r\n'\"`;|&<>()=", s[n]))
+			n++;
+		if (n == 0)
+			break;
+		if ((s[0] == '/' || (n >= 3 && memcmp(s, "../", 3) == 0)) && n < sizeof(word)) {
+			memcpy(word, s, n);
+			word[n] = 0;
+			for (size_t i = 0; i < VG_ARRAY_LEN(harmless); i++)
+				if (strcmp(word, harmless[i]) == 0)
+					skip = true;
+			if (!skip && path_outside(root, cwd, word) == 1)
+				return 1;
+		}
+		s += n;
+	}
+	return 0;
+}
+
+/* ---- the event ------------------------------------------------------------------ */
+
+static void set_err(char *err, size_t errcap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errcap, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errcap)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errcap, fmt, ap);
+	va_end(ap);
+}
+
+struct facts {
+	const char *hook, *tool, *event_type, *target, *scope_path, *command;
+	bool is_tool;
+};
+
+static void classify(const json_t *in, struct facts *f)
+{
+	const json_t *ti = json_object_get(in, "tool_input");
+
+	f->hook = get_str(in, "hook_event_name");
+	if (!f->hook || !*f->hook)
+		f->hook = "unknown";
+	f->tool = get_str(in, "tool_name");
+	f->is_tool = is_tool_hook(f->hook) && f->tool;
+	if (f->is_tool) {
+		f->event_type = tool_event_type(f->tool);
+	} else {
+		f->event_type = "other";
+		for (size_t i = 0; i < VG_ARRAY_LEN(hook_types); i++)
+			if (strcmp(f->hook, hook_types[i].hook) == 0)
+				f->event_type = hook_types[i].type;
+	}
+	if (strcmp(f->hook, "UserPromptSubmit") == 0) {
+		f->target = get_str(in, "prompt");
+		return;
+	}
+	if (!f->is_tool || !json_is_object(ti))
+		return;
+	if (!strcmp(f->event_type, "file_read") || !strcmp(f->event_type, "file_write") ||
+	    !strcmp(f->event_type, "file_edit")) {
+		f->target = f->scope_path = get_str(ti, "file_path");
+	} else if (!strcmp(f->event_type, "notebook_operation")) {
+		f->target = f->scope_path = get_str(ti, "notebook_path");
+	} else if (!strcmp(f->tool, "Bash")) {
+		f->target = f->command = get_str(ti, "command");
+	} else if (!strcmp(f->tool, "Grep") || !strcmp(f->tool, "Glob")) {
+		f->target = get_str(ti, "pattern");
+		f->scope_path = get_str(ti, "path");
+	} else if (!strcmp(f->tool, "LS")) {
+		f->target = f->scope_path = get_str(ti, "path");
+	} else if (!strcmp(f->tool, "WebFetch")) {
+		f->target = get_str(ti, "url");
+	} else if (!strcmp(f->tool, "WebSearch")) {
+		f->target = get_str(ti, "query");
+	} else if (!strcmp(f->event_type, "sub_agent_delegation")) {
+		f->target = get_str(ti, "description");
+		if (!f->target)
+			f->target = get_str(ti, "prompt");
+	}
+}
+
+static int sha256_hex(const char *p, size_t n, char out[65])
+{
+	uint8_t md[32];
+	unsigned mdlen = 0;
+
+	if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+		return -EIO;
+	vg_hex_encode(md, 32, out);
+	return 0;
+}
+
+int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const char *payload,
+	       size_t len, json_t **out, char *err, size_t errcap)
+{
+	struct norm_envelope none = { .pid = -1, .ppid = -1, .uid = -1 };
+	json_t *in = NULL, *ev = NULL, *proj;
+	json_error_t je;
+	struct facts f = { 0 };
+	char id[37], when[40], hex[65], root[NORM_PATH_MAX];
+	const char *cwd, *name;
+	bool have_root = false;
+	int outside = -1, hits = 0, rc = -ENOMEM;
+
+	*out = NULL;
+	if (!env)
+		env = &none;
+	if (len > c->max_input) {
+		set_err(err, errcap, "payload of %zu bytes exceeds the limit of %zu", len,
+			c->max_input);
+		return -E2BIG;
+	}
+	if (len == 0 || !payload) {
+		set_err(err, errcap, "empty payload");
+		return -EINVAL;
+	}
+	if ((rc = sha256_hex(payload, len, hex)) < 0) {
+		set_err(err, errcap, "cannot hash the payload");
+		return rc;
+	}
+	in = json_loadb(payload, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+	if (!in) {
+		set_err(err, errcap, "invalid JSON at line %d column %d: %s", je.line, je.column,
+			je.text);
+		return -EINVAL;
+	}
+	if (!json_is_object(in)) {
+		set_err(err, errcap, "expected a JSON object");
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = -ENOMEM;
+
+	/* Facts from the untouched payload. */
+	classify(in, &f);
+	cwd = get_str(in, "cwd");
+	if (env->project_dir && norm_path(cwd, env->project_dir, root, sizeof(root)) == 0)
+		have_root = true;
+	else if (cwd && norm_path(NULL, cwd, root, sizeof(root)) == 0)
+		have_root = true;
+	if (have_root) {
+		if (f.scope_path)
+			outside = path_outside(root, cwd, f.scope_path);
+		else if (f.command)
+			outside = command_outside(root, cwd, f.command);
+	}
+
+	ev = json_object();
+	if (!ev)
+		goto out;
+	if (env->id) {
+		if (set_clean(c, ev, "id", env->id) < 0)
+			goto out;
+	} else {
+		if ((rc = vg_uuid7(id)) < 0) {
+			set_err(err, errcap, "cannot make an event id");
+			goto out;
+		}
+		rc = -ENOMEM;
+		if (json_object_set_new(ev, "id", json_string(id)) < 0)
+			goto out;
+	}
+	vg_format_time(env->recv_ns ? env->recv_ns : vg_now_ns(), when, sizeof(when));
+	if (json_object_set_new(ev, "time", json_string(when)) < 0 ||
+	    set_clean(c, ev, "host", c->host) < 0 || set_clean(c, ev, "user", c->user) < 0 ||
+	    set_clean(c, ev, "agent", env->agent ? env->agent : "claude-code") < 0)
+		goto out;
+	{
+		static const char *const copy[] = { "session_id", "agent_id", "agent_type",
+						    "prompt_id", "tool_use_id" };
+
+		for (size_t i = 0; i < VG_ARRAY_LEN(copy); i++)
+			if (set_clean(c, ev, copy[i], get_str(in, copy[i])) < 0)
+				goto out;
+	}
+	if (set_clean(c, ev, "hook", f.hook) < 0 ||
+	    json_object_set_new(ev, "event_type", json_string(f.event_type)) < 0 ||
+	    set_clean(c, ev, "tool", f.tool) < 0)
+		goto out;
+	if (f.is_tool && !strcmp(f.event_type, "mcp_tool_call")) {
+		const char *srv = f.tool + 5, *sep = strstr(srv, "__");
+
+		if (sep && sep > srv && sep[2]) {
+			json_t *s = json_stringn(srv, (size_t)(sep - srv));
+
+			if (!s || json_object_set_new(ev, "mcp_server", s) < 0 ||
+			    set_clean(c, ev, "mcp_tool", sep + 2) < 0)
+				goto out;
+		}
+	}
+	if (set_clean(c, ev, "target", f.target) < 0)
+		goto out;
+	if (have_root) {
+		name = strrchr(root, '/');
+		name = name && name[1] ? name + 1 : root;
+		proj = json_object();
+		if (!proj || json_object_set_new(ev, "project", proj) < 0 ||
+		    set_clean(c, proj, "root", root) < 0 || set_clean(c, proj, "name", name) < 0)
+			goto out;
+	}
+	if (outside >= 0 && json_object_set_new(ev, "outside_project_scope",
+						 json_boolean(outside == 1)) < 0)
+		goto out;
+	if (set_clean(c, ev, "cwd", cwd) < 0 ||
+	    set_clean(c, ev, "permission_mode", get_str(in, "permission_mode")) < 0)
+		goto out;
+	if (!strcmp(f.hook, "PostToolUse")) {
+		if (json_object_set_new(ev, "outcome", json_string("success")) < 0)
+			goto out;
+	} else if (!strcmp(f.hook, "PostToolUseFailure")) {
+		if (json_object_set_new(ev, "outcome", json_string("failure")) < 0 ||
+		    set_clean(c, ev, "error", get_str(in, "error")) < 0)
+			goto out;
+	}
+	{
+		json_t *d = json_object_get(in, "duration_ms");
+
+		if (json_is_number(d) && json_number_value(d) >= 0 &&
+		    json_object_set_new(ev, "duration_ms",
+					json_integer((json_int_t)json_number_value(d))) < 0)
+			goto out;
+	}
+	if (env->pid >= 0 || env->ppid >= 0 || env->uid >= 0) {
+		json_t *proc = json_object();
+
+		if (!proc || json_object_set_new(ev, "process", proc) < 0)
+			goto out;
+		if ((env->pid >= 0 && json_object_set_new(proc, "pid", json_integer(env->pid)) < 0) ||
+		    (env->ppid >= 0 && json_object_set_new(proc, "ppid", json_integer(env->ppid)) < 0) ||
+		    (env->uid >= 0 && json_object_set_new(proc, "uid", json_integer(env->uid)) < 0))
+			goto out;
+	}
+
+	/* The payload itself, cleaned in place (f's strings are not used after this). */
+	if (clean_tree(c, in, &hits) < 0)
+		goto out;
+	if (json_object_set(ev, "payload", in) < 0 ||
+	    json_object_set_new(ev, "payload_sha256", json_string(hex)) < 0 ||
+	    json_object_set_new(ev, "schema", json_string(NORM_SCHEMA)) < 0)
+		goto out;
+	*out = ev;
+	ev = NULL;
+	rc = 0;
+out:
+	if (rc == -ENOMEM)
+		set_err(err, errcap, "out of memory");
+	json_decref(ev);
+	json_decref(in);
+	return rc;
+}
