@@ -653,15 +653,15 @@ static void walk_segment(struct vctx *v, const struct seg_entry *s, const uint8_
 			prehash_release(&ph);
 			return;
 		}
-		if (st == FRAME_CRC)
+		if (st == FRAME_CRC) {
 			v->res->records++;
-		if (st == FRAME_CRC)
 			finding(v, LF_CRC, s->file_no, off, rec.seq, rec.time_ns,
 				"checksum mismatch in record seq %" PRIu64, rec.seq);
-		else
+		} else {
 			finding(v, LF_FRAME, s->file_no, off, v->expect_seq, 0,
 				"%s", st == FRAME_SHORT ? "segment ends inside a record"
 							: "record has an impossible length");
+		}
 		/* Do not chain-check across the damaged bytes: one finding each. */
 		v->reanchor = true;
 		off = next;
@@ -731,8 +731,7 @@ int ledger_verify(const struct ledger_verify_options *o, struct ledger_verify_re
 	if ((rc = plan_segments(&v, &segs, &nsegs)) < 0)
 		goto fail;
 
-	for (size_t i = 0; i < nsegs; i++)
-		total += 1; /* progress in segments: sizes are not known before reading */
+	total = nsegs; /* progress in segments: sizes are not known before reading */
 	for (size_t i = 0; i < nsegs; i++) {
 		struct seg_entry *s = &segs[i];
 		char path[4200];

@@ -130,6 +130,22 @@ static const struct ledger_io posix_io = {
 
 /* ---- helpers ---------------------------------------------------------------- */
 
+/* The CLOCK_MONOTONIC time ms from now, for pthread_cond_timedwait (the
+ * condition variables are created with that clock). */
+static struct timespec deadline_after_ms(uint64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
 static uint64_t wall_now(struct ledger *l)
 {
 	return l->o.clock ? l->o.clock(l->o.clock_arg) : vg_now_ns();
@@ -626,28 +642,15 @@ static void *writer_main(void *arg)
 
 			if (ms == 0)
 				continue;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += (time_t)(ms / 1000);
-			ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			ts = deadline_after_ms(ms);
 			pthread_cond_timedwait(&l->cv_work, &l->mu, &ts);
 			continue;
 		}
 		if (flush_locked(l) < 0) {
-			struct timespec ts;
+			struct timespec ts = deadline_after_ms(backoff);
 
 			vg_warn("ledger: write failed (%s); retrying in %" PRIu64 " ms",
 				strerror(-l->err), backoff);
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += (time_t)(backoff / 1000);
-			ts.tv_nsec += (long)(backoff % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
 			while (!l->stop &&
 			       pthread_cond_timedwait(&l->cv_work, &l->mu, &ts) != ETIMEDOUT)
 				;
@@ -793,11 +796,8 @@ static int load_tail(struct ledger *l, struct ledger_open_info *info, uint64_t *
 			l->last_time = s.last_time;
 		}
 		if (s.have_seal || s.have_rot) {
+			/* Fields of what was not seen are 0, so the larger one is it. */
 			*seal_epoch = s.seal_epoch > s.rot_epoch ? s.seal_epoch : s.rot_epoch;
-			if (!s.have_seal)
-				*seal_epoch = s.rot_epoch;
-			else if (!s.have_rot)
-				*seal_epoch = s.seal_epoch;
 			break;
 		}
 	}
@@ -986,15 +986,8 @@ int ledger_wait_durable(struct ledger *l, uint64_t seq, int timeout_ms)
 	struct timespec ts;
 	int rc = 0;
 
-	if (timeout_ms >= 0) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += timeout_ms / 1000;
-		ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-	}
+	if (timeout_ms >= 0)
+		ts = deadline_after_ms((uint64_t)timeout_ms);
 	pthread_mutex_lock(&l->mu);
 	while (l->durable_seq < seq) {
 		if (l->err) {
