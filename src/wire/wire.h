@@ -1,0 +1,132 @@
+/*
+ * wire.h - the hook <-> daemon protocol and the spool file.  libc only:
+ * vigil-hook links nothing else, so everything here must stay free of
+ * OpenSSL, jansson and the rest of src/common.
+ *
+ * Request frame (hook -> daemon over the unix socket; also the spool record):
+ *
+ *   off size
+ *     0    4  magic "VGW1"
+ *     4    1  kind (enum wire_kind)
+ *     5    1  flags (WIRE_F_*)
+ *     6    2  reserved, 0
+ *     8    4  envelope length, little-endian (<= WIRE_MAX_ENVELOPE)
+ *    12    4  payload length, little-endian (<= WIRE_MAX_PAYLOAD)
+ *    16    .  envelope: text lines "key=value\n" (see struct wire_envelope)
+ *     .    .  payload: the agent's stdin bytes, verbatim
+ *
+ * Reply frame (daemon -> hook):
+ *
+ *     0    4  magic "VGA1"
+ *     4    1  status (enum wire_status)
+ *     5    1  reserved, 0
+ *     6    2  exit code the hook must exit with, little-endian
+ *     8    4  stdout length (<= WIRE_MAX_OUT)
+ *    12    4  stderr length (<= WIRE_MAX_OUT)
+ *    16    .  stdout bytes, then stderr bytes
+ *
+ * A spool record is a request frame followed by a 4-byte little-endian
+ * CRC-32 (IEEE, as zlib's crc32()) of the frame, written with one write()
+ * to a file opened O_APPEND and fsync()ed, so concurrent hooks never
+ * interleave and a torn tail is detectable.
+ */
+#ifndef VIGIL_WIRE_H
+#define VIGIL_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WIRE_MAGIC_REQ "VGW1"
+#define WIRE_MAGIC_ACK "VGA1"
+#define WIRE_HDR_LEN 16u
+#define WIRE_MAX_ENVELOPE 16384u
+#define WIRE_MAX_PAYLOAD (8u * 1024u * 1024u)
+#define WIRE_MAX_OUT 65536u
+#define WIRE_CRC_LEN 4u
+
+/* Names inside the state directory. */
+#define WIRE_SOCKET_NAME "vigild.sock"
+#define WIRE_SPOOL_DIR "spool"
+#define WIRE_SPOOL_FILE "spool.vgw"
+
+enum wire_kind {
+	WIRE_EVENT = 1,	   /* record it; reply once durable (exit code 0) */
+	WIRE_DECIDE = 2,   /* blocking hook: record it, reply with the decision */
+	WIRE_STATUS = 3,   /* control: reply stdout = daemon status as JSON */
+	WIRE_SHUTDOWN = 4, /* control: reply, then stop cleanly */
+};
+
+enum wire_status {
+	WIRE_OK = 0,	  /* durable (or control request done) */
+	WIRE_REFUSED = 1, /* malformed request; stderr says why; do not retry */
+	WIRE_FAILED = 2,  /* not recorded (e.g. disk full); the hook spools it */
+};
+
+#define WIRE_F_TRUNCATED 0x01u /* stdin was longer than the payload sent */
+
+/* The envelope.  Strings are NUL-terminated; "" and -1 mean unknown. */
+struct wire_envelope {
+	char id[40];		/* UUIDv7, 36 chars */
+	uint64_t time_ns;	/* receive time, ns since the epoch (UTC) */
+	int64_t pid, ppid, uid; /* of the hook process */
+	uint64_t stdin_len;	/* bytes read from stdin (> payload when truncated) */
+	char agent[32];		/* "claude-code", "codex", "gemini", ... (argv) */
+	char event[64];		/* hook event name given on argv, if any */
+	char cwd[4096];
+	char project_dir[4096]; /* CLAUDE_PROJECT_DIR (or the agent's equivalent) */
+	char session[128];	/* CLAUDE_CODE_SESSION_ID, if set */
+};
+
+/* Header encode/decode.  wire_req_hdr_get checks magic and limits:
+ * -EPROTO (bad magic or kind), -E2BIG (a length over its limit). */
+void wire_req_hdr_put(uint8_t out[WIRE_HDR_LEN], unsigned kind, unsigned flags, uint32_t env_len,
+		      uint32_t payload_len);
+int wire_req_hdr_get(const uint8_t in[WIRE_HDR_LEN], unsigned *kind, unsigned *flags,
+		     uint32_t *env_len, uint32_t *payload_len);
+void wire_ack_hdr_put(uint8_t out[WIRE_HDR_LEN], unsigned status, unsigned exit_code,
+		      uint32_t out_len, uint32_t err_len);
+int wire_ack_hdr_get(const uint8_t in[WIRE_HDR_LEN], unsigned *status, unsigned *exit_code,
+		     uint32_t *out_len, uint32_t *err_len);
+
+/* Envelope text.  format: bytes written (without NUL), or -ENOSPC.
+ * parse: 0, or -EINVAL for a malformed line / over-long value (unknown keys
+ * are skipped, so old daemons accept newer hooks). */
+int wire_env_format(const struct wire_envelope *e, char *buf, size_t cap);
+int wire_env_parse(const char *buf, size_t len, struct wire_envelope *out);
+
+uint32_t wire_crc32(uint32_t crc, const void *p, size_t n);
+
+/* Paths: the state directory as vigil resolves it ($VIGIL_STATE_DIR, else
+ * $XDG_STATE_HOME/vigil, else $HOME/.local/state/vigil), and the daemon
+ * socket ($VIGIL_SOCKET, else <state>/vigild.sock).  0, -ENOENT (no HOME),
+ * -ENAMETOOLONG (a socket path must fit sockaddr_un.sun_path). */
+int wire_state_dir(char *out, size_t cap);
+int wire_socket_path(const char *state_dir, char *out, size_t cap);
+
+/* Spool: append one request frame (header+envelope+payload in frame, len
+ * bytes) with its CRC as one O_APPEND write + fsync.  0 or -errno. */
+int wire_spool_append(int fd, const void *frame, size_t len);
+
+/*
+ * Spool reader, for the daemon's drain.  Streams a spool file (memory stays
+ * bounded by the largest frame) and hands out records; damaged stretches
+ * (bad CRC, bad magic, bad envelope, torn tail) are skipped by scanning for
+ * the next magic and counted.
+ */
+struct wire_spool_rec {
+	unsigned kind, flags;
+	struct wire_envelope env;
+	const char *payload; /* points into the reader's buffer */
+	uint32_t payload_len;
+	uint64_t offset; /* of the record in the file */
+};
+struct wire_spool_reader;
+int wire_spool_open(const char *path, struct wire_spool_reader **out);
+/* 1 with a record (valid until the next call), 0 at the end, -errno on a
+ * read error. */
+int wire_spool_next(struct wire_spool_reader *r, struct wire_spool_rec *rec);
+/* Damage seen so far: skipped bytes and stretches. */
+void wire_spool_damage(const struct wire_spool_reader *r, uint64_t *bytes, uint64_t *stretches);
+void wire_spool_close(struct wire_spool_reader *r);
+
+#endif /* VIGIL_WIRE_H */
