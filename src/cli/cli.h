@@ -36,6 +36,9 @@ int cli_set_state_dir(struct cli *c, const char *v);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints a usage error and the hint to run --help; returns CLI_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The agent kinds vigil knows (event "agent" field, --agent options). */
+#define CLI_AGENTS "claude-code, codex, gemini, cursor, copilot, other"
+bool cli_agent_valid(const char *name);
 /* ANSI colour around s when colours are on. */
 const char *cli_c(const struct cli *c, const char *code);
 #define CLI_RED "31"

@@ -1,10 +1,14 @@
 /*
- * cmd_import.c - `vigil import`: appends JSON events, one object per line,
- * to the ledger without a daemon (imports, demos, tests).  Each event is
- * stored as canonical JSON (compact, keys sorted) so its hash does not
- * depend on how the input was formatted.
+ * cmd_import.c - `vigil import`: appends JSON lines to the ledger without a
+ * daemon (recorded sessions, demos, tests).  A line is either an agent hook
+ * payload (one hook's stdin, as in a recorded hook log), which goes through
+ * the same normalizer as live events, or an already normalized event
+ * ("schema": "vigil.event.v1", e.g. from an export), which is kept as it is.
+ * Each event is stored as canonical JSON (compact, keys sorted) so its hash
+ * does not depend on how the input was formatted.
  */
 #include "cli.h"
+#include "pipeline.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -20,13 +24,21 @@
 static const char import_usage[] =
 	"usage: vigil import [OPTIONS] FILE... | -\n"
 	"\n"
-	"Appends JSON events, one object per line, to the ledger in STATE/ledger without\n"
-	"a daemon, then seals it with a signed checkpoint.  Events without an \"id\" get a\n"
-	"UUIDv7.  Empty lines are ignored.  Bad lines are reported as FILE:LINE and\n"
-	"skipped; with --strict the import stops at the first one (everything before it\n"
-	"stays in the ledger, sealed and durable).\n"
+	"Appends JSON lines to the ledger in STATE/ledger without a daemon, then seals\n"
+	"it with a signed checkpoint.  Each line is one agent hook payload (a hook's\n"
+	"stdin, as in a recorded hook log): it goes through the same normalizer as live\n"
+	"events (event type, project scope, secret redaction, truncation).  Lines that\n"
+	"already are vigil events (\"schema\": \"vigil.event.v1\") are kept as they are;\n"
+	"those without an \"id\" get a UUIDv7.  Empty lines are ignored.  Bad lines are\n"
+	"reported as FILE:LINE and skipped; with --strict the import stops at the first\n"
+	"one (everything before it stays in the ledger, sealed and durable).  The daemon\n"
+	"must not be running on the same state directory (it holds the ledger).\n"
 	"\n"
 	"Options:\n"
+	"  --agent NAME        agent that produced the hook log: claude-code (default),\n"
+	"                      codex, gemini, cursor, copilot, other\n"
+	"  --raw               store every line as it is, without normalizing\n"
+	"  --max-string SIZE   truncate longer payload strings (default 2000 bytes)\n"
 	"  --strict            stop at the first bad line\n"
 	"  --max-line SIZE     longest accepted line (default 1M, at most 16M)\n"
 	"  --signing-key SPEC  signing key (default $VIGIL_SIGNING_KEY, else\n"
@@ -41,9 +53,12 @@ static const char import_usage[] =
 	"Exit status: 0 all lines imported; 1 bad lines were skipped (or --strict\n"
 	"stopped); 2 usage error; 3 the ledger or keys could not be used.\n";
 
-enum { OPT_STRICT = 256, OPT_MAXLINE, OPT_SIGN, OPT_MAC, OPT_SEG, OPT_QUIET, OPT_JSON, OPT_STATE };
+enum { OPT_AGENT = 200, OPT_RAW, OPT_MAXSTR, OPT_STRICT = 256, OPT_MAXLINE, OPT_SIGN, OPT_MAC, OPT_SEG, OPT_QUIET, OPT_JSON, OPT_STATE };
 
 static const struct option import_opts[] = {
+	{ "agent", required_argument, NULL, OPT_AGENT },
+	{ "raw", no_argument, NULL, OPT_RAW },
+	{ "max-string", required_argument, NULL, OPT_MAXSTR },
 	{ "strict", no_argument, NULL, OPT_STRICT },
 	{ "max-line", required_argument, NULL, OPT_MAXLINE },
 	{ "signing-key", required_argument, NULL, OPT_SIGN },
@@ -59,6 +74,8 @@ static const struct option import_opts[] = {
 struct import {
 	struct cli *c;
 	struct ledger *l;
+	struct norm_ctx *norm; /* NULL with --raw */
+	const char *agent;
 	bool strict, quiet, json, stop;
 	size_t max_line;
 	uint64_t imported, skipped, first_seq, last_seq;
@@ -88,6 +105,13 @@ static void bad_line(struct import *im, const char *file, uint64_t line, const c
 							 (json_int_t)line, "error", msg));
 }
 
+static bool is_vigil_event(const json_t *ev)
+{
+	const char *schema = json_string_value(json_object_get(ev, "schema"));
+
+	return schema && !strcmp(schema, NORM_SCHEMA);
+}
+
 /* One line (without its newline) of input. */
 static void import_line(struct import *im, const char *file, uint64_t lineno, const char *p,
 			size_t len)
@@ -112,6 +136,24 @@ static void import_line(struct import *im, const char *file, uint64_t lineno, co
 		bad_line(im, file, lineno, "expected a JSON object, found %s",
 			 json_is_array(ev) ? "an array" : "a scalar");
 		goto out;
+	}
+	if (im->norm && !is_vigil_event(ev)) {
+		struct norm_envelope env = { .agent = im->agent, .pid = -1, .ppid = -1, .uid = -1 };
+		char nerr[512];
+		json_t *nev = NULL;
+
+		json_decref(ev);
+		ev = NULL;
+		rc = norm_event(im->norm, &env, p, len, &nev, nerr, sizeof(nerr));
+		if (rc == -ENOMEM) {
+			im->fatal = rc;
+			goto out;
+		}
+		if (rc < 0) {
+			bad_line(im, file, lineno, "%s", nerr);
+			goto out;
+		}
+		ev = nev;
 	}
 	id = json_object_get(ev, "id");
 	if (id && !json_is_string(id)) {
@@ -229,7 +271,9 @@ static const char *key_spec(const char *opt, const char *env, char *buf, size_t 
 
 int cmd_import(struct cli *c, int argc, char **argv)
 {
-	struct import im = { .c = c, .max_line = IMPORT_DEFAULT_MAX_LINE };
+	struct import im = { .c = c, .max_line = IMPORT_DEFAULT_MAX_LINE, .agent = "claude-code" };
+	struct norm_options no = { 0 };
+	bool raw = false;
 	const char *sign_opt = NULL, *mac_opt = NULL, *sign, *mac;
 	char sbuf[4300], mbuf[4300], dir[4200], err[1024];
 	struct ledger_options lo = { 0 };
@@ -240,6 +284,21 @@ int cmd_import(struct cli *c, int argc, char **argv)
 	optind = 0;
 	while ((o = getopt_long(argc, argv, "h", import_opts, NULL)) != -1) {
 		switch (o) {
+		case OPT_AGENT:
+			if (!cli_agent_valid(optarg))
+				return cli_usage_error("import", "--agent: unknown agent '%s' (one of "
+								 "%s)", optarg, CLI_AGENTS);
+			im.agent = optarg;
+			break;
+		case OPT_RAW:
+			raw = true;
+			break;
+		case OPT_MAXSTR:
+			if (vg_parse_size(optarg, &v) < 0 || v < 16 || v > LEDGER_MAX_PAYLOAD)
+				return cli_usage_error("import", "--max-string: '%s' is not a size "
+								 "between 16 and 16M", optarg);
+			no.max_string = (size_t)v;
+			break;
 		case OPT_STRICT:
 			im.strict = true;
 			break;
@@ -300,6 +359,14 @@ int cmd_import(struct cli *c, int argc, char **argv)
 		cli_error("no signing key at '%s'; run 'vigil keys init' first", sbuf + 5);
 		return CLI_ERROR;
 	}
+	if (!raw) {
+		no.max_input = im.max_line;
+		rc = norm_ctx_new(&no, &im.norm);
+		if (rc < 0) {
+			cli_error("cannot set up the normalizer: %s", strerror(-rc));
+			return CLI_ERROR;
+		}
+	}
 	lo.dir = dir;
 	lo.signing_key = sign;
 	lo.mac_key = mac;
@@ -307,6 +374,7 @@ int cmd_import(struct cli *c, int argc, char **argv)
 	rc = ledger_open(&lo, &im.l, &info, err, sizeof(err));
 	if (rc < 0) {
 		cli_error("%s", err);
+		norm_ctx_free(im.norm);
 		return CLI_ERROR;
 	}
 	if (info.recovered && !im.quiet)
@@ -348,6 +416,7 @@ int cmd_import(struct cli *c, int argc, char **argv)
 		cli_error("ledger append failed: %s", strerror(-im.fatal));
 		status = CLI_ERROR;
 	}
+	norm_ctx_free(im.norm);
 	if (status == CLI_OK && im.skipped)
 		status = CLI_FAIL;
 

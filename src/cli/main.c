@@ -18,7 +18,7 @@ static const char usage[] =
 	"Commands:\n"
 	"  keys init         create the signing key and the forward-secure MAC key\n"
 	"  keys show         show the public key fingerprint and key files\n"
-	"  import FILE...    append JSON events (one per line) to the ledger\n"
+	"  import FILE...    append recorded hook payloads or events to the ledger\n"
 	"  checkpoint        print the newest signed checkpoint, to keep elsewhere\n"
 	"  verify            prove the ledger intact, or show where it was changed\n"
 	"  help [COMMAND]    show help for a command\n"
@@ -67,6 +67,17 @@ const char *cli_c(const struct cli *c, const char *code)
 		if (!strcmp(codes[i][0], code))
 			return codes[i][1];
 	return "";
+}
+
+bool cli_agent_valid(const char *name)
+{
+	static const char *const agents[] = { "claude-code", "codex",	"gemini",
+					      "cursor",	     "copilot", "other" };
+
+	for (size_t i = 0; i < VG_ARRAY_LEN(agents); i++)
+		if (!strcmp(agents[i], name))
+			return true;
+	return false;
 }
 
 int cli_set_state_dir(struct cli *c, const char *v)

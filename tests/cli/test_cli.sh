@@ -97,8 +97,18 @@ ok $? "the checkpoint covers the 24 imported events"
 run checkpoint --json
 [ "$(json_get "j['seq']")" = 24 ] && [ "$(json_get "j['record_seq']")" = 25 ]
 ok $? "checkpoint --json gives the covered seq and the checkpoint record"
+grep -q '"event_type":"command_execution"' "$VIGIL_STATE_DIR"/ledger/*.seg &&
+	grep -q '"schema":"vigil.event.v1"' "$VIGIL_STATE_DIR"/ledger/*.seg
+ok $? "imported hook payloads went through the normalizer (schema v1 events)"
+printf '%s\n' '{"session_id":"s","cwd":"/tmp","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"AWS_SECRET_ACCESS_KEY=abcdEFGH1234abcdEFGH1234 ls"},"tool_use_id":"t"}' >"$T/secret.jsonl"
+run import "$T/secret.jsonl"
+[ $rc -eq 0 ] && ! grep -q abcdEFGH1234 "$VIGIL_STATE_DIR"/ledger/*.seg
+ok $? "secrets in imported hook payloads are redacted before they reach the ledger"
+run import --agent nosuch "$T/secret.jsonl"
+[ $rc -eq 2 ] && has "unknown agent" err
+ok $? "import --agent refuses an unknown agent"
 
-printf '{"ok":1}\nnot json\n[1,2]\n{"id":7}\n\n{"ok":2}\n{"dup":1,"dup":2}\n{"ok":3}' >"$T/mixed.jsonl"
+printf '{"ok":1}\nnot json\n[1,2]\n{"schema":"vigil.event.v1","id":7}\n\n{"ok":2}\n{"dup":1,"dup":2}\n{"ok":3}' >"$T/mixed.jsonl"
 run import --json "$T/mixed.jsonl"
 [ $rc -eq 1 ] && [ "$(json_get "j['imported']")" = 3 ] && [ "$(json_get "j['skipped']")" = 4 ]
 ok $? "bad lines are skipped, counted, and make the exit status 1"
