@@ -47,9 +47,20 @@ const char *cli_c(const struct cli *c, const char *code);
 #define CLI_BOLD "1"
 #define CLI_RESET "0"
 
+int cmd_install(struct cli *c, int argc, char **argv);
+int cmd_uninstall(struct cli *c, int argc, char **argv);
 int cmd_keys(struct cli *c, int argc, char **argv);
 int cmd_import(struct cli *c, int argc, char **argv);
 int cmd_checkpoint(struct cli *c, int argc, char **argv);
 int cmd_verify(struct cli *c, int argc, char **argv);
+int cmd_up(struct cli *c, int argc, char **argv);
+int cmd_down(struct cli *c, int argc, char **argv);
+int cmd_status(struct cli *c, int argc, char **argv);
+int cmd_events(struct cli *c, int argc, char **argv);
+int cmd_tail(struct cli *c, int argc, char **argv);
+int cmd_sessions(struct cli *c, int argc, char **argv);
+int cmd_replay(struct cli *c, int argc, char **argv);
+int cmd_reindex(struct cli *c, int argc, char **argv);
+int cmd_sql(struct cli *c, int argc, char **argv);
 
 #endif

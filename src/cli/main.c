@@ -16,11 +16,23 @@ static const char usage[] =
 	"vigil is a tamper-evident flight recorder for AI coding agents.\n"
 	"\n"
 	"Commands:\n"
+	"  install           add vigil's hooks to Claude Code (or Codex, Gemini) settings\n"
+	"  uninstall         remove vigil's hooks from those settings\n"
 	"  keys init         create the signing key and the forward-secure MAC key\n"
 	"  keys show         show the public key fingerprint and key files\n"
 	"  import FILE...    append recorded hook payloads or events to the ledger\n"
 	"  checkpoint        print the newest signed checkpoint, to keep elsewhere\n"
 	"  verify            prove the ledger intact, or show where it was changed\n"
+	"  up                start the capture daemon (vigild)\n"
+	"  down              stop it cleanly (everything durable and sealed)\n"
+	"  status            is it running, and what has it recorded\n"
+	"  tail [-f]         the latest events; -f follows new ones as they arrive\n"
+	"  events            list events (filters: session, tool, hook, type, risk, time,\n"
+	"                    text)\n"
+	"  sessions          sessions with duration, tool calls, failures, risk\n"
+	"  replay SESSION    one session as a timeline, tool calls paired\n"
+	"  reindex           rebuild the index from the ledger\n"
+	"  sql QUERY         read-only SQL over the index\n"
 	"  help [COMMAND]    show help for a command\n"
 	"\n"
 	"Global options:\n"
@@ -110,10 +122,21 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "install", cmd_install },
+	{ "uninstall", cmd_uninstall },
 	{ "keys", cmd_keys },
 	{ "import", cmd_import },
 	{ "checkpoint", cmd_checkpoint },
 	{ "verify", cmd_verify },
+	{ "up", cmd_up },
+	{ "down", cmd_down },
+	{ "status", cmd_status },
+	{ "tail", cmd_tail },
+	{ "events", cmd_events },
+	{ "sessions", cmd_sessions },
+	{ "replay", cmd_replay },
+	{ "reindex", cmd_reindex },
+	{ "sql", cmd_sql },
 };
 
 static const struct command *find_command(const char *name)

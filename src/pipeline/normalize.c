@@ -8,9 +8,13 @@
  * place, and finally copy the fields into the event through the same
  * redact-and-truncate step, so no secret reaches the event by any field.
  *
+ * From the untouched payload it also derives file_change (filechange.c),
+ * usage (an Agent/Task result's tokens) and the baseline risk (risk.c).
+ *
  * What is left for the daemon (it has the filesystem and the history): the
- * git-root lookup for the project root (here: CLAUDE_PROJECT_DIR, else cwd),
- * Pre/Post pairing, parent agent ids, file hashes.
+ * project root lookup (project.c, passed in as envelope.project_dir; here
+ * the fallback is the payload's cwd), the agent version from the transcript,
+ * and everything across events (correlate.c: pairing, parents, abandoned).
  */
 #include "pipeline.h"
 #include "pipeline_int.h"
@@ -300,8 +304,7 @@ int norm_path(const char *base, const char *path, char *out, size_t cap)
 	return 0;
 }
 
-/* Is the normalized path p under the normalized root r? */
-static bool under(const char *r, const char *p)
+bool norm_under(const char *r, const char *p)
 {
 	size_t n = strlen(r);
 
@@ -317,7 +320,7 @@ static int path_outside(const char *root, const char *cwd, const char *path)
 
 	if (!root || !path || !*path || norm_path(cwd, path, p, sizeof(p)) < 0)
 		return -EINVAL;
-	return under(root, p) ? 0 : 1;
+	return norm_under(root, p) ? 0 : 1;
 }
 
 /*
@@ -424,7 +427,7 @@ static void classify(const json_t *in, struct facts *f)
 	}
 }
 
-static int sha256_hex(const char *p, size_t n, char out[65])
+int norm_sha256_hex(const void *p, size_t n, char out[65])
 {
 	uint8_t md[32];
 	unsigned mdlen = 0;
@@ -435,6 +438,119 @@ static int sha256_hex(const char *p, size_t n, char out[65])
 	return 0;
 }
 
+/* file_change, from fc_compute()'s result; path: the tool's file_path. */
+static int add_file_change(const struct norm_ctx *c, json_t *ev, const struct fc_result *r,
+			   const char *path, const char *cwd)
+{
+	json_t *o = json_object();
+	char p[NORM_PATH_MAX];
+
+	if (!o || json_object_set_new(ev, "file_change", o) < 0)
+		return -ENOMEM;
+	if (path && set_clean(c, o, "path", norm_path(cwd, path, p, sizeof(p)) == 0 ? p : path) < 0)
+		return -ENOMEM;
+	if (json_object_set_new(o, "created", json_boolean(r->created)) < 0)
+		return -ENOMEM;
+	if (r->before_known) {
+		if (json_object_set_new(o, "before_sha256", json_string(r->before)) < 0)
+			return -ENOMEM;
+	} else if (!r->created && json_object_set_new(o, "before_unknown", json_true()) < 0) {
+		return -ENOMEM;
+	}
+	if (r->after_known) {
+		if (json_object_set_new(o, "after_sha256", json_string(r->after)) < 0)
+			return -ENOMEM;
+	} else if (json_object_set_new(o, "after_unknown", json_true()) < 0) {
+		return -ENOMEM;
+	}
+	if (r->lines_known &&
+	    (json_object_set_new(o, "lines_added", json_integer((json_int_t)r->added)) < 0 ||
+	     json_object_set_new(o, "lines_removed", json_integer((json_int_t)r->removed)) < 0))
+		return -ENOMEM;
+	return 0;
+}
+
+/* A non-negative whole number, or -1. */
+static json_int_t count_of(const json_t *v)
+{
+	if (json_is_integer(v))
+		return json_integer_value(v) >= 0 ? json_integer_value(v) : -1;
+	if (json_is_real(v) && json_real_value(v) >= 0 && json_real_value(v) < 9.0e15)
+		return (json_int_t)json_real_value(v);
+	return -1;
+}
+
+/* usage: the tokens an Agent/Task call's subagent spent (its PostToolUse). */
+static int add_usage(json_t *ev, const json_t *in, const struct facts *f)
+{
+	const json_t *tr = json_object_get(in, "tool_response"), *u;
+	static const struct {
+		bool inner; /* in tool_response.usage, else in tool_response */
+		const char *from, *to;
+	} map[] = {
+		{ true, "input_tokens", "input_tokens" },
+		{ true, "output_tokens", "output_tokens" },
+		{ true, "cache_read_input_tokens", "cache_read_input_tokens" },
+		{ true, "cache_creation_input_tokens", "cache_creation_input_tokens" },
+		{ false, "totalTokens", "total_tokens" },
+		{ false, "totalToolUseCount", "tool_use_count" },
+		{ false, "totalDurationMs", "duration_ms" },
+	};
+	json_t *o = NULL;
+
+	if (!f->is_tool || strcmp(f->hook, "PostToolUse") != 0 ||
+	    strcmp(f->event_type, "sub_agent_delegation") != 0 || !json_is_object(tr))
+		return 0;
+	u = json_object_get(tr, "usage");
+	for (size_t i = 0; i < VG_ARRAY_LEN(map); i++) {
+		json_int_t n = count_of(json_object_get(map[i].inner ? u : tr, map[i].from));
+
+		if (n < 0)
+			continue;
+		if (!o && (!(o = json_object()) || json_object_set_new(ev, "usage", o) < 0))
+			return -ENOMEM;
+		if (json_object_set_new(o, map[i].to, json_integer(n)) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int add_risk(json_t *ev, const struct risk_input *ri)
+{
+	struct risk_result rr;
+	json_t *o = json_object(), *reasons = json_array();
+
+	if (!o || !reasons || json_object_set_new(ev, "risk", o) < 0) {
+		json_decref(reasons);
+		return -ENOMEM;
+	}
+	if (json_object_set_new(o, "reasons", reasons) < 0)
+		return -ENOMEM;
+	risk_assess(ri, &rr);
+	if (json_object_set_new(o, "level", json_string(rr.level)) < 0 ||
+	    json_object_set_new(o, "score", json_integer(rr.score)) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < rr.n; i++)
+		if (json_array_append_new(reasons, json_string(rr.reasons[i])) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+static const char *source_name(const struct norm_envelope *env, bool from_env)
+{
+	switch (env->project_source) {
+	case NORM_PROJECT_ENV:
+		return "env";
+	case NORM_PROJECT_GIT:
+		return "git";
+	case NORM_PROJECT_CWD:
+		return "cwd";
+	case NORM_PROJECT_DEFAULT:
+	default:
+		return from_env ? "env" : "cwd";
+	}
+}
+
 int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const char *payload,
 	       size_t len, json_t **out, char *err, size_t errcap)
 {
@@ -442,10 +558,11 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
 	json_t *in = NULL, *ev = NULL, *proj;
 	json_error_t je;
 	struct facts f = { 0 };
+	struct fc_result fc;
 	char id[37], when[40], hex[65], root[NORM_PATH_MAX];
 	const char *cwd, *name;
-	bool have_root = false;
-	int outside = -1, hits = 0, rc = -ENOMEM;
+	bool have_root = false, root_from_env = false;
+	int outside = -1, hits = 0, target_hits = 0, has_fc, rc = -ENOMEM;
 
 	*out = NULL;
 	if (!env)
@@ -459,7 +576,7 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
 		set_err(err, errcap, "empty payload");
 		return -EINVAL;
 	}
-	if ((rc = sha256_hex(payload, len, hex)) < 0) {
+	if ((rc = norm_sha256_hex(payload, len, hex)) < 0) {
 		set_err(err, errcap, "cannot hash the payload");
 		return rc;
 	}
@@ -480,7 +597,7 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
 	classify(in, &f);
 	cwd = get_str(in, "cwd");
 	if (env->project_dir && norm_path(cwd, env->project_dir, root, sizeof(root)) == 0)
-		have_root = true;
+		have_root = root_from_env = true;
 	else if (cwd && norm_path(NULL, cwd, root, sizeof(root)) == 0)
 		have_root = true;
 	if (have_root) {
@@ -488,6 +605,13 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
 			outside = path_outside(root, cwd, f.scope_path);
 		else if (f.command)
 			outside = command_outside(root, cwd, f.command);
+	}
+
+	if ((has_fc = fc_compute(in, f.hook, f.tool, &fc)) < 0) {
+		rc = has_fc;
+		if (rc != -ENOMEM)
+			set_err(err, errcap, "cannot hash the file change");
+		goto out;
 	}
 
 	ev = json_object();
@@ -508,7 +632,8 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
 	vg_format_time(env->recv_ns ? env->recv_ns : vg_now_ns(), when, sizeof(when));
 	if (json_object_set_new(ev, "time", json_string(when)) < 0 ||
 	    set_clean(c, ev, "host", c->host) < 0 || set_clean(c, ev, "user", c->user) < 0 ||
-	    set_clean(c, ev, "agent", env->agent ? env->agent : "claude-code") < 0)
+	    set_clean(c, ev, "agent", env->agent ? env->agent : "claude-code") < 0 ||
+	    set_clean(c, ev, "agent_version", env->agent_version) < 0)
 		goto out;
 	{
 		static const char *const copy[] = { "session_id", "agent_id", "agent_type",
@@ -533,14 +658,20 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
 				goto out;
 		}
 	}
-	if (set_clean(c, ev, "target", f.target) < 0)
-		goto out;
+	if (f.target) {
+		json_t *t = clean_string(c, f.target, strlen(f.target), &target_hits);
+
+		if (!t || json_object_set_new(ev, "target", t) < 0)
+			goto out;
+	}
 	if (have_root) {
 		name = strrchr(root, '/');
 		name = name && name[1] ? name + 1 : root;
 		proj = json_object();
 		if (!proj || json_object_set_new(ev, "project", proj) < 0 ||
-		    set_clean(c, proj, "root", root) < 0 || set_clean(c, proj, "name", name) < 0)
+		    set_clean(c, proj, "root", root) < 0 || set_clean(c, proj, "name", name) < 0 ||
+		    json_object_set_new(proj, "source",
+					json_string(source_name(env, root_from_env))) < 0)
 			goto out;
 	}
 	if (outside >= 0 && json_object_set_new(ev, "outside_project_scope",
@@ -563,6 +694,19 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
 		if (json_is_number(d) && json_number_value(d) >= 0 &&
 		    json_object_set_new(ev, "duration_ms",
 					json_integer((json_int_t)json_number_value(d))) < 0)
+			goto out;
+	}
+	if (has_fc && add_file_change(c, ev, &fc, f.scope_path, cwd) < 0)
+		goto out;
+	if (add_usage(ev, in, &f) < 0)
+		goto out;
+	{
+		struct risk_input ri = { .hook = f.hook, .event_type = f.event_type, .tool = f.tool,
+					 .root = have_root ? root : NULL, .cwd = cwd,
+					 .path = f.scope_path, .command = f.command,
+					 .outside = outside, .secrets = target_hits };
+
+		if (add_risk(ev, &ri) < 0)
 			goto out;
 	}
 	if (env->pid >= 0 || env->ppid >= 0 || env->uid >= 0) {

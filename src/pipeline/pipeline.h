@@ -7,7 +7,16 @@
  *
  * The normalizer is pure: no I/O, no global state, no filesystem access
  * (paths are resolved lexically).  A struct norm_ctx is immutable after
- * norm_ctx_new(), so one context may be shared by threads.
+ * norm_ctx_new(), so one context may be shared by threads.  Besides the
+ * classification it computes, from the payload alone, file_change (SHA-256
+ * before/after and lines added/removed for Write, Edit and MultiEdit),
+ * usage (subagent tokens) and a baseline risk (risk.c), so re-normalizing a
+ * stored payload (`vigil reindex`) gives the same event.
+ *
+ * Two helpers below touch the filesystem and are NOT pure: the daemon calls
+ * them and hands the results in through the envelope (norm_project_root,
+ * norm_transcript_version).  The correlator (struct corr) is the daemon's
+ * state across events: Pre/Post pairing, the subagent tree, abandoned calls.
  *
  * Errors: functions return 0 on success or a negative errno.  Functions that
  * take (char *err, size_t errcap) also write a one-line reason there.
@@ -40,13 +49,23 @@ struct norm_ctx;
 int norm_ctx_new(const struct norm_options *o, struct norm_ctx **out);
 void norm_ctx_free(struct norm_ctx *c);
 
+/** Where the project root came from (project.source in the event). */
+enum norm_project_source {
+	NORM_PROJECT_DEFAULT = 0, /* envelope: "env" when project_dir is set, else "cwd" */
+	NORM_PROJECT_ENV = 1,	  /* the hook's CLAUDE_PROJECT_DIR */
+	NORM_PROJECT_GIT = 2,	  /* the git work tree around cwd */
+	NORM_PROJECT_CWD = 3,	  /* the payload's cwd */
+};
+
 /** What the hook adds around the payload; every field is optional. */
 struct norm_envelope {
 	const char *id;		 /* event id (UUIDv7); NULL: a new one is made */
 	uint64_t recv_ns;	 /* receive time; 0: now */
 	const char *agent;	 /* "claude-code", "codex", ...; NULL: "claude-code" */
-	const char *project_dir; /* CLAUDE_PROJECT_DIR; NULL: the payload's cwd */
+	const char *project_dir; /* project root (norm_project_root()); NULL: the payload's cwd */
 	int64_t pid, ppid, uid;	 /* of the hook process; negative: unknown */
+	const char *agent_version;	       /* e.g. "2.1.197"; NULL: absent */
+	enum norm_project_source project_source; /* how project_dir was found */
 };
 
 /**
@@ -74,5 +93,94 @@ int norm_redact(const char *s, size_t len, struct vbuf *out);
  * is absolute, -ENAMETOOLONG when it does not fit in cap.
  */
 int norm_path(const char *base, const char *path, char *out, size_t cap);
+
+/* ---- filesystem helpers for the daemon (project.c; NOT pure) -------------- */
+
+/**
+ * Finds the project root for a hook call: project_dir (CLAUDE_PROJECT_DIR,
+ * resolved against cwd when relative) when non-empty, else the nearest
+ * directory at or above cwd holding a ".git" directory or file (at most 64
+ * levels, not crossing a mount point: git's own rule), else cwd.  Writes the
+ * lexically normalized absolute path to out.  Returns the source
+ * (NORM_PROJECT_ENV, _GIT or _CWD, all positive) or -EINVAL (no usable
+ * absolute path), -ENAMETOOLONG.  Costs a few stat() calls per level, so the
+ * daemon may cache the answer per cwd.
+ */
+int norm_project_root(const char *cwd, const char *project_dir, char *out, size_t cap);
+
+#define NORM_TRANSCRIPT_SCAN (64u * 1024u)
+
+/**
+ * Reads at most the first NORM_TRANSCRIPT_SCAN bytes of a Claude Code
+ * transcript (JSONL) and copies the first top-level "version" string of a
+ * complete line (e.g. "2.1.197") to out.  Only a regular file whose name
+ * ends in ".jsonl" is read (never a FIFO or device: the path comes from a
+ * payload); nothing the file names is followed.  A version must be 1-64
+ * characters of [A-Za-z0-9.+_-].  Returns 0, -ENOENT (no version in the
+ * scanned part), -EINVAL (not such a file), -ERANGE (out too small) or the
+ * open()/read() error.
+ */
+int norm_transcript_version(const char *transcript_path, char *out, size_t cap);
+
+/* ---- the correlator (correlate.c) ------------------------------------------- */
+
+/** Options; zero values mean the defaults. */
+struct corr_options {
+	uint64_t abandon_ns; /* a Pre with no Post after this is abandoned; 0: 10 minutes */
+	size_t max_pending;  /* Pres remembered; 0: 100000 */
+	size_t max_sessions; /* sessions remembered; 0: 10000 */
+};
+
+/*
+ * The correlator: daemon-side state that enriches normalized events in
+ * arrival order.  Not thread-safe: one owner (the daemon's event loop).
+ * Memory is bounded by the options: the oldest Pre or the least recently
+ * seen session is evicted first, and an evicted Pre is reported as
+ * abandoned.  Each session also remembers at most 1024 subagents.
+ */
+struct corr;
+
+/** -ENOMEM, -EIO (no randomness for the hash seed). */
+int corr_new(const struct corr_options *o, struct corr **out);
+void corr_free(struct corr *c);
+
+/**
+ * Enriches a normalized event (norm_event()'s output) in place:
+ *  - PreToolUse with a tool_use_id: remembered under (session_id, agent_id
+ *    or "", tool_use_id) with its time (now_ns), tool and id.  Subagents
+ *    reuse the main agent's tool_use_ids, hence the agent_id in the key.
+ *  - PostToolUse / PostToolUseFailure (and PermissionDenied) with a
+ *    remembered Pre: "pre_id" (the Pre's id) and "duration_ms" from now_ns
+ *    when the payload gave none; outcome is kept.  Without one: "unpaired":
+ *    true.
+ *  - SubagentStart: "parent_tool_use_id" = the session's pending Agent/Task
+ *    Pre not yet claimed by another subagent (the one whose subagent_type
+ *    equals agent_type first, then the main agent's, then the oldest), and
+ *    "parent_agent_id" = that Pre's agent_id (absent: the main agent).
+ *    Every later event with that agent_id gets the same two fields; an
+ *    Agent/Task PostToolUse with tool_response.agentId sets the mapping.
+ *  - agent_version: remembered per session from the first event carrying
+ *    it and copied to the session's later events that lack it.
+ *  - SessionEnd: the session's state is dropped after enriching; its
+ *    pending Pres are reported by the next corr_expire().
+ * Returns 0, -EINVAL (ev is not an object) or -ENOMEM (ev may then be
+ * partly enriched).  Events without a session_id are left alone, except
+ * that a Post is marked unpaired.
+ */
+int corr_apply(struct corr *c, json_t *ev, uint64_t now_ns);
+
+/**
+ * Reports abandoned Pres (older than abandon_ns at now_ns, or of ended or
+ * evicted sessions, or evicted themselves): up to max new events, each a
+ * complete schema-v1 object with hook "vigil", event_type
+ * "tool_abandoned", outcome "abandoned", a new UUIDv7 id, time now_ns,
+ * pre_id, duration_ms (now - the Pre's time) and the Pre's host, user,
+ * agent, session, agent, tool_use_id, tool and target.  *n = how many were
+ * written to out; the caller owns those references.  Returns 0, or -ENOMEM
+ * / -EIO (*n still counts what was written; the rest stay for a later
+ * call).  Call it from a timer (e.g. every few seconds) and after
+ * SessionEnd.
+ */
+int corr_expire(struct corr *c, uint64_t now_ns, json_t **out, size_t max, size_t *n);
 
 #endif /* VIGIL_PIPELINE_H */

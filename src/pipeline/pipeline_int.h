@@ -4,12 +4,67 @@
 #ifndef VIGIL_PIPELINE_INT_H
 #define VIGIL_PIPELINE_INT_H
 
+#include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * The redaction kind ("password", "token", ...) when the key name k (n bytes)
  * looks like it names a secret, else NULL.
  */
 const char *redact_key_kind(const char *k, size_t n);
+
+/* Lowercase hex SHA-256 of n bytes (normalize.c); 0 or -EIO. */
+int norm_sha256_hex(const void *p, size_t n, char out[65]);
+
+/* Is the normalized absolute path p the normalized root r or under it? */
+bool norm_under(const char *r, const char *p);
+
+/* ---- file_change (filechange.c) -------------------------------------------- */
+
+/* Edits replay into at most this many bytes; past it the "after" is unknown. */
+#define FC_MAX_RESULT (16u * 1024u * 1024u)
+/* Total bytes a MultiEdit replay may scan, over all its edits. */
+#define FC_MAX_WORK (64u * 1024u * 1024u)
+
+struct fc_result {
+	bool created;	   /* the tool made the file */
+	bool before_known; /* before holds the hash of the old contents */
+	bool after_known;  /* after holds the hash of the new contents */
+	bool lines_known;  /* added / removed are meaningful */
+	char before[65], after[65];
+	uint64_t added, removed;
+};
+
+/*
+ * Computes the file change of a PostToolUse of Write, Edit or MultiEdit from
+ * the untouched payload in.  Returns 1 when r was filled, 0 when the event
+ * has none (another tool or hook), -ENOMEM or -EIO.
+ */
+int fc_compute(const json_t *in, const char *hook, const char *tool, struct fc_result *r);
+
+/* ---- baseline risk (risk.c) -------------------------------------------------- */
+
+#define RISK_MAX_REASONS 16
+
+struct risk_input {
+	const char *hook, *event_type, *tool;
+	const char *root, *cwd; /* normalized project root, the payload's cwd; may be NULL */
+	const char *path;	/* a file tool's path as given (unredacted) */
+	const char *command;	/* a Bash command (unredacted) */
+	int outside;		/* outside_project_scope: 1, 0, or -1 unknown */
+	int secrets;		/* redactions made in the target (command, prompt, url) */
+};
+
+struct risk_result {
+	const char *level; /* "info", "low", "medium", "high", "critical" */
+	int score;	   /* 0-100 */
+	const char *reasons[RISK_MAX_REASONS]; /* static strings, in table order */
+	size_t n;
+};
+
+/* Deterministic: the same input gives the same result. */
+void risk_assess(const struct risk_input *in, struct risk_result *out);
 
 #endif

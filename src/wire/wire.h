@@ -122,6 +122,10 @@ struct wire_spool_rec {
 };
 struct wire_spool_reader;
 int wire_spool_open(const char *path, struct wire_spool_reader **out);
+/* The same over an open descriptor (read from its current position); the
+ * reader owns fd from then on and closes it in wire_spool_close(), also when
+ * this fails. */
+int wire_spool_fdopen(int fd, struct wire_spool_reader **out);
 /* 1 with a record (valid until the next call), 0 at the end, -errno on a
  * read error. */
 int wire_spool_next(struct wire_spool_reader *r, struct wire_spool_rec *rec);

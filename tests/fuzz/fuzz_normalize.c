@@ -9,7 +9,14 @@
  * an event_type, a hook and a payload_sha256 of 64 hex digits; failure is
  * -EINVAL or -E2BIG (-ENOMEM is not expected here) with a reason in err;
  * the event serializes; norm_redact over the input reports no secret kind
- * left when run again over its own output (redaction is idempotent).
+ * left when run again over its own output (redaction is idempotent); a
+ * risk object with a known level and a score of 0-100 is always there.
+ *
+ * The event then goes through a long-lived correlator (small bounds, so
+ * eviction runs) as it would in the daemon: corr_apply must accept it, and
+ * every synthetic event corr_expire returns must be a complete schema-v1
+ * tool_abandoned event.  The input is also fed to corr_apply as a raw JSON
+ * object, which reaches the correlator's handling of odd field types.
  */
 #include "common.h"
 #include "pipeline.h"
@@ -22,6 +29,40 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct norm_ctx *ctx;
+static struct corr *corr;
+static uint64_t clock_ns = 1700000000000000000ull;
+
+static void check_abandoned(json_t *ev)
+{
+	static const char *const need[] = { "id", "time", "hook", "event_type", "outcome",
+					    "payload_sha256", "schema" };
+
+	for (size_t i = 0; i < VG_ARRAY_LEN(need); i++)
+		if (!json_string_value(json_object_get(ev, need[i])))
+			abort();
+	if (strcmp(json_string_value(json_object_get(ev, "event_type")), "tool_abandoned") != 0 ||
+	    strcmp(json_string_value(json_object_get(ev, "outcome")), "abandoned") != 0 ||
+	    !json_is_integer(json_object_get(ev, "duration_ms")) ||
+	    !json_is_object(json_object_get(ev, "payload")))
+		abort();
+}
+
+/* Applies ev to the shared correlator and drains what it abandons. */
+static void correlate(json_t *ev)
+{
+	json_t *out[8];
+	size_t n = 0;
+
+	clock_ns += 1000000000ull;
+	if (corr_apply(corr, ev, clock_ns) < 0)
+		abort();
+	if (corr_expire(corr, clock_ns, out, VG_ARRAY_LEN(out), &n) < 0 || n > VG_ARRAY_LEN(out))
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		check_abandoned(out[i]);
+		json_decref(out[i]);
+	}
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -30,7 +71,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
+	/* abandon after 5 inputs; small bounds so eviction runs. */
+	struct corr_options co = { .abandon_ns = 5000000000ull, .max_pending = 16,
+				   .max_sessions = 4 };
+
 	if (!ctx && norm_ctx_new(&o, &ctx) < 0)
+		abort();
+	if (!corr && corr_new(&co, &corr) < 0)
 		abort();
 	return 0;
 }
@@ -51,8 +98,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			sizeof(err));
 	if (rc == 0) {
 		const char *h = json_string_value(json_object_get(ev, "payload_sha256"));
+		const json_t *risk = json_object_get(ev, "risk");
+		const char *level = json_string_value(json_object_get(risk, "level"));
+		json_int_t score = json_integer_value(json_object_get(risk, "score"));
 		char *s;
 
+		if (!level || score < 0 || score > 100 ||
+		    !json_is_array(json_object_get(risk, "reasons")) ||
+		    (strcmp(level, "info") && strcmp(level, "low") && strcmp(level, "medium") &&
+		     strcmp(level, "high") && strcmp(level, "critical")))
+			abort();
 		if (!json_is_object(ev) || !h || strlen(h) != 64 ||
 		    !json_string_value(json_object_get(ev, "event_type")) ||
 		    !json_string_value(json_object_get(ev, "hook")) ||
@@ -62,9 +117,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!s)
 			abort();
 		free(s);
+		correlate(ev);
 		json_decref(ev);
 	} else if ((rc != -EINVAL && rc != -E2BIG) || !err[0] || ev) {
 		abort();
+	}
+
+	{
+		json_t *raw = json_loadb((const char *)data, size, 0, NULL);
+
+		if (json_is_object(raw))
+			correlate(raw);
+		json_decref(raw);
 	}
 
 	vbuf_init(&a, size * 8 + 4096);

@@ -1,0 +1,160 @@
+/*
+ * daemon.h - vigild, the capture daemon: one libevent loop that takes hook
+ * frames on a unix socket (and from the spool), normalizes and correlates
+ * them, appends them to the ledger with group commit, acknowledges each hook
+ * once its event is durable, and feeds the SQLite index from its own thread.
+ *
+ * Threads: the loop thread owns everything below except where noted; the
+ * ledger has its writer thread; the ack thread waits for durability; the
+ * index thread writes index.db.  They meet only in struct vd_durable_q and
+ * struct vd_index_q, each with its own mutex.
+ */
+#ifndef VIGIL_DAEMON_H
+#define VIGIL_DAEMON_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common.h"
+#include "ledger.h"
+#include "pipeline.h"
+#include "wire.h"
+
+#define VD_MAX_CONNS 4096	      /* concurrent hook connections */
+#define VD_INDEX_Q_MAX_BYTES (256u << 20) /* past this the index catches up from the ledger */
+#define VD_PROJECT_CACHE 1024
+
+struct vd_config {
+	char state_dir[4096];
+	char socket_path[108];
+	const char *signing_key, *mac_key; /* secret specs; NULL: STATE/keys */
+	size_t max_string;		    /* 0: normalizer default */
+	uint64_t abandon_ns;		    /* 0: correlator default */
+	uint32_t checkpoint_ms;		    /* 0: ledger default */
+	bool foreground;		    /* log to stderr, do not detach */
+	int ready_fd;			    /* >= 0: write "ok\n" or the error there, then close */
+	int pid_fd;			    /* the locked pid file (main.c took the lock) */
+};
+
+/* A record appended but not yet durable, or durable but not yet indexed. */
+struct vd_rec {
+	struct vd_rec *next;
+	uint64_t seq, time_ns;
+	size_t len;
+	char json[]; /* len bytes + NUL */
+};
+
+/* FIFO of records between threads. */
+struct vd_recq {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct vd_rec *head, *tail;
+	size_t bytes, count;
+};
+
+/* Ids appended during this run, for deduplicating spooled events: two
+ * generations of an open-addressing set of 128-bit keys; when the current one
+ * is full it becomes the old one, so the last 1..2 generations are kept. */
+struct vd_idset {
+	uint8_t (*cur)[16], (*old)[16];
+	size_t cap, cur_n;
+};
+int vd_idset_init(struct vd_idset *s, size_t cap);
+void vd_idset_free(struct vd_idset *s);
+bool vd_idset_has(const struct vd_idset *s, const char *uuid);
+void vd_idset_add(struct vd_idset *s, const char *uuid);
+
+struct vd_stats {
+	uint64_t received, appended, acked, failed, invalid, refused;
+	uint64_t spool_records, spool_dups, spool_damaged_bytes, abandoned;
+	uint64_t conns_total, conns_now;
+};
+
+struct idx;
+struct vd_conn;
+struct event_base;
+struct event;
+struct evconnlistener;
+
+/* A cached project root per (cwd, project_dir). */
+struct vd_project {
+	char *key;  /* cwd "\n" project_dir */
+	char *root;
+	int source; /* enum norm_project_source */
+};
+
+/* The daemon; owned by the loop thread unless a field says otherwise. */
+struct vd {
+	struct vd_config cfg;
+	char ledger_dir[4200], index_path[4200], spool_dir[4200];
+	char host[256], user[128];
+	struct event_base *base;
+	struct evconnlistener *listener;
+	struct event *ev_sigint, *ev_sigterm, *ev_sighup, *ev_tick, *ev_durable, *ev_synced;
+	struct ledger *l;
+	struct norm_ctx *norm;
+	struct corr *corr;
+	struct idx *ro_idx; /* dedup lookups; opened once the index exists */
+	struct vd_idset ids;
+	struct vd_project projects[VD_PROJECT_CACHE];
+
+	/* Appended, not yet durable, in seq order. */
+	struct vd_rec *pend_head, *pend_tail;
+	struct vd_conn *conns;
+
+	/* Ack thread: waits until ack_target is durable. */
+	pthread_t ack_thr;
+	pthread_mutex_t ack_mu;
+	pthread_cond_t ack_cv;
+	uint64_t ack_target, ack_durable; /* under ack_mu */
+	int ack_err;			  /* under ack_mu */
+	bool ack_stop, ack_started;
+
+	/* Index thread. */
+	pthread_t idx_thr;
+	struct vd_recq idxq;
+	bool idx_stop, idx_started;	/* under idxq.mu */
+	bool idx_lagging;		/* under idxq.mu: records were not queued */
+	uint64_t idx_last;		/* under idxq.mu */
+	bool idx_synced;		/* under idxq.mu: the start-up catch-up ran */
+	char idx_error[512];		/* under idxq.mu */
+
+	bool socket_bound;
+	bool drain_ready; /* the index caught up: spooled events can be deduplicated */
+	bool stopping;
+	uint64_t started_ns, last_drain_ns, last_expire_ns;
+	int pid_fd;
+	struct vd_stats st;
+};
+
+/* daemon.c */
+int vd_run(const struct vd_config *cfg);
+
+/* ingest.c: one hook frame -> event -> ledger; returns the appended seq
+ * (0 when nothing was appended), or -errno (the caller tells the hook to
+ * spool).  from_spool: deduplicate by id first. */
+struct vd_peer {
+	int64_t pid, uid, gid; /* SO_PEERCRED of the hook's connection */
+};
+int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_envelope *env,
+	      const char *payload, size_t len, bool from_spool, const struct vd_peer *peer,
+	      uint64_t *seq);
+/* Appends an already built event (synthetic ones: tool_abandoned). */
+int vd_append_event(struct vd *d, json_t *ev, uint64_t *seq);
+void vd_expire(struct vd *d);
+
+/* spool.c: drains every spool file of the state directory once. */
+int vd_drain_spool(struct vd *d);
+
+/* recq helpers (recq.c) */
+void vd_recq_init(struct vd_recq *q);
+void vd_recq_destroy(struct vd_recq *q);
+struct vd_rec *vd_rec_new(uint64_t seq, uint64_t time_ns, const char *json, size_t len);
+void vd_recq_push(struct vd_recq *q, struct vd_rec *r);
+/* Takes the whole list (NULL when empty). */
+struct vd_rec *vd_recq_take(struct vd_recq *q);
+void vd_rec_free_list(struct vd_rec *r);
+
+#endif /* VIGIL_DAEMON_H */

@@ -1,0 +1,270 @@
+/*
+ * ingest.c - one hook frame becomes one ledger record: normalize, correlate,
+ * append.  A payload the normalizer refuses is still recorded, as an event
+ * of type "invalid" carrying the reason and the (redacted, truncated) text,
+ * because an agent sending something unexpected is itself worth keeping.
+ */
+#include "daemon.h"
+#include "idx.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <string.h>
+
+/* The project root for (cwd, project_dir), cached: finding a git root costs
+ * a few stat() calls per directory level, and hooks fire constantly from
+ * the same few directories. */
+static const char *project_root(struct vd *d, const char *cwd, const char *pdir, int *source)
+{
+	char key[8300], root[4096];
+	uint64_t h = 1469598103934665603ull;
+	struct vd_project *p;
+	int rc;
+
+	if (!*cwd && !*pdir)
+		return NULL;
+	if (vg_path(key, sizeof(key), "%s\n%s", cwd, pdir) < 0)
+		return NULL;
+	for (const char *k = key; *k; k++)
+		h = (h ^ (uint8_t)*k) * 1099511628211ull;
+	p = &d->projects[h % VD_PROJECT_CACHE];
+	if (p->key && !strcmp(p->key, key)) {
+		*source = p->source;
+		return p->root;
+	}
+	rc = norm_project_root(*cwd ? cwd : pdir, pdir, root, sizeof(root));
+	if (rc < 0)
+		return NULL;
+	vg_free(p->key);
+	vg_free(p->root);
+	p->key = vg_strdup(key);
+	p->root = vg_strdup(root);
+	if (!p->key || !p->root) {
+		vg_free(p->key);
+		vg_free(p->root);
+		p->key = p->root = NULL;
+		return NULL;
+	}
+	p->source = rc;
+	*source = rc;
+	return p->root;
+}
+
+static int sha256_hex(const void *p, size_t n, char out[65])
+{
+	unsigned char md[32];
+	unsigned mdlen = 0;
+
+	if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+		return -EIO;
+	vg_hex_encode(md, 32, out);
+	return 0;
+}
+
+/* The record for a payload the normalizer refused. */
+static json_t *invalid_event(struct vd *d, const struct wire_envelope *env, const char *payload,
+			     size_t len, unsigned flags, const char *reason)
+{
+	size_t keep = d->cfg.max_string ? d->cfg.max_string : NORM_DEFAULT_MAX_STRING;
+	char id[37], when[40], hex[65], why[768];
+	struct vbuf red;
+	json_t *ev;
+
+	if (env->id[0])
+		memcpy(id, env->id, sizeof(id) - 1), id[36] = '\0';
+	else if (vg_uuid7(id) < 0)
+		return NULL;
+	vg_format_time(env->time_ns ? env->time_ns : vg_now_ns(), when, sizeof(when));
+	if (sha256_hex(payload ? payload : "", len, hex) < 0)
+		return NULL;
+	if (flags & WIRE_F_TRUNCATED)
+		snprintf(why, sizeof(why), "the hook's stdin of %llu bytes exceeded its limit of %u "
+			 "bytes; the first %u bytes were kept (%s)",
+			 (unsigned long long)env->stdin_len, WIRE_MAX_PAYLOAD, WIRE_MAX_PAYLOAD,
+			 reason);
+	else
+		snprintf(why, sizeof(why), "%s", reason);
+	ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "schema",
+		       NORM_SCHEMA, "id", id, "time", when, "host", d->host, "user", d->user,
+		       "agent", env->agent[0] ? env->agent : "claude-code", "hook", "unknown",
+		       "event_type", "invalid", "error", why, "payload_len", (json_int_t)len,
+		       "payload_sha256", hex);
+	if (!ev)
+		return NULL;
+	if (env->cwd[0])
+		json_object_set_new(ev, "cwd", json_string(env->cwd));
+	if (env->pid >= 0)
+		json_object_set_new(ev, "process",
+				    json_pack("{s:I, s:I, s:I}", "pid", (json_int_t)env->pid, "ppid",
+					      (json_int_t)env->ppid, "uid", (json_int_t)env->uid));
+	/* The text, redacted like any payload string and cut to max_string on a
+	 * UTF-8 boundary.  Text that is not UTF-8 cannot be a JSON string:
+	 * then the first 256 bytes go in as hex. */
+	if (keep > len)
+		keep = len;
+	while (keep > 0 && keep < len && ((uint8_t)payload[keep] & 0xC0) == 0x80)
+		keep--;
+	vbuf_init(&red, 4 * keep + 64);
+	if (payload && keep && norm_redact(payload, keep, &red) >= 0) {
+		json_t *t = json_stringn((const char *)red.data, red.len);
+
+		if (!t) {
+			char *h = vg_malloc(2 * (len < 256 ? len : 256) + 1);
+
+			if (h) {
+				vg_hex_encode((const uint8_t *)payload, len < 256 ? len : 256, h);
+				json_object_set_new(ev, "payload_hex", json_string(h));
+				vg_free(h);
+			}
+		} else {
+			json_object_set_new(ev, "payload_text", t);
+		}
+	}
+	vbuf_release(&red);
+	return ev;
+}
+
+static void wake_ack_thread(struct vd *d, uint64_t seq)
+{
+	pthread_mutex_lock(&d->ack_mu);
+	if (seq > d->ack_target) {
+		d->ack_target = seq;
+		pthread_cond_signal(&d->ack_cv);
+	}
+	pthread_mutex_unlock(&d->ack_mu);
+}
+
+int vd_append_event(struct vd *d, json_t *ev, uint64_t *seq)
+{
+	const char *id = json_string_value(json_object_get(ev, "id"));
+	struct vd_rec *r;
+	char *s;
+	size_t n;
+	int rc;
+
+	s = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!s)
+		return -ENOMEM;
+	n = strlen(s);
+	rc = ledger_append(d->l, LEDGER_REC_EVENT, s, n, seq);
+	if (rc < 0) {
+		vg_free(s);
+		return rc;
+	}
+	d->st.appended++;
+	vd_idset_add(&d->ids, id);
+	/* Kept until durable, then handed to the index thread.  Without memory
+	 * for it the index just catches up from the ledger later. */
+	r = vd_rec_new(*seq, vg_now_ns(), s, n);
+	vg_free(s);
+	if (r) {
+		if (d->pend_tail)
+			d->pend_tail->next = r;
+		else
+			d->pend_head = r;
+		d->pend_tail = r;
+	} else {
+		pthread_mutex_lock(&d->idxq.mu);
+		d->idx_lagging = true;
+		pthread_mutex_unlock(&d->idxq.mu);
+	}
+	wake_ack_thread(d, *seq);
+	return 0;
+}
+
+/* Already recorded?  Only spooled frames can be: the hook spools when the
+ * daemon was slow to acknowledge an event it did record. */
+static bool seen_before(struct vd *d, const char *id)
+{
+	if (!id[0])
+		return false;
+	if (vd_idset_has(&d->ids, id))
+		return true;
+	if (!d->ro_idx && idx_open(d->index_path, IDX_RDONLY, &d->ro_idx, NULL, 0) < 0)
+		d->ro_idx = NULL;
+	return d->ro_idx && idx_has_event(d->ro_idx, id) == 1;
+}
+
+/* The agent's version, read from the transcript once per session (the
+ * correlator copies it to the session's later events). */
+static void add_agent_version(json_t *ev)
+{
+	const char *hook = json_string_value(json_object_get(ev, "hook"));
+	json_t *payload = json_object_get(ev, "payload");
+	const char *tp = json_string_value(json_object_get(payload, "transcript_path"));
+	char ver[80];
+
+	if (!hook || !tp || json_object_get(ev, "agent_version"))
+		return;
+	if (strcmp(hook, "SessionStart") && strcmp(hook, "UserPromptSubmit"))
+		return;
+	if (norm_transcript_version(tp, ver, sizeof(ver)) == 0)
+		json_object_set_new(ev, "agent_version", json_string(ver));
+}
+
+int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_envelope *env,
+	      const char *payload, size_t len, bool from_spool, const struct vd_peer *peer,
+	      uint64_t *seq)
+{
+	struct norm_envelope ne = { .pid = -1, .ppid = -1, .uid = -1 };
+	char err[512];
+	json_t *ev = NULL;
+	int rc, source = 0;
+
+	(void)kind;
+	*seq = 0;
+	d->st.received++;
+	if (from_spool && seen_before(d, env->id)) {
+		d->st.spool_dups++;
+		return 0;
+	}
+	ne.id = env->id[0] ? env->id : NULL;
+	ne.recv_ns = env->time_ns;
+	ne.agent = env->agent[0] ? env->agent : NULL;
+	ne.pid = env->pid;
+	ne.ppid = env->ppid;
+	ne.uid = env->uid;
+	ne.project_dir = project_root(d, env->cwd, env->project_dir, &source);
+	ne.project_source = (enum norm_project_source)source;
+	rc = norm_event(d->norm, &ne, payload, len, &ev, err, sizeof(err));
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc < 0) {
+		d->st.invalid++;
+		ev = invalid_event(d, env, payload, len, flags, err);
+		if (!ev)
+			return -ENOMEM;
+	} else {
+		add_agent_version(ev);
+		corr_apply(d->corr, ev, env->time_ns ? env->time_ns : vg_now_ns());
+	}
+	if (peer)
+		json_object_set_new(ev, "peer",
+				    json_pack("{s:I, s:I, s:I}", "pid", (json_int_t)peer->pid, "uid",
+					      (json_int_t)peer->uid, "gid", (json_int_t)peer->gid));
+	if (from_spool)
+		json_object_set_new(ev, "spooled", json_true());
+	rc = vd_append_event(d, ev, seq);
+	json_decref(ev);
+	return rc;
+}
+
+/* Tool calls whose Post never came become tool_abandoned records. */
+void vd_expire(struct vd *d)
+{
+	json_t *out[64];
+	size_t n = 0;
+	uint64_t seq;
+
+	do {
+		if (corr_expire(d->corr, vg_now_ns(), out, VG_ARRAY_LEN(out), &n) < 0)
+			return;
+		for (size_t i = 0; i < n; i++) {
+			if (vd_append_event(d, out[i], &seq) == 0)
+				d->st.abandoned++;
+			else
+				vg_warn("cannot record an abandoned tool call");
+			json_decref(out[i]);
+		}
+	} while (n == VG_ARRAY_LEN(out));
+}

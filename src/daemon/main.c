@@ -1,0 +1,287 @@
+/*
+ * main.c - vigild: options, the pid lock, detaching, then vd_run().
+ */
+#include "daemon.h"
+#include "vigil_config.h"
+
+#include <errno.h>
+#include <event2/thread.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"usage: vigild [OPTIONS]\n"
+	"\n"
+	"The vigil capture daemon: receives agent hook events from vigil-hook on a unix\n"
+	"socket, normalizes them, seals them into the ledger (acknowledging each hook\n"
+	"once its event is durable), drains the spool of events hooks saved while it was\n"
+	"down, and keeps the SQLite index up to date.  It opens no network port.\n"
+	"Usually started with 'vigil up' and stopped with 'vigil down'.\n"
+	"\n"
+	"Options:\n"
+	"  --state-dir DIR       state directory (default: $VIGIL_STATE_DIR, else\n"
+	"                        $XDG_STATE_HOME/vigil, else ~/.local/state/vigil)\n"
+	"  --socket PATH         unix socket (default: $VIGIL_SOCKET, else STATE/vigild.sock)\n"
+	"  --daemon              detach; return once the daemon listens (or failed);\n"
+	"                        log to STATE/vigild.log\n"
+	"  --foreground          stay attached and log to stderr (the default)\n"
+	"  --max-string SIZE     truncate longer payload strings (default 2000 bytes)\n"
+	"  --abandon-after DUR   a tool call with no result after DUR is recorded as\n"
+	"                        abandoned (default 10m)\n"
+	"  --signing-key SPEC    signing key (default $VIGIL_SIGNING_KEY, else\n"
+	"                        STATE/keys/signing.key)\n"
+	"  --mac-key SPEC        MAC key (default $VIGIL_MAC_KEY, else STATE/keys/mac.key)\n"
+	"  -v, --verbose         log debug messages\n"
+	"  --version             print the version\n"
+	"  -h, --help            show this help\n"
+	"\n"
+	"Signals: SIGTERM and SIGINT stop it cleanly (everything durable and sealed).\n"
+	"Exit status: 0 clean stop; 1 another daemon runs on this state directory;\n"
+	"2 usage error; 3 could not start (the reason is printed).\n";
+
+enum { OPT_STATE = 256, OPT_SOCKET, OPT_DAEMON, OPT_FG, OPT_MAXSTR, OPT_ABANDON, OPT_SIGN, OPT_MAC,
+       OPT_VERSION };
+
+static const struct option opts[] = {
+	{ "state-dir", required_argument, NULL, OPT_STATE },
+	{ "socket", required_argument, NULL, OPT_SOCKET },
+	{ "daemon", no_argument, NULL, OPT_DAEMON },
+	{ "foreground", no_argument, NULL, OPT_FG },
+	{ "max-string", required_argument, NULL, OPT_MAXSTR },
+	{ "abandon-after", required_argument, NULL, OPT_ABANDON },
+	{ "signing-key", required_argument, NULL, OPT_SIGN },
+	{ "mac-key", required_argument, NULL, OPT_MAC },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vigild: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'vigild --help'.\n", stderr);
+	return 2;
+}
+
+/* Takes the pid lock; 1 when another daemon holds it (its pid in *other). */
+static int lock_pid_file(const char *state, int *fd_out, long *other)
+{
+	char path[4300], buf[32];
+	ssize_t n;
+	int fd;
+
+	if (vg_path(path, sizeof(path), "%s/vigild.pid", state) < 0)
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		*other = strtol(buf, NULL, 10);
+		close(fd);
+		return e == EWOULDBLOCK ? 1 : -e;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+static void write_pid(int fd)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+		vg_warn("cannot write the pid file: %s", strerror(errno));
+}
+
+/*
+ * Detaches (fork, setsid, fork).  The original process waits on a pipe for
+ * the daemon's first word: "ok" once it listens, or the error, so
+ * `vigild --daemon` (and `vigil up`) succeed only when the daemon really runs.
+ */
+static int detach(const char *state, int *ready_fd)
+{
+	int p[2], logfd;
+	char logpath[4300], msg[8400];
+	pid_t pid;
+	ssize_t n;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		size_t got = 0;
+
+		close(p[1]);
+		while (got < sizeof(msg) - 1 &&
+		       (n = read(p[0], msg + got, sizeof(msg) - 1 - got)) > 0)
+			got += (size_t)n;
+		msg[got] = '\0';
+		waitpid(pid, NULL, 0);
+		if (!strncmp(msg, "ok", 2))
+			_exit(0);
+		fprintf(stderr, "vigild: %s", got ? msg : "the daemon exited while starting\n");
+		_exit(3);
+	}
+	close(p[0]);
+	if (setsid() < 0)
+		_exit(3);
+	pid = fork();
+	if (pid < 0)
+		_exit(3);
+	if (pid > 0)
+		_exit(0);
+	if (vg_path(logpath, sizeof(logpath), "%s/vigild.log", state) < 0)
+		_exit(3);
+	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	n = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (logfd < 0 || n < 0)
+		_exit(3);
+	dup2((int)n, STDIN_FILENO);
+	dup2((int)n, STDOUT_FILENO);
+	dup2(logfd, STDERR_FILENO);
+	close((int)n);
+	close(logfd);
+	if (chdir("/") < 0)
+		_exit(3);
+	*ready_fd = p[1];
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct vd_config cfg = { .ready_fd = -1, .pid_fd = -1 };
+	const char *state_opt = NULL, *sock_opt = NULL, *env_sock = getenv("VIGIL_SOCKET");
+	bool daemonize = false;
+	uint64_t v;
+	long other = 0;
+	int o, rc;
+
+	vg_log_set_prefix("vigild");
+	json_set_alloc_funcs(vg_malloc, vg_free);
+	while ((o = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
+		switch (o) {
+		case OPT_STATE:
+			state_opt = optarg;
+			break;
+		case OPT_SOCKET:
+			sock_opt = optarg;
+			break;
+		case OPT_DAEMON:
+			daemonize = true;
+			break;
+		case OPT_FG:
+			daemonize = false;
+			break;
+		case OPT_MAXSTR:
+			if (vg_parse_size(optarg, &v) < 0 || v < 16 || v > (1u << 24))
+				return usage_error("--max-string: '%s' is not a size between 16 and "
+						   "16M",
+						   optarg);
+			cfg.max_string = (size_t)v;
+			break;
+		case OPT_ABANDON:
+			if (vg_parse_duration(optarg, &v) < 0 || v == 0 || v > 7 * 86400)
+				return usage_error("--abandon-after: '%s' is not a duration between "
+						   "1s and 7d",
+						   optarg);
+			cfg.abandon_ns = v * 1000000000ull;
+			break;
+		case OPT_SIGN:
+			cfg.signing_key = optarg;
+			break;
+		case OPT_MAC:
+			cfg.mac_key = optarg;
+			break;
+		case 'v':
+			vg_log_set_level(VG_LOG_DEBUG);
+			break;
+		case OPT_VERSION:
+			printf("vigild %s\n", VIGIL_VERSION);
+			return 0;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs("Try 'vigild --help'.\n", stderr);
+			return 2;
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (vg_state_dir(state_opt, cfg.state_dir, sizeof(cfg.state_dir)) < 0) {
+		fprintf(stderr, "vigild: cannot find a state directory: set --state-dir, "
+				"VIGIL_STATE_DIR or HOME\n");
+		return 3;
+	}
+	if (!sock_opt && env_sock && *env_sock)
+		sock_opt = env_sock;
+	if (sock_opt)
+		rc = vg_path(cfg.socket_path, sizeof(cfg.socket_path), "%s", sock_opt);
+	else
+		rc = vg_path(cfg.socket_path, sizeof(cfg.socket_path), "%s/%s", cfg.state_dir,
+			     WIRE_SOCKET_NAME);
+	if (rc < 0) {
+		fprintf(stderr,
+			"vigild: the socket path must be shorter than %zu bytes; set VIGIL_SOCKET "
+			"or --socket to a shorter path\n",
+			sizeof(cfg.socket_path));
+		return 3;
+	}
+	if ((rc = vg_mkdir_p(cfg.state_dir, 0700)) < 0) {
+		fprintf(stderr, "vigild: cannot create '%s': %s\n", cfg.state_dir, strerror(-rc));
+		return 3;
+	}
+	rc = lock_pid_file(cfg.state_dir, &cfg.pid_fd, &other);
+	if (rc == 1) {
+		fprintf(stderr, "vigild: already running for %s (pid %ld)\n", cfg.state_dir, other);
+		return 1;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "vigild: cannot lock %s/vigild.pid: %s\n", cfg.state_dir,
+			strerror(-rc));
+		return 3;
+	}
+	/* A hook that gives up on us closes its socket: never die of SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	if (daemonize && (rc = detach(cfg.state_dir, &cfg.ready_fd)) < 0) {
+		fprintf(stderr, "vigild: cannot detach: %s\n", strerror(-rc));
+		return 3;
+	}
+	cfg.foreground = !daemonize;
+	write_pid(cfg.pid_fd);
+	if (evthread_use_pthreads() < 0) {
+		vg_err("libevent has no thread support");
+		return 3;
+	}
+	rc = vd_run(&cfg);
+	/* The pid file goes while we still hold its lock. */
+	{
+		char path[4300];
+
+		if (vg_path(path, sizeof(path), "%s/vigild.pid", cfg.state_dir) == 0)
+			unlink(path);
+	}
+	close(cfg.pid_fd);
+	return rc < 0 ? 3 : 0;
+}

@@ -1,0 +1,186 @@
+/*
+ * util.c - the daemon's small data structures: the record queue between
+ * threads and the set of event ids seen in this run.
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* ---- record queue ------------------------------------------------------------ */
+
+void vd_recq_init(struct vd_recq *q)
+{
+	memset(q, 0, sizeof(*q));
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->cv, NULL);
+}
+
+void vd_recq_destroy(struct vd_recq *q)
+{
+	vd_rec_free_list(q->head);
+	q->head = q->tail = NULL;
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->cv);
+}
+
+struct vd_rec *vd_rec_new(uint64_t seq, uint64_t time_ns, const char *json, size_t len)
+{
+	struct vd_rec *r = vg_malloc(sizeof(*r) + len + 1);
+
+	if (!r)
+		return NULL;
+	r->next = NULL;
+	r->seq = seq;
+	r->time_ns = time_ns;
+	r->len = len;
+	memcpy(r->json, json, len);
+	r->json[len] = '\0';
+	return r;
+}
+
+void vd_recq_push(struct vd_recq *q, struct vd_rec *r)
+{
+	pthread_mutex_lock(&q->mu);
+	if (q->tail)
+		q->tail->next = r;
+	else
+		q->head = r;
+	q->tail = r;
+	q->bytes += r->len;
+	q->count++;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
+struct vd_rec *vd_recq_take(struct vd_recq *q)
+{
+	struct vd_rec *r;
+
+	pthread_mutex_lock(&q->mu);
+	r = q->head;
+	q->head = q->tail = NULL;
+	q->bytes = 0;
+	q->count = 0;
+	pthread_mutex_unlock(&q->mu);
+	return r;
+}
+
+void vd_rec_free_list(struct vd_rec *r)
+{
+	while (r) {
+		struct vd_rec *next = r->next;
+
+		vg_free(r);
+		r = next;
+	}
+}
+
+/* ---- id set --------------------------------------------------------------------- */
+
+/* A UUID's 32 hex digits as 16 bytes; false for anything else.  Ids that are
+ * not UUIDs (possible only from a foreign sender) are simply not remembered:
+ * the index lookup still deduplicates them. */
+static bool uuid_key(const char *s, uint8_t out[16])
+{
+	size_t n = 0;
+
+	for (; *s && n < 32; s++) {
+		int v;
+
+		if (*s == '-')
+			continue;
+		if (*s >= '0' && *s <= '9')
+			v = *s - '0';
+		else if (*s >= 'a' && *s <= 'f')
+			v = *s - 'a' + 10;
+		else if (*s >= 'A' && *s <= 'F')
+			v = *s - 'A' + 10;
+		else
+			return false;
+		if (n % 2 == 0)
+			out[n / 2] = (uint8_t)(v << 4);
+		else
+			out[n / 2] |= (uint8_t)v;
+		n++;
+	}
+	return n == 32 && !*s;
+}
+
+static size_t slot_of(const uint8_t k[16], size_t cap)
+{
+	uint64_t h;
+
+	/* UUIDv7's random tail is already uniform; mix in the time part too. */
+	memcpy(&h, k + 8, 8);
+	h ^= (uint64_t)k[0] << 56 | (uint64_t)k[5] << 8 | k[6];
+	h *= 0x9e3779b97f4a7c15ull;
+	return (size_t)(h >> 20) & (cap - 1);
+}
+
+static const uint8_t zero_key[16];
+
+static bool table_has(uint8_t (*t)[16], size_t cap, const uint8_t k[16])
+{
+	if (!t)
+		return false;
+	for (size_t i = slot_of(k, cap), n = 0; n < cap; i = (i + 1) & (cap - 1), n++) {
+		if (!memcmp(t[i], zero_key, 16))
+			return false;
+		if (!memcmp(t[i], k, 16))
+			return true;
+	}
+	return false;
+}
+
+int vd_idset_init(struct vd_idset *s, size_t cap)
+{
+	memset(s, 0, sizeof(*s));
+	s->cap = 1024;
+	while (s->cap < cap)
+		s->cap <<= 1;
+	s->cur = vg_calloc(s->cap, 16);
+	return s->cur ? 0 : -ENOMEM;
+}
+
+void vd_idset_free(struct vd_idset *s)
+{
+	vg_free(s->cur);
+	vg_free(s->old);
+	memset(s, 0, sizeof(*s));
+}
+
+bool vd_idset_has(const struct vd_idset *s, const char *uuid)
+{
+	uint8_t k[16];
+
+	if (!uuid || !uuid_key(uuid, k) || !memcmp(k, zero_key, 16))
+		return false;
+	return table_has(s->cur, s->cap, k) || table_has(s->old, s->cap, k);
+}
+
+void vd_idset_add(struct vd_idset *s, const char *uuid)
+{
+	uint8_t k[16];
+	size_t i;
+
+	if (!uuid || !uuid_key(uuid, k) || !memcmp(k, zero_key, 16) || !s->cur)
+		return;
+	if (table_has(s->cur, s->cap, k))
+		return;
+	/* Half full: start a new generation (keeps probing short). */
+	if (s->cur_n >= s->cap / 2) {
+		uint8_t(*fresh)[16] = s->old ? s->old : vg_calloc(s->cap, 16);
+
+		if (!fresh)
+			return; /* the index lookup still deduplicates */
+		memset(fresh, 0, s->cap * 16);
+		s->old = s->cur;
+		s->cur = fresh;
+		s->cur_n = 0;
+	}
+	for (i = slot_of(k, s->cap); memcmp(s->cur[i], zero_key, 16); i = (i + 1) & (s->cap - 1))
+		;
+	memcpy(s->cur[i], k, 16);
+	s->cur_n++;
+}

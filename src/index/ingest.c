@@ -1,0 +1,873 @@
+/*
+ * ingest.c - indexing ledger events: one row in events (and the full-text
+ * table) per EVENT record, plus the derived tables kept current as events
+ * arrive: tool_calls (PreToolUse and PostToolUse/PostToolUseFailure paired
+ * by (session_id, agent_id, tool_use_id), since a subagent reuses its
+ * parent's tool_use_ids), agents (the subagent tree), file_changes and the
+ * per-session aggregates.
+ *
+ * Events may come out of order (a spool drained late): a Post before its
+ * Pre still makes a tool call, and the Pre fills in its start later.
+ * Every field is optional; nothing in a payload can make idx_add fail, only
+ * SQLite can.  A payload that is not a JSON object becomes an "invalid" row
+ * that keeps (a bounded, UTF-8-safe copy of) the bytes and the reason.
+ */
+#include "idx_int.h"
+#include "ledger.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* The fields of one event that the index uses; pointers into the json_t. */
+struct ev {
+	uint64_t seq, time_ns, rec_time_ns;
+	const char *id, *session_id, *agent_id, *parent_agent_id, *hook, *event_type, *tool,
+		*target, *outcome, *error, *risk, *project_root, *cwd, *prompt_id, *tool_use_id,
+		*agent_type, *model, *agent, *agent_version, *parent_tool_use_id, *end_reason;
+	int risk_rank;
+	int outside;	     /* -1 unknown */
+	int64_t duration_ms; /* -1 unknown */
+	json_t *root, *payload, *usage, *file_change;
+};
+
+/* What one event changes in its session's row. */
+struct deltas {
+	int tool_calls, failures, abandoned, prompts, subagents, ended;
+};
+
+static const char *jstr(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static bool streq(const char *a, const char *b)
+{
+	return a && b && !strcmp(a, b);
+}
+
+/* A JSON integer or a real with an integral value; -1 otherwise. */
+static int64_t jint(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (json_is_real(v) && json_real_value(v) >= 0 && json_real_value(v) < 9e18)
+		return (int64_t)json_real_value(v);
+	return -1;
+}
+
+/* Replaces bytes that are not UTF-8 with U+FFFD, so the text can go into a
+ * JSON string; keeps at most max input bytes. */
+static int utf8_clean(const char *s, size_t len, size_t max, struct vbuf *out)
+{
+	size_t i = 0;
+	int rc = 0;
+
+	if (len > max)
+		len = max;
+	while (i < len && rc == 0) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+				  : (c & 0xf8) == 0xf0 ? 4 : 0;
+		bool good = n > 0 && i + n <= len && c != 0;
+
+		for (size_t k = 1; good && k < n; k++)
+			good = ((unsigned char)s[i + k] & 0xc0) == 0x80;
+		/* Overlong forms and surrogates are not UTF-8 either. */
+		if (good && n == 2 && c < 0xc2)
+			good = false;
+		if (good && n == 3 &&
+		    ((c == 0xe0 && (unsigned char)s[i + 1] < 0xa0) ||
+		     (c == 0xed && (unsigned char)s[i + 1] >= 0xa0)))
+			good = false;
+		if (good && n == 4 &&
+		    ((c == 0xf0 && (unsigned char)s[i + 1] < 0x90) || c > 0xf4 ||
+		     (c == 0xf4 && (unsigned char)s[i + 1] >= 0x90)))
+			good = false;
+		if (good) {
+			rc = vbuf_append(out, s + i, n);
+			i += n;
+		} else {
+			rc = vbuf_append(out, "\xef\xbf\xbd", 3);
+			i++;
+		}
+	}
+	return rc;
+}
+
+/* The row kept for a payload that is not a JSON object. */
+static json_t *invalid_event(const char *json, size_t len, const char *why)
+{
+	struct vbuf raw;
+	json_t *o = NULL;
+
+	vbuf_init(&raw, IDX_MAX_RAW_KEPT * 3 + 16);
+	if (utf8_clean(json, len, IDX_MAX_RAW_KEPT, &raw) < 0)
+		goto out;
+	o = json_pack("{s:s, s:s, s:s, s:s%, s:I}", "hook", "unknown", "event_type", "invalid",
+		      "error", why, "raw", raw.data ? (const char *)raw.data : "", raw.len,
+		      "raw_bytes", (json_int_t)len);
+out:
+	vbuf_release(&raw);
+	return o;
+}
+
+static void risk_of(struct ev *e)
+{
+	json_t *r = json_object_get(e->root, "risk");
+	const char *level = NULL;
+
+	if (json_is_string(r))
+		level = json_string_value(r);
+	else if (json_is_object(r))
+		level = jstr(r, "level") ? jstr(r, "level") : jstr(r, "severity");
+	e->risk = level;
+	e->risk_rank = level ? idx_risk_parse(level) : 0;
+	if (e->risk_rank < 0)
+		e->risk_rank = 0;
+}
+
+static void fields_of(struct ev *e)
+{
+	json_t *r = e->root, *v;
+	const char *t = jstr(r, "time");
+
+	e->payload = json_object_get(r, "payload");
+	if (!json_is_object(e->payload))
+		e->payload = NULL;
+	e->id = jstr(r, "id");
+	e->time_ns = e->rec_time_ns;
+	if (t)
+		idx_parse_time(t, &e->time_ns); /* keeps the record's time on failure */
+	e->session_id = jstr(r, "session_id");
+	e->agent_id = jstr(r, "agent_id");
+	if (e->agent_id && !*e->agent_id)
+		e->agent_id = NULL;
+	e->parent_agent_id = jstr(r, "parent_agent_id");
+	e->parent_tool_use_id = jstr(r, "parent_tool_use_id");
+	e->hook = jstr(r, "hook");
+	e->event_type = jstr(r, "event_type");
+	e->tool = jstr(r, "tool");
+	e->target = jstr(r, "target");
+	e->outcome = jstr(r, "outcome");
+	e->error = jstr(r, "error");
+	e->duration_ms = jint(r, "duration_ms");
+	risk_of(e);
+	v = json_object_get(r, "outside_project_scope");
+	e->outside = json_is_boolean(v) ? json_is_true(v) : -1;
+	v = json_object_get(r, "project");
+	e->project_root = json_is_object(v) ? jstr(v, "root") : NULL;
+	e->cwd = jstr(r, "cwd");
+	e->prompt_id = jstr(r, "prompt_id");
+	e->tool_use_id = jstr(r, "tool_use_id");
+	e->agent_type = jstr(r, "agent_type");
+	e->agent = jstr(r, "agent");
+	e->agent_version = jstr(r, "agent_version");
+	/* SessionStart carries the model in its payload. */
+	e->model = jstr(r, "model");
+	if (!e->model && e->payload)
+		e->model = jstr(e->payload, "model");
+	if (streq(e->event_type, "session_end") && e->payload)
+		e->end_reason = jstr(e->payload, "reason");
+	e->usage = json_object_get(r, "usage");
+	if (!json_is_object(e->usage))
+		e->usage = NULL;
+	e->file_change = json_object_get(r, "file_change");
+	if (!json_is_object(e->file_change))
+		e->file_change = NULL;
+}
+
+/* Collects the payload's strings for full-text search, up to the limit. */
+static void fts_text(json_t *j, struct vbuf *out, int depth)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	if (depth > 32 || out->len >= out->limit)
+		return;
+	if (json_is_string(j)) {
+		size_t n = json_string_length(j), room = out->limit - out->len - 1;
+
+		if (n > room)
+			n = room; /* FTS5 copes with a cut character: it is a word boundary */
+		vbuf_append(out, json_string_value(j), n);
+		vbuf_append(out, "\n", 1);
+	} else if (json_is_object(j)) {
+		json_object_foreach(j, key, v)
+			fts_text(v, out, depth + 1);
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+			fts_text(v, out, depth + 1);
+	}
+}
+
+static int step_done(struct idx *ix, sqlite3_stmt *st, const char *what, char *err,
+		     size_t errcap)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return idx_sqlerr(ix, rc, what, err, errcap);
+	return 0;
+}
+
+static void bind_opt_int(sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v < 0)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_int64(st, i, v);
+}
+
+static int insert_event(struct idx *ix, struct ev *e, const char *json, size_t len, char *err,
+			size_t errcap)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_INS_EVENT, err, errcap);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)e->seq);
+	idx_bind_text(st, 2, e->id);
+	sqlite3_bind_int64(st, 3, (int64_t)e->time_ns);
+	sqlite3_bind_int64(st, 4, (int64_t)e->rec_time_ns);
+	idx_bind_text(st, 5, e->session_id);
+	idx_bind_text(st, 6, e->agent_id);
+	idx_bind_text(st, 7, e->parent_agent_id);
+	idx_bind_text(st, 8, e->hook);
+	idx_bind_text(st, 9, e->event_type);
+	idx_bind_text(st, 10, e->tool);
+	idx_bind_text(st, 11, e->target);
+	idx_bind_text(st, 12, e->outcome);
+	idx_bind_text(st, 13, e->error);
+	bind_opt_int(st, 14, e->duration_ms);
+	idx_bind_text(st, 15, e->risk);
+	sqlite3_bind_int(st, 16, e->risk_rank);
+	bind_opt_int(st, 17, e->outside);
+	idx_bind_text(st, 18, e->project_root);
+	idx_bind_text(st, 19, e->cwd);
+	idx_bind_text(st, 20, e->prompt_id);
+	idx_bind_text(st, 21, e->tool_use_id);
+	sqlite3_bind_text(st, 22, json, (int)len, SQLITE_STATIC);
+	return step_done(ix, st, "index: insert event", err, errcap);
+}
+
+static int insert_fts(struct idx *ix, struct ev *e, char *err, size_t errcap)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_INS_FTS, err, errcap);
+	const char *prompt = NULL;
+	struct vbuf text;
+	int rc;
+
+	if (!st)
+		return -EIO;
+	if (e->payload) {
+		json_t *ti = json_object_get(e->payload, "tool_input");
+
+		prompt = jstr(e->payload, "prompt");
+		if (!prompt && json_is_object(ti))
+			prompt = jstr(ti, "prompt");
+	}
+	vbuf_init(&text, IDX_MAX_FTS_TEXT);
+	fts_text(e->payload ? e->payload : json_object_get(e->root, "raw"), &text, 0);
+	sqlite3_bind_int64(st, 1, (int64_t)e->seq);
+	idx_bind_text(st, 2, e->target);
+	idx_bind_text(st, 3, e->error);
+	idx_bind_text(st, 4, prompt);
+	if (text.len)
+		sqlite3_bind_text(st, 5, (const char *)text.data, (int)text.len, SQLITE_STATIC);
+	rc = step_done(ix, st, "index: insert text", err, errcap);
+	vbuf_release(&text);
+	return rc;
+}
+
+enum tc_kind { TC_NONE, TC_PRE, TC_POST, TC_ABANDONED };
+
+static enum tc_kind tc_kind_of(const struct ev *e)
+{
+	if (!e->tool_use_id)
+		return TC_NONE;
+	if (streq(e->hook, "PreToolUse"))
+		return TC_PRE;
+	if (streq(e->hook, "PostToolUse") || streq(e->hook, "PostToolUseFailure"))
+		return TC_POST;
+	if (streq(e->event_type, "tool_abandoned"))
+		return TC_ABANDONED;
+	return TC_NONE;
+}
+
+/* The paired row of a tool call, as read, changed in C and written back. */
+struct tc_row {
+	int64_t id; /* 0: new */
+	char *tool, *target, *outcome, *error;
+	int64_t pre_seq, post_seq, start_ns, end_ns, duration_ms; /* -1: NULL */
+};
+
+static char *dup_or_null(const char *s)
+{
+	return s ? vg_strdup(s) : NULL;
+}
+
+static void tc_row_release(struct tc_row *r)
+{
+	vg_free(r->tool);
+	vg_free(r->target);
+	vg_free(r->outcome);
+	vg_free(r->error);
+}
+
+/* Replaces *slot with a copy of s (when s is set).  -ENOMEM. */
+static int set_str(char **slot, const char *s)
+{
+	char *c;
+
+	if (!s)
+		return 0;
+	c = vg_strdup(s);
+	if (!c)
+		return -ENOMEM;
+	vg_free(*slot);
+	*slot = c;
+	return 0;
+}
+
+static int tool_call(struct idx *ix, struct ev *e, struct deltas *d, bool *new_call,
+		     char *err, size_t errcap)
+{
+	enum tc_kind kind = tc_kind_of(e);
+	const char *sid = e->session_id ? e->session_id : "", *aid = e->agent_id ? e->agent_id : "";
+	struct tc_row r = { .pre_seq = -1, .post_seq = -1, .start_ns = -1, .end_ns = -1,
+			    .duration_ms = -1 };
+	bool was_pending = true, was_abandoned = false;
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	*new_call = false;
+	if (kind == TC_NONE)
+		return 0;
+	st = idx_stmt(ix, ST_TC_GET, err, errcap);
+	if (!st)
+		return -EIO;
+	idx_bind_text(st, 1, sid);
+	idx_bind_text(st, 2, aid);
+	idx_bind_text(st, 3, e->tool_use_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		r.id = sqlite3_column_int64(st, 0);
+		r.tool = dup_or_null(idx_col_text(st, 1));
+		r.target = dup_or_null(idx_col_text(st, 2));
+		r.pre_seq = idx_col_int(st, 3, -1);
+		r.post_seq = idx_col_int(st, 4, -1);
+		r.start_ns = idx_col_int(st, 5, -1);
+		r.end_ns = idx_col_int(st, 6, -1);
+		r.duration_ms = idx_col_int(st, 7, -1);
+		r.outcome = dup_or_null(idx_col_text(st, 8));
+		r.error = dup_or_null(idx_col_text(st, 9));
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_OK;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_OK) {
+		rc = idx_sqlerr(ix, rc, "index: read tool call", err, errcap);
+		goto out;
+	}
+	if (r.outcome) {
+		was_pending = !strcmp(r.outcome, "pending");
+		was_abandoned = !strcmp(r.outcome, "abandoned");
+	}
+	if (!r.tool && set_str(&r.tool, e->tool) < 0)
+		goto nomem;
+	/* The Pre's target is what the agent asked for; a Post only fills a gap. */
+	if ((kind == TC_PRE || !r.target) && set_str(&r.target, e->target) < 0)
+		goto nomem;
+
+	switch (kind) {
+	case TC_PRE:
+		if (r.pre_seq >= 0)
+			goto out; /* the same Pre twice: the first one stands */
+		r.pre_seq = (int64_t)e->seq;
+		r.start_ns = (int64_t)e->time_ns;
+		if (!r.outcome && set_str(&r.outcome, "pending") < 0)
+			goto nomem;
+		if (r.duration_ms < 0 && r.end_ns >= r.start_ns && r.end_ns >= 0)
+			r.duration_ms = (r.end_ns - r.start_ns) / 1000000;
+		break;
+	case TC_POST: {
+		const char *oc = e->outcome;
+
+		if (r.post_seq >= 0)
+			goto out; /* a second Post: the first one stands */
+		if (!oc || (strcmp(oc, "success") && strcmp(oc, "failure")))
+			oc = streq(e->hook, "PostToolUseFailure") ? "failure" : "success";
+		r.post_seq = (int64_t)e->seq;
+		r.end_ns = (int64_t)e->time_ns;
+		if (set_str(&r.outcome, oc) < 0 || set_str(&r.error, e->error) < 0)
+			goto nomem;
+		/* The agent's own figure is exact; the hook times include IPC. */
+		if (e->duration_ms >= 0)
+			r.duration_ms = e->duration_ms;
+		else if (r.start_ns >= 0 && r.end_ns >= r.start_ns)
+			r.duration_ms = (r.end_ns - r.start_ns) / 1000000;
+		if (!strcmp(oc, "failure"))
+			d->failures++;
+		if (was_abandoned)
+			d->abandoned--; /* it finished after all */
+		break;
+	}
+	case TC_ABANDONED:
+		if (!was_pending)
+			goto out; /* finished (or already abandoned) meanwhile */
+		if (set_str(&r.outcome, "abandoned") < 0)
+			goto nomem;
+		if (e->error && set_str(&r.error, e->error) < 0)
+			goto nomem;
+		d->abandoned++;
+		break;
+	case TC_NONE:
+		break;
+	}
+	if (!r.outcome && set_str(&r.outcome, "pending") < 0)
+		goto nomem;
+
+	st = idx_stmt(ix, r.id ? ST_TC_UPD : ST_TC_INS, err, errcap);
+	if (!st) {
+		rc = -EIO;
+		goto out;
+	}
+	if (r.id) {
+		sqlite3_bind_int64(st, 1, r.id);
+		idx_bind_text(st, 2, r.tool);
+		idx_bind_text(st, 3, r.target);
+		bind_opt_int(st, 4, r.pre_seq);
+		bind_opt_int(st, 5, r.post_seq);
+		bind_opt_int(st, 6, r.start_ns);
+		bind_opt_int(st, 7, r.end_ns);
+		bind_opt_int(st, 8, r.duration_ms);
+		idx_bind_text(st, 9, r.outcome);
+		idx_bind_text(st, 10, r.error);
+	} else {
+		idx_bind_text(st, 1, sid);
+		idx_bind_text(st, 2, aid);
+		idx_bind_text(st, 3, e->tool_use_id);
+		idx_bind_text(st, 4, r.tool);
+		idx_bind_text(st, 5, r.target);
+		bind_opt_int(st, 6, r.pre_seq);
+		bind_opt_int(st, 7, r.post_seq);
+		bind_opt_int(st, 8, r.start_ns);
+		bind_opt_int(st, 9, r.end_ns);
+		bind_opt_int(st, 10, r.duration_ms);
+		idx_bind_text(st, 11, r.outcome);
+		idx_bind_text(st, 12, r.error);
+		d->tool_calls++;
+		*new_call = true;
+	}
+	rc = step_done(ix, st, "index: write tool call", err, errcap);
+	goto out;
+nomem:
+	snprintf(err, errcap, "index: out of memory");
+	rc = -ENOMEM;
+out:
+	tc_row_release(&r);
+	return rc;
+}
+
+/* 1 when the agent row exists (with *has_parent set), 0 when not. */
+static int agent_lookup(struct idx *ix, const char *sid, const char *aid, bool *has_parent,
+			char *err, size_t errcap)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_AGENT_GET, err, errcap);
+	int rc;
+
+	*has_parent = false;
+	if (!st)
+		return -EIO;
+	idx_bind_text(st, 1, sid);
+	idx_bind_text(st, 2, aid);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*has_parent = sqlite3_column_type(st, 0) != SQLITE_NULL;
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return idx_sqlerr(ix, rc, "index: read agent", err, errcap);
+}
+
+/* Keeps the agents table current: the event's own agent, and the subagent an
+ * Agent/Task PostToolUse names in tool_response.agentId. */
+static int agents(struct idx *ix, struct ev *e, bool new_call, struct deltas *d, char *err,
+		  size_t errcap)
+{
+	const char *sid = e->session_id;
+	char *guess_tu = NULL, *guess_parent = NULL;
+	const char *ptu = e->parent_tool_use_id, *pagent = e->parent_agent_id;
+	bool has_parent;
+	sqlite3_stmt *st;
+	int rc = 0, exists;
+
+	if (!sid)
+		return 0;
+	if (e->agent_id) {
+		exists = agent_lookup(ix, sid, e->agent_id, &has_parent, err, errcap);
+		if (exists < 0)
+			return exists;
+		if (!exists)
+			d->subagents++;
+		/* Parent unknown: guess from the pending Agent/Task calls. */
+		if (!ptu && !has_parent && (!exists || streq(e->hook, "SubagentStart"))) {
+			st = idx_stmt(ix, ST_AGENT_GUESS, err, errcap);
+			if (!st)
+				return -EIO;
+			idx_bind_text(st, 1, sid);
+			rc = sqlite3_step(st);
+			if (rc == SQLITE_ROW) {
+				const char *pa = idx_col_text(st, 1);
+
+				guess_tu = dup_or_null(idx_col_text(st, 0));
+				guess_parent = pa && *pa ? vg_strdup(pa) : NULL;
+				rc = SQLITE_OK;
+			} else if (rc == SQLITE_DONE) {
+				rc = SQLITE_OK;
+			}
+			sqlite3_reset(st);
+			if (rc != SQLITE_OK) {
+				rc = idx_sqlerr(ix, rc, "index: find parent", err, errcap);
+				goto out;
+			}
+			if (guess_tu) {
+				ptu = guess_tu;
+				pagent = guess_parent;
+			}
+		}
+		st = idx_stmt(ix, ST_AGENT_UPSERT, err, errcap);
+		if (!st) {
+			rc = -EIO;
+			goto out;
+		}
+		idx_bind_text(st, 1, sid);
+		idx_bind_text(st, 2, e->agent_id);
+		idx_bind_text(st, 3, e->agent_type);
+		idx_bind_text(st, 4, ptu ? pagent : NULL);
+		idx_bind_text(st, 5, ptu);
+		sqlite3_bind_int64(st, 6, (int64_t)e->time_ns);
+		sqlite3_bind_int64(st, 7, (int64_t)e->seq);
+		sqlite3_bind_int(st, 8, new_call ? 1 : 0);
+		rc = step_done(ix, st, "index: write agent", err, errcap);
+		if (rc == 0 && streq(e->hook, "SubagentStop")) {
+			st = idx_stmt(ix, ST_AGENT_END, err, errcap);
+			if (!st) {
+				rc = -EIO;
+				goto out;
+			}
+			idx_bind_text(st, 1, sid);
+			idx_bind_text(st, 2, e->agent_id);
+			sqlite3_bind_int64(st, 3, (int64_t)e->time_ns);
+			sqlite3_bind_int64(st, 4, (int64_t)e->seq);
+			rc = step_done(ix, st, "index: end agent", err, errcap);
+		}
+		if (rc < 0)
+			goto out;
+	}
+	/* The Agent/Task result names its subagent: that settles the parent. */
+	if (streq(e->hook, "PostToolUse") && (streq(e->tool, "Agent") || streq(e->tool, "Task")) &&
+	    e->payload && e->tool_use_id) {
+		json_t *resp = json_object_get(e->payload, "tool_response");
+		const char *child = json_is_object(resp) ? jstr(resp, "agentId") : NULL;
+
+		if (!child || !*child)
+			goto out;
+		exists = agent_lookup(ix, sid, child, &has_parent, err, errcap);
+		if (exists < 0) {
+			rc = exists;
+			goto out;
+		}
+		st = idx_stmt(ix, exists ? ST_AGENT_PARENT : ST_AGENT_UPSERT, err, errcap);
+		if (!st) {
+			rc = -EIO;
+			goto out;
+		}
+		idx_bind_text(st, 1, sid);
+		idx_bind_text(st, 2, child);
+		if (exists) {
+			idx_bind_text(st, 3, e->agent_id);
+			idx_bind_text(st, 4, e->tool_use_id);
+		} else {
+			/* The subagent's own events were lost or are still to come. */
+			json_t *ty = json_object_get(resp, "agentType");
+
+			idx_bind_text(st, 3, json_is_string(ty) ? json_string_value(ty) : NULL);
+			idx_bind_text(st, 4, e->agent_id);
+			idx_bind_text(st, 5, e->tool_use_id);
+			sqlite3_bind_null(st, 6);
+			sqlite3_bind_null(st, 7);
+			sqlite3_bind_int(st, 8, 0);
+			d->subagents++;
+		}
+		rc = step_done(ix, st, "index: link agent", err, errcap);
+	}
+out:
+	vg_free(guess_tu);
+	vg_free(guess_parent);
+	return rc;
+}
+
+static int file_change(struct idx *ix, struct ev *e, char *err, size_t errcap)
+{
+	json_t *fc = e->file_change;
+	const char *path = e->target;
+	sqlite3_stmt *st;
+	json_t *cr;
+
+	/* A successful write or edit changed its file, whether or not the
+	 * pipeline could measure the change. */
+	if (!fc && !(streq(e->hook, "PostToolUse") && !streq(e->outcome, "failure") &&
+		     (streq(e->event_type, "file_write") || streq(e->event_type, "file_edit") ||
+		      streq(e->event_type, "notebook_operation"))))
+		return 0;
+	if (fc && streq(e->hook, "PreToolUse"))
+		return 0; /* only a finished call changed anything */
+	if (fc && jstr(fc, "path"))
+		path = jstr(fc, "path");
+	if (!path)
+		return 0;
+	st = idx_stmt(ix, ST_FILE_CHANGE, err, errcap);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)e->seq);
+	idx_bind_text(st, 2, e->session_id);
+	idx_bind_text(st, 3, e->agent_id);
+	idx_bind_text(st, 4, e->tool_use_id);
+	idx_bind_text(st, 5, e->tool);
+	idx_bind_text(st, 6, path);
+	idx_bind_text(st, 7, fc ? jstr(fc, "before_sha256") : NULL);
+	idx_bind_text(st, 8, fc ? jstr(fc, "after_sha256") : NULL);
+	bind_opt_int(st, 9, fc ? jint(fc, "lines_added") : -1);
+	bind_opt_int(st, 10, fc ? jint(fc, "lines_removed") : -1);
+	cr = fc ? json_object_get(fc, "created") : NULL;
+	bind_opt_int(st, 11, json_is_boolean(cr) ? json_is_true(cr) : -1);
+	return step_done(ix, st, "index: write file change", err, errcap);
+}
+
+static void bind_usage(sqlite3_stmt *st, int i, json_t *usage, const char *key)
+{
+	bind_opt_int(st, i, usage ? jint(usage, key) : -1);
+}
+
+static int session(struct idx *ix, struct ev *e, const struct deltas *d, char *err,
+		   size_t errcap)
+{
+	sqlite3_stmt *st;
+	json_t *cost;
+
+	if (!e->session_id)
+		return 0;
+	st = idx_stmt(ix, ST_SESSION_UPSERT, err, errcap);
+	if (!st)
+		return -EIO;
+	idx_bind_text(st, 1, e->session_id);
+	sqlite3_bind_int64(st, 2, (int64_t)e->time_ns);
+	sqlite3_bind_int64(st, 3, (int64_t)e->seq);
+	idx_bind_text(st, 4, e->project_root);
+	idx_bind_text(st, 5, e->cwd);
+	idx_bind_text(st, 6, e->model);
+	idx_bind_text(st, 7, e->agent);
+	idx_bind_text(st, 8, e->agent_version);
+	idx_bind_text(st, 9, e->risk_rank ? e->risk : NULL);
+	sqlite3_bind_int(st, 10, e->risk_rank);
+	sqlite3_bind_int(st, 11, d->tool_calls);
+	sqlite3_bind_int(st, 12, d->failures);
+	sqlite3_bind_int(st, 13, d->abandoned);
+	sqlite3_bind_int(st, 14, d->prompts);
+	sqlite3_bind_int(st, 15, d->subagents);
+	sqlite3_bind_int(st, 16, d->ended);
+	idx_bind_text(st, 17, e->end_reason);
+	bind_usage(st, 18, e->usage, "input_tokens");
+	bind_usage(st, 19, e->usage, "output_tokens");
+	bind_usage(st, 20, e->usage, "cache_read_input_tokens");
+	bind_usage(st, 21, e->usage, "cache_creation_input_tokens");
+	bind_usage(st, 22, e->usage, "total_tokens");
+	cost = e->usage ? json_object_get(e->usage, "cost_usd") : NULL;
+	if (json_is_number(cost) && json_number_value(cost) >= 0)
+		sqlite3_bind_double(st, 23, json_number_value(cost));
+	else
+		sqlite3_bind_null(st, 23);
+	return step_done(ix, st, "index: write session", err, errcap);
+}
+
+/* Everything one event writes; runs inside a transaction or savepoint. */
+static int add_rows(struct idx *ix, struct ev *e, const char *json, size_t len, char *err,
+		    size_t errcap)
+{
+	struct deltas d = { 0 };
+	bool new_call = false;
+	int rc;
+
+	rc = insert_event(ix, e, json, len, err, errcap);
+	if (rc == 0)
+		rc = insert_fts(ix, e, err, errcap);
+	if (rc == 0)
+		rc = tool_call(ix, e, &d, &new_call, err, errcap);
+	if (rc == 0)
+		rc = agents(ix, e, new_call, &d, err, errcap);
+	if (rc == 0)
+		rc = file_change(ix, e, err, errcap);
+	if (rc == 0) {
+		d.prompts = streq(e->event_type, "user_prompt");
+		d.ended = streq(e->event_type, "session_end");
+		rc = session(ix, e, &d, err, errcap);
+	}
+	return rc;
+}
+
+static int has_seq(struct idx *ix, uint64_t seq, char *err, size_t errcap)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_HAS_SEQ, err, errcap);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)seq);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return idx_sqlerr(ix, rc, "index: look up seq", err, errcap);
+}
+
+int idx_add(struct idx *ix, uint64_t seq, uint64_t rec_time_ns, const char *json, size_t len,
+	    char *err, size_t errcap)
+{
+	struct ev e = { .seq = seq, .rec_time_ns = rec_time_ns };
+	json_error_t jerr;
+	char *dump = NULL;
+	const char *row_json = json;
+	size_t row_len = len;
+	bool own_tx = !ix->in_tx;
+	int rc;
+
+	if (ix->rdonly) {
+		snprintf(err, errcap, "index opened read-only");
+		return -EPERM;
+	}
+	if (seq == 0 || seq > INT64_MAX || !json) {
+		snprintf(err, errcap, "index: bad event record (seq %" PRIu64 ")", seq);
+		return -EINVAL;
+	}
+	/* One savepoint per event: an SQLite failure half-way leaves nothing of
+	 * the event behind, even inside the daemon's batch. */
+	rc = idx_exec(ix, own_tx ? "BEGIN IMMEDIATE" : "SAVEPOINT idx_add", err, errcap);
+	if (rc < 0)
+		return rc;
+	rc = has_seq(ix, seq, err, errcap);
+	if (rc != 0)
+		goto done; /* already indexed (1 -> 0 below), or an error */
+
+	e.root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+	if (!e.root || !json_is_object(e.root)) {
+		char why[256];
+
+		if (!e.root)
+			snprintf(why, sizeof(why), "unparsable event JSON at column %d: %s",
+				 jerr.column, jerr.text);
+		else
+			snprintf(why, sizeof(why), "event JSON is not an object");
+		json_decref(e.root);
+		e.root = invalid_event(json, len, why);
+		dump = e.root ? json_dumps(e.root, JSON_COMPACT) : NULL;
+		if (!dump) {
+			snprintf(err, errcap, "index: out of memory");
+			rc = -ENOMEM;
+			goto done;
+		}
+		row_json = dump;
+		row_len = strlen(dump);
+	}
+	fields_of(&e);
+	rc = add_rows(ix, &e, row_json, row_len, err, errcap);
+done:
+	if (rc < 0) {
+		idx_exec(ix, own_tx ? "ROLLBACK" : "ROLLBACK TO idx_add; RELEASE idx_add", NULL, 0);
+	} else {
+		rc = idx_exec(ix, own_tx ? "COMMIT" : "RELEASE idx_add", err, errcap);
+		if (rc < 0 && own_tx)
+			idx_exec(ix, "ROLLBACK", NULL, 0);
+	}
+	json_decref(e.root);
+	vg_free(dump);
+	return rc < 0 ? rc : 0;
+}
+
+int idx_sync_ledger(struct idx *ix, const char *ledger_dir,
+		    void (*progress)(void *arg, uint64_t records), void *arg, char *err,
+		    size_t errcap)
+{
+	struct ledger_reader *r = NULL;
+	struct ledger_record rec;
+	uint64_t last = 0, done = 0, in_batch = 0;
+	bool damaged = false;
+	int rc;
+
+	if (ix->in_tx) {
+		snprintf(err, errcap, "index: sync inside a transaction");
+		return -EINVAL;
+	}
+	rc = idx_last_seq(ix, &last);
+	if (rc < 0)
+		return idx_sqlerr(ix, SQLITE_ERROR, "index: read the last indexed seq", err, errcap);
+	rc = ledger_reader_open(ledger_dir, &r, err, errcap);
+	if (rc < 0)
+		return rc;
+	for (;;) {
+		rc = ledger_reader_next(r, &rec, err, errcap);
+		if (rc <= 0) {
+			damaged = rc < 0;
+			break;
+		}
+		if (rec.type != LEDGER_REC_EVENT || rec.seq <= last)
+			continue;
+		if (!ix->in_tx && (rc = idx_begin(ix)) < 0) {
+			idx_sqlerr(ix, SQLITE_ERROR, "index: begin", err, errcap);
+			break;
+		}
+		rc = idx_add(ix, rec.seq, rec.time_ns, (const char *)rec.payload, rec.payload_len,
+			     err, errcap);
+		if (rc < 0)
+			break;
+		done++;
+		if (++in_batch >= IDX_SYNC_BATCH) {
+			if ((rc = idx_commit(ix)) < 0) {
+				idx_sqlerr(ix, SQLITE_ERROR, "index: commit", err, errcap);
+				break;
+			}
+			in_batch = 0;
+			if (progress)
+				progress(arg, done);
+		}
+	}
+	/* At the end, or at damage in the ledger: keep everything read before
+	 * it.  An SQLite failure: drop the unfinished batch. */
+	if ((rc == 0 || damaged) && ix->in_tx) {
+		int crc = idx_commit(ix);
+
+		if (crc < 0) {
+			idx_sqlerr(ix, SQLITE_ERROR, "index: commit", err, errcap);
+			rc = crc;
+		}
+	}
+	idx_rollback(ix);
+	if (rc == 0 && progress)
+		progress(arg, done);
+	ledger_reader_free(r);
+	return rc;
+}

@@ -1,0 +1,588 @@
+/*
+ * schema.c - opening the index: the schema (version 1, in PRAGMA
+ * user_version), WAL mode, transactions, the cached statements of the ingest
+ * path and small helpers shared by the other files.
+ *
+ * The index is derived data.  When the schema changes, a migration step is
+ * added to migrate() below; when that is not worth it, the version is bumped
+ * and old indexes are refused with "run vigil reindex", which rebuilds from
+ * the ledger.  Readers never migrate: a read-only connection on another
+ * version is refused (-EPROTO).
+ */
+#include "idx_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+/* How long a connection waits for a lock held by another one (the daemon's
+ * write transactions are short; a reindex holds none of the live file). */
+#define IDX_BUSY_TIMEOUT_MS 5000
+
+static const char schema_v1[] =
+	"CREATE TABLE IF NOT EXISTS events ("
+	" seq INTEGER PRIMARY KEY,"   /* the ledger record's sequence number */
+	" id TEXT,"		      /* the event's UUIDv7 (not unique: the ledger may hold a
+					 duplicate, and the index mirrors the ledger) */
+	" time_ns INTEGER NOT NULL,"  /* the event's time, else the record's */
+	" rec_time_ns INTEGER,"	      /* the ledger record's time */
+	" session_id TEXT, agent_id TEXT, parent_agent_id TEXT,"
+	" hook TEXT, event_type TEXT, tool TEXT, target TEXT,"
+	" outcome TEXT, error TEXT, duration_ms INTEGER,"
+	" risk TEXT, risk_rank INTEGER NOT NULL DEFAULT 0,"
+	" outside_scope INTEGER,"     /* 1 outside, 0 inside, NULL not checkable */
+	" project_root TEXT, cwd TEXT, prompt_id TEXT, tool_use_id TEXT,"
+	" json TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS events_id ON events(id);"
+	"CREATE INDEX IF NOT EXISTS events_session ON events(session_id, seq);"
+	"CREATE INDEX IF NOT EXISTS events_time ON events(time_ns);"
+	"CREATE INDEX IF NOT EXISTS events_tool ON events(tool, seq);"
+	"CREATE INDEX IF NOT EXISTS events_type ON events(event_type, seq);"
+	"CREATE INDEX IF NOT EXISTS events_hook ON events(hook, seq);"
+	"CREATE INDEX IF NOT EXISTS events_risk ON events(risk_rank, seq) WHERE risk_rank > 0;"
+	"CREATE INDEX IF NOT EXISTS events_outside ON events(seq) WHERE outside_scope = 1;"
+	"CREATE INDEX IF NOT EXISTS events_agent ON events(agent_id, seq) WHERE agent_id IS NOT NULL;"
+	/* Contentless: the text lives in events.json; rowid = events.seq. */
+	"CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5("
+	" target, error, prompt, payload, content='', tokenize='unicode61');"
+	"CREATE TABLE IF NOT EXISTS tool_calls ("
+	" id INTEGER PRIMARY KEY,"
+	" session_id TEXT NOT NULL,"  /* '' when the events carry none */
+	" agent_id TEXT NOT NULL,"    /* '' for the main agent */
+	" tool_use_id TEXT NOT NULL,"
+	" tool TEXT, target TEXT,"
+	" pre_seq INTEGER, post_seq INTEGER, start_ns INTEGER, end_ns INTEGER,"
+	" duration_ms INTEGER,"
+	" outcome TEXT NOT NULL DEFAULT 'pending'," /* pending success failure abandoned */
+	" error TEXT,"
+	" UNIQUE (session_id, agent_id, tool_use_id));"
+	"CREATE TABLE IF NOT EXISTS sessions ("
+	" session_id TEXT PRIMARY KEY,"
+	" first_ns INTEGER, last_ns INTEGER, first_seq INTEGER, last_seq INTEGER,"
+	" project_root TEXT, cwd TEXT, model TEXT, agent TEXT, agent_version TEXT,"
+	" events INTEGER NOT NULL DEFAULT 0, tool_calls INTEGER NOT NULL DEFAULT 0,"
+	" failures INTEGER NOT NULL DEFAULT 0, abandoned INTEGER NOT NULL DEFAULT 0,"
+	" prompts INTEGER NOT NULL DEFAULT 0, subagents INTEGER NOT NULL DEFAULT 0,"
+	" risk TEXT, risk_rank INTEGER NOT NULL DEFAULT 0,"
+	" ended INTEGER NOT NULL DEFAULT 0, end_reason TEXT,"
+	" input_tokens INTEGER, output_tokens INTEGER, cache_read_tokens INTEGER,"
+	" cache_creation_tokens INTEGER, total_tokens INTEGER, cost_usd REAL);"
+	"CREATE INDEX IF NOT EXISTS sessions_last ON sessions(last_ns);"
+	"CREATE TABLE IF NOT EXISTS file_changes ("
+	" seq INTEGER PRIMARY KEY,"   /* the event that reported the change */
+	" session_id TEXT, agent_id TEXT, tool_use_id TEXT, tool TEXT, path TEXT NOT NULL,"
+	" before_sha256 TEXT, after_sha256 TEXT,"
+	" lines_added INTEGER, lines_removed INTEGER, created INTEGER);"
+	"CREATE INDEX IF NOT EXISTS file_changes_session ON file_changes(session_id, path);"
+	"CREATE TABLE IF NOT EXISTS agents ("
+	" session_id TEXT NOT NULL, agent_id TEXT NOT NULL, agent_type TEXT,"
+	" parent_agent_id TEXT,"      /* NULL: spawned by the main agent */
+	" parent_tool_use_id TEXT,"   /* the Agent/Task call that spawned it */
+	" start_ns INTEGER, end_ns INTEGER, start_seq INTEGER, end_seq INTEGER,"
+	" tool_calls INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (session_id, agent_id));";
+
+/* The ingest statements (enum idx_stmt order). */
+static const char *const stmt_sql[ST__COUNT] = {
+	[ST_HAS_SEQ] = "SELECT 1 FROM events WHERE seq = ?1",
+	[ST_INS_EVENT] =
+		"INSERT INTO events (seq, id, time_ns, rec_time_ns, session_id, agent_id,"
+		" parent_agent_id, hook, event_type, tool, target, outcome, error, duration_ms,"
+		" risk, risk_rank, outside_scope, project_root, cwd, prompt_id, tool_use_id, json)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+		" ?17, ?18, ?19, ?20, ?21, ?22)",
+	[ST_INS_FTS] = "INSERT INTO events_fts (rowid, target, error, prompt, payload)"
+		       " VALUES (?1, ?2, ?3, ?4, ?5)",
+	/* One statement per event keeps a session's aggregates current; the
+	 * deltas (?11..) are worked out by ingest.c before it runs. */
+	[ST_SESSION_UPSERT] =
+		"INSERT INTO sessions (session_id, first_ns, last_ns, first_seq, last_seq,"
+		" project_root, cwd, model, agent, agent_version, risk, risk_rank, events,"
+		" tool_calls, failures, abandoned, prompts, subagents, ended,"
+		" end_reason, input_tokens, output_tokens, cache_read_tokens,"
+		" cache_creation_tokens, total_tokens, cost_usd)"
+		" VALUES (?1, ?2, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?12, ?13, ?14,"
+		" ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
+		" ON CONFLICT (session_id) DO UPDATE SET"
+		" first_ns = min(first_ns, excluded.first_ns),"
+		" last_ns = max(last_ns, excluded.last_ns),"
+		" first_seq = min(first_seq, excluded.first_seq),"
+		" last_seq = max(last_seq, excluded.last_seq),"
+		" project_root = coalesce(project_root, excluded.project_root),"
+		" cwd = coalesce(cwd, excluded.cwd),"
+		" model = coalesce(excluded.model, model),"
+		" agent = coalesce(agent, excluded.agent),"
+		" agent_version = coalesce(excluded.agent_version, agent_version),"
+		" risk = CASE WHEN excluded.risk_rank > risk_rank THEN excluded.risk ELSE risk END,"
+		" risk_rank = max(risk_rank, excluded.risk_rank),"
+		" events = events + 1,"
+		" tool_calls = tool_calls + excluded.tool_calls,"
+		" failures = failures + excluded.failures,"
+		" abandoned = abandoned + excluded.abandoned,"
+		" prompts = prompts + excluded.prompts,"
+		" subagents = subagents + excluded.subagents,"
+		" ended = max(ended, excluded.ended),"
+		" end_reason = coalesce(excluded.end_reason, end_reason),"
+		" input_tokens = CASE WHEN excluded.input_tokens IS NULL THEN input_tokens"
+		"  ELSE coalesce(input_tokens, 0) + excluded.input_tokens END,"
+		" output_tokens = CASE WHEN excluded.output_tokens IS NULL THEN output_tokens"
+		"  ELSE coalesce(output_tokens, 0) + excluded.output_tokens END,"
+		" cache_read_tokens = CASE WHEN excluded.cache_read_tokens IS NULL"
+		"  THEN cache_read_tokens ELSE coalesce(cache_read_tokens, 0)"
+		"  + excluded.cache_read_tokens END,"
+		" cache_creation_tokens = CASE WHEN excluded.cache_creation_tokens IS NULL"
+		"  THEN cache_creation_tokens ELSE coalesce(cache_creation_tokens, 0)"
+		"  + excluded.cache_creation_tokens END,"
+		" total_tokens = CASE WHEN excluded.total_tokens IS NULL THEN total_tokens"
+		"  ELSE coalesce(total_tokens, 0) + excluded.total_tokens END,"
+		" cost_usd = CASE WHEN excluded.cost_usd IS NULL THEN cost_usd"
+		"  ELSE coalesce(cost_usd, 0) + excluded.cost_usd END",
+	[ST_TC_GET] = "SELECT id, tool, target, pre_seq, post_seq, start_ns, end_ns, duration_ms,"
+		      " outcome, error FROM tool_calls"
+		      " WHERE session_id = ?1 AND agent_id = ?2 AND tool_use_id = ?3",
+	[ST_TC_INS] = "INSERT INTO tool_calls (session_id, agent_id, tool_use_id, tool, target,"
+		      " pre_seq, post_seq, start_ns, end_ns, duration_ms, outcome, error)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[ST_TC_UPD] = "UPDATE tool_calls SET tool = ?2, target = ?3, pre_seq = ?4, post_seq = ?5,"
+		      " start_ns = ?6, end_ns = ?7, duration_ms = ?8, outcome = ?9, error = ?10"
+		      " WHERE id = ?1",
+	[ST_AGENT_UPSERT] =
+		"INSERT INTO agents (session_id, agent_id, agent_type, parent_agent_id,"
+		" parent_tool_use_id, start_ns, start_seq, tool_calls)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+		" ON CONFLICT (session_id, agent_id) DO UPDATE SET"
+		" agent_type = coalesce(agent_type, excluded.agent_type),"
+		" parent_agent_id = CASE WHEN excluded.parent_tool_use_id IS NOT NULL"
+		"  THEN excluded.parent_agent_id ELSE parent_agent_id END,"
+		" parent_tool_use_id = coalesce(excluded.parent_tool_use_id, parent_tool_use_id),"
+		" start_ns = coalesce(min(start_ns, excluded.start_ns), start_ns, excluded.start_ns),"
+		" start_seq = coalesce(min(start_seq, excluded.start_seq), start_seq,"
+		"  excluded.start_seq),"
+		" tool_calls = tool_calls + excluded.tool_calls",
+	[ST_AGENT_GET] = "SELECT parent_tool_use_id FROM agents"
+			 " WHERE session_id = ?1 AND agent_id = ?2",
+	/* The PostToolUse of Agent/Task names the subagent it ran
+	 * (tool_response.agentId): that settles the parent for good. */
+	[ST_AGENT_PARENT] = "UPDATE agents SET parent_agent_id = ?3, parent_tool_use_id = ?4"
+			    " WHERE session_id = ?1 AND agent_id = ?2",
+	/* A SubagentStart that does not name its parent: the oldest pending
+	 * Agent/Task call of the session that no subagent claimed yet. */
+	[ST_AGENT_GUESS] =
+		"SELECT tc.tool_use_id, tc.agent_id FROM tool_calls tc"
+		" WHERE tc.session_id = ?1 AND tc.tool IN ('Agent', 'Task')"
+		" AND tc.outcome = 'pending' AND tc.pre_seq IS NOT NULL"
+		" AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.session_id = ?1"
+		"  AND a.parent_tool_use_id = tc.tool_use_id"
+		"  AND coalesce(a.parent_agent_id, '') = tc.agent_id)"
+		" ORDER BY tc.pre_seq LIMIT 1",
+	[ST_AGENT_END] = "UPDATE agents SET end_ns = max(coalesce(end_ns, 0), ?3), end_seq = ?4"
+			 " WHERE session_id = ?1 AND agent_id = ?2",
+	[ST_FILE_CHANGE] = "INSERT OR IGNORE INTO file_changes (seq, session_id, agent_id,"
+			    " tool_use_id, tool, path, before_sha256, after_sha256, lines_added,"
+			    " lines_removed, created)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[ST_LAST_SEQ] = "SELECT max(seq) FROM events",
+	[ST_HAS_ID] = "SELECT 1 FROM events WHERE id = ?1 LIMIT 1",
+};
+
+int idx_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return 0;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_READONLY:
+	case SQLITE_AUTH:
+	case SQLITE_PERM:
+		return -EPERM;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return -EBADMSG;
+	case SQLITE_ERROR:
+		return -EINVAL;
+	default:
+		return -EIO;
+	}
+}
+
+int idx_sqlerr(struct idx *ix, int rc, const char *what, char *err, size_t errcap)
+{
+	if (err && errcap)
+		snprintf(err, errcap, "%s: %s", what,
+			 ix && ix->db ? sqlite3_errmsg(ix->db) : sqlite3_errstr(rc));
+	return idx_errno(rc) ? idx_errno(rc) : -EIO;
+}
+
+int idx_exec(struct idx *ix, const char *sql, char *err, size_t errcap)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(ix->db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		if (err && errcap)
+			snprintf(err, errcap, "index: %s", msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return idx_errno(rc) ? idx_errno(rc) : -EIO;
+	}
+	return 0;
+}
+
+sqlite3_stmt *idx_stmt(struct idx *ix, enum idx_stmt which, char *err, size_t errcap)
+{
+	sqlite3_stmt *st = ix->st[which];
+	int rc;
+
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return st;
+	}
+	rc = sqlite3_prepare_v3(ix->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &st,
+				NULL);
+	if (rc != SQLITE_OK) {
+		idx_sqlerr(ix, rc, "index: prepare", err, errcap);
+		return NULL;
+	}
+	ix->st[which] = st;
+	return st;
+}
+
+int idx_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+}
+
+const char *idx_col_text(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? NULL
+							  : (const char *)sqlite3_column_text(st, i);
+}
+
+int64_t idx_col_int(sqlite3_stmt *st, int i, int64_t dflt)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? dflt : sqlite3_column_int64(st, i);
+}
+
+/* Brings a writable index to IDX_SCHEMA_VERSION.  Version 0 is a new file. */
+static int migrate(struct idx *ix, char *err, size_t errcap)
+{
+	sqlite3_stmt *st = NULL;
+	int version = 0, rc;
+
+	rc = sqlite3_prepare_v2(ix->db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK)
+		return idx_sqlerr(ix, rc, "index: read schema version", err, errcap);
+	if (version == IDX_SCHEMA_VERSION)
+		return 0;
+	if (version > IDX_SCHEMA_VERSION) {
+		snprintf(err, errcap,
+			 "index schema version %d is newer than this vigil's (%d): "
+			 "run 'vigil reindex' or upgrade vigil",
+			 version, IDX_SCHEMA_VERSION);
+		return -EPROTO;
+	}
+	/* Version 0 -> 1: create everything.  Later versions add their steps
+	 * here, each in the same transaction as the version bump. */
+	rc = idx_exec(ix, "BEGIN IMMEDIATE", err, errcap);
+	if (rc < 0)
+		return rc;
+	rc = idx_exec(ix, schema_v1, err, errcap);
+	if (rc == 0)
+		rc = idx_exec(ix, "PRAGMA user_version = 1", err, errcap);
+	if (rc < 0) {
+		idx_exec(ix, "ROLLBACK", NULL, 0);
+		return rc;
+	}
+	return idx_exec(ix, "COMMIT", err, errcap);
+}
+
+static int check_version(struct idx *ix, char *err, size_t errcap)
+{
+	sqlite3_stmt *st = NULL;
+	int version = -1, rc;
+
+	rc = sqlite3_prepare_v2(ix->db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			version = sqlite3_column_int(st, 0);
+			rc = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK)
+		return idx_sqlerr(ix, rc, "index: read schema version", err, errcap);
+	if (version != IDX_SCHEMA_VERSION) {
+		snprintf(err, errcap,
+			 "index schema version %d, this vigil reads version %d: "
+			 "run 'vigil reindex'",
+			 version, IDX_SCHEMA_VERSION);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int idx_open(const char *path, unsigned flags, struct idx **out, char *err, size_t errcap)
+{
+	struct idx *ix;
+	int oflags, rc;
+
+	*out = NULL;
+	if (!path || !*path || ((flags & IDX_RDONLY) && (flags & IDX_CREATE))) {
+		snprintf(err, errcap, "index: bad open arguments");
+		return -EINVAL;
+	}
+	if ((flags & IDX_RDONLY) && access(path, F_OK) < 0) {
+		snprintf(err, errcap, "no index at '%s'", path);
+		return -ENOENT;
+	}
+	ix = vg_calloc(1, sizeof(*ix));
+	if (!ix) {
+		snprintf(err, errcap, "out of memory");
+		return -ENOMEM;
+	}
+	ix->rdonly = flags & IDX_RDONLY;
+	if (vg_path(ix->path, sizeof(ix->path), "%s", path) < 0) {
+		snprintf(err, errcap, "index path too long");
+		rc = -ENAMETOOLONG;
+		goto fail;
+	}
+	oflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE |
+		 (ix->rdonly ? SQLITE_OPEN_READONLY
+			     : SQLITE_OPEN_READWRITE | ((flags & IDX_CREATE) ? SQLITE_OPEN_CREATE : 0));
+	rc = sqlite3_open_v2(path, &ix->db, oflags, NULL);
+	if (rc != SQLITE_OK) {
+		rc = idx_sqlerr(ix, rc, "cannot open the index", err, errcap);
+		goto fail;
+	}
+	sqlite3_busy_timeout(ix->db, IDX_BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(ix->db, 1);
+	if (ix->rdonly) {
+		rc = idx_exec(ix, "PRAGMA query_only = 1", err, errcap);
+		if (rc == 0)
+			rc = check_version(ix, err, errcap);
+	} else {
+		/* WAL: readers never block the writer and see committed data.
+		 * synchronous=NORMAL: the index is rebuildable from the ledger, so
+		 * a power cut may lose the last transactions but never corrupts. */
+		rc = idx_exec(ix, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+				  " PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;",
+			      err, errcap);
+		if (rc == 0)
+			rc = migrate(ix, err, errcap);
+	}
+	if (rc < 0)
+		goto fail;
+	*out = ix;
+	return 0;
+fail:
+	idx_close(ix);
+	return rc;
+}
+
+void idx_close(struct idx *ix)
+{
+	if (!ix)
+		return;
+	if (ix->in_tx)
+		idx_rollback(ix);
+	for (size_t i = 0; i < ST__COUNT; i++)
+		sqlite3_finalize(ix->st[i]);
+	sqlite3_close(ix->db);
+	vg_free(ix);
+}
+
+int idx_begin(struct idx *ix)
+{
+	int rc;
+
+	if (ix->in_tx)
+		return -EALREADY;
+	rc = idx_exec(ix, "BEGIN IMMEDIATE", NULL, 0);
+	if (rc == 0)
+		ix->in_tx = true;
+	return rc;
+}
+
+int idx_commit(struct idx *ix)
+{
+	int rc;
+
+	if (!ix->in_tx)
+		return -EINVAL;
+	rc = idx_exec(ix, "COMMIT", NULL, 0);
+	if (rc == 0)
+		ix->in_tx = false;
+	return rc;
+}
+
+void idx_rollback(struct idx *ix)
+{
+	if (!ix->in_tx)
+		return;
+	idx_exec(ix, "ROLLBACK", NULL, 0);
+	ix->in_tx = false;
+}
+
+int idx_last_seq(struct idx *ix, uint64_t *seq)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_LAST_SEQ, NULL, 0);
+	int rc;
+
+	*seq = 0;
+	if (!st)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*seq = (uint64_t)idx_col_int(st, 0, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : idx_errno(rc) ? idx_errno(rc) : -EIO;
+}
+
+int idx_has_event(struct idx *ix, const char *id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!id)
+		return -EINVAL;
+	st = idx_stmt(ix, ST_HAS_ID, NULL, 0);
+	if (!st)
+		return -EIO;
+	idx_bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return idx_errno(rc) ? idx_errno(rc) : -EIO;
+}
+
+int idx_counts(struct idx *ix, struct idx_counts *out)
+{
+	static const char sql[] =
+		"SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM tool_calls),"
+		" (SELECT count(*) FROM sessions), (SELECT count(*) FROM agents),"
+		" (SELECT count(*) FROM events WHERE event_type = 'invalid'),"
+		" (SELECT coalesce(max(seq), 0) FROM events)";
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		out->events = (uint64_t)sqlite3_column_int64(st, 0);
+		out->tool_calls = (uint64_t)sqlite3_column_int64(st, 1);
+		out->sessions = (uint64_t)sqlite3_column_int64(st, 2);
+		out->agents = (uint64_t)sqlite3_column_int64(st, 3);
+		out->invalid = (uint64_t)sqlite3_column_int64(st, 4);
+		out->last_seq = (uint64_t)sqlite3_column_int64(st, 5);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? 0 : idx_errno(rc) ? idx_errno(rc) : -EIO;
+}
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static const char *const risk_names[] = { "none", "info", "low", "medium", "high", "critical" };
+
+const char *idx_risk_name(int rank)
+{
+	if (rank < 0 || (size_t)rank >= VG_ARRAY_LEN(risk_names))
+		return "none";
+	return risk_names[rank];
+}
+
+int idx_risk_parse(const char *s)
+{
+	for (size_t i = 0; s && i < VG_ARRAY_LEN(risk_names); i++)
+		if (!strcasecmp(s, risk_names[i]))
+			return (int)i;
+	return -EINVAL;
+}
+
+/* Reads exactly n digits. */
+static bool digits(const char **p, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++, (*p)++) {
+		if (**p < '0' || **p > '9')
+			return false;
+		v = v * 10 + (**p - '0');
+	}
+	*out = v;
+	return true;
+}
+
+int idx_parse_time(const char *s, uint64_t *ns)
+{
+	struct tm tm = { 0 };
+	int y, mo, d, h = 0, mi = 0, sec = 0, oh = 0, om = 0, sign = 0;
+	uint64_t frac = 0, scale = 1000000000ull;
+	const char *p = s;
+	time_t t;
+
+	if (!s || !digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' ||
+	    !digits(&p, 2, &d))
+		return -EINVAL;
+	if (*p == 'T' || *p == 't' || *p == ' ') {
+		p++;
+		if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi) || *p++ != ':' ||
+		    !digits(&p, 2, &sec))
+			return -EINVAL;
+		if (*p == '.') {
+			p++;
+			if (*p < '0' || *p > '9')
+				return -EINVAL;
+			for (; *p >= '0' && *p <= '9'; p++) {
+				if (scale > 1) {
+					scale /= 10;
+					frac += (uint64_t)(*p - '0') * scale;
+				}
+			}
+		}
+		if (*p == 'Z' || *p == 'z') {
+			p++;
+		} else if (*p == '+' || *p == '-') {
+			sign = *p++ == '+' ? 1 : -1;
+			if (!digits(&p, 2, &oh) || *p++ != ':' || !digits(&p, 2, &om))
+				return -EINVAL;
+		} else {
+			return -EINVAL; /* a time without a zone is ambiguous */
+		}
+	}
+	if (*p || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    sec > 60 || oh > 23 || om > 59)
+		return -EINVAL;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	t -= sign * (oh * 3600 + om * 60);
+	if (t < 0)
+		return -EINVAL;
+	*ns = (uint64_t)t * 1000000000ull + frac;
+	return 0;
+}

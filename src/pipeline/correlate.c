@@ -1,0 +1,855 @@
+/*
+ * correlate.c - the daemon's memory across events (pipeline.h, struct corr):
+ * pairs each PostToolUse with its PreToolUse, places subagents under the
+ * Agent/Task call that started them, carries a session's agent_version to
+ * its later events, and reports Pres that never got a Post as synthetic
+ * "tool_abandoned" events.
+ *
+ * State, all bounded:
+ *   pending  Pres waiting for their Post, in a hash map keyed by (session_id,
+ *            agent_id or "", tool_use_id) and on two lists: one in arrival
+ *            order over all sessions (expiry and eviction take the oldest)
+ *            and one per session (SubagentStart looks for its parent there;
+ *            SessionEnd abandons them).  At most max_pending.
+ *   doomed   Pres already known to be abandoned (session ended or evicted,
+ *            Pre evicted or superseded) waiting for corr_expire() to report
+ *            them.  At most max_pending too; past that the oldest is dropped
+ *            with a warning, since nobody is collecting them.
+ *   sessions in a hash map and a least-recently-seen list (eviction takes
+ *            the head); each holds its subagents (agent_id -> parent
+ *            agent_id and tool_use_id, at most CORR_MAX_AGENTS, the oldest
+ *            forgotten first) and its agent_version.
+ *
+ * The hash maps use SipHash-2-4 with a random key, so ids chosen by a
+ * payload cannot be crafted to collide.  Ids longer than CORR_MAX_ID bytes
+ * are not tracked.
+ */
+#include "pipeline.h"
+#include "pipeline_int.h"
+
+#include "common.h"
+
+#include <errno.h>
+#include <stdbool.h>
+
+#define CORR_DEFAULT_ABANDON_NS (600ull * 1000000000ull)
+#define CORR_DEFAULT_MAX_PENDING 100000u
+#define CORR_DEFAULT_MAX_SESSIONS 10000u
+#define CORR_MAX_AGENTS 1024u
+#define CORR_MAX_ID 1024u
+
+/* ---- SipHash-2-4 (Aumasson and Bernstein), written from the paper ------------ */
+
+static uint64_t rotl(uint64_t x, int b)
+{
+	return (x << b) | (x >> (64 - b));
+}
+
+#define SIP_ROUND(v0, v1, v2, v3)                                                       \
+	do {                                                                            \
+		v0 += v1;                                                               \
+		v1 = rotl(v1, 13);                                                      \
+		v1 ^= v0;                                                               \
+		v0 = rotl(v0, 32);                                                      \
+		v2 += v3;                                                               \
+		v3 = rotl(v3, 16);                                                      \
+		v3 ^= v2;                                                               \
+		v0 += v3;                                                               \
+		v3 = rotl(v3, 21);                                                      \
+		v3 ^= v0;                                                               \
+		v2 += v1;                                                               \
+		v1 = rotl(v1, 17);                                                      \
+		v1 ^= v2;                                                               \
+		v2 = rotl(v2, 32);                                                      \
+	} while (0)
+
+static uint64_t siphash(const uint8_t key[16], const void *data, size_t n)
+{
+	const uint8_t *p = data;
+	uint64_t k0 = vg_get_le64(key), k1 = vg_get_le64(key + 8);
+	uint64_t v0 = k0 ^ 0x736f6d6570736575ull, v1 = k1 ^ 0x646f72616e646f6dull;
+	uint64_t v2 = k0 ^ 0x6c7967656e657261ull, v3 = k1 ^ 0x7465646279746573ull;
+	uint64_t m, last = (uint64_t)n << 56;
+	size_t i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		m = vg_get_le64(p + i);
+		v3 ^= m;
+		SIP_ROUND(v0, v1, v2, v3);
+		SIP_ROUND(v0, v1, v2, v3);
+		v0 ^= m;
+	}
+	for (size_t j = 0; i + j < n; j++)
+		last |= (uint64_t)p[i + j] << (8 * j);
+	v3 ^= last;
+	SIP_ROUND(v0, v1, v2, v3);
+	SIP_ROUND(v0, v1, v2, v3);
+	v0 ^= last;
+	v2 ^= 0xff;
+	for (int r = 0; r < 4; r++)
+		SIP_ROUND(v0, v1, v2, v3);
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* ---- a chained hash map of nodes embedded in their owners ----------------------- */
+
+struct node {
+	struct node *hnext;
+	uint64_t h;
+	char *key;
+	size_t klen;
+};
+
+struct map {
+	struct node **b;
+	size_t nb, n;
+};
+
+static struct node *map_find(const struct map *m, const char *k, size_t klen, uint64_t h)
+{
+	if (!m->nb)
+		return NULL;
+	for (struct node *x = m->b[h & (m->nb - 1)]; x; x = x->hnext)
+		if (x->h == h && x->klen == klen && memcmp(x->key, k, klen) == 0)
+			return x;
+	return NULL;
+}
+
+static int map_insert(struct map *m, struct node *x)
+{
+	if (m->n + 1 > m->nb) {
+		size_t nb = m->nb ? m->nb * 2 : 64;
+		struct node **b = vg_calloc(nb, sizeof(*b));
+
+		if (!b)
+			return -ENOMEM;
+		for (size_t i = 0; i < m->nb; i++) {
+			struct node *y = m->b[i], *next;
+
+			for (; y; y = next) {
+				next = y->hnext;
+				y->hnext = b[y->h & (nb - 1)];
+				b[y->h & (nb - 1)] = y;
+			}
+		}
+		vg_free(m->b);
+		m->b = b;
+		m->nb = nb;
+	}
+	x->hnext = m->b[x->h & (m->nb - 1)];
+	m->b[x->h & (m->nb - 1)] = x;
+	m->n++;
+	return 0;
+}
+
+static void map_remove(struct map *m, struct node *x)
+{
+	struct node **pp = &m->b[x->h & (m->nb - 1)];
+
+	for (; *pp; pp = &(*pp)->hnext) {
+		if (*pp == x) {
+			*pp = x->hnext;
+			m->n--;
+			return;
+		}
+	}
+}
+
+/* ---- the state ------------------------------------------------------------------- */
+
+/* What a Pre leaves behind: the fields a tool_abandoned event copies. */
+enum pre_field {
+	PF_ID,
+	PF_HOST,
+	PF_USER,
+	PF_AGENT,
+	PF_AGENT_VERSION,
+	PF_SESSION,
+	PF_AGENT_ID,
+	PF_PARENT_AGENT_ID,
+	PF_PARENT_TOOL_USE_ID,
+	PF_PROMPT_ID,
+	PF_TOOL_USE_ID,
+	PF_TOOL,
+	PF_TARGET,
+	PF_CWD,
+	PF_COUNT
+};
+
+static const char *const pre_keys[PF_COUNT] = {
+	[PF_ID] = "id",
+	[PF_HOST] = "host",
+	[PF_USER] = "user",
+	[PF_AGENT] = "agent",
+	[PF_AGENT_VERSION] = "agent_version",
+	[PF_SESSION] = "session_id",
+	[PF_AGENT_ID] = "agent_id",
+	[PF_PARENT_AGENT_ID] = "parent_agent_id",
+	[PF_PARENT_TOOL_USE_ID] = "parent_tool_use_id",
+	[PF_PROMPT_ID] = "prompt_id",
+	[PF_TOOL_USE_ID] = "tool_use_id",
+	[PF_TOOL] = "tool",
+	[PF_TARGET] = "target",
+	[PF_CWD] = "cwd",
+};
+
+struct sess;
+
+struct pend {
+	struct node node;	    /* key: (session_id, agent_id, tool_use_id) */
+	struct pend *prev, *next;   /* c->live (arrival order) or c->doomed */
+	struct pend *sprev, *snext; /* the session's pending list (live only) */
+	struct sess *s;		    /* NULL once doomed */
+	uint64_t t_ns;
+	char *f[PF_COUNT];
+	char *subagent_type; /* an Agent/Task Pre's tool_input.subagent_type */
+	json_t *project;
+	const char *reason; /* why it is doomed: "session_end", "evicted", ... */
+	bool delegation, claimed;
+};
+
+struct plist {
+	struct pend *head, *tail;
+	size_t n;
+};
+
+struct agent {
+	struct agent *next; /* newest first */
+	char *agent_id;
+	char *parent_agent_id; /* NULL: the main agent */
+	char *parent_tool_use_id;
+};
+
+struct sess {
+	struct node node;	  /* key: session_id */
+	struct sess *prev, *next; /* least recently seen first */
+	struct pend *phead, *ptail;
+	struct agent *agents;
+	size_t nagents;
+	char *agent_version;
+};
+
+struct corr {
+	uint64_t abandon_ns;
+	size_t max_pending, max_sessions;
+	uint8_t key[16];
+	struct map pends, sessions;
+	struct plist live, doomed;
+	struct sess *lru_head, *lru_tail;
+	uint64_t dropped; /* doomed Pres dropped unreported (nobody called corr_expire) */
+};
+
+int corr_new(const struct corr_options *o, struct corr **out)
+{
+	struct corr_options d = { 0 };
+	struct corr *c;
+	int rc;
+
+	*out = NULL;
+	if (!o)
+		o = &d;
+	c = vg_calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->abandon_ns = o->abandon_ns ? o->abandon_ns : CORR_DEFAULT_ABANDON_NS;
+	c->max_pending = o->max_pending ? o->max_pending : CORR_DEFAULT_MAX_PENDING;
+	c->max_sessions = o->max_sessions ? o->max_sessions : CORR_DEFAULT_MAX_SESSIONS;
+	if ((rc = vg_random(c->key, sizeof(c->key))) < 0) {
+		vg_free(c);
+		return -EIO;
+	}
+	*out = c;
+	return 0;
+}
+
+/* ---- lists ---------------------------------------------------------------------- */
+
+static void plist_push(struct plist *l, struct pend *p)
+{
+	p->next = NULL;
+	p->prev = l->tail;
+	if (l->tail)
+		l->tail->next = p;
+	else
+		l->head = p;
+	l->tail = p;
+	l->n++;
+}
+
+static void plist_unlink(struct plist *l, struct pend *p)
+{
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		l->head = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	else
+		l->tail = p->prev;
+	p->prev = p->next = NULL;
+	l->n--;
+}
+
+static void sess_link_pend(struct sess *s, struct pend *p)
+{
+	p->snext = NULL;
+	p->sprev = s->ptail;
+	if (s->ptail)
+		s->ptail->snext = p;
+	else
+		s->phead = p;
+	s->ptail = p;
+	p->s = s;
+}
+
+static void sess_unlink_pend(struct sess *s, struct pend *p)
+{
+	if (p->sprev)
+		p->sprev->snext = p->snext;
+	else
+		s->phead = p->snext;
+	if (p->snext)
+		p->snext->sprev = p->sprev;
+	else
+		s->ptail = p->sprev;
+	p->sprev = p->snext = NULL;
+	p->s = NULL;
+}
+
+static void lru_unlink(struct corr *c, struct sess *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		c->lru_head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	else
+		c->lru_tail = s->prev;
+	s->prev = s->next = NULL;
+}
+
+static void lru_push(struct corr *c, struct sess *s)
+{
+	s->next = NULL;
+	s->prev = c->lru_tail;
+	if (c->lru_tail)
+		c->lru_tail->next = s;
+	else
+		c->lru_head = s;
+	c->lru_tail = s;
+}
+
+/* ---- freeing ---------------------------------------------------------------------- */
+
+static void pend_free(struct pend *p)
+{
+	if (!p)
+		return;
+	for (int i = 0; i < PF_COUNT; i++)
+		vg_free(p->f[i]);
+	vg_free(p->subagent_type);
+	json_decref(p->project);
+	vg_free(p->node.key);
+	vg_free(p);
+}
+
+static void agent_free(struct agent *a)
+{
+	vg_free(a->agent_id);
+	vg_free(a->parent_agent_id);
+	vg_free(a->parent_tool_use_id);
+	vg_free(a);
+}
+
+/* Drops the oldest doomed Pre when nobody collects them. */
+static void doomed_trim(struct corr *c)
+{
+	while (c->doomed.n > c->max_pending) {
+		struct pend *p = c->doomed.head;
+
+		plist_unlink(&c->doomed, p);
+		if (c->dropped++ == 0)
+			vg_warn("correlator: abandoned tool calls are not being collected; dropping "
+				"the oldest");
+		pend_free(p);
+	}
+}
+
+/* Moves a live Pre to the doomed list: it is abandoned for reason. */
+static void pend_doom(struct corr *c, struct pend *p, const char *reason)
+{
+	map_remove(&c->pends, &p->node);
+	if (p->s)
+		sess_unlink_pend(p->s, p);
+	plist_unlink(&c->live, p);
+	p->reason = reason;
+	plist_push(&c->doomed, p);
+	doomed_trim(c);
+}
+
+/* A live Pre got its Post: forget it. */
+static void pend_done(struct corr *c, struct pend *p)
+{
+	map_remove(&c->pends, &p->node);
+	if (p->s)
+		sess_unlink_pend(p->s, p);
+	plist_unlink(&c->live, p);
+	pend_free(p);
+}
+
+/* Forgets a session; its pending Pres become abandoned for reason. */
+static void sess_end(struct corr *c, struct sess *s, const char *reason)
+{
+	while (s->phead)
+		pend_doom(c, s->phead, reason);
+	while (s->agents) {
+		struct agent *a = s->agents;
+
+		s->agents = a->next;
+		agent_free(a);
+	}
+	map_remove(&c->sessions, &s->node);
+	lru_unlink(c, s);
+	vg_free(s->agent_version);
+	vg_free(s->node.key);
+	vg_free(s);
+}
+
+void corr_free(struct corr *c)
+{
+	struct pend *p;
+
+	if (!c)
+		return;
+	c->max_pending = SIZE_MAX; /* no trimming (and no warning) while tearing down */
+	while (c->lru_head)
+		sess_end(c, c->lru_head, "freed");
+	while ((p = c->live.head) != NULL) {
+		plist_unlink(&c->live, p);
+		pend_free(p);
+	}
+	while ((p = c->doomed.head) != NULL) {
+		plist_unlink(&c->doomed, p);
+		pend_free(p);
+	}
+	vg_free(c->pends.b);
+	vg_free(c->sessions.b);
+	vg_free(c);
+}
+
+/* ---- keys and lookups ------------------------------------------------------------- */
+
+/* Length-prefixed parts, so ("a", "bc") and ("ab", "c") differ. */
+static char *make_key(const char *const *parts, size_t count, size_t *klen)
+{
+	size_t n = 0, o = 0;
+	char *k;
+
+	for (size_t i = 0; i < count; i++)
+		n += 4 + strlen(parts[i]);
+	k = vg_malloc(n ? n : 1);
+	if (!k)
+		return NULL;
+	for (size_t i = 0; i < count; i++) {
+		size_t l = strlen(parts[i]);
+
+		vg_put_le32((uint8_t *)k + o, (uint32_t)l);
+		memcpy(k + o + 4, parts[i], l);
+		o += 4 + l;
+	}
+	*klen = n;
+	return k;
+}
+
+static const char *get_str(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static bool id_ok(const char *s)
+{
+	return s && *s && strlen(s) <= CORR_MAX_ID;
+}
+
+static struct pend *pend_find(struct corr *c, const char *sid, const char *aid, const char *tuid)
+{
+	const char *parts[3] = { sid, aid, tuid };
+	size_t klen;
+	char *k = make_key(parts, 3, &klen);
+	struct node *x;
+
+	if (!k)
+		return NULL;
+	x = map_find(&c->pends, k, klen, siphash(c->key, k, klen));
+	vg_free(k);
+	return (struct pend *)x;
+}
+
+/* The session, created (evicting the least recently seen) when new; NULL: -ENOMEM. */
+static struct sess *sess_get(struct corr *c, const char *sid)
+{
+	size_t klen;
+	char *k = make_key(&sid, 1, &klen);
+	uint64_t h;
+	struct sess *s;
+
+	if (!k)
+		return NULL;
+	h = siphash(c->key, k, klen);
+	s = (struct sess *)map_find(&c->sessions, k, klen, h);
+	if (s) {
+		vg_free(k);
+		lru_unlink(c, s);
+		lru_push(c, s);
+		return s;
+	}
+	while (c->sessions.n >= c->max_sessions && c->lru_head)
+		sess_end(c, c->lru_head, "evicted");
+	s = vg_calloc(1, sizeof(*s));
+	if (!s) {
+		vg_free(k);
+		return NULL;
+	}
+	s->node.key = k;
+	s->node.klen = klen;
+	s->node.h = h;
+	if (map_insert(&c->sessions, &s->node) < 0) {
+		vg_free(k);
+		vg_free(s);
+		return NULL;
+	}
+	lru_push(c, s);
+	return s;
+}
+
+static struct agent *agent_find(struct sess *s, const char *aid)
+{
+	for (struct agent *a = s->agents; a; a = a->next)
+		if (strcmp(a->agent_id, aid) == 0)
+			return a;
+	return NULL;
+}
+
+/* Records (or corrects) where subagent aid came from. */
+static int agent_set(struct sess *s, const char *aid, const char *parent_aid, const char *tuid)
+{
+	struct agent *a = agent_find(s, aid);
+	char *pa = parent_aid && *parent_aid ? vg_strdup(parent_aid) : NULL;
+	char *pt = vg_strdup(tuid);
+
+	if ((parent_aid && *parent_aid && !pa) || !pt) {
+		vg_free(pa);
+		vg_free(pt);
+		return -ENOMEM;
+	}
+	if (!a) {
+		a = vg_calloc(1, sizeof(*a));
+		if (!a || !(a->agent_id = vg_strdup(aid))) {
+			vg_free(a);
+			vg_free(pa);
+			vg_free(pt);
+			return -ENOMEM;
+		}
+		a->next = s->agents;
+		s->agents = a;
+		if (++s->nagents > CORR_MAX_AGENTS) {
+			struct agent **pp = &s->agents;
+
+			while ((*pp)->next)
+				pp = &(*pp)->next;
+			agent_free(*pp);
+			*pp = NULL;
+			s->nagents--;
+		}
+	}
+	vg_free(a->parent_agent_id);
+	vg_free(a->parent_tool_use_id);
+	a->parent_agent_id = pa;
+	a->parent_tool_use_id = pt;
+	return 0;
+}
+
+static int set_parent(json_t *ev, const struct agent *a)
+{
+	if (a->parent_agent_id &&
+	    json_object_set_new(ev, "parent_agent_id", json_string(a->parent_agent_id)) < 0)
+		return -ENOMEM;
+	if (json_object_set_new(ev, "parent_tool_use_id", json_string(a->parent_tool_use_id)) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static bool is_delegation(const char *tool)
+{
+	return tool && (strcmp(tool, "Agent") == 0 || strcmp(tool, "Task") == 0);
+}
+
+/* ---- the events ---------------------------------------------------------------------- */
+
+static int pend_add(struct corr *c, struct sess *s, json_t *ev, const char *sid, const char *aid,
+		    const char *tuid, uint64_t now_ns)
+{
+	const char *parts[3] = { sid, aid, tuid };
+	const char *id = get_str(ev, "id");
+	struct pend *p, *old;
+	const json_t *st;
+
+	old = pend_find(c, sid, aid, tuid);
+	if (old) {
+		/* The same Pre again (a replayed spool): keep the first. */
+		if (id && old->f[PF_ID] && strcmp(id, old->f[PF_ID]) == 0)
+			return 0;
+		pend_doom(c, old, "superseded");
+	}
+	p = vg_calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->node.key = make_key(parts, 3, &p->node.klen);
+	if (!p->node.key)
+		goto nomem;
+	p->node.h = siphash(c->key, p->node.key, p->node.klen);
+	p->t_ns = now_ns;
+	for (int i = 0; i < PF_COUNT; i++) {
+		const char *v = get_str(ev, pre_keys[i]);
+
+		if (v && !(p->f[i] = vg_strdup(v)))
+			goto nomem;
+	}
+	p->delegation = is_delegation(get_str(ev, "tool"));
+	st = json_object_get(json_object_get(json_object_get(ev, "payload"), "tool_input"),
+			     "subagent_type");
+	if (p->delegation && json_is_string(st) &&
+	    !(p->subagent_type = vg_strdup(json_string_value(st))))
+		goto nomem;
+	if (json_is_object(json_object_get(ev, "project")) &&
+	    !(p->project = json_deep_copy(json_object_get(ev, "project"))))
+		goto nomem;
+	if (map_insert(&c->pends, &p->node) < 0)
+		goto nomem;
+	plist_push(&c->live, p);
+	sess_link_pend(s, p);
+	while (c->live.n > c->max_pending)
+		pend_doom(c, c->live.head, "evicted");
+	return 0;
+nomem:
+	pend_free(p);
+	return -ENOMEM;
+}
+
+/*
+ * The parent of a starting subagent: the session's unclaimed Agent/Task Pre,
+ * preferring one whose subagent_type (default "general-purpose") is the
+ * subagent's agent_type, then one of the main agent, then the oldest.
+ */
+static struct pend *claim_parent(struct sess *s, const char *agent_type)
+{
+	struct pend *best = NULL;
+	int best_rank = -1;
+
+	for (struct pend *p = s->phead; p; p = p->snext) {
+		const char *st = p->subagent_type ? p->subagent_type : "general-purpose";
+		int rank;
+
+		if (!p->delegation || p->claimed)
+			continue;
+		rank = (agent_type && strcmp(st, agent_type) == 0 ? 2 : 0) +
+		       (!p->f[PF_AGENT_ID] || !*p->f[PF_AGENT_ID] ? 1 : 0);
+		if (rank > best_rank) {
+			best = p;
+			best_rank = rank;
+		}
+	}
+	return best;
+}
+
+int corr_apply(struct corr *c, json_t *ev, uint64_t now_ns)
+{
+	const char *hook, *sid, *aid, *tuid, *v;
+	bool post, pre, start;
+	struct sess *s;
+	struct agent *a;
+	int rc = 0;
+
+	if (!c || !json_is_object(ev))
+		return -EINVAL;
+	hook = get_str(ev, "hook");
+	sid = get_str(ev, "session_id");
+	aid = get_str(ev, "agent_id");
+	tuid = get_str(ev, "tool_use_id");
+	if (!hook)
+		hook = "";
+	if (!aid || strlen(aid) > CORR_MAX_ID)
+		aid = "";
+	if (!id_ok(tuid))
+		tuid = NULL;
+	pre = strcmp(hook, "PreToolUse") == 0;
+	post = strcmp(hook, "PostToolUse") == 0 || strcmp(hook, "PostToolUseFailure") == 0;
+	start = strcmp(hook, "SubagentStart") == 0;
+
+	if (!id_ok(sid)) {
+		if (post && json_object_set_new(ev, "unpaired", json_true()) < 0)
+			return -ENOMEM;
+		return 0;
+	}
+	if (!(s = sess_get(c, sid)))
+		return -ENOMEM;
+
+	/* agent_version: the latest one seen goes to the session's later events. */
+	v = get_str(ev, "agent_version");
+	if (v && *v && strlen(v) <= 64) {
+		if (!s->agent_version || strcmp(s->agent_version, v) != 0) {
+			char *d = vg_strdup(v);
+
+			if (!d)
+				return -ENOMEM;
+			vg_free(s->agent_version);
+			s->agent_version = d;
+		}
+	} else if (s->agent_version &&
+		   json_object_set_new(ev, "agent_version", json_string(s->agent_version)) < 0) {
+		return -ENOMEM;
+	}
+
+	if (*aid && !start && (a = agent_find(s, aid)) != NULL && (rc = set_parent(ev, a)) < 0)
+		return rc;
+
+	if (pre && tuid) {
+		if ((rc = pend_add(c, s, ev, sid, aid, tuid, now_ns)) < 0)
+			return rc;
+	} else if (post || strcmp(hook, "PermissionDenied") == 0) {
+		struct pend *p = tuid ? pend_find(c, sid, aid, tuid) : NULL;
+
+		if (p) {
+			if (p->f[PF_ID] &&
+			    json_object_set_new(ev, "pre_id", json_string(p->f[PF_ID])) < 0)
+				return -ENOMEM;
+			if (post && !json_object_get(ev, "duration_ms") &&
+			    json_object_set_new(ev, "duration_ms",
+						json_integer(now_ns > p->t_ns
+								     ? (json_int_t)((now_ns - p->t_ns) /
+										    1000000u)
+								     : 0)) < 0)
+				return -ENOMEM;
+			pend_done(c, p);
+		} else if (post && json_object_set_new(ev, "unpaired", json_true()) < 0) {
+			return -ENOMEM;
+		}
+		/* The Agent tool's result names the subagent it ran. */
+		if (strcmp(hook, "PostToolUse") == 0 && is_delegation(get_str(ev, "tool")) && tuid) {
+			const char *sub = get_str(
+				json_object_get(json_object_get(ev, "payload"), "tool_response"),
+				"agentId");
+
+			if (id_ok(sub) && (rc = agent_set(s, sub, aid, tuid)) < 0)
+				return rc;
+		}
+	} else if (start && *aid) {
+		/* A repeated SubagentStart (a replayed spool) must not claim a second call. */
+		struct pend *p = agent_find(s, aid) ? NULL : claim_parent(s, get_str(ev, "agent_type"));
+
+		if (p) {
+			p->claimed = true;
+			if ((rc = agent_set(s, aid, p->f[PF_AGENT_ID], p->f[PF_TOOL_USE_ID])) < 0)
+				return rc;
+		}
+		if ((a = agent_find(s, aid)) != NULL && (rc = set_parent(ev, a)) < 0)
+			return rc;
+	}
+
+	if (strcmp(hook, "SessionEnd") == 0)
+		sess_end(c, s, "session_end");
+	return 0;
+}
+
+/* ---- abandoned calls -------------------------------------------------------------------- */
+
+static json_t *abandoned_event(const struct pend *p, uint64_t now_ns, const char *reason)
+{
+	json_t *ev = json_object(), *payload = NULL, *risk = NULL;
+	char id[37], when[40], hex[65], dump[256];
+	size_t dn;
+	bool ok = false;
+
+	if (!ev || vg_uuid7(id) < 0)
+		goto out;
+	vg_format_time(now_ns, when, sizeof(when));
+	if (json_object_set_new(ev, "id", json_string(id)) < 0 ||
+	    json_object_set_new(ev, "time", json_string(when)) < 0)
+		goto out;
+	for (int i = PF_HOST; i < PF_COUNT; i++) {
+		const char *k = i == PF_AGENT_ID && p->f[i] && !*p->f[i] ? NULL : p->f[i];
+
+		if (i == PF_TOOL_USE_ID &&
+		    (json_object_set_new(ev, "hook", json_string("vigil")) < 0 ||
+		     json_object_set_new(ev, "event_type", json_string("tool_abandoned")) < 0))
+			goto out;
+		if (k && json_object_set_new(ev, pre_keys[i], json_string(k)) < 0)
+			goto out;
+	}
+	if (p->project && json_object_set(ev, "project", p->project) < 0)
+		goto out;
+	payload = json_pack("{s:s}", "reason", reason);
+	risk = json_pack("{s:s, s:i, s:[s]}", "level", "low", "score", 15, "reasons",
+			 "tool_abandoned");
+	if (!payload || !risk)
+		goto out;
+	/* The hash covers the payload's canonical form, as the ledger writes it. */
+	dn = json_dumpb(payload, dump, sizeof(dump), JSON_COMPACT | JSON_SORT_KEYS);
+	if (dn == 0 || dn > sizeof(dump) || norm_sha256_hex(dump, dn, hex) < 0)
+		goto out;
+	if (json_object_set_new(ev, "outcome", json_string("abandoned")) < 0 ||
+	    json_object_set_new(ev, "duration_ms",
+				json_integer(now_ns > p->t_ns
+						     ? (json_int_t)((now_ns - p->t_ns) / 1000000u)
+						     : 0)) < 0 ||
+	    (p->f[PF_ID] && json_object_set_new(ev, "pre_id", json_string(p->f[PF_ID])) < 0) ||
+	    json_object_set(ev, "risk", risk) < 0 || json_object_set(ev, "payload", payload) < 0 ||
+	    json_object_set_new(ev, "payload_sha256", json_string(hex)) < 0 ||
+	    json_object_set_new(ev, "schema", json_string(NORM_SCHEMA)) < 0)
+		goto out;
+	ok = true;
+out:
+	json_decref(payload);
+	json_decref(risk);
+	if (!ok) {
+		json_decref(ev);
+		return NULL;
+	}
+	return ev;
+}
+
+int corr_expire(struct corr *c, uint64_t now_ns, json_t **out, size_t max, size_t *n)
+{
+	if (n)
+		*n = 0;
+	if (!c || !n || (max && !out))
+		return -EINVAL;
+	while (*n < max) {
+		struct pend *p = c->doomed.head;
+		const char *reason;
+		json_t *ev;
+
+		if (p) {
+			reason = p->reason;
+		} else {
+			p = c->live.head;
+			if (!p || now_ns < p->t_ns || now_ns - p->t_ns < c->abandon_ns)
+				break;
+			reason = "timeout";
+		}
+		ev = abandoned_event(p, now_ns, reason);
+		if (!ev)
+			return -ENOMEM;
+		out[(*n)++] = ev;
+		if (p == c->doomed.head) {
+			plist_unlink(&c->doomed, p);
+			pend_free(p);
+		} else {
+			pend_done(c, p);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# test_daemon.sh - vigild end to end with the real vigil-hook: up/status/down,
+# every hook acknowledged only once durable, the spool when the daemon is down,
+# deduplication of spooled events by id, kill -9 in the middle of a scripted
+# agent, 20 agents at once, invalid payloads, and `vigil verify` at the end.
+#
+#   test_daemon.sh BUILD_DIR FIXTURE
+set -u
+BUILD=$1
+FIXTURE=$2
+VIGIL=$BUILD/src/cli/vigil
+HOOK=$BUILD/src/hook/vigil-hook
+VIGILD=$BUILD/src/daemon/vigild
+T=$(mktemp -d "${TMPDIR:-/tmp}/vigil-daemon.XXXXXX")
+export VIGIL_STATE_DIR=$T/state
+unset VIGIL_SOCKET
+n=0
+failed=0
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi
+}
+diag() { sed 's/^/# /' "$@" >&2; }
+cleanup() {
+	"$VIGIL" down --timeout 5s >/dev/null 2>&1
+	pkill -9 -f "vigild --state-dir $T/" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# How many indexed events match a SQL condition (the index is read-only here).
+count() {
+	python3 - "$VIGIL_STATE_DIR/index.db" "$1" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+print(db.execute("SELECT count(*) FROM events WHERE " + sys.argv[2]).fetchone()[0])
+PY
+}
+# Waits (up to 20 s) until the daemon reports the index caught up with the ledger.
+settle() {
+	for _ in $(seq 1 200); do
+		if "$VIGIL" status --json >"$T/st.json" 2>/dev/null &&
+			python3 -c "import json,sys; j=json.load(open('$T/st.json')); sys.exit(0 if j['index']['last_seq'] >= j['ledger']['durable_seq'] - 2 and j['ledger']['durable_seq'] + 1 >= j['ledger']['next_seq'] else 1)"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+spooled_bytes() { cat "$VIGIL_STATE_DIR"/spool/*.vgw 2>/dev/null | wc -c; }
+# A hook payload with a marker we can find again.
+payload() { printf '{"session_id":"%s","cwd":"/tmp","hook_event_name":"UserPromptSubmit","prompt":"%s"}' "$1" "$2"; }
+
+# ---- up / status ------------------------------------------------------------------
+"$VIGIL" status >"$T/out" 2>&1
+ok $([ $? -eq 1 ] && grep -q "not running" "$T/out"; echo $?) "status says not running (exit 1) before up"
+"$VIGIL" up >"$T/out" 2>&1
+rc=$?
+ok $([ $rc -eq 0 ] && grep -q "started" "$T/out" && grep -q "creating them" "$T/out"; echo $?) "up creates the keys and starts vigild"
+[ $rc -eq 0 ] || diag "$T/out"
+"$VIGIL" up >"$T/out" 2>&1
+ok $([ $? -eq 0 ] && grep -q "already running" "$T/out"; echo $?) "a second up says it already runs"
+"$VIGILD" --state-dir "$VIGIL_STATE_DIR" >"$T/out" 2>&1
+ok $([ $? -eq 1 ] && grep -q "already running" "$T/out"; echo $?) "a second vigild on the same state dir refuses (exit 1)"
+ok $([ "$(stat -c %a "$VIGIL_STATE_DIR/vigild.sock")" = 600 ]; echo $?) "the socket is mode 0600"
+"$VIGIL" status --json >"$T/st.json"
+ok $(python3 -c "import json; j=json.load(open('$T/st.json')); assert j['running'] and j['pid'] > 0 and j['socket'].endswith('vigild.sock')"; echo $?) "status --json reports the running daemon"
+
+# ---- the recorded session through the real hook ----------------------------------
+ok=0
+while IFS= read -r line; do
+	out=$(printf '%s' "$line" | "$HOOK" --agent claude-code)
+	[ $? -eq 0 ] && [ -z "$out" ] || ok=1
+done <"$FIXTURE"
+ok $ok "24 hook calls exit 0 and print nothing"
+ok $([ "$(spooled_bytes)" -eq 0 ]; echo $?) "nothing was spooled while the daemon ran"
+settle
+ok $([ "$(count "1")" -eq 24 ]; echo $?) "the 24 events are in the index"
+ok $([ "$(count "event_type = 'command_execution' AND hook = 'PostToolUseFailure'")" -eq 1 ]; echo $?) "the failing Bash call is indexed as a PostToolUseFailure"
+ok $([ "$(count "json_extract(json, '\$.peer.pid') > 0")" -ge 24 ]; echo $?) "peer credentials are recorded"
+ok $([ "$(count "json_extract(json, '\$.process.pid') > 0 AND json_extract(json, '\$.id') LIKE '________-____-7___-%'")" -ge 24 ]; echo $?) "events carry the hook's UUIDv7 id and process"
+
+# ---- invalid input is recorded, not lost ------------------------------------------
+printf 'this is not json' | "$HOOK" >"$T/out"
+r1=$?
+printf '' | "$HOOK" >>"$T/out"
+r2=$?
+settle
+ok $([ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ ! -s "$T/out" ]; echo $?) "invalid and empty payloads: the hook exits 0 and prints nothing"
+ok $([ "$(count "event_type = 'invalid'")" -eq 2 ]; echo $?) "both are recorded as invalid events with the reason"
+
+# ---- daemon down: the hook spools ---------------------------------------------------
+"$VIGIL" down >"$T/out" 2>&1
+ok $([ $? -eq 0 ] && grep -q stopped "$T/out" && [ ! -e "$VIGIL_STATE_DIR/vigild.sock" ]; echo $?) "down stops it and removes the socket"
+ok=0
+for i in $(seq 1 30); do
+	out=$(payload spool-s "spooled-$i" | "$HOOK")
+	[ $? -eq 0 ] && [ -z "$out" ] || ok=1
+done
+ok $ok "30 hooks with no daemon exit 0 and print nothing"
+ok $([ "$(spooled_bytes)" -gt 0 ]; echo $?) "their events are in the spool"
+"$VIGIL" up >/dev/null 2>&1
+settle
+ok $([ "$(count "json_extract(json, '\$.payload.prompt') LIKE 'spooled-%'")" -eq 30 ] &&
+	[ "$(count "json_extract(json, '\$.payload.prompt') LIKE 'spooled-%' AND json_extract(json, '\$.spooled') = 1")" -eq 30 ]; echo $?) "after up, all 30 spooled events are in the index, marked spooled"
+ok $([ "$(spooled_bytes)" -eq 0 ]; echo $?) "the spool is empty after the drain"
+
+# ---- a spooled copy of an event already recorded is dropped ---------------------
+python3 - "$VIGIL_STATE_DIR" <<'PY' >"$T/dup.out" 2>&1
+import os, socket, struct, sys, zlib
+state = sys.argv[1]
+env = b"id=01890a5d-ac96-774b-bcce-b302099a8057\ntime_ns=1700000000000000000\nagent=claude-code\ncwd=/tmp\n"
+payload = b'{"session_id":"dup-s","cwd":"/tmp","hook_event_name":"UserPromptSubmit","prompt":"dup-1"}'
+frame = b"VGW1" + struct.pack("<BBHII", 1, 0, 0, len(env), len(payload)) + env + payload
+s = socket.socket(socket.AF_UNIX)
+s.connect(os.path.join(state, "vigild.sock"))
+s.sendall(frame)
+hdr = s.recv(16)
+assert hdr[:4] == b"VGA1" and hdr[4] == 0, hdr
+# The hook would have spooled it too had the ack been late: same id, twice.
+with open(os.path.join(state, "spool", "spool.vgw"), "ab") as f:
+    for _ in range(2):
+        f.write(frame + struct.pack("<I", zlib.crc32(frame) & 0xffffffff))
+print("sent")
+PY
+ok $? "an event acknowledged by the daemon, then spooled twice with the same id"
+"$VIGIL" down >/dev/null 2>&1
+"$VIGIL" up >/dev/null 2>&1
+settle
+ok $([ "$(count "json_extract(json, '\$.payload.prompt') = 'dup-1'")" -eq 1 ]; echo $?) "is in the ledger once after the drain"
+"$VIGIL" status --json >"$T/st.json"
+ok $(python3 -c "import json; j=json.load(open('$T/st.json')); assert j['events']['spool_duplicates'] == 2, j['events']"; echo $?) "status counts the 2 dropped duplicates"
+
+# ---- kill -9 while a scripted agent runs -------------------------------------------
+( for i in $(seq 1 100); do payload kill-s "kill-$i" | "$HOOK"; done ) &
+agent=$!
+sleep 0.3
+pkill -9 -f "vigild --state-dir $VIGIL_STATE_DIR" 
+wait $agent
+ok $? "the agent's 100 hooks all returned while the daemon was killed"
+"$VIGIL" up >"$T/out" 2>&1
+ok $? "up after kill -9 recovers"
+settle
+ok $([ "$(count "json_extract(json, '\$.payload.prompt') LIKE 'kill-%'")" -eq 100 ] &&
+	[ "$(python3 - "$VIGIL_STATE_DIR/index.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+print(db.execute("SELECT count(DISTINCT json_extract(json, '$.payload.prompt')) FROM events WHERE json_extract(json, '$.payload.prompt') LIKE 'kill-%'").fetchone()[0])
+PY
+)" -eq 100 ]; echo $?) "after kill -9 and restart, all 100 events are there exactly once"
+
+# ---- 20 agents at once --------------------------------------------------------------
+pids=()
+for a in $(seq 1 20); do
+	( for i in $(seq 1 10); do payload "agent-$a" "many-$a-$i" | "$HOOK"; done ) &
+	pids+=($!)
+done
+ok=0
+for p in "${pids[@]}"; do wait "$p" || ok=1; done
+ok $ok "20 concurrent agents x 10 hooks all exit 0"
+settle
+ok $([ "$(count "json_extract(json, '\$.payload.prompt') LIKE 'many-%'")" -eq 200 ]; echo $?) "all 200 events are recorded, none twice"
+
+# ---- shutdown and verify -------------------------------------------------------------
+"$VIGIL" down --json >"$T/out" 2>&1
+ok $(python3 -c "import json; j=json.load(open('$T/out')); assert j['stopped'] and not j['running']"; echo $?) "down --json"
+"$VIGIL" down >"$T/out" 2>&1
+ok $([ $? -eq 0 ] && grep -q "not running" "$T/out"; echo $?) "down when not running is not an error"
+"$VIGIL" verify --require-sealed >"$T/out" 2>&1
+rc=$?
+ok $([ $rc -eq 0 ]; echo $?) "vigil verify --require-sealed passes on the daemon's ledger"
+[ $rc -eq 0 ] || diag "$T/out"
+"$VIGILD" --state-dir "$T/nokeys" >"$T/out" 2>&1
+ok $([ $? -eq 3 ] && grep -q "vigil keys init" "$T/out"; echo $?) "vigild without keys says to run 'vigil keys init' (exit 3)"
+"$VIGILD" --bogus >"$T/out" 2>&1
+ok $([ $? -eq 2 ]; echo $?) "vigild rejects an unknown option (exit 2)"
+
+echo "1..$n"
+[ $failed -eq 0 ]
