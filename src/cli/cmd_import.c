@@ -75,6 +75,7 @@ struct import {
 	struct cli *c;
 	struct ledger *l;
 	struct norm_ctx *norm; /* NULL with --raw */
+	struct corr *corr;     /* pairs Pre/Post and links subagents, as the daemon does */
 	const char *agent;
 	bool strict, quiet, json, stop;
 	size_t max_line;
@@ -154,6 +155,7 @@ static void import_line(struct import *im, const char *file, uint64_t lineno, co
 			goto out;
 		}
 		ev = nev;
+		corr_apply(im->corr, ev, vg_now_ns());
 	}
 	id = json_object_get(ev, "id");
 	if (id && !json_is_string(id)) {
@@ -362,6 +364,8 @@ int cmd_import(struct cli *c, int argc, char **argv)
 	if (!raw) {
 		no.max_input = im.max_line;
 		rc = norm_ctx_new(&no, &im.norm);
+		if (rc == 0)
+			rc = corr_new(NULL, &im.corr);
 		if (rc < 0) {
 			cli_error("cannot set up the normalizer: %s", strerror(-rc));
 			return CLI_ERROR;
@@ -375,6 +379,7 @@ int cmd_import(struct cli *c, int argc, char **argv)
 	if (rc < 0) {
 		cli_error("%s", err);
 		norm_ctx_free(im.norm);
+		corr_free(im.corr);
 		return CLI_ERROR;
 	}
 	if (info.recovered && !im.quiet)
@@ -417,6 +422,7 @@ int cmd_import(struct cli *c, int argc, char **argv)
 		status = CLI_ERROR;
 	}
 	norm_ctx_free(im.norm);
+	corr_free(im.corr);
 	if (status == CLI_OK && im.skipped)
 		status = CLI_FAIL;
 
