@@ -202,6 +202,40 @@ static void add_agent_version(json_t *ev)
 		json_object_set_new(ev, "agent_version", json_string(ver));
 }
 
+/*
+ * Without CLAUDE_PROJECT_DIR the normalizer took the payload's cwd as the
+ * root.  When a git work tree encloses that cwd, its top is the root: the
+ * event is normalized again with it (scope checks depend on the root).  The
+ * answer is cached per cwd, so this costs stat() calls once per directory.
+ */
+static int refine_root(struct vd *d, struct norm_envelope *ne, const char *payload, size_t len,
+		       json_t **ev, char *err, size_t errcap)
+{
+	const char *cwd = json_string_value(json_object_get(*ev, "cwd"));
+	json_t *proj = json_object_get(*ev, "project"), *again = NULL;
+	const char *root;
+	int source = 0, rc;
+
+	if (!cwd || !*cwd)
+		return 0;
+	root = project_root(d, cwd, "", &source);
+	if (!root || source != NORM_PROJECT_GIT)
+		return 0;
+	if (!strcmp(root, cwd)) {
+		if (proj)
+			json_object_set_new(proj, "source", json_string("git"));
+		return 0;
+	}
+	ne->project_dir = root;
+	ne->project_source = NORM_PROJECT_GIT;
+	rc = norm_event(d->norm, ne, payload, len, &again, err, errcap);
+	if (rc < 0)
+		return rc == -ENOMEM ? rc : 0; /* keep the first result */
+	json_decref(*ev);
+	*ev = again;
+	return 0;
+}
+
 int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_envelope *env,
 	      const char *payload, size_t len, bool from_spool, const struct vd_peer *peer,
 	      uint64_t *seq)
@@ -224,9 +258,15 @@ int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_env
 	ne.pid = env->pid;
 	ne.ppid = env->ppid;
 	ne.uid = env->uid;
-	ne.project_dir = project_root(d, env->cwd, env->project_dir, &source);
+	/* CLAUDE_PROJECT_DIR, when the hook had it, is the root; otherwise the
+	 * agent's cwd from the payload decides (the hook's own cwd is normally
+	 * the same, but not when a recorded session is replayed). */
+	if (env->project_dir[0])
+		ne.project_dir = project_root(d, env->cwd, env->project_dir, &source);
 	ne.project_source = (enum norm_project_source)source;
 	rc = norm_event(d->norm, &ne, payload, len, &ev, err, sizeof(err));
+	if (rc == 0 && !env->project_dir[0])
+		rc = refine_root(d, &ne, payload, len, &ev, err, sizeof(err));
 	if (rc == -ENOMEM)
 		return rc;
 	if (rc < 0) {

@@ -89,6 +89,16 @@ settle
 ok $([ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ ! -s "$T/out" ]; echo $?) "invalid and empty payloads: the hook exits 0 and prints nothing"
 ok $([ "$(count "event_type = 'invalid'")" -eq 2 ]; echo $?) "both are recorded as invalid events with the reason"
 
+# ---- project root: CLAUDE_PROJECT_DIR, else the git work tree around the payload's cwd ----
+mkdir -p "$T/repo/.git" "$T/repo/sub/dir"
+printf '{"session_id":"root-s","cwd":"%s","hook_event_name":"PreToolUse","tool_name":"Read","tool_input":{"file_path":"%s"},"tool_use_id":"r1"}' \
+	"$T/repo/sub/dir" "$T/repo/README" | "$HOOK" >/dev/null
+printf '{"session_id":"root-s","cwd":"%s","hook_event_name":"PreToolUse","tool_name":"Read","tool_input":{"file_path":"/etc/hosts"},"tool_use_id":"r2"}' \
+	"$T/repo/sub" | CLAUDE_PROJECT_DIR=$T/repo/sub "$HOOK" >/dev/null
+settle
+ok $([ "$(count "tool_use_id = 'r1' AND json_extract(json, '\$.project.root') = '$T/repo' AND json_extract(json, '\$.project.source') = 'git' AND json_extract(json, '\$.outside_project_scope') = 0")" -eq 1 ]; echo $?) "without CLAUDE_PROJECT_DIR the root is the git work tree around the payload's cwd"
+ok $([ "$(count "tool_use_id = 'r2' AND json_extract(json, '\$.project.root') = '$T/repo/sub' AND json_extract(json, '\$.project.source') = 'env' AND json_extract(json, '\$.outside_project_scope') = 1")" -eq 1 ]; echo $?) "CLAUDE_PROJECT_DIR wins, and a read outside it is out of scope"
+
 # ---- daemon down: the hook spools ---------------------------------------------------
 "$VIGIL" down >"$T/out" 2>&1
 ok $([ $? -eq 0 ] && grep -q stopped "$T/out" && [ ! -e "$VIGIL_STATE_DIR/vigild.sock" ]; echo $?) "down stops it and removes the socket"
