@@ -815,6 +815,7 @@ int idx_sync_ledger(struct idx *ix, const char *ledger_dir,
 	struct ledger_reader *r = NULL;
 	struct ledger_record rec;
 	uint64_t last = 0, done = 0, in_batch = 0;
+	char rerr[256] = "";
 	bool damaged = false;
 	int rc;
 
@@ -829,9 +830,17 @@ int idx_sync_ledger(struct idx *ix, const char *ledger_dir,
 	if (rc < 0)
 		return rc;
 	for (;;) {
-		rc = ledger_reader_next(r, &rec, err, errcap);
+		rc = ledger_reader_next(r, &rec, rerr, sizeof(rerr));
+		/* A frame still being written by the live writer reads as an
+		 * incomplete record at the end: that is where the ledger ends for
+		 * now, not damage (a real torn tail is cut and recorded by the
+		 * writer's recovery, and reported by vigil verify). */
+		if (rc < 0 && strstr(rerr, "incomplete record at the end"))
+			rc = 0;
 		if (rc <= 0) {
 			damaged = rc < 0;
+			if (damaged)
+				snprintf(err, errcap, "%s", rerr);
 			break;
 		}
 		if (rec.type != LEDGER_REC_EVENT || rec.seq <= last)

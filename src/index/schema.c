@@ -12,6 +12,7 @@
 #include "idx_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -362,6 +363,19 @@ int idx_open(const char *path, unsigned flags, struct idx **out, char *err, size
 		snprintf(err, errcap, "index path too long");
 		rc = -ENAMETOOLONG;
 		goto fail;
+	}
+	if (flags & IDX_CREATE) {
+		/* The index holds event payloads: 0600 like the ledger (SQLite
+		 * would create it 0644, and its -wal and -shm files after it). */
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+		if (fd < 0) {
+			rc = -errno;
+			snprintf(err, errcap, "cannot create the index '%s': %s", path,
+				 strerror(errno));
+			goto fail;
+		}
+		close(fd);
 	}
 	oflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE |
 		 (ix->rdonly ? SQLITE_OPEN_READONLY

@@ -96,6 +96,8 @@ run reindex --json
 ok $? "reindex --json reports the counts"
 ls "$VIGIL_STATE_DIR" | grep -q reindex-
 ok $((!$?)) "no temporary file left behind"
+[ "$(stat -c %a "$VIGIL_STATE_DIR/index.db")" = 600 ]
+ok $? "the index is mode 0600 (it holds event payloads)"
 flock "$VIGIL_STATE_DIR/vigild.pid" sleep 30 &
 bg_pids+=($!)
 for _ in $(seq 50); do

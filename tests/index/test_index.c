@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef FIXTURE
@@ -638,6 +639,54 @@ static void on_progress(void *arg, uint64_t records)
 	p->last = records;
 }
 
+/* A frame still being written at the end is where the ledger ends for now;
+ * a damaged record in the middle stops the sync, keeping what came before. */
+static void test_sync_damage(const char *dir, const struct tledger *t)
+{
+	struct timage im = { 0 };
+	struct idx *ix = NULL;
+	struct idx_counts n;
+	char path[4200], seg[4300], err[512];
+	uint8_t partial[12] = { 200, 0, 0, 0, LEDGER_REC_EVENT };
+	FILE *f;
+	int rc;
+
+	tseg_path(seg, t->dir, (uint64_t)tseg_count(t->dir));
+	f = fopen(seg, "ab");
+	TAP_OK(f && fwrite(partial, 1, sizeof(partial), f) == sizeof(partial),
+	       "append half a frame to the last segment");
+	if (f)
+		fclose(f);
+	snprintf(path, sizeof(path), "%s/tail.db", dir);
+	if (idx_open(path, IDX_CREATE, &ix, err, sizeof(err)) < 0)
+		return;
+	rc = idx_sync_ledger(ix, t->dir, NULL, NULL, err, sizeof(err));
+	idx_counts(ix, &n);
+	TAP_OK(rc == 0 && n.events == nevents + 1,
+	       "an incomplete frame at the end is the end, not damage (%d, %" PRIu64 ")", rc,
+	       n.events);
+	idx_close(ix);
+
+	/* Flip a byte inside the 10th record's payload: its CRC no longer matches. */
+	if (timage_load(t->dir, &im) == 0 && im.n > 0) {
+		size_t segi, off;
+
+		if (timage_find_seq(&im, 10, &segi, &off) == 0) {
+			im.s[segi].buf[off + 60] ^= 0x20;
+			timage_save(t->dir, &im);
+		}
+	}
+	timage_free(&im);
+	snprintf(path, sizeof(path), "%s/damaged.db", dir);
+	if (idx_open(path, IDX_CREATE, &ix, err, sizeof(err)) < 0)
+		return;
+	rc = idx_sync_ledger(ix, t->dir, NULL, NULL, err, sizeof(err));
+	idx_counts(ix, &n);
+	TAP_OK(rc < 0, "damage in the middle stops the sync with an error (%s)", err);
+	TAP_EQ_U64(n.events, 9, "the 9 events before the damage are indexed and kept");
+	idx_close(ix);
+}
+
 static void test_sync(const char *dir)
 {
 	struct tledger t;
@@ -697,6 +746,7 @@ static void test_sync(const char *dir)
 	TAP_OK(rc == 0 && n.events == nevents + 1, "a third sync adds nothing");
 	TAP_OK(idx_sync_ledger(ix, "/nonexistent/vigil-ledger", NULL, NULL, err, sizeof(err)) < 0,
 	       "sync from a missing ledger fails (%s)", err);
+	test_sync_damage(dir, &t);
 out:
 	idx_close(ix);
 	tledger_cleanup(&t);
@@ -735,6 +785,12 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/index.db", dir);
 	TAP_OK(idx_open(path, IDX_CREATE, &ix, err, sizeof(err)) == 0, "create the index (%s)",
 	       err);
+	{
+		struct stat st;
+
+		TAP_OK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600,
+		       "the index file is mode 0600 (%o)", (unsigned)(st.st_mode & 0777));
+	}
 	if (ix) {
 		test_fixture(ix);
 		test_idempotent(ix);
