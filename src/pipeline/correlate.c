@@ -681,6 +681,9 @@ int corr_apply(struct corr *c, json_t *ev, uint64_t now_ns)
 	tuid = get_str(ev, "tool_use_id");
 	if (!hook)
 		hook = "";
+	/* Our own tool_abandoned events: nothing to learn, and no session to revive. */
+	if (strcmp(hook, "vigil") == 0)
+		return 0;
 	if (!aid || strlen(aid) > CORR_MAX_ID)
 		aid = "";
 	if (!id_ok(tuid))

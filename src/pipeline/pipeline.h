@@ -165,7 +165,8 @@ void corr_free(struct corr *c);
  *    pending Pres are reported by the next corr_expire().
  * Returns 0, -EINVAL (ev is not an object) or -ENOMEM (ev may then be
  * partly enriched).  Events without a session_id are left alone, except
- * that a Post is marked unpaired.
+ * that a Post is marked unpaired; so are hook "vigil" events (the
+ * correlator's own tool_abandoned events).
  */
 int corr_apply(struct corr *c, json_t *ev, uint64_t now_ns);
 

@@ -17,7 +17,8 @@
  *   openai_key       sk-... (20 or more; sk-proj-... included)
  *   google_api_key   AIza + 35
  *   jwt              eyJ<header>.<payload>.<signature> in base64url
- *   url_password     scheme://user:PASSWORD@host (the user name is kept)
+ *   url_password     scheme://user:PASSWORD@host (the user name is kept, but scanned
+ *                    for tokens itself; no "[" or "]" in the userinfo)
  *   password, secret, token, api_key, access_key, private_key, credential
  *                    KEY=value, KEY: value, "KEY": "value" where KEY contains
  *                    the word (case-insensitive); the key is kept
@@ -237,7 +238,13 @@ static bool match_url_password(const char *s, size_t n, size_t *keep, size_t *vl
 
 		if (c == '@')
 			break;
-		if (c == '/' || c == '?' || c == '#' || c <= ' ' || c == '"' || c == '\'')
+		/*
+		 * '[' and ']' cannot appear in a userinfo (RFC 3986), and refusing
+		 * them keeps redaction idempotent: a "[REDACTED:...]" written
+		 * into what looked like a password never makes a URL match later.
+		 */
+		if (c == '/' || c == '?' || c == '#' || c <= ' ' || c == '"' || c == '\'' ||
+		    c == '[' || c == ']')
 			return false;
 		if (c == ':' && !colon)
 			colon = i;
@@ -297,9 +304,29 @@ int norm_redact(const char *s, size_t len, struct vbuf *out)
 		}
 		if (!m)
 			m = keep + vlen;
-		if ((rc = vbuf_append(out, s + lit, i - lit + keep)) < 0 ||
-		    (rc = put_redacted(out, kind)) < 0)
+		if (!strcmp(kind, "url_password")) {
+			/*
+			 * The user name is kept but scanned too (a token used as the
+			 * user must not survive, nor turn up on a second pass).  It
+			 * holds no "://", so this recursion is one level deep.
+			 */
+			struct vbuf user;
+
+			vbuf_init(&user, 4096);
+			rc = norm_redact(p + 3, keep - 4, &user);
+			if (rc >= 0) {
+				hits += rc;
+				if ((rc = vbuf_append(out, s + lit, i - lit + 3)) >= 0 &&
+				    (rc = vbuf_append(out, user.data, user.len)) >= 0)
+					rc = vbuf_append(out, ":", 1);
+			}
+			vbuf_release(&user);
+			if (rc < 0 || (rc = put_redacted(out, kind)) < 0)
+				return rc;
+		} else if ((rc = vbuf_append(out, s + lit, i - lit + keep)) < 0 ||
+			   (rc = put_redacted(out, kind)) < 0) {
 			return rc;
+		}
 		hits++;
 		i += m;
 		lit = last_end = i;

@@ -53,8 +53,8 @@ def find_claude(source_root):
         return None, "scripts/install-claude: %s" % e
     lines = p.stdout.strip().splitlines()
     if p.returncode != 0 or not lines or not os.access(lines[-1], os.X_OK):
-        err = (p.stderr.strip().splitlines() or ["exit %d" % p.returncode])[-1]
-        return None, "scripts/install-claude failed: %s" % err
+        err = p.stderr.strip().splitlines()[-6:] or ["exit %d" % p.returncode]
+        return None, "scripts/install-claude failed: " + "\n".join(err)
     return lines[-1], None
 
 
@@ -121,7 +121,7 @@ def sha256_file(path):
 class Standin:
     """The stand-in Messages API as a child process on a free loopback port."""
 
-    def __init__(self, workdir, log, fail_first=0):
+    def __init__(self, workdir, log, fail_first=0, latency_ms=0):
         self.log = log
         port_file = log + ".port"
         if os.path.exists(port_file):
@@ -130,6 +130,8 @@ class Standin:
                "--port-file", port_file, "--log", log]
         if fail_first:
             cmd += ["--fail-first", str(fail_first)]
+        if latency_ms:
+            cmd += ["--latency-ms", str(latency_ms)]
         self.err = open(log + ".stderr", "w")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.err, stderr=self.err)
         deadline = time.monotonic() + 15

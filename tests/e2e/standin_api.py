@@ -7,7 +7,7 @@ sends, so the client runs its real tools and fires its real hooks while the
 "model" is this file.  Python standard library only.
 
     standin_api.py --workdir PROJECT [--port 0] [--port-file F] [--log F]
-                   [--fail-first 429|529] [--script FILE]
+                   [--fail-first 429|529] [--latency-ms N]
 
 Endpoints:
   POST /v1/messages[?beta=true]   the scripted session; SSE when "stream": true,
@@ -35,7 +35,9 @@ gets the same answer.
 
 --fail-first 429 (or 529) answers the first scripted request with that error
 once (rate_limit_error / overloaded_error, retry-after: 0) to exercise the
-client's retries; the log records it.
+client's retries; the log records it.  --latency-ms N waits N ms before answering
+each scripted (non-side) request, like a model's time to first token: benchmarks use it
+to compare hook overhead with a realistic session as well as with an instant one.
 """
 
 import argparse
@@ -119,8 +121,9 @@ def classify(body):
 class Script:
     """Decides the answer to a request; thread-safe (the client may send requests in parallel)."""
 
-    def __init__(self, workdir, fail_first):
+    def __init__(self, workdir, fail_first, latency_ms=0):
         self.workdir = workdir
+        self.latency = latency_ms / 1000.0
         self.fail_first = fail_first
         self.lock = threading.Lock()
         self.msg_n = 0
@@ -254,6 +257,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.send_json(fail, {"type": "error", "error": {"type": etype, "message": "stand-in: try again"}},
                                {"retry-after": "0", "x-should-retry": "true"})
                 return
+        if kind != "side" and script.latency > 0:
+            time.sleep(script.latency)
         msg = {"id": script.next_msg_id(), "type": "message", "role": "assistant",
                "model": body.get("model") or "claude-e2e-standin", "content": blocks,
                "stop_reason": stop, "stop_sequence": None, "usage": usage_of(body, 12)}
@@ -319,12 +324,16 @@ def main(argv):
     ap.add_argument("--log", help="append one JSON line per request here")
     ap.add_argument("--fail-first", type=int, choices=[0, 429, 529], default=0,
                     help="answer the first scripted request with this error once")
+    ap.add_argument("--latency-ms", type=int, default=0,
+                    help="wait this long before answering each scripted request (0..60000)")
     a = ap.parse_args(argv)
     if not os.path.isabs(a.workdir) or not os.path.isdir(a.workdir):
         ap.error("--workdir must be an existing absolute directory")
+    if not 0 <= a.latency_ms <= 60000:
+        ap.error("--latency-ms must be 0..60000")
 
     srv = Server((a.host, a.port), Handler)
-    srv.script = Script(a.workdir, a.fail_first)
+    srv.script = Script(a.workdir, a.fail_first, a.latency_ms)
     srv.log_lock = threading.Lock()
     srv.log_file = open(a.log, "a", encoding="utf-8") if a.log else None
     port = srv.server_address[1]

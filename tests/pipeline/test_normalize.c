@@ -385,6 +385,26 @@ static void test_redaction(void)
 			TAP_OK(norm_redact(keep[i], strlen(keep[i]), &b) == 0 &&
 				       streq((const char *)b.data, keep[i]),
 			       "not a secret: keep[%zu]", i);
+		{
+			/* Found by libFuzzer: a redaction must not make a URL match later. */
+			static const char s[] = "a://u;:xsecret://v;:pw@h";
+			struct vbuf b2;
+
+			vbuf_init(&b2, 1 << 16);
+			static const char u[] = "git clone https://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:x-oauth@github.com/a";
+
+			TAP_OK(norm_redact(s, strlen(s), &b) == 1 &&
+				       norm_redact((const char *)b.data, b.len, &b2) == 0,
+			       "redaction is idempotent: %s", (const char *)b.data);
+			TAP_OK(norm_redact(u, strlen(u), &b) == 2 &&
+				       streq((const char *)b.data,
+					     "git clone https://[REDACTED:github_token]:"
+					     "[REDACTED:url_password]@github.com/a") &&
+				       norm_redact((const char *)b.data, b.len, &b2) == 0,
+			       "a token as a URL's user name is redacted too: %s",
+			       (const char *)b.data);
+			vbuf_release(&b2);
+		}
 		vbuf_release(&b);
 	}
 }
