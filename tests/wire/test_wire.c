@@ -107,7 +107,7 @@ static void fill_env(struct wire_envelope *e)
 	snprintf(e->agent, sizeof(e->agent), "claude-code");
 	snprintf(e->event, sizeof(e->event), "PreToolUse");
 	snprintf(e->cwd, sizeof(e->cwd), "/tmp/a dir/with\nnewline/%%41%%/\r/=eq/caf\xc3\xa9");
-	snprintf(e->project_dir, sizeof(e->project_dir), "/work/proj%%");
+	snprintf(e->project_dir, sizeof(e->project_dir), "/srv/proj%%");
 	snprintf(e->session, sizeof(e->session), "a8e1c3f0-session");
 }
 
