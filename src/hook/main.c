@@ -712,7 +712,12 @@ static int spool(struct hook *h, const char *name)
 		fd = spool_open(h, dir, path, &created);
 		if (fd < 0)
 			return fd;
-		if (flock(fd, LOCK_SH) < 0 || fstat(fd, &st) < 0) {
+		/* The drain renames the file before it locks it, so a file locked
+		 * exclusively is one being drained: reopen the path, which names a
+		 * new file by now.  Never wait here: the hook has a deadline. */
+		if (flock(fd, LOCK_SH | LOCK_NB) < 0) {
+			rc = errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		} else if (fstat(fd, &st) < 0) {
 			rc = -errno;
 		} else if (st.st_nlink == 0) {
 			rc = -EAGAIN; /* drained and removed under us: reopen */
