@@ -14,24 +14,7 @@ export VIGIL_STATE_DIR="$T/state"
 export NO_COLOR=1
 unset VIGIL_SIGNING_KEY VIGIL_MAC_KEY
 
-n=0
-failed=0
-ok() { # ok CONDITION-EXIT-CODE NAME
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-		[ -f "$T/out" ] && sed 's/^/#   out: /' "$T/out" | head -20
-		[ -f "$T/err" ] && sed 's/^/#   err: /' "$T/err" | head -20
-	fi
-}
-run() { # run ARGS...: runs vigil, stdout in $T/out, stderr in $T/err, sets $rc
-	"$VIGIL" "$@" >"$T/out" 2>"$T/err"
-	rc=$?
-}
-has() { grep -q -- "$1" "$T/${2:-out}"; }
+. "$(dirname "$0")/../lib/tap.sh"
 json_get() { # json_get EXPR: evaluates a Python expression on the JSON in $T/out as j
 	python3 -c "import json,sys; j=json.load(open('$T/out')); print($1)"
 }

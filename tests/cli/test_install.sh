@@ -20,19 +20,7 @@ unset VIGIL_STATE_DIR VIGIL_SOCKET CLAUDE_CONFIG_DIR CODEX_HOME
 export HOME="$T/home"
 mkdir -p "$HOME"
 
-n=0
-failed=0
-ok() { # ok CONDITION-EXIT-CODE NAME
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-		[ -f "$T/out" ] && sed 's/^/#   out: /' "$T/out" | head -20
-		[ -f "$T/err" ] && sed 's/^/#   err: /' "$T/err" | head -20
-	fi
-}
+. "$(dirname "$0")/../lib/tap.sh"
 run() { # run ARGS...: runs vigil in the current directory; stdout $T/out, stderr $T/err, $rc
 	"$VIGIL" "$@" >"$T/out" 2>"$T/err"
 	rc=$?
