@@ -30,6 +30,7 @@
 struct vd_ack {
 	struct vd_ack *next;
 	uint64_t seq; /* reply once this is durable; 0: reply now */
+	bool ready;   /* false while a worker still handles the frame */
 	unsigned status, exit_code;
 	char *out; /* stdout bytes (control replies) */
 	size_t out_len;
@@ -42,16 +43,18 @@ struct vd_conn {
 	struct vd_peer peer;
 	struct vd_ack *head, *tail;
 	size_t nacks;
-	bool closing;	/* close once the replies are written */
-	bool shutdown;	/* stop the daemon once the reply is written */
+	unsigned worker;       /* serves every frame of this connection */
+	size_t inflight;       /* jobs at a worker; the struct outlives the socket */
+	size_t inflight_bytes; /* their payload bytes */
+	bool closing;	       /* close once the replies are written */
+	bool shutdown;	       /* stop the daemon once the reply is written */
+	bool gone;	       /* socket closed; freed when inflight drops to 0 */
 };
 
 /* ---- replies ------------------------------------------------------------------ */
 
-static void conn_free(struct vd_conn *c)
+static void conn_release(struct vd_conn *c)
 {
-	struct vd *d = c->d;
-
 	while (c->head) {
 		struct vd_ack *a = c->head;
 
@@ -59,15 +62,30 @@ static void conn_free(struct vd_conn *c)
 		vg_free(a->out);
 		vg_free(a);
 	}
+	vg_free(c);
+}
+
+/* Closes the socket and unlinks the connection; the struct itself goes when
+ * no worker holds a job of it any more. */
+static void conn_free(struct vd_conn *c)
+{
+	struct vd *d = c->d;
+
+	if (c->gone)
+		return;
+	c->gone = true;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
 		d->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
 	bufferevent_free(c->bev);
+	c->bev = NULL;
 	d->st.conns_now--;
-	vg_free(c);
+	if (!c->inflight)
+		conn_release(c);
 }
 
 static int conn_push(struct vd_conn *c, uint64_t seq, unsigned status, unsigned exit_code,
@@ -80,6 +98,7 @@ static int conn_push(struct vd_conn *c, uint64_t seq, unsigned status, unsigned 
 		return -ENOMEM;
 	}
 	a->seq = seq;
+	a->ready = true;
 	a->status = status;
 	a->exit_code = exit_code;
 	a->out = out;
@@ -103,19 +122,21 @@ static void conn_write_ack(struct vd_conn *c, const struct vd_ack *a, unsigned s
 	if (n)
 		bufferevent_write(c->bev, a->out, n);
 	if (status == WIRE_OK)
-		c->d->st.acked++;
+		VD_STAT_ADD(c->d, acked, 1);
 }
 
 /* Sends every reply at the head of the queue whose event is durable; with
  * failed set, the ones that are not get WIRE_FAILED (the hook spools). */
 static void conn_flush(struct vd_conn *c, uint64_t durable, bool failed)
 {
-	while (c->head && (c->head->seq <= durable || failed)) {
+	if (c->gone)
+		return;
+	while (c->head && c->head->ready && (c->head->seq <= durable || failed)) {
 		struct vd_ack *a = c->head;
 		unsigned st = a->seq <= durable ? a->status : WIRE_FAILED;
 
 		if (st == WIRE_FAILED)
-			c->d->st.failed++;
+			VD_STAT_ADD(c->d, failed, 1);
 		conn_write_ack(c, a, st);
 		c->head = a->next;
 		if (!c->head)
@@ -124,7 +145,8 @@ static void conn_flush(struct vd_conn *c, uint64_t durable, bool failed)
 		vg_free(a->out);
 		vg_free(a);
 	}
-	if (c->nacks < VD_MAX_ACKS_PER_CONN && !c->closing)
+	if (c->nacks < VD_MAX_ACKS_PER_CONN && c->inflight_bytes < VD_CONN_MAX_INFLIGHT_BYTES &&
+	    !c->closing)
 		bufferevent_enable(c->bev, EV_READ);
 }
 
@@ -150,29 +172,6 @@ static uint64_t durable_peek(struct vd *d)
 	return v;
 }
 
-/* Records that became durable go to the index thread. */
-static void hand_to_index(struct vd *d, uint64_t durable)
-{
-	while (d->pend_head && d->pend_head->seq <= durable) {
-		struct vd_rec *r = d->pend_head;
-		bool full;
-
-		d->pend_head = r->next;
-		if (!d->pend_head)
-			d->pend_tail = NULL;
-		r->next = NULL;
-		pthread_mutex_lock(&d->idxq.mu);
-		full = d->idxq.bytes > VD_INDEX_Q_MAX_BYTES;
-		if (full)
-			d->idx_lagging = true; /* it catches up from the ledger */
-		pthread_mutex_unlock(&d->idxq.mu);
-		if (full)
-			vg_free(r);
-		else
-			vd_recq_push(&d->idxq, r);
-	}
-}
-
 static void on_durable(evutil_socket_t fd, short what, void *arg)
 {
 	struct vd *d = arg;
@@ -180,7 +179,6 @@ static void on_durable(evutil_socket_t fd, short what, void *arg)
 	uint64_t durable = durable_now(d, &err);
 
 	(void)fd, (void)what;
-	hand_to_index(d, durable);
 	if (err)
 		vg_err("the ledger cannot make events durable: %s; hooks spool their events "
 		       "until it can",
@@ -258,6 +256,56 @@ static void idx_catch_up(struct vd *d, struct idx *ix)
 	pthread_mutex_unlock(&d->idxq.mu);
 }
 
+static int rec_cmp(const void *a, const void *b)
+{
+	const struct vd_rec *x = *(struct vd_rec *const *)a, *y = *(struct vd_rec *const *)b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Workers append concurrently, so records arrive nearly but not exactly in
+ * seq order; the index pairs tool calls in seq order.  Returns the sorted
+ * list and its highest seq. */
+static struct vd_rec *sort_recs(struct vd_rec *list, uint64_t *max)
+{
+	struct vd_rec **a, *r;
+	size_t n = 0, i;
+
+	*max = 0;
+	for (r = list; r; r = r->next)
+		n++;
+	if (n < 2 || !(a = vg_malloc(n * sizeof(*a)))) {
+		for (r = list; r; r = r->next)
+			*max = r->seq > *max ? r->seq : *max;
+		return list; /* unsorted without memory: the index copes, if less well */
+	}
+	for (i = 0, r = list; r; r = r->next)
+		a[i++] = r;
+	qsort(a, n, sizeof(*a), rec_cmp);
+	for (i = 0; i + 1 < n; i++)
+		a[i]->next = a[i + 1];
+	a[n - 1]->next = NULL;
+	list = a[0];
+	*max = a[n - 1]->seq;
+	vg_free(a);
+	return list;
+}
+
+/* The index holds only durable records: after a crash it must not know of
+ * events the ledger lost with its torn tail. */
+static int wait_durable(struct vd *d, uint64_t seq)
+{
+	int rc;
+
+	if (seq <= d->idx_durable)
+		return 0;
+	while ((rc = ledger_wait_durable(d->l, seq, 1000)) == -ETIMEDOUT)
+		;
+	if (rc == 0)
+		d->idx_durable = seq;
+	return rc;
+}
+
 static void *idx_main(void *arg)
 {
 	struct vd *d = arg;
@@ -305,8 +353,20 @@ static void *idx_main(void *arg)
 			continue;
 		}
 		if (list) {
-			uint64_t last = 0;
-			int rc = idx_begin(ix);
+			uint64_t last = 0, max;
+			int rc;
+
+			list = sort_recs(list, &max);
+			if (wait_durable(d, max) < 0) {
+				/* The writer retries; the catch-up reads what it made
+				 * durable. */
+				vd_rec_free_list(list);
+				pthread_mutex_lock(&d->idxq.mu);
+				d->idx_lagging = true;
+				pthread_mutex_unlock(&d->idxq.mu);
+				continue;
+			}
+			rc = idx_begin(ix);
 
 			for (struct vd_rec *r = list; r && rc == 0; r = r->next) {
 				rc = idx_add(ix, r->seq, r->time_ns, r->json, r->len, err,
@@ -337,6 +397,110 @@ static void *idx_main(void *arg)
 	return NULL;
 }
 
+/* ---- workers ---------------------------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+	struct vd_worker *w = arg;
+	struct vd *d = w->d;
+
+	for (;;) {
+		struct vd_job *j;
+
+		pthread_mutex_lock(&w->mu);
+		while (!w->head && !w->stop)
+			pthread_cond_wait(&w->cv, &w->mu);
+		j = w->head;
+		if (j) {
+			w->head = j->next;
+			if (!w->head)
+				w->tail = NULL;
+		}
+		pthread_mutex_unlock(&w->mu);
+		if (!j)
+			break; /* stopped, and nothing left */
+		j->next = NULL;
+		j->rc = vd_ingest(d, j->kind, j->flags, &j->env, j->payload, j->len, false, &j->peer,
+				  &j->seq);
+		pthread_mutex_lock(&d->done_mu);
+		if (d->done_tail)
+			d->done_tail->next = j;
+		else
+			d->done_head = j;
+		d->done_tail = j;
+		pthread_mutex_unlock(&d->done_mu);
+		event_active(d->ev_done, 0, 0);
+	}
+	return NULL;
+}
+
+static void worker_push(struct vd_worker *w, struct vd_job *j)
+{
+	pthread_mutex_lock(&w->mu);
+	if (w->tail)
+		w->tail->next = j;
+	else
+		w->head = j;
+	w->tail = j;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Lets every worker finish its queue, then joins it. */
+static void stop_workers(struct vd *d)
+{
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct vd_worker *w = &d->workers[i];
+
+		if (!w->started)
+			continue;
+		pthread_mutex_lock(&w->mu);
+		w->stop = true;
+		pthread_cond_signal(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->th, NULL);
+		w->started = false;
+	}
+}
+
+/* Results from the workers: fill in the reply slots and send what is due. */
+static void on_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct vd *d = arg;
+	uint64_t durable = durable_peek(d);
+	struct vd_job *j;
+
+	(void)fd, (void)what;
+	pthread_mutex_lock(&d->done_mu);
+	j = d->done_head;
+	d->done_head = d->done_tail = NULL;
+	pthread_mutex_unlock(&d->done_mu);
+	while (j) {
+		struct vd_job *next = j->next;
+		struct vd_conn *c = j->conn;
+
+		if (j->rc < 0) {
+			vg_err("cannot record an event: %s", strerror(-j->rc));
+			j->ack->status = WIRE_FAILED;
+			j->ack->seq = 0;
+			VD_STAT_ADD(d, failed, 1);
+		} else {
+			j->ack->seq = j->seq; /* 0 when nothing was appended */
+		}
+		j->ack->ready = true;
+		c->inflight--;
+		c->inflight_bytes -= j->len;
+		if (c->gone) {
+			if (!c->inflight)
+				conn_release(c);
+		} else {
+			conn_flush(c, durable, false);
+		}
+		vg_free(j);
+		j = next;
+	}
+}
+
 /* ---- requests ----------------------------------------------------------------- */
 
 static char *status_json(struct vd *d, size_t *len)
@@ -365,13 +529,13 @@ static char *status_json(struct vd *d, size_t *len)
 		      "checkpoints", (json_int_t)ls.checkpoints, "error",
 		      ls.last_error ? strerror(-ls.last_error) : NULL, "index", "last_seq",
 		      (json_int_t)idx_last, "synced", synced, "error", err[0] ? err : NULL,
-		      "events", "received", (json_int_t)d->st.received, "appended",
-		      (json_int_t)d->st.appended, "acked", (json_int_t)d->st.acked, "failed",
-		      (json_int_t)d->st.failed, "invalid", (json_int_t)d->st.invalid, "refused",
-		      (json_int_t)d->st.refused, "spooled_drained", (json_int_t)d->st.spool_records,
-		      "spool_duplicates", (json_int_t)d->st.spool_dups, "spool_damaged_bytes",
-		      (json_int_t)d->st.spool_damaged_bytes, "abandoned",
-		      (json_int_t)d->st.abandoned, "connections", (json_int_t)d->st.conns_now,
+		      "events", "received", (json_int_t)VD_STAT_GET(d, received), "appended",
+		      (json_int_t)VD_STAT_GET(d, appended), "acked", (json_int_t)VD_STAT_GET(d, acked), "failed",
+		      (json_int_t)VD_STAT_GET(d, failed), "invalid", (json_int_t)VD_STAT_GET(d, invalid), "refused",
+		      (json_int_t)VD_STAT_GET(d, refused), "spooled_drained", (json_int_t)VD_STAT_GET(d, spool_records),
+		      "spool_duplicates", (json_int_t)VD_STAT_GET(d, spool_dups), "spool_damaged_bytes",
+		      (json_int_t)VD_STAT_GET(d, spool_damaged_bytes), "abandoned",
+		      (json_int_t)VD_STAT_GET(d, abandoned), "connections", (json_int_t)d->st.conns_now,
 		      "connections_total", (json_int_t)d->st.conns_total);
 	if (!j)
 		return NULL;
@@ -387,7 +551,7 @@ static void refuse(struct vd_conn *c, const char *why)
 	size_t n = strlen(why);
 	char *msg = vg_malloc(n + 1);
 
-	c->d->st.refused++;
+	VD_STAT_ADD(c->d, refused, 1);
 	vg_warn("refused a request from pid %lld: %s", (long long)c->peer.pid, why);
 	if (msg)
 		memcpy(msg, why, n + 1);
@@ -404,13 +568,13 @@ static void on_read(struct bufferevent *bev, void *arg)
 	struct vd *d = c->d;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
-	while (!c->closing && c->nacks < VD_MAX_ACKS_PER_CONN) {
+	while (!c->closing && c->nacks < VD_MAX_ACKS_PER_CONN &&
+	       c->inflight_bytes < VD_CONN_MAX_INFLIGHT_BYTES) {
 		uint8_t hdr[WIRE_HDR_LEN];
 		unsigned kind, flags;
 		uint32_t elen, plen;
 		struct wire_envelope env;
 		const uint8_t *frame;
-		uint64_t seq = 0;
 		size_t total;
 		int rc;
 
@@ -437,21 +601,36 @@ static void on_read(struct bufferevent *bev, void *arg)
 		}
 		switch (kind) {
 		case WIRE_EVENT:
-		case WIRE_DECIDE:
-			rc = vd_ingest(d, kind, flags, &env,
-				       (const char *)frame + WIRE_HDR_LEN + elen, plen, false,
-				       &c->peer, &seq);
+		case WIRE_DECIDE: {
 			/* Until the rules engine decides, every blocking event is
 			 * allowed: exit 0 and no output, which Claude Code reads as
-			 * "no opinion". */
-			if (rc < 0) {
-				vg_err("cannot record an event: %s", strerror(-rc));
+			 * "no opinion".  The worker of this connection records it;
+			 * the reply waits in order until it is durable. */
+			struct vd_job *j = vg_malloc(sizeof(*j) + plen + 1);
+
+			if (!j || conn_push(c, 0, WIRE_OK, 0, NULL, 0) < 0) {
+				vg_free(j);
+				vg_err("out of memory: the hook will spool its event");
 				conn_push(c, 0, WIRE_FAILED, 0, NULL, 0);
-				d->st.failed++;
-			} else {
-				conn_push(c, seq, WIRE_OK, 0, NULL, 0);
+				VD_STAT_ADD(d, failed, 1);
+				break;
 			}
+			memset(j, 0, sizeof(*j));
+			j->conn = c;
+			j->ack = c->tail;
+			j->ack->ready = false;
+			j->kind = kind;
+			j->flags = flags;
+			j->peer = c->peer;
+			j->env = env;
+			j->len = plen;
+			memcpy(j->payload, frame + WIRE_HDR_LEN + elen, plen);
+			j->payload[plen] = '\0';
+			c->inflight++;
+			c->inflight_bytes += plen;
+			worker_push(&d->workers[c->worker], j);
 			break;
+		}
 		case WIRE_STATUS: {
 			size_t n = 0;
 			char *s = status_json(d, &n);
@@ -471,7 +650,8 @@ static void on_read(struct bufferevent *bev, void *arg)
 		}
 		evbuffer_drain(in, total);
 	}
-	if (c->nacks >= VD_MAX_ACKS_PER_CONN || c->closing)
+	if (c->nacks >= VD_MAX_ACKS_PER_CONN || c->inflight_bytes >= VD_CONN_MAX_INFLIGHT_BYTES ||
+	    c->closing)
 		bufferevent_disable(bev, EV_READ);
 	conn_flush(c, durable_peek(d), false);
 }
@@ -532,6 +712,7 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
 		return;
 	}
 	c->d = d;
+	c->worker = (unsigned)(d->next_conn_id++ % d->nworkers);
 	c->peer.pid = c->peer.uid = c->peer.gid = -1;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
 		c->peer.pid = cred.pid;
@@ -635,6 +816,11 @@ static void stop_daemon(struct vd *d, const char *why)
 		evconnlistener_free(d->listener);
 		d->listener = NULL;
 	}
+	/* Frames already read are recorded; nothing new is read. */
+	for (struct vd_conn *c = d->conns; c; c = c->next)
+		bufferevent_disable(c->bev, EV_READ);
+	stop_workers(d);
+	on_done(-1, 0, d);
 	/* Everything appended becomes durable and sealed; owed replies go out,
 	 * with a short grace period for the writes. */
 	rc = ledger_seal(d->l, &sealed);
@@ -797,12 +983,13 @@ static int open_all(struct vd *d, char *err, size_t errcap)
 	}
 	d->listener = evconnlistener_new(d->base, on_accept, d, LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	d->ev_durable = event_new(d->base, -1, 0, on_durable, d);
+	d->ev_done = event_new(d->base, -1, 0, on_done, d);
 	d->ev_synced = event_new(d->base, -1, 0, on_synced, d);
 	d->ev_tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
 	d->ev_sigint = evsignal_new(d->base, SIGINT, on_signal, d);
 	d->ev_sigterm = evsignal_new(d->base, SIGTERM, on_signal, d);
 	d->ev_sighup = evsignal_new(d->base, SIGHUP, on_signal, d);
-	if (!d->listener || !d->ev_durable || !d->ev_synced || !d->ev_tick || !d->ev_sigint ||
+	if (!d->listener || !d->ev_durable || !d->ev_done || !d->ev_synced || !d->ev_tick || !d->ev_sigint ||
 	    !d->ev_sigterm || !d->ev_sighup) {
 		if (!d->listener)
 			close(fd);
@@ -816,6 +1003,15 @@ static int open_all(struct vd *d, char *err, size_t errcap)
 		event_add(d->ev_sigint, NULL);
 		event_add(d->ev_sigterm, NULL);
 		event_add(d->ev_sighup, NULL);
+	}
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct vd_worker *w = &d->workers[i];
+
+		if (pthread_create(&w->th, NULL, worker_main, w) != 0) {
+			snprintf(err, errcap, "cannot start worker threads");
+			return -EAGAIN;
+		}
+		w->started = true;
 	}
 	if (pthread_create(&d->ack_thr, NULL, ack_main, d) != 0) {
 		snprintf(err, errcap, "cannot start the ack thread");
@@ -832,6 +1028,11 @@ static int open_all(struct vd *d, char *err, size_t errcap)
 
 static void close_all(struct vd *d)
 {
+	/* Order matters: nothing appends once the workers are gone; the index
+	 * thread waits on the ledger, so it stops before the ledger closes. */
+	stop_workers(d);
+	if (d->ev_done)
+		on_done(-1, 0, d);
 	if (d->ack_started) {
 		pthread_mutex_lock(&d->ack_mu);
 		d->ack_stop = true;
@@ -840,15 +1041,11 @@ static void close_all(struct vd *d)
 		pthread_join(d->ack_thr, NULL);
 	}
 	if (d->l) {
-		int rc = ledger_close(d->l);
+		int rc = ledger_seal(d->l, NULL);
 
 		if (rc < 0)
-			vg_err("closing the ledger: %s", strerror(-rc));
+			vg_err("cannot seal the ledger: %s", strerror(-rc));
 	}
-	/* ledger_close made everything durable (or said why): what the index
-	 * has not seen yet goes to it before it stops. */
-	if (d->l)
-		hand_to_index(d, UINT64_MAX);
 	if (d->idx_started) {
 		pthread_mutex_lock(&d->idxq.mu);
 		d->idx_stop = true;
@@ -856,12 +1053,20 @@ static void close_all(struct vd *d)
 		pthread_mutex_unlock(&d->idxq.mu);
 		pthread_join(d->idx_thr, NULL);
 	}
+	if (d->l) {
+		int rc = ledger_close(d->l);
+
+		if (rc < 0)
+			vg_err("closing the ledger: %s", strerror(-rc));
+	}
 	while (d->conns)
 		conn_free(d->conns);
 	if (d->listener)
 		evconnlistener_free(d->listener);
 	if (d->ev_durable)
 		event_free(d->ev_durable);
+	if (d->ev_done)
+		event_free(d->ev_done);
 	if (d->ev_synced)
 		event_free(d->ev_synced);
 	if (d->ev_tick)
@@ -878,13 +1083,20 @@ static void close_all(struct vd *d)
 	corr_free(d->corr);
 	norm_ctx_free(d->norm);
 	vd_idset_free(&d->ids);
-	vd_rec_free_list(d->pend_head);
 	for (size_t i = 0; i < VD_PROJECT_CACHE; i++) {
 		vg_free(d->projects[i].key);
 		vg_free(d->projects[i].root);
 	}
 	pthread_mutex_destroy(&d->ack_mu);
 	pthread_cond_destroy(&d->ack_cv);
+	pthread_mutex_destroy(&d->corr_mu);
+	pthread_mutex_destroy(&d->ids_mu);
+	pthread_mutex_destroy(&d->proj_mu);
+	pthread_mutex_destroy(&d->done_mu);
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		pthread_mutex_destroy(&d->workers[i].mu);
+		pthread_cond_destroy(&d->workers[i].cv);
+	}
 	vd_recq_destroy(&d->idxq);
 }
 
@@ -900,6 +1112,23 @@ int vd_run(const struct vd_config *cfg)
 	d->started_ns = d->last_drain_ns = d->last_expire_ns = vg_mono_ns();
 	pthread_mutex_init(&d->ack_mu, NULL);
 	pthread_cond_init(&d->ack_cv, NULL);
+	pthread_mutex_init(&d->corr_mu, NULL);
+	pthread_mutex_init(&d->ids_mu, NULL);
+	pthread_mutex_init(&d->proj_mu, NULL);
+	pthread_mutex_init(&d->done_mu, NULL);
+	d->nworkers = cfg->workers;
+	if (!d->nworkers) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		d->nworkers = n > 0 ? (unsigned)n : 1;
+	}
+	if (d->nworkers > VD_MAX_WORKERS)
+		d->nworkers = VD_MAX_WORKERS;
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		d->workers[i].d = d;
+		pthread_mutex_init(&d->workers[i].mu, NULL);
+		pthread_cond_init(&d->workers[i].cv, NULL);
+	}
 	vd_recq_init(&d->idxq);
 	identity(d);
 	rc = open_all(d, err, sizeof(err));

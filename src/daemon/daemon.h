@@ -4,10 +4,12 @@
  * them, appends them to the ledger with group commit, acknowledges each hook
  * once its event is durable, and feeds the SQLite index from its own thread.
  *
- * Threads: the loop thread owns everything below except where noted; the
- * ledger has its writer thread; the ack thread waits for durability; the
- * index thread writes index.db.  They meet only in struct vd_durable_q and
- * struct vd_index_q, each with its own mutex.
+ * Threads: the loop thread owns the socket, the connections and the timers;
+ * worker threads normalize, correlate and append (each connection is served
+ * by one worker, so its events keep their order); the ledger has its writer
+ * thread; the ack thread waits for durability and wakes the loop; the index
+ * thread waits until queued records are durable and writes index.db.  What
+ * they share is named below with the lock that guards it.
  */
 #ifndef VIGIL_DAEMON_H
 #define VIGIL_DAEMON_H
@@ -25,6 +27,12 @@
 #define VD_MAX_CONNS 4096	      /* concurrent hook connections */
 #define VD_INDEX_Q_MAX_BYTES (256u << 20) /* past this the index catches up from the ledger */
 #define VD_PROJECT_CACHE 1024
+#define VD_MAX_WORKERS 64
+#define VD_CONN_MAX_INFLIGHT_BYTES (64u << 20) /* a connection is not read past this */
+
+/* Statistics are bumped by several threads. */
+#define VD_STAT_ADD(d, field, n) __atomic_fetch_add(&(d)->st.field, (n), __ATOMIC_RELAXED)
+#define VD_STAT_GET(d, field) __atomic_load_n(&(d)->st.field, __ATOMIC_RELAXED)
 
 struct vd_config {
 	char state_dir[4096];
@@ -33,6 +41,7 @@ struct vd_config {
 	size_t max_string;		    /* 0: normalizer default */
 	uint64_t abandon_ns;		    /* 0: correlator default */
 	uint32_t checkpoint_ms;		    /* 0: ledger default */
+	unsigned workers;		    /* 0: one per CPU */
 	bool foreground;		    /* log to stderr, do not detach */
 	int ready_fd;			    /* >= 0: write "ok\n" or the error there, then close */
 	int pid_fd;			    /* the locked pid file (main.c took the lock) */
@@ -74,6 +83,36 @@ struct vd_stats {
 
 struct idx;
 struct vd_conn;
+struct vd_ack;
+
+/* SO_PEERCRED of the hook's connection. */
+struct vd_peer {
+	int64_t pid, uid, gid;
+};
+
+/* One frame for a worker, and its result. */
+struct vd_job {
+	struct vd_job *next;
+	struct vd_conn *conn; /* kept alive while jobs are in flight */
+	struct vd_ack *ack;   /* the reply slot in the connection's queue */
+	unsigned kind, flags;
+	struct vd_peer peer;
+	int rc;
+	uint64_t seq;
+	size_t len;
+	struct wire_envelope env;
+	char payload[];
+};
+
+struct vd_worker {
+	struct vd *d;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct vd_job *head, *tail; /* under mu */
+	bool stop;		    /* under mu */
+	bool started;
+};
 struct event_base;
 struct event;
 struct evconnlistener;
@@ -95,14 +134,21 @@ struct vd {
 	struct event *ev_sigint, *ev_sigterm, *ev_sighup, *ev_tick, *ev_durable, *ev_synced;
 	struct ledger *l;
 	struct norm_ctx *norm;
+	pthread_mutex_t corr_mu; /* guards corr */
 	struct corr *corr;
-	struct idx *ro_idx; /* dedup lookups; opened once the index exists */
+	struct idx *ro_idx; /* dedup lookups (loop thread); opened once the index exists */
+	pthread_mutex_t ids_mu;	 /* guards ids */
 	struct vd_idset ids;
+	pthread_mutex_t proj_mu; /* guards projects */
 	struct vd_project projects[VD_PROJECT_CACHE];
 
-	/* Appended, not yet durable, in seq order. */
-	struct vd_rec *pend_head, *pend_tail;
 	struct vd_conn *conns;
+	uint64_t next_conn_id;
+	struct vd_worker workers[VD_MAX_WORKERS];
+	unsigned nworkers;
+	pthread_mutex_t done_mu; /* guards done_head/tail */
+	struct vd_job *done_head, *done_tail;
+	struct event *ev_done;
 
 	/* Ack thread: waits until ack_target is durable. */
 	pthread_t ack_thr;
@@ -116,6 +162,7 @@ struct vd {
 	pthread_t idx_thr;
 	struct vd_recq idxq;
 	bool idx_stop, idx_started;	/* under idxq.mu */
+	uint64_t idx_durable;		/* index thread: known durable seq */
 	bool idx_lagging;		/* under idxq.mu: records were not queued */
 	uint64_t idx_last;		/* under idxq.mu */
 	bool idx_synced;		/* under idxq.mu: the start-up catch-up ran */
@@ -135,13 +182,11 @@ int vd_run(const struct vd_config *cfg);
 /* ingest.c: one hook frame -> event -> ledger; returns the appended seq
  * (0 when nothing was appended), or -errno (the caller tells the hook to
  * spool).  from_spool: deduplicate by id first. */
-struct vd_peer {
-	int64_t pid, uid, gid; /* SO_PEERCRED of the hook's connection */
-};
 int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_envelope *env,
 	      const char *payload, size_t len, bool from_spool, const struct vd_peer *peer,
 	      uint64_t *seq);
-/* Appends an already built event (synthetic ones: tool_abandoned). */
+/* Appends an already built event (synthetic ones: tool_abandoned); any
+ * thread.  The record then goes to the index thread. */
 int vd_append_event(struct vd *d, json_t *ev, uint64_t *seq);
 void vd_expire(struct vd *d);
 

@@ -14,7 +14,8 @@
 /* The project root for (cwd, project_dir), cached: finding a git root costs
  * a few stat() calls per directory level, and hooks fire constantly from
  * the same few directories. */
-static const char *project_root(struct vd *d, const char *cwd, const char *pdir, int *source)
+static const char *project_root(struct vd *d, const char *cwd, const char *pdir, int *source,
+				char *out, size_t cap)
 {
 	char key[8300], root[4096];
 	uint64_t h = 1469598103934665603ull;
@@ -28,13 +29,18 @@ static const char *project_root(struct vd *d, const char *cwd, const char *pdir,
 	for (const char *k = key; *k; k++)
 		h = (h ^ (uint8_t)*k) * 1099511628211ull;
 	p = &d->projects[h % VD_PROJECT_CACHE];
+	pthread_mutex_lock(&d->proj_mu);
 	if (p->key && !strcmp(p->key, key)) {
 		*source = p->source;
-		return p->root;
+		snprintf(out, cap, "%s", p->root);
+		pthread_mutex_unlock(&d->proj_mu);
+		return out;
 	}
+	pthread_mutex_unlock(&d->proj_mu);
 	rc = norm_project_root(*cwd ? cwd : pdir, pdir, root, sizeof(root));
 	if (rc < 0)
 		return NULL;
+	pthread_mutex_lock(&d->proj_mu);
 	vg_free(p->key);
 	vg_free(p->root);
 	p->key = vg_strdup(key);
@@ -43,11 +49,11 @@ static const char *project_root(struct vd *d, const char *cwd, const char *pdir,
 		vg_free(p->key);
 		vg_free(p->root);
 		p->key = p->root = NULL;
-		return NULL;
 	}
-	p->source = rc;
+	pthread_mutex_unlock(&d->proj_mu);
 	*source = rc;
-	return p->root;
+	snprintf(out, cap, "%s", root);
+	return out;
 }
 
 static int sha256_hex(const void *p, size_t n, char out[65])
@@ -138,6 +144,7 @@ int vd_append_event(struct vd *d, json_t *ev, uint64_t *seq)
 {
 	const char *id = json_string_value(json_object_get(ev, "id"));
 	struct vd_rec *r;
+	bool full;
 	char *s;
 	size_t n;
 	int rc;
@@ -151,19 +158,23 @@ int vd_append_event(struct vd *d, json_t *ev, uint64_t *seq)
 		vg_free(s);
 		return rc;
 	}
-	d->st.appended++;
+	VD_STAT_ADD(d, appended, 1);
+	pthread_mutex_lock(&d->ids_mu);
 	vd_idset_add(&d->ids, id);
-	/* Kept until durable, then handed to the index thread.  Without memory
-	 * for it the index just catches up from the ledger later. */
-	r = vd_rec_new(*seq, vg_now_ns(), s, n);
+	pthread_mutex_unlock(&d->ids_mu);
+	/* To the index thread, which indexes it once it is durable.  Past the
+	 * queue's limit (or without memory) the index catches up from the
+	 * ledger instead. */
+	pthread_mutex_lock(&d->idxq.mu);
+	full = d->idxq.bytes > VD_INDEX_Q_MAX_BYTES;
+	if (full)
+		d->idx_lagging = true;
+	pthread_mutex_unlock(&d->idxq.mu);
+	r = full ? NULL : vd_rec_new(*seq, vg_now_ns(), s, n);
 	vg_free(s);
 	if (r) {
-		if (d->pend_tail)
-			d->pend_tail->next = r;
-		else
-			d->pend_head = r;
-		d->pend_tail = r;
-	} else {
+		vd_recq_push(&d->idxq, r);
+	} else if (!full) {
 		pthread_mutex_lock(&d->idxq.mu);
 		d->idx_lagging = true;
 		pthread_mutex_unlock(&d->idxq.mu);
@@ -176,9 +187,14 @@ int vd_append_event(struct vd *d, json_t *ev, uint64_t *seq)
  * daemon was slow to acknowledge an event it did record. */
 static bool seen_before(struct vd *d, const char *id)
 {
+	bool has;
+
 	if (!id[0])
 		return false;
-	if (vd_idset_has(&d->ids, id))
+	pthread_mutex_lock(&d->ids_mu);
+	has = vd_idset_has(&d->ids, id);
+	pthread_mutex_unlock(&d->ids_mu);
+	if (has)
 		return true;
 	if (!d->ro_idx && idx_open(d->index_path, IDX_RDONLY, &d->ro_idx, NULL, 0) < 0)
 		d->ro_idx = NULL;
@@ -213,12 +229,13 @@ static int refine_root(struct vd *d, struct norm_envelope *ne, const char *paylo
 {
 	const char *cwd = json_string_value(json_object_get(*ev, "cwd"));
 	json_t *proj = json_object_get(*ev, "project"), *again = NULL;
+	char rbuf[4096];
 	const char *root;
 	int source = 0, rc;
 
 	if (!cwd || !*cwd)
 		return 0;
-	root = project_root(d, cwd, "", &source);
+	root = project_root(d, cwd, "", &source, rbuf, sizeof(rbuf));
 	if (!root || source != NORM_PROJECT_GIT)
 		return 0;
 	if (!strcmp(root, cwd)) {
@@ -241,15 +258,15 @@ int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_env
 	      uint64_t *seq)
 {
 	struct norm_envelope ne = { .pid = -1, .ppid = -1, .uid = -1 };
-	char err[512];
+	char err[512], rbuf[4096];
 	json_t *ev = NULL;
 	int rc, source = 0;
 
 	(void)kind;
 	*seq = 0;
-	d->st.received++;
+	VD_STAT_ADD(d, received, 1);
 	if (from_spool && seen_before(d, env->id)) {
-		d->st.spool_dups++;
+		VD_STAT_ADD(d, spool_dups, 1);
 		return 0;
 	}
 	ne.id = env->id[0] ? env->id : NULL;
@@ -262,7 +279,8 @@ int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_env
 	 * agent's cwd from the payload decides (the hook's own cwd is normally
 	 * the same, but not when a recorded session is replayed). */
 	if (env->project_dir[0])
-		ne.project_dir = project_root(d, env->cwd, env->project_dir, &source);
+		ne.project_dir = project_root(d, env->cwd, env->project_dir, &source, rbuf,
+					      sizeof(rbuf));
 	ne.project_source = (enum norm_project_source)source;
 	rc = norm_event(d->norm, &ne, payload, len, &ev, err, sizeof(err));
 	if (rc == 0 && !env->project_dir[0])
@@ -270,13 +288,15 @@ int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_env
 	if (rc == -ENOMEM)
 		return rc;
 	if (rc < 0) {
-		d->st.invalid++;
+		VD_STAT_ADD(d, invalid, 1);
 		ev = invalid_event(d, env, payload, len, flags, err);
 		if (!ev)
 			return -ENOMEM;
 	} else {
 		add_agent_version(ev);
+		pthread_mutex_lock(&d->corr_mu);
 		corr_apply(d->corr, ev, env->time_ns ? env->time_ns : vg_now_ns());
+		pthread_mutex_unlock(&d->corr_mu);
 	}
 	if (peer)
 		json_object_set_new(ev, "peer",
@@ -297,11 +317,16 @@ void vd_expire(struct vd *d)
 	uint64_t seq;
 
 	do {
-		if (corr_expire(d->corr, vg_now_ns(), out, VG_ARRAY_LEN(out), &n) < 0)
+		int rc;
+
+		pthread_mutex_lock(&d->corr_mu);
+		rc = corr_expire(d->corr, vg_now_ns(), out, VG_ARRAY_LEN(out), &n);
+		pthread_mutex_unlock(&d->corr_mu);
+		if (rc < 0)
 			return;
 		for (size_t i = 0; i < n; i++) {
 			if (vd_append_event(d, out[i], &seq) == 0)
-				d->st.abandoned++;
+				VD_STAT_ADD(d, abandoned, 1);
 			else
 				vg_warn("cannot record an abandoned tool call");
 			json_decref(out[i]);

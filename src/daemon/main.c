@@ -35,6 +35,8 @@ static const char usage[] =
 	"  --max-string SIZE     truncate longer payload strings (default 2000 bytes)\n"
 	"  --abandon-after DUR   a tool call with no result after DUR is recorded as\n"
 	"                        abandoned (default 10m)\n"
+	"  --workers N           threads that normalize and record events (default: one\n"
+	"                        per CPU; each connection's events keep their order)\n"
 	"  --signing-key SPEC    signing key (default $VIGIL_SIGNING_KEY, else\n"
 	"                        STATE/keys/signing.key)\n"
 	"  --mac-key SPEC        MAC key (default $VIGIL_MAC_KEY, else STATE/keys/mac.key)\n"
@@ -46,7 +48,7 @@ static const char usage[] =
 	"Exit status: 0 clean stop; 1 another daemon runs on this state directory;\n"
 	"2 usage error; 3 could not start (the reason is printed).\n";
 
-enum { OPT_STATE = 256, OPT_SOCKET, OPT_DAEMON, OPT_FG, OPT_MAXSTR, OPT_ABANDON, OPT_SIGN, OPT_MAC,
+enum { OPT_STATE = 256, OPT_SOCKET, OPT_DAEMON, OPT_FG, OPT_MAXSTR, OPT_ABANDON, OPT_WORKERS, OPT_SIGN, OPT_MAC,
        OPT_VERSION };
 
 static const struct option opts[] = {
@@ -56,6 +58,7 @@ static const struct option opts[] = {
 	{ "foreground", no_argument, NULL, OPT_FG },
 	{ "max-string", required_argument, NULL, OPT_MAXSTR },
 	{ "abandon-after", required_argument, NULL, OPT_ABANDON },
+	{ "workers", required_argument, NULL, OPT_WORKERS },
 	{ "signing-key", required_argument, NULL, OPT_SIGN },
 	{ "mac-key", required_argument, NULL, OPT_MAC },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -206,6 +209,12 @@ int main(int argc, char **argv)
 						   "1s and 7d",
 						   optarg);
 			cfg.abandon_ns = v * 1000000000ull;
+			break;
+		case OPT_WORKERS:
+			if (vg_parse_size(optarg, &v) < 0 || v < 1 || v > VD_MAX_WORKERS)
+				return usage_error("--workers: '%s' is not a number between 1 and %d",
+						   optarg, VD_MAX_WORKERS);
+			cfg.workers = (unsigned)v;
 			break;
 		case OPT_SIGN:
 			cfg.signing_key = optarg;

@@ -53,7 +53,7 @@ static int drain_file(struct vd *d, const char *path)
 	while ((rc = wire_spool_next(r, &rec)) > 0) {
 		if (rec.kind != WIRE_EVENT && rec.kind != WIRE_DECIDE)
 			continue;
-		d->st.spool_records++;
+		VD_STAT_ADD(d, spool_records, 1);
 		rc = vd_ingest(d, rec.kind, rec.flags, &rec.env, rec.payload, rec.payload_len, true,
 			       NULL, &seq);
 		if (rc < 0) {
@@ -71,7 +71,7 @@ static int drain_file(struct vd *d, const char *path)
 	}
 	wire_spool_damage(r, &bad_bytes, &bad_runs);
 	if (bad_bytes) {
-		d->st.spool_damaged_bytes += bad_bytes;
+		VD_STAT_ADD(d, spool_damaged_bytes, bad_bytes);
 		vg_warn("spool %s: skipped %llu damaged bytes in %llu places (torn or corrupt "
 			"records)",
 			path, (unsigned long long)bad_bytes, (unsigned long long)bad_runs);
