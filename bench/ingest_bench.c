@@ -383,12 +383,12 @@ int main(int argc, char **argv)
 		dt = vg_mono_ns() - t0;
 		batch_rate = (double)acked / ((double)dt / 1e9);
 		/* How long until the index holds everything acknowledged. */
-		target = (uint64_t)status_int(o.socket, "ledger", "durable_seq");
+		target = (uint64_t)status_int(o.socket, "ledger", "last_event_seq");
 		if (before >= 0) {
 			for (int i = 0; i < 6000; i++) {
 				int64_t last = status_int(o.socket, "index", "last_seq");
 
-				if (last >= 0 && (uint64_t)last + 2 >= target) {
+				if (last >= 0 && (uint64_t)last >= target) {
 					catchup_s = (double)(vg_mono_ns() - t0) / 1e9;
 					break;
 				}

@@ -294,6 +294,7 @@ static void print_status(struct cli *c, json_t *j)
 	uint64_t up = (uint64_t)json_integer_value(json_object_get(j, "uptime_s"));
 	json_int_t durable = json_integer_value(json_object_get(lg, "durable_seq"));
 	json_int_t indexed = json_integer_value(json_object_get(ix, "last_seq"));
+	json_int_t last_event = json_integer_value(json_object_get(lg, "last_event_seq"));
 	const char *lerr = json_string_value(json_object_get(lg, "error"));
 	const char *ierr = json_string_value(json_object_get(ix, "error"));
 
@@ -307,7 +308,10 @@ static void print_status(struct cli *c, json_t *j)
 	       (long long)durable, I(lg, "sealed_seq"), I(lg, "segment"), lerr ? "; error: " : "",
 	       lerr ? lerr : "");
 	printf("  index       through seq %lld%s%s%s\n", (long long)indexed,
-	       indexed >= durable ? " (up to date)" : " (catching up)", ierr ? "; error: " : "",
+	       indexed >= last_event && !json_integer_value(json_object_get(ix, "pending"))
+		       ? " (up to date)"
+		       : " (catching up)",
+	       ierr ? "; error: " : "",
 	       ierr ? ierr : "");
 	printf("  events      %lld received, %lld recorded, %lld invalid, %lld failed, "
 	       "%lld tool calls abandoned\n",

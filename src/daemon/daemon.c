@@ -346,8 +346,13 @@ static void *idx_main(void *arg)
 		stop = d->idx_stop;
 		lagging = d->idx_lagging;
 		d->idx_lagging = false;
+		/* Taken under the same lock, so the status never sees the records
+		 * neither queued nor busy. */
+		list = d->idxq.head;
+		d->idx_busy = d->idxq.count;
+		d->idxq.head = d->idxq.tail = NULL;
+		d->idxq.bytes = d->idxq.count = 0;
 		pthread_mutex_unlock(&d->idxq.mu);
-		list = vd_recq_take(&d->idxq);
 		if (!ix) {
 			vd_rec_free_list(list); /* the catch-up will index them */
 			continue;
@@ -391,6 +396,9 @@ static void *idx_main(void *arg)
 		}
 		if (lagging)
 			idx_catch_up(d, ix);
+		pthread_mutex_lock(&d->idxq.mu);
+		d->idx_busy = 0;
+		pthread_mutex_unlock(&d->idxq.mu);
 	}
 	/* Whatever is still queued was taken above before stop was seen. */
 	idx_close(ix);
@@ -507,6 +515,7 @@ static char *status_json(struct vd *d, size_t *len)
 {
 	struct ledger_status ls;
 	uint64_t idx_last;
+	size_t pending;
 	bool synced;
 	char err[512], *s;
 	json_t *j;
@@ -515,20 +524,23 @@ static char *status_json(struct vd *d, size_t *len)
 	pthread_mutex_lock(&d->idxq.mu);
 	idx_last = d->idx_last;
 	synced = d->idx_synced;
+	pending = d->idxq.count + d->idx_busy;
 	memcpy(err, d->idx_error, sizeof(err));
 	pthread_mutex_unlock(&d->idxq.mu);
 	j = json_pack("{s:s, s:I, s:s, s:s, s:I,"
-		      " s:{s:I, s:I, s:I, s:I, s:I, s:s?},"
-		      " s:{s:I, s:b, s:s?},"
+		      " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:s?},"
+		      " s:{s:I, s:I, s:b, s:s?}, s:{s:b},"
 		      " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 		      "version", VIGIL_VERSION, "pid", (json_int_t)getpid(), "state_dir",
 		      d->cfg.state_dir, "socket", d->cfg.socket_path, "uptime_s",
 		      (json_int_t)((vg_mono_ns() - d->started_ns) / 1000000000ull), "ledger",
 		      "next_seq", (json_int_t)ls.next_seq, "durable_seq", (json_int_t)ls.durable_seq,
+		      "last_event_seq", (json_int_t)VD_STAT_GET(d, last_event_seq),
 		      "sealed_seq", (json_int_t)ls.sealed_seq, "segment", (json_int_t)ls.segment,
 		      "checkpoints", (json_int_t)ls.checkpoints, "error",
 		      ls.last_error ? strerror(-ls.last_error) : NULL, "index", "last_seq",
-		      (json_int_t)idx_last, "synced", synced, "error", err[0] ? err : NULL,
+		      (json_int_t)idx_last, "pending", (json_int_t)pending, "synced", synced, "error",
+		      err[0] ? err : NULL, "spool", "drain_ready", d->drain_ready,
 		      "events", "received", (json_int_t)VD_STAT_GET(d, received), "appended",
 		      (json_int_t)VD_STAT_GET(d, appended), "acked", (json_int_t)VD_STAT_GET(d, acked), "failed",
 		      (json_int_t)VD_STAT_GET(d, failed), "invalid", (json_int_t)VD_STAT_GET(d, invalid), "refused",

@@ -79,6 +79,7 @@ struct vd_stats {
 	uint64_t received, appended, acked, failed, invalid, refused;
 	uint64_t spool_records, spool_dups, spool_damaged_bytes, abandoned;
 	uint64_t conns_total, conns_now;
+	uint64_t last_event_seq; /* highest seq of an event appended (atomic max) */
 };
 
 struct idx;
@@ -165,6 +166,7 @@ struct vd {
 	uint64_t idx_durable;		/* index thread: known durable seq */
 	bool idx_lagging;		/* under idxq.mu: records were not queued */
 	uint64_t idx_last;		/* under idxq.mu */
+	size_t idx_busy;		/* under idxq.mu: records being indexed now */
 	bool idx_synced;		/* under idxq.mu: the start-up catch-up ran */
 	char idx_error[512];		/* under idxq.mu */
 
@@ -198,8 +200,6 @@ void vd_recq_init(struct vd_recq *q);
 void vd_recq_destroy(struct vd_recq *q);
 struct vd_rec *vd_rec_new(uint64_t seq, uint64_t time_ns, const char *json, size_t len);
 void vd_recq_push(struct vd_recq *q, struct vd_rec *r);
-/* Takes the whole list (NULL when empty). */
-struct vd_rec *vd_recq_take(struct vd_recq *q);
 void vd_rec_free_list(struct vd_rec *r);
 
 #endif /* VIGIL_DAEMON_H */

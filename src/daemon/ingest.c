@@ -159,6 +159,14 @@ int vd_append_event(struct vd *d, json_t *ev, uint64_t *seq)
 		return rc;
 	}
 	VD_STAT_ADD(d, appended, 1);
+	{
+		uint64_t cur = VD_STAT_GET(d, last_event_seq);
+
+		while (cur < *seq && !__atomic_compare_exchange_n(&d->st.last_event_seq, &cur, *seq,
+								  true, __ATOMIC_RELAXED,
+								  __ATOMIC_RELAXED))
+			;
+	}
 	pthread_mutex_lock(&d->ids_mu);
 	vd_idset_add(&d->ids, id);
 	pthread_mutex_unlock(&d->ids_mu);

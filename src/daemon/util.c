@@ -53,19 +53,6 @@ void vd_recq_push(struct vd_recq *q, struct vd_rec *r)
 	pthread_mutex_unlock(&q->mu);
 }
 
-struct vd_rec *vd_recq_take(struct vd_recq *q)
-{
-	struct vd_rec *r;
-
-	pthread_mutex_lock(&q->mu);
-	r = q->head;
-	q->head = q->tail = NULL;
-	q->bytes = 0;
-	q->count = 0;
-	pthread_mutex_unlock(&q->mu);
-	return r;
-}
-
 void vd_rec_free_list(struct vd_rec *r)
 {
 	while (r) {

@@ -40,7 +40,7 @@ PY
 settle() {
 	for _ in $(seq 1 200); do
 		if "$VIGIL" status --json >"$T/st.json" 2>/dev/null &&
-			python3 -c "import json,sys; j=json.load(open('$T/st.json')); sys.exit(0 if j['index']['last_seq'] >= j['ledger']['durable_seq'] - 2 and j['ledger']['durable_seq'] + 1 >= j['ledger']['next_seq'] else 1)"; then
+			python3 -c "import json,sys; j=json.load(open('$T/st.json')); i = j['index']; sys.exit(0 if i['synced'] and j['spool']['drain_ready'] and i['pending'] == 0 and i['last_seq'] >= j['ledger']['last_event_seq'] and j['spool_bytes'] == 0 else 1)"; then
 			return 0
 		fi
 		sleep 0.1
