@@ -171,6 +171,34 @@ ok $ok "20 concurrent agents x 10 hooks all exit 0"
 settle
 ok $([ "$(count "json_extract(json, '\$.payload.prompt') LIKE 'many-%'")" -eq 200 ]; echo $?) "all 200 events are recorded, none twice"
 
+# ---- a second instance: its own socket, ledger and index; abandoned tool calls --------
+S2=$T/second
+"$VIGIL" --state-dir "$S2" keys init >/dev/null 2>&1
+"$VIGILD" --state-dir "$S2" --daemon --abandon-after 1s >"$T/out" 2>&1
+ok $? "a second vigild runs on another state directory"
+printf '{"session_id":"s2","cwd":"/tmp","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"sleep 999"},"tool_use_id":"never-ends"}' |
+	VIGIL_STATE_DIR=$S2 "$HOOK" >/dev/null
+payload first-only only-in-first | "$HOOK" >/dev/null
+count2() {
+	python3 - "$S2/index.db" "$1" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+print(db.execute("SELECT count(*) FROM events WHERE " + sys.argv[2]).fetchone()[0])
+PY
+}
+for _ in $(seq 1 150); do
+	[ "$(count2 "event_type = 'tool_abandoned'" 2>/dev/null)" = 1 ] && break
+	sleep 0.1
+done
+ok $([ "$(count2 "event_type = 'tool_abandoned' AND tool_use_id = 'never-ends' AND outcome = 'abandoned'")" -eq 1 ]; echo $?) "a PreToolUse with no result is recorded as tool_abandoned after --abandon-after"
+ok $([ "$(count2 "json_extract(json, '\$.payload.prompt') = 'only-in-first'")" -eq 0 ] &&
+	[ "$(count2 "session_id = 's2'")" -ge 1 ]; echo $?) "a hook reaches only the daemon of its own state directory"
+settle
+ok $([ "$(count "session_id = 's2'")" -eq 0 ] && [ "$(count "json_extract(json, '\$.payload.prompt') = 'only-in-first'")" -eq 1 ]; echo $?) "and the first daemon saw only its own events"
+"$VIGIL" --state-dir "$S2" down >/dev/null 2>&1
+"$VIGIL" --state-dir "$S2" verify >/dev/null 2>&1
+ok $? "the second ledger verifies"
+
 # ---- shutdown and verify -------------------------------------------------------------
 "$VIGIL" down --json >"$T/out" 2>&1
 ok $(python3 -c "import json; j=json.load(open('$T/out')); assert j['stopped'] and not j['running']"; echo $?) "down --json"
