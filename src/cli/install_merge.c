@@ -20,8 +20,11 @@
 #include <stdio.h>
 
 /*
- * Claude Code: every event the pinned client (2.1.197) knows, except four
- * that are not notifications:
+ * Claude Code: every event the pinned client (2.1.197) knows, except five.
+ * PostToolBatch only repeats, once per batch of parallel tool calls, what
+ * each call's PostToolUse already carried; a hook there costs the agent one
+ * more process per batch (9 of 33 hook runs in the end-to-end session) and
+ * records nothing new.  The other four are not notifications:
  *   WorktreeCreate, WorktreeRemove  a hook there REPLACES the client's own
  *                                   git worktree handling;
  *   FileChanged                     its matcher is the list of files to watch,
@@ -41,7 +44,6 @@ static const struct install_event claude_events[] = {
 	{ "PermissionDenied", true, false },
 	{ "PostToolUse", true, false },
 	{ "PostToolUseFailure", true, false },
-	{ "PostToolBatch", false, false },
 	{ "Notification", false, false },
 	{ "SubagentStart", false, false },
 	{ "SubagentStop", false, false },

@@ -182,6 +182,10 @@ int main(int argc, char **argv)
 
 	vg_log_set_prefix("vigild");
 	json_set_alloc_funcs(vg_malloc, vg_free);
+	/* Everything vigild creates (index, spool, log, socket) holds what agents
+	 * did: for the owner only. */
+	umask(0077);
+	vg_log_set_level(VG_LOG_INFO); /* starts, stops and drains belong in the log */
 	while ((o = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
 		switch (o) {
 		case OPT_STATE:

@@ -77,7 +77,7 @@ mkdir -p "$P/src/deep" && git -C "$P" init -q . 2>/dev/null || mkdir -p "$P/.git
 (cd "$P/src/deep" && "$VIGIL" install --hook "$HOOK" >"$T/out" 2>"$T/err")
 rc=$?
 S="$P/.claude/settings.json"
-[ $rc -eq 0 ] && [ -f "$S" ] && has "added    26"
+[ $rc -eq 0 ] && [ -f "$S" ] && has "added    25"
 ok $? "install from a subdirectory writes the git root's .claude/settings.json"
 py "$S" "$HOOK" <<'EOF'
 import json, sys
@@ -167,14 +167,14 @@ cp "$T/fake/vigil-hook" "$T/other dir/vigil-hook"
 [ $? -eq 0 ] && py "$S" "$T/out" "$T/other dir/vigil-hook" <<'EOF'
 import json, sys
 j = json.load(open(sys.argv[1])); r = json.load(open(sys.argv[2])); new = sys.argv[3]
-assert r["changed"] is True and len(r["updated"]) == 26 and r["added"] == [], r
+assert r["changed"] is True and len(r["updated"]) == 25 and r["added"] == [], r
 for ev, groups in j["hooks"].items():
     ours = [x for g in groups for x in g["hooks"] if "vigil-hook" in x.get("command", "")]
     if ev == "MyFutureEvent":
         continue
     assert len(ours) == 1 and ours[0]["command"].startswith("'" + new + "' --agent"), ours
 EOF
-ok $? "a new vigil-hook path updates each entry in place (26 updated, none duplicated, path quoted)"
+ok $? "a new vigil-hook path updates each entry in place (25 updated, none duplicated, path quoted)"
 cmp -s "$T/orig.json" "$S.vigil-bak"
 ok $? "the backup still holds the file as it was before vigil first touched it"
 
@@ -210,10 +210,10 @@ run uninstall --user --json
 [ $rc -eq 0 ] && py "$T/out" "$HOME/.claude/settings.json" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))
-assert r["scope"] == "user" and r["changed"] and len(r["removed"]) == 26, r
+assert r["scope"] == "user" and r["changed"] and len(r["removed"]) == 25, r
 assert json.load(open(sys.argv[2])) == {}
 EOF
-ok $? "uninstall --user removes all 26 and leaves an empty object"
+ok $? "uninstall --user removes all 25 and leaves an empty object"
 CLAUDE_CONFIG_DIR="$T/ccdir" "$VIGIL" install --user --hook "$HOOK" >"$T/out" 2>"$T/err"
 [ $? -eq 0 ] && [ -f "$T/ccdir/settings.json" ]
 ok $? "--user honours CLAUDE_CONFIG_DIR"
@@ -255,7 +255,7 @@ ok $? "a settings file over 4 MiB is refused"
 # Files vigil accepts although they are odd.
 d="$T/blank" && mkdir -p "$d/.claude" && printf '  \n' >"$d/.claude/settings.json"
 (cd "$T" && "$VIGIL" install --dir "$d" --hook "$HOOK" >"$T/out" 2>"$T/err")
-[ $? -eq 0 ] && has "added    26"
+[ $? -eq 0 ] && has "added    25"
 ok $? "an empty (blank) settings file is taken as {}"
 d="$T/disabled" && mkdir -p "$d/.claude" && echo '{"disableAllHooks": true}' >"$d/.claude/settings.json"
 (cd "$T" && "$VIGIL" install --dir "$d" --hook "$HOOK" >"$T/out" 2>"$T/err")
@@ -304,7 +304,7 @@ ok $? "duplicates are removed, a stale event dropped, vigil's handler in a user'
 # ---- dry run and JSON -----------------------------------------------------------------------------
 d="$T/dry" && mkdir -p "$d"
 (cd "$T" && "$VIGIL" install --dir "$d" --hook "$HOOK" --dry-run >"$T/out" 2>"$T/err")
-[ $? -eq 0 ] && [ ! -e "$d/.claude" ] && has "would add 26" && has '"PreToolUse": \['
+[ $? -eq 0 ] && [ ! -e "$d/.claude" ] && has "would add 25" && has '"PreToolUse": \['
 ok $? "--dry-run on a fresh project prints the resulting file and creates nothing"
 mkdir -p "$d/.claude" && echo '{"model": "m"}' >"$d/.claude/settings.json"
 before=$(sum "$d/.claude/settings.json")
@@ -318,7 +318,7 @@ want = {"action", "agent", "scope", "file", "dry_run", "changed", "added", "upda
 assert want <= set(r), want - set(r)
 assert r["action"] == "install" and r["agent"] == "claude-code" and r["scope"] == "project"
 assert r["file"] == sys.argv[2] and r["dry_run"] is True and r["changed"] is True
-assert len(r["added"]) == 26 and r["content"]["model"] == "m" and "hooks" in r["content"]
+assert len(r["added"]) == 25 and r["content"]["model"] == "m" and "hooks" in r["content"]
 EOF
 ok $? "--dry-run --json: the documented fields, the would-be content, and the file untouched"
 (cd "$T" && "$VIGIL" uninstall --dir "$d" --dry-run >"$T/out" 2>"$T/err")
