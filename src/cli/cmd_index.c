@@ -412,15 +412,44 @@ int cmd_sql(struct cli *c, int argc, char **argv)
 	if (optind >= argc)
 		return cli_usage_error("sql", "give a query, e.g. vigil sql \"SELECT count(*) FROM "
 					      "events\"");
-	/* The words of the query, joined: `vigil sql SELECT 1` works too. */
+	/* The words of the query, joined: `vigil sql SELECT 1` works too.  A
+	 * --json or --limit after the query is an option, not SQL (where "--"
+	 * would silently start a comment). */
 	vbuf_init(&q, SQL_MAX_QUERY);
-	for (int i = optind; i < argc; i++) {
-		if ((i > optind && vbuf_append(&q, " ", 1) < 0) ||
+	for (int i = optind, words = 0; i < argc; i++) {
+		const char *lim = NULL;
+
+		if (!strcmp(argv[i], "--json")) {
+			out.json = true;
+			continue;
+		}
+		if (!strcmp(argv[i], "--limit") && i + 1 < argc)
+			lim = argv[++i];
+		else if (!strncmp(argv[i], "--limit=", 8))
+			lim = argv[i] + 8;
+		if (lim) {
+			errno = 0;
+			limit = strtoull(lim, &end, 10);
+			if (!*lim || *lim == '-' || *end || errno || limit == 0 ||
+			    limit > SQL_MAX_LIMIT) {
+				vbuf_release(&q);
+				return cli_usage_error("sql", "--limit: '%s' is not a number from 1 "
+							      "to %llu",
+						       lim, SQL_MAX_LIMIT);
+			}
+			continue;
+		}
+		if ((words++ && vbuf_append(&q, " ", 1) < 0) ||
 		    vbuf_append(&q, argv[i], strlen(argv[i])) < 0) {
 			vbuf_release(&q);
 			return cli_usage_error("sql", "the query is longer than %u bytes",
 					       SQL_MAX_QUERY);
 		}
+	}
+	if (!q.len) {
+		vbuf_release(&q);
+		return cli_usage_error("sql", "give a query, e.g. vigil sql \"SELECT count(*) FROM "
+					      "events\"");
 	}
 	rc = cliq_open(c, &ix);
 	if (rc) {

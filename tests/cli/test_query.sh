@@ -234,6 +234,9 @@ ok $? "sql joins its words into one query"
 run sql --limit 2 "SELECT seq FROM events"
 [ $rc -eq 0 ] && has "(2 rows)" && has "stopped after 2 rows" err
 ok $? "sql --limit bounds the output and says so"
+run sql "SELECT tool FROM tool_calls WHERE tool = 'Bash'" --json --limit 1
+is_true "len(L) == 1 and L[0] == {'tool': 'Bash'}"
+ok $? "sql takes --json and --limit after the query too (not as an SQL comment)"
 for w in "DELETE FROM events" "DROP TABLE sessions" "INSERT INTO agents (session_id, agent_id) VALUES ('a', 'b')" \
 	"UPDATE events SET tool = 'x'" "ATTACH DATABASE '$T/x.db' AS x" "PRAGMA journal_mode = DELETE" \
 	"CREATE TABLE t (x)"; do
