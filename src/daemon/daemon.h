@@ -100,9 +100,9 @@ struct vd_job {
 	struct vd_peer peer;
 	int rc;
 	uint64_t seq;
-	size_t len;
-	struct wire_envelope env;
-	char payload[];
+	uint32_t env_len; /* data: the envelope text, then the payload, then NUL */
+	size_t len;	  /* payload bytes */
+	char data[];
 };
 
 struct vd_worker {

@@ -49,7 +49,10 @@ void vd_recq_push(struct vd_recq *q, struct vd_rec *r)
 	q->tail = r;
 	q->bytes += r->len;
 	q->count++;
-	pthread_cond_signal(&q->cv);
+	/* The consumer waits for a first record, then for a batch: wake it
+	 * only then, not for every record. */
+	if (q->count == 1 || q->count % 1024 == 0)
+		pthread_cond_signal(&q->cv);
 	pthread_mutex_unlock(&q->mu);
 }
 

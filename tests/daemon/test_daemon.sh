@@ -36,15 +36,19 @@ db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
 print(db.execute("SELECT count(*) FROM events WHERE " + sys.argv[2]).fetchone()[0])
 PY
 }
-# Waits (up to 20 s) until the daemon reports the index caught up with the ledger.
+# Waits (up to 60 s) until the daemon has drained the spool and indexed everything it
+# recorded; says so on the TAP stream when it gives up.
 settle() {
-	for _ in $(seq 1 200); do
+	local end=$((SECONDS + 60))
+	while [ $SECONDS -lt $end ]; do
 		if "$VIGIL" status --json >"$T/st.json" 2>/dev/null &&
 			python3 -c "import json,sys; j=json.load(open('$T/st.json')); i = j['index']; sys.exit(0 if i['synced'] and j['spool']['drain_ready'] and i['pending'] == 0 and i['last_seq'] >= j['ledger']['last_event_seq'] and j['spool_bytes'] == 0 else 1)"; then
 			return 0
 		fi
 		sleep 0.1
 	done
+	echo "# settle: gave up after 60 s; last status:"
+	sed 's/^/# /' "$T/st.json"
 	return 1
 }
 spooled_bytes() { cat "$VIGIL_STATE_DIR"/spool/*.vgw 2>/dev/null | wc -c; }
@@ -158,6 +162,7 @@ db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
 print(db.execute("SELECT count(DISTINCT json_extract(json, '$.payload.prompt')) FROM events WHERE json_extract(json, '$.payload.prompt') LIKE 'kill-%'").fetchone()[0])
 PY
 )" -eq 100 ]; echo $?) "after kill -9 and restart, all 100 events are there exactly once"
+[ $failed -eq 0 ] || { echo "# kill-%: $(count "json_extract(json, '\$.payload.prompt') LIKE 'kill-%'") rows"; "$VIGIL" status --json | sed 's/^/# /'; ls -la "$VIGIL_STATE_DIR/spool" | sed 's/^/# /'; }
 
 # ---- 20 agents at once --------------------------------------------------------------
 pids=()
