@@ -81,7 +81,8 @@ ls "$VIGIL_STATE_DIR" | grep -q reindex-
 ok $((!$?)) "no temporary file left behind"
 [ "$(stat -c %a "$VIGIL_STATE_DIR/index.db")" = 600 ]
 ok $? "the index is mode 0600 (it holds event payloads)"
-flock "$VIGIL_STATE_DIR/vigild.pid" sleep 30 &
+# -o: the lock is not inherited by sleep, so killing flock releases it at once.
+flock -o "$VIGIL_STATE_DIR/vigild.pid" sleep 30 &
 bg_pids+=($!)
 for _ in $(seq 50); do
 	flock -n "$VIGIL_STATE_DIR/vigild.pid" true 2>/dev/null || break
