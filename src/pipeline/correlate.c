@@ -201,7 +201,7 @@ struct pend {
 	struct pend *sprev, *snext; /* the session's pending list (live only) */
 	struct sess *s;		    /* NULL once doomed */
 	uint64_t t_ns;
-	char *f[PF_COUNT];
+	json_t *f[PF_COUNT]; /* references to the Pre's strings (pf() reads them) */
 	char *subagent_type; /* an Agent/Task Pre's tool_input.subagent_type */
 	json_t *project;
 	const char *reason; /* why it is doomed: "session_end", "evicted", ... */
@@ -347,7 +347,7 @@ static void pend_free(struct pend *p)
 	if (!p)
 		return;
 	for (int i = 0; i < PF_COUNT; i++)
-		vg_free(p->f[i]);
+		json_decref(p->f[i]);
 	vg_free(p->subagent_type);
 	json_decref(p->project);
 	vg_free(p->node.key);
@@ -440,26 +440,43 @@ void corr_free(struct corr *c)
 
 /* ---- keys and lookups ------------------------------------------------------------- */
 
-/* Length-prefixed parts, so ("a", "bc") and ("ab", "c") differ. */
-static char *make_key(const char *const *parts, size_t count, size_t *klen)
-{
-	size_t n = 0, o = 0;
-	char *k;
+/* A map key: at most three ids of at most CORR_MAX_ID bytes, each with its length. */
+#define CORR_KEY_MAX (3u * (4u + CORR_MAX_ID))
 
-	for (size_t i = 0; i < count; i++)
-		n += 4 + strlen(parts[i]);
-	k = vg_malloc(n ? n : 1);
-	if (!k)
-		return NULL;
+/*
+ * Length-prefixed parts, so ("a", "bc") and ("ab", "c") differ, into buf
+ * (CORR_KEY_MAX bytes: every id was checked against CORR_MAX_ID).  A lookup
+ * uses the stack; only a key that is kept is copied to the heap.
+ */
+static size_t make_key(const char *const *parts, size_t count, char buf[CORR_KEY_MAX])
+{
+	size_t o = 0;
+
 	for (size_t i = 0; i < count; i++) {
 		size_t l = strlen(parts[i]);
 
-		vg_put_le32((uint8_t *)k + o, (uint32_t)l);
-		memcpy(k + o + 4, parts[i], l);
+		if (l > CORR_MAX_ID)
+			l = CORR_MAX_ID; /* not reached: the callers checked */
+		vg_put_le32((uint8_t *)buf + o, (uint32_t)l);
+		memcpy(buf + o + 4, parts[i], l);
 		o += 4 + l;
 	}
-	*klen = n;
-	return k;
+	return o;
+}
+
+static char *key_dup(const char *k, size_t n)
+{
+	char *d = vg_malloc(n ? n : 1);
+
+	if (d)
+		memcpy(d, k, n);
+	return d;
+}
+
+/* The Pre's field i as a C string, or NULL. */
+static const char *pf(const struct pend *p, int i)
+{
+	return p->f[i] ? json_string_value(p->f[i]) : NULL;
 }
 
 static const char *get_str(const json_t *o, const char *key)
@@ -477,31 +494,21 @@ static bool id_ok(const char *s)
 static struct pend *pend_find(struct corr *c, const char *sid, const char *aid, const char *tuid)
 {
 	const char *parts[3] = { sid, aid, tuid };
-	size_t klen;
-	char *k = make_key(parts, 3, &klen);
-	struct node *x;
+	char k[CORR_KEY_MAX];
+	size_t klen = make_key(parts, 3, k);
 
-	if (!k)
-		return NULL;
-	x = map_find(&c->pends, k, klen, siphash(c->key, k, klen));
-	vg_free(k);
-	return (struct pend *)x;
+	return (struct pend *)map_find(&c->pends, k, klen, siphash(c->key, k, klen));
 }
 
 /* The session, created (evicting the least recently seen) when new; NULL: -ENOMEM. */
 static struct sess *sess_get(struct corr *c, const char *sid)
 {
-	size_t klen;
-	char *k = make_key(&sid, 1, &klen);
-	uint64_t h;
-	struct sess *s;
+	char kb[CORR_KEY_MAX], *k;
+	size_t klen = make_key(&sid, 1, kb);
+	uint64_t h = siphash(c->key, kb, klen);
+	struct sess *s = (struct sess *)map_find(&c->sessions, kb, klen, h);
 
-	if (!k)
-		return NULL;
-	h = siphash(c->key, k, klen);
-	s = (struct sess *)map_find(&c->sessions, k, klen, h);
 	if (s) {
-		vg_free(k);
 		lru_unlink(c, s);
 		lru_push(c, s);
 		return s;
@@ -509,8 +516,10 @@ static struct sess *sess_get(struct corr *c, const char *sid)
 	while (c->sessions.n >= c->max_sessions && c->lru_head)
 		sess_end(c, c->lru_head, "evicted");
 	s = vg_calloc(1, sizeof(*s));
-	if (!s) {
+	k = key_dup(kb, klen);
+	if (!s || !k) {
 		vg_free(k);
+		vg_free(s);
 		return NULL;
 	}
 	s->node.key = k;
@@ -596,26 +605,39 @@ static int pend_add(struct corr *c, struct sess *s, json_t *ev, const char *sid,
 	const char *id = get_str(ev, "id");
 	struct pend *p, *old;
 	const json_t *st;
+	char k[CORR_KEY_MAX];
+	size_t klen = make_key(parts, 3, k);
 
-	old = pend_find(c, sid, aid, tuid);
+	old = (struct pend *)map_find(&c->pends, k, klen, siphash(c->key, k, klen));
 	if (old) {
 		/* The same Pre again (a replayed spool): keep the first. */
-		if (id && old->f[PF_ID] && strcmp(id, old->f[PF_ID]) == 0)
+		if (id && pf(old, PF_ID) && strcmp(id, pf(old, PF_ID)) == 0)
 			return 0;
 		pend_doom(c, old, "superseded");
 	}
 	p = vg_calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->node.key = make_key(parts, 3, &p->node.klen);
+	p->node.key = key_dup(k, klen);
 	if (!p->node.key)
 		goto nomem;
-	p->node.h = siphash(c->key, p->node.key, p->node.klen);
+	p->node.klen = klen;
+	p->node.h = siphash(c->key, k, klen);
 	p->t_ns = now_ns;
 	for (int i = 0; i < PF_COUNT; i++) {
-		const char *v = get_str(ev, pre_keys[i]);
+		json_t *v = json_object_get(ev, pre_keys[i]);
+		const char *sv = json_is_string(v) ? json_string_value(v) : NULL;
 
-		if (v && !(p->f[i] = vg_strdup(v)))
+		if (!sv)
+			continue;
+		/*
+		 * Strings are never changed in place, so the Pre keeps a
+		 * reference to the event's (no copy); one with a NUL byte is
+		 * cut there, as the C strings the fields are read as are.
+		 */
+		if (strlen(sv) == json_string_length(v))
+			p->f[i] = json_incref(v);
+		else if (!(p->f[i] = json_string(sv)))
 			goto nomem;
 	}
 	p->delegation = is_delegation(get_str(ev, "tool"));
@@ -656,7 +678,7 @@ static struct pend *claim_parent(struct sess *s, const char *agent_type)
 		if (!p->delegation || p->claimed)
 			continue;
 		rank = (agent_type && strcmp(st, agent_type) == 0 ? 2 : 0) +
-		       (!p->f[PF_AGENT_ID] || !*p->f[PF_AGENT_ID] ? 1 : 0);
+		       (!pf(p, PF_AGENT_ID) || !*pf(p, PF_AGENT_ID) ? 1 : 0);
 		if (rank > best_rank) {
 			best = p;
 			best_rank = rank;
@@ -726,8 +748,7 @@ int corr_apply(struct corr *c, json_t *ev, uint64_t now_ns)
 		struct pend *p = tuid ? pend_find(c, sid, aid, tuid) : NULL;
 
 		if (p) {
-			if (p->f[PF_ID] &&
-			    json_object_set_new(ev, "pre_id", json_string(p->f[PF_ID])) < 0)
+			if (p->f[PF_ID] && json_object_set(ev, "pre_id", p->f[PF_ID]) < 0)
 				return -ENOMEM;
 			if (post && !json_object_get(ev, "duration_ms") &&
 			    json_object_set_new(ev, "duration_ms",
@@ -755,7 +776,7 @@ int corr_apply(struct corr *c, json_t *ev, uint64_t now_ns)
 
 		if (p) {
 			p->claimed = true;
-			if ((rc = agent_set(s, aid, p->f[PF_AGENT_ID], p->f[PF_TOOL_USE_ID])) < 0)
+			if ((rc = agent_set(s, aid, pf(p, PF_AGENT_ID), pf(p, PF_TOOL_USE_ID))) < 0)
 				return rc;
 		}
 		if ((a = agent_find(s, aid)) != NULL && (rc = set_parent(ev, a)) < 0)
@@ -783,13 +804,13 @@ static json_t *abandoned_event(const struct pend *p, uint64_t now_ns, const char
 	    json_object_set_new(ev, "time", json_string(when)) < 0)
 		goto out;
 	for (int i = PF_HOST; i < PF_COUNT; i++) {
-		const char *k = i == PF_AGENT_ID && p->f[i] && !*p->f[i] ? NULL : p->f[i];
+		json_t *k = i == PF_AGENT_ID && p->f[i] && !*pf(p, i) ? NULL : p->f[i];
 
 		if (i == PF_TOOL_USE_ID &&
 		    (json_object_set_new(ev, "hook", json_string("vigil")) < 0 ||
 		     json_object_set_new(ev, "event_type", json_string("tool_abandoned")) < 0))
 			goto out;
-		if (k && json_object_set_new(ev, pre_keys[i], json_string(k)) < 0)
+		if (k && json_object_set(ev, pre_keys[i], k) < 0)
 			goto out;
 	}
 	if (p->project && json_object_set(ev, "project", p->project) < 0)
@@ -808,7 +829,7 @@ static json_t *abandoned_event(const struct pend *p, uint64_t now_ns, const char
 				json_integer(now_ns > p->t_ns
 						     ? (json_int_t)((now_ns - p->t_ns) / 1000000u)
 						     : 0)) < 0 ||
-	    (p->f[PF_ID] && json_object_set_new(ev, "pre_id", json_string(p->f[PF_ID])) < 0) ||
+	    (p->f[PF_ID] && json_object_set(ev, "pre_id", p->f[PF_ID]) < 0) ||
 	    json_object_set(ev, "risk", risk) < 0 || json_object_set(ev, "payload", payload) < 0 ||
 	    json_object_set_new(ev, "payload_sha256", json_string(hex)) < 0 ||
 	    json_object_set_new(ev, "schema", json_string(NORM_SCHEMA)) < 0)

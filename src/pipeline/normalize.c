@@ -2,11 +2,18 @@
  * normalize.c - one hook payload in, one schema v1 event out
  * (docs/event-schema.md).
  *
- * Order of work: refuse oversized input, hash the raw bytes, parse, read the
- * facts the event needs from the untouched object (so the scope check sees
- * whole paths), then redact and truncate every string of the payload in
- * place, and finally copy the fields into the event through the same
- * redact-and-truncate step, so no secret reaches the event by any field.
+ * Order of work: refuse oversized input, hash the raw bytes, parse (parse.c's
+ * fast path, else jansson), read the facts the event needs from the
+ * untouched object (so the scope check sees whole paths), then copy the
+ * fields into the event through the redact-and-truncate step, and finally
+ * redact and truncate every string of the payload in place, so no secret
+ * reaches the event by any field.
+ *
+ * Cost: this runs for every hook call, so the common case is kept cheap.
+ * A string that redaction's pre-pass (redact_needed) calls clean and that
+ * needs no truncation is not copied: the payload keeps it and a field taken
+ * from it shares the same JSON string.  Only strings that change are
+ * rebuilt, through one scratch buffer per call (struct norm_work).
  *
  * From the untouched payload it also derives file_change (filechange.c),
  * usage (an Agent/Task result's tokens) and the baseline risk (risk.c).
@@ -23,6 +30,7 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -155,84 +163,148 @@ static const char *get_str(const json_t *o, const char *key)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/*
- * Redacts s and truncates the result to max bytes (on a UTF-8 boundary) with
- * a "…[truncated N bytes]" suffix.  Returns a new JSON string or NULL.
- */
-static json_t *clean_string(const struct norm_ctx *c, const char *s, size_t len, int *hits)
+/* The JSON string under key, or NULL. */
+static json_t *get_jstr(const json_t *o, const char *key)
 {
-	struct vbuf b;
-	json_t *j = NULL;
-	int rc;
+	json_t *v = json_is_object(o) ? json_object_get(o, key) : NULL;
 
-	vbuf_init(&b, len * 8 + 4096);
-	rc = norm_redact(s, len, &b);
-	if (rc < 0)
-		goto out;
-	if (hits)
-		*hits += rc;
-	if (b.len > c->max_string) {
-		size_t keep = c->max_string, cut;
-
-		while (keep > 0 && (b.data[keep] & 0xc0) == 0x80)
-			keep--;
-		cut = b.len - keep;
-		b.len = keep;
-		if (vbuf_appendf(&b, "\xe2\x80\xa6[truncated %zu bytes]", cut) < 0)
-			goto out;
-	}
-	j = json_stringn((const char *)b.data, b.len);
-out:
-	vbuf_release(&b);
-	return j;
+	return json_is_string(v) ? v : NULL;
 }
 
-static int set_clean(const struct norm_ctx *c, json_t *o, const char *key, const char *s)
+/*
+ * One norm_event call's working state: the context and one scratch buffer
+ * that every string's redaction reuses (instead of a buffer per string),
+ * released when the call ends.  Each call has its own, so calls on several
+ * threads share nothing but the immutable context.
+ */
+struct norm_work {
+	const struct norm_ctx *c;
+	struct vbuf buf;
+};
+
+/*
+ * s (len bytes) redacted and truncated to max_string bytes (on a UTF-8
+ * boundary) with a "…[truncated N bytes]" suffix.  Returns a new reference:
+ * to orig (the JSON string holding s, when there is one) if nothing had to
+ * change, which is the usual case and costs no copy; otherwise to a new
+ * string.  NULL: -ENOMEM (or s is not UTF-8, which a JSON string never is).
+ */
+static json_t *clean_string(struct norm_work *w, const char *s, size_t len, json_t *orig,
+			    int *hits)
+{
+	struct vbuf *b = &w->buf;
+	bool cut_short = false;
+	int rc;
+
+	/* orig stands for s only when it holds exactly s (no NUL byte cut it short). */
+	if (orig && json_string_length(orig) != len)
+		orig = NULL;
+	if (len <= w->c->max_string && !redact_needed(s, len))
+		return orig ? json_incref(orig) : json_stringn(s, len);
+	/* The limit of the old per-string buffer: redaction may lengthen a string. */
+	b->limit = len * 8 + 4096;
+	rc = norm_redact(s, len, b);
+	if (rc < 0)
+		return NULL;
+	if (hits)
+		*hits += rc;
+	if (b->len > w->c->max_string) {
+		size_t keep = w->c->max_string, cut;
+		char tail[64];
+		int tn;
+
+		while (keep > 0 && (b->data[keep] & 0xc0) == 0x80)
+			keep--;
+		cut = b->len - keep;
+		b->len = keep;
+		cut_short = true;
+		tn = snprintf(tail, sizeof(tail), "\xe2\x80\xa6[truncated %zu bytes]", cut);
+		if (tn < 0 || (size_t)tn >= sizeof(tail) || vbuf_append(b, tail, (size_t)tn) < 0)
+			return NULL;
+	}
+	if (rc == 0 && !cut_short && orig)
+		return json_incref(orig);
+	return json_stringn((const char *)b->data, b->len);
+}
+
+/* Sets key to the cleaned s (NULL: nothing to set). */
+static int set_clean(struct norm_work *w, json_t *o, const char *key, const char *s)
 {
 	json_t *j;
 
 	if (!s)
 		return 0;
-	j = clean_string(c, s, strlen(s), NULL);
+	j = clean_string(w, s, strlen(s), NULL, NULL);
 	if (!j || json_object_set_new(o, key, j) < 0)
 		return -ENOMEM;
 	return 0;
 }
 
+/* Sets key to the cleaned JSON string v (NULL: nothing to set). */
+static int set_clean_json(struct norm_work *w, json_t *o, const char *key, json_t *v)
+{
+	json_t *j;
+
+	if (!v)
+		return 0;
+	/* Up to a NUL byte, as for every copied field (JSON_ALLOW_NUL lets one in). */
+	j = clean_string(w, json_string_value(v), strlen(json_string_value(v)), v, NULL);
+	if (!j || json_object_set_new(o, key, j) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* "[REDACTED:<kind>]" as a new JSON string. */
+static json_t *redacted(const char *kind)
+{
+	char tmp[64];
+	size_t n = strlen(kind);
+
+	if (n > sizeof(tmp) - 12)
+		return NULL;
+	memcpy(tmp, "[REDACTED:", 10);
+	memcpy(tmp + 10, kind, n);
+	tmp[10 + n] = ']';
+	return json_stringn_nocheck(tmp, n + 11);
+}
+
 /*
  * Redacts and truncates every string value of v in place; values under
- * secret-looking keys are replaced wholesale.  Depth is bounded by jansson's
- * parser (2048).
+ * secret-looking keys are replaced wholesale.  A string that needs no change
+ * is left where it is.  Depth is bounded by jansson's parser (2048).
  */
-static int clean_tree(const struct norm_ctx *c, json_t *v, int *hits)
+static int clean_tree(struct norm_work *w, json_t *v, int *hits)
 {
 	if (json_is_object(v)) {
-		const char *k;
 		json_t *x;
 		void *it;
 
 		for (it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
-			k = json_object_iter_key(it);
 			x = json_object_iter_value(it);
 			if (json_is_string(x)) {
 				/* A key like "password" names its value a secret. */
 				const char *kind = json_string_length(x) > 0
-							   ? redact_key_kind(k, strlen(k))
+							   ? redact_key_kind(json_object_iter_key(it),
+									     json_object_iter_key_len(it))
 							   : NULL;
-				char tmp[64];
 				json_t *n;
 
 				if (kind) {
-					snprintf(tmp, sizeof(tmp), "[REDACTED:%s]", kind);
-					n = json_string(tmp);
+					n = redacted(kind);
 					(*hits)++;
 				} else {
-					n = clean_string(c, json_string_value(x), json_string_length(x),
-							 hits);
+					n = clean_string(w, json_string_value(x), json_string_length(x),
+							 x, hits);
 				}
-				if (!n || json_object_iter_set_new(v, it, n) < 0)
+				if (!n)
 					return -ENOMEM;
-			} else if (clean_tree(c, x, hits) < 0) {
+				if (n == x) {
+					json_decref(n);
+					continue;
+				}
+				if (json_object_iter_set_new(v, it, n) < 0)
+					return -ENOMEM;
+			} else if (clean_tree(w, x, hits) < 0) {
 				return -ENOMEM;
 			}
 		}
@@ -241,12 +313,18 @@ static int clean_tree(const struct norm_ctx *c, json_t *v, int *hits)
 			json_t *x = json_array_get(v, i);
 
 			if (json_is_string(x)) {
-				json_t *n = clean_string(c, json_string_value(x), json_string_length(x),
-							 hits);
+				json_t *n = clean_string(w, json_string_value(x), json_string_length(x),
+							 x, hits);
 
-				if (!n || json_array_set_new(v, i, n) < 0)
+				if (!n)
 					return -ENOMEM;
-			} else if (clean_tree(c, x, hits) < 0) {
+				if (n == x) {
+					json_decref(n);
+					continue;
+				}
+				if (json_array_set_new(v, i, n) < 0)
+					return -ENOMEM;
+			} else if (clean_tree(w, x, hits) < 0) {
 				return -ENOMEM;
 			}
 		}
@@ -378,17 +456,29 @@ static void set_err(char *err, size_t errcap, const char *fmt, ...)
 
 struct facts {
 	const char *hook, *tool, *event_type, *target, *scope_path, *command;
+	json_t *hook_j, *tool_j, *target_j; /* the JSON strings of hook, tool and target */
 	bool is_tool;
 };
+
+/* The string of v (NULL: none), remembered as the target's JSON string. */
+static const char *take_target(struct facts *f, json_t *v)
+{
+	f->target_j = v;
+	return v ? json_string_value(v) : NULL;
+}
 
 static void classify(const json_t *in, struct facts *f)
 {
 	const json_t *ti = json_object_get(in, "tool_input");
 
-	f->hook = get_str(in, "hook_event_name");
-	if (!f->hook || !*f->hook)
+	f->hook_j = get_jstr(in, "hook_event_name");
+	f->hook = f->hook_j ? json_string_value(f->hook_j) : NULL;
+	if (!f->hook || !*f->hook) {
 		f->hook = "unknown";
-	f->tool = get_str(in, "tool_name");
+		f->hook_j = NULL;
+	}
+	f->tool_j = get_jstr(in, "tool_name");
+	f->tool = f->tool_j ? json_string_value(f->tool_j) : NULL;
 	f->is_tool = is_tool_hook(f->hook) && f->tool;
 	if (f->is_tool) {
 		f->event_type = tool_event_type(f->tool);
@@ -399,47 +489,66 @@ static void classify(const json_t *in, struct facts *f)
 				f->event_type = hook_types[i].type;
 	}
 	if (strcmp(f->hook, "UserPromptSubmit") == 0) {
-		f->target = get_str(in, "prompt");
+		f->target = take_target(f, get_jstr(in, "prompt"));
 		return;
 	}
 	if (!f->is_tool || !json_is_object(ti))
 		return;
 	if (!strcmp(f->event_type, "file_read") || !strcmp(f->event_type, "file_write") ||
 	    !strcmp(f->event_type, "file_edit")) {
-		f->target = f->scope_path = get_str(ti, "file_path");
+		f->target = f->scope_path = take_target(f, get_jstr(ti, "file_path"));
 	} else if (!strcmp(f->event_type, "notebook_operation")) {
-		f->target = f->scope_path = get_str(ti, "notebook_path");
+		f->target = f->scope_path = take_target(f, get_jstr(ti, "notebook_path"));
 	} else if (!strcmp(f->tool, "Bash")) {
-		f->target = f->command = get_str(ti, "command");
+		f->target = f->command = take_target(f, get_jstr(ti, "command"));
 	} else if (!strcmp(f->tool, "Grep") || !strcmp(f->tool, "Glob")) {
-		f->target = get_str(ti, "pattern");
+		f->target = take_target(f, get_jstr(ti, "pattern"));
 		f->scope_path = get_str(ti, "path");
 	} else if (!strcmp(f->tool, "LS")) {
-		f->target = f->scope_path = get_str(ti, "path");
+		f->target = f->scope_path = take_target(f, get_jstr(ti, "path"));
 	} else if (!strcmp(f->tool, "WebFetch")) {
-		f->target = get_str(ti, "url");
+		f->target = take_target(f, get_jstr(ti, "url"));
 	} else if (!strcmp(f->tool, "WebSearch")) {
-		f->target = get_str(ti, "query");
+		f->target = take_target(f, get_jstr(ti, "query"));
 	} else if (!strcmp(f->event_type, "sub_agent_delegation")) {
-		f->target = get_str(ti, "description");
+		f->target = take_target(f, get_jstr(ti, "description"));
 		if (!f->target)
-			f->target = get_str(ti, "prompt");
+			f->target = take_target(f, get_jstr(ti, "prompt"));
 	}
+}
+
+/*
+ * The SHA-256 implementation, fetched once per process.  EVP_sha256() alone
+ * makes OpenSSL 3 look the algorithm up again (under a lock) on every
+ * digest, which cost more than hashing a typical payload.  A fetched
+ * EVP_MD is immutable and may be shared by threads; this pointer is the
+ * pipeline's one global, written once under pthread_once and kept until
+ * exit.
+ */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
 int norm_sha256_hex(const void *p, size_t n, char out[65])
 {
 	uint8_t md[32];
 	unsigned mdlen = 0;
+	const EVP_MD *alg;
 
-	if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+	pthread_once(&sha256_once, sha256_fetch);
+	alg = sha256_md ? sha256_md : EVP_sha256();
+	if (EVP_Digest(p, n, md, &mdlen, alg, NULL) != 1 || mdlen != 32)
 		return -EIO;
 	vg_hex_encode(md, 32, out);
 	return 0;
 }
 
 /* file_change, from fc_compute()'s result; path: the tool's file_path. */
-static int add_file_change(const struct norm_ctx *c, json_t *ev, const struct fc_result *r,
+static int add_file_change(struct norm_work *w, json_t *ev, const struct fc_result *r,
 			   const char *path, const char *cwd)
 {
 	json_t *o = json_object();
@@ -447,7 +556,7 @@ static int add_file_change(const struct norm_ctx *c, json_t *ev, const struct fc
 
 	if (!o || json_object_set_new(ev, "file_change", o) < 0)
 		return -ENOMEM;
-	if (path && set_clean(c, o, "path", norm_path(cwd, path, p, sizeof(p)) == 0 ? p : path) < 0)
+	if (path && set_clean(w, o, "path", norm_path(cwd, path, p, sizeof(p)) == 0 ? p : path) < 0)
 		return -ENOMEM;
 	if (json_object_set_new(o, "created", json_boolean(r->created)) < 0)
 		return -ENOMEM;
@@ -555,6 +664,7 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
 	       size_t len, json_t **out, char *err, size_t errcap)
 {
 	struct norm_envelope none = { .pid = -1, .ppid = -1, .uid = -1 };
+	struct norm_work w = { .c = c };
 	json_t *in = NULL, *ev = NULL, *proj;
 	json_error_t je;
 	struct facts f = { 0 };
@@ -580,11 +690,15 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
 		set_err(err, errcap, "cannot hash the payload");
 		return rc;
 	}
-	in = json_loadb(payload, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+	/* The fast parser's answer is jansson's; when it gives up, jansson decides. */
+	in = norm_parse_fast(payload, len, &w.buf);
+	if (!in)
+		in = json_loadb(payload, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
 	if (!in) {
 		set_err(err, errcap, "invalid JSON at line %d column %d: %s", je.line, je.column,
 			je.text);
-		return -EINVAL;
+		rc = -EINVAL;
+		goto out;
 	}
 	if (!json_is_object(in)) {
 		set_err(err, errcap, "expected a JSON object");
@@ -618,7 +732,7 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
 	if (!ev)
 		goto out;
 	if (env->id) {
-		if (set_clean(c, ev, "id", env->id) < 0)
+		if (set_clean(&w, ev, "id", env->id) < 0)
 			goto out;
 	} else {
 		if ((rc = vg_uuid7(id)) < 0) {
@@ -631,21 +745,22 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
 	}
 	vg_format_time(env->recv_ns ? env->recv_ns : vg_now_ns(), when, sizeof(when));
 	if (json_object_set_new(ev, "time", json_string(when)) < 0 ||
-	    set_clean(c, ev, "host", c->host) < 0 || set_clean(c, ev, "user", c->user) < 0 ||
-	    set_clean(c, ev, "agent", env->agent ? env->agent : "claude-code") < 0 ||
-	    set_clean(c, ev, "agent_version", env->agent_version) < 0)
+	    set_clean(&w, ev, "host", c->host) < 0 || set_clean(&w, ev, "user", c->user) < 0 ||
+	    set_clean(&w, ev, "agent", env->agent ? env->agent : "claude-code") < 0 ||
+	    set_clean(&w, ev, "agent_version", env->agent_version) < 0)
 		goto out;
 	{
 		static const char *const copy[] = { "session_id", "agent_id", "agent_type",
 						    "prompt_id", "tool_use_id" };
 
 		for (size_t i = 0; i < VG_ARRAY_LEN(copy); i++)
-			if (set_clean(c, ev, copy[i], get_str(in, copy[i])) < 0)
+			if (set_clean_json(&w, ev, copy[i], get_jstr(in, copy[i])) < 0)
 				goto out;
 	}
-	if (set_clean(c, ev, "hook", f.hook) < 0 ||
+	if ((f.hook_j ? set_clean_json(&w, ev, "hook", f.hook_j) : set_clean(&w, ev, "hook", f.hook)) <
+		    0 ||
 	    json_object_set_new(ev, "event_type", json_string(f.event_type)) < 0 ||
-	    set_clean(c, ev, "tool", f.tool) < 0)
+	    set_clean_json(&w, ev, "tool", f.tool_j) < 0)
 		goto out;
 	if (f.is_tool && !strcmp(f.event_type, "mcp_tool_call")) {
 		const char *srv = f.tool + 5, *sep = strstr(srv, "__");
@@ -654,12 +769,12 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
 			json_t *s = json_stringn(srv, (size_t)(sep - srv));
 
 			if (!s || json_object_set_new(ev, "mcp_server", s) < 0 ||
-			    set_clean(c, ev, "mcp_tool", sep + 2) < 0)
+			    set_clean(&w, ev, "mcp_tool", sep + 2) < 0)
 				goto out;
 		}
 	}
 	if (f.target) {
-		json_t *t = clean_string(c, f.target, strlen(f.target), &target_hits);
+		json_t *t = clean_string(&w, f.target, strlen(f.target), f.target_j, &target_hits);
 
 		if (!t || json_object_set_new(ev, "target", t) < 0)
 			goto out;
@@ -669,7 +784,7 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
 		name = name && name[1] ? name + 1 : root;
 		proj = json_object();
 		if (!proj || json_object_set_new(ev, "project", proj) < 0 ||
-		    set_clean(c, proj, "root", root) < 0 || set_clean(c, proj, "name", name) < 0 ||
+		    set_clean(&w, proj, "root", root) < 0 || set_clean(&w, proj, "name", name) < 0 ||
 		    json_object_set_new(proj, "source",
 					json_string(source_name(env, root_from_env))) < 0)
 			goto out;
@@ -677,15 +792,15 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
 	if (outside >= 0 && json_object_set_new(ev, "outside_project_scope",
 						 json_boolean(outside == 1)) < 0)
 		goto out;
-	if (set_clean(c, ev, "cwd", cwd) < 0 ||
-	    set_clean(c, ev, "permission_mode", get_str(in, "permission_mode")) < 0)
+	if (set_clean_json(&w, ev, "cwd", get_jstr(in, "cwd")) < 0 ||
+	    set_clean_json(&w, ev, "permission_mode", get_jstr(in, "permission_mode")) < 0)
 		goto out;
 	if (!strcmp(f.hook, "PostToolUse")) {
 		if (json_object_set_new(ev, "outcome", json_string("success")) < 0)
 			goto out;
 	} else if (!strcmp(f.hook, "PostToolUseFailure")) {
 		if (json_object_set_new(ev, "outcome", json_string("failure")) < 0 ||
-		    set_clean(c, ev, "error", get_str(in, "error")) < 0)
+		    set_clean_json(&w, ev, "error", get_jstr(in, "error")) < 0)
 			goto out;
 	}
 	{
@@ -696,7 +811,7 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
 					json_integer((json_int_t)json_number_value(d))) < 0)
 			goto out;
 	}
-	if (has_fc && add_file_change(c, ev, &fc, f.scope_path, cwd) < 0)
+	if (has_fc && add_file_change(&w, ev, &fc, f.scope_path, cwd) < 0)
 		goto out;
 	if (add_usage(ev, in, &f) < 0)
 		goto out;
@@ -721,7 +836,7 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
 	}
 
 	/* The payload itself, cleaned in place (f's strings are not used after this). */
-	if (clean_tree(c, in, &hits) < 0)
+	if (clean_tree(&w, in, &hits) < 0)
 		goto out;
 	if (json_object_set(ev, "payload", in) < 0 ||
 	    json_object_set_new(ev, "payload_sha256", json_string(hex)) < 0 ||
@@ -735,5 +850,6 @@ out:
 		set_err(err, errcap, "out of memory");
 	json_decref(ev);
 	json_decref(in);
+	vbuf_release(&w.buf);
 	return rc;
 }

@@ -5,9 +5,11 @@
  * (docs/event-schema.md): classified (event_type), with the project scope
  * checked, secrets redacted and long strings truncated.
  *
- * The normalizer is pure: no I/O, no global state, no filesystem access
- * (paths are resolved lexically).  A struct norm_ctx is immutable after
- * norm_ctx_new(), so one context may be shared by threads.  Besides the
+ * The normalizer is pure: no I/O, no filesystem access (paths are resolved
+ * lexically), and no global state but the SHA-256 implementation OpenSSL
+ * hands out once per process.  A struct norm_ctx is immutable after
+ * norm_ctx_new(), so several threads may call norm_event() at once with one
+ * shared context: each call keeps its working memory to itself.  Besides the
  * classification it computes, from the payload alone, file_change (SHA-256
  * before/after and lines added/removed for Write, Edit and MultiEdit),
  * usage (subagent tokens) and a baseline risk (risk.c), so re-normalizing a
@@ -74,6 +76,10 @@ struct norm_envelope {
  * the reference).  Errors: -E2BIG (payload over max_input), -EINVAL (empty,
  * not JSON, not a JSON object), -ENOMEM; err gets a one-line reason.
  * Unknown or missing hook names are not errors: they give event_type "other".
+ * A string that needed no redaction is shared, not copied, between the
+ * payload and the fields taken from it (session_id and payload.session_id
+ * are one JSON string): treat the event's strings as immutable (never
+ * json_string_set() them); add or replace members instead.
  */
 int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const char *payload,
 	       size_t len, json_t **out, char *err, size_t errcap);
@@ -86,6 +92,21 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
  */
 struct vbuf;
 int norm_redact(const char *s, size_t len, struct vbuf *out);
+
+/** Deeper values are refused by norm_serialize (parsed payloads stop at 2048). */
+#define NORM_SERIALIZE_MAX_DEPTH 4096
+
+/**
+ * Appends v's canonical JSON to out: exactly the bytes of jansson's
+ * json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS) (object keys in ascending
+ * byte order, no whitespace; serialize.c documents the form), which is what
+ * the ledger stores, at a fraction of the cost: out is the caller's and may
+ * be reused from event to event (vbuf_reset), so a warm buffer allocates
+ * nothing.  Returns 0, -E2BIG (past out's limit), -ENOMEM, -ELOOP (nested
+ * deeper than NORM_SERIALIZE_MAX_DEPTH) or -EINVAL (v is NULL); on error out
+ * is left as it was.  Thread-safe for distinct buffers; v is only read.
+ */
+int norm_serialize(const json_t *v, struct vbuf *out);
 
 /**
  * Resolves path against base lexically (".", ".." and duplicate slashes;
@@ -133,7 +154,12 @@ struct corr_options {
 
 /*
  * The correlator: daemon-side state that enriches normalized events in
- * arrival order.  Not thread-safe: one owner (the daemon's event loop).
+ * arrival order.  Not thread-safe: a correlator used from more than one
+ * thread needs the caller's lock around every call (corr_apply,
+ * corr_expire, corr_free); in vigild it has one owner, the event loop.  It
+ * keeps references to the strings of the PreToolUse events it remembers
+ * (no copies), which is safe because strings are never changed in place
+ * (see norm_event) and jansson's reference counts are atomic.
  * Memory is bounded by the options: the oldest Pre or the least recently
  * seen session is evicted first, and an evicted Pre is reported as
  * abandoned.  Each session also remembers at most 1024 subagents.

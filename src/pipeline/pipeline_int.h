@@ -15,6 +15,24 @@
  */
 const char *redact_key_kind(const char *k, size_t n);
 
+/*
+ * The cheap pre-pass of norm_redact: false only when no secret scanner can
+ * match anywhere in s, so s is kept as it is (redact.c says why that holds).
+ */
+bool redact_needed(const char *s, size_t n);
+
+/* norm_redact without the pre-pass (for tests: both must agree). */
+struct vbuf;
+int redact_scan(const char *s, size_t len, struct vbuf *out);
+
+/*
+ * parse.c: the payload object json_loadb(JSON_REJECT_DUPLICATES |
+ * JSON_ALLOW_NUL) would return for s (n bytes), built faster; or NULL when
+ * this parser gives up (bad or unusual input, no memory), and then jansson
+ * must be asked.  tmp is scratch space for unescaping (reset, reused).
+ */
+json_t *norm_parse_fast(const char *s, size_t n, struct vbuf *tmp);
+
 /* Lowercase hex SHA-256 of n bytes (normalize.c); 0 or -EIO. */
 int norm_sha256_hex(const void *p, size_t n, char out[65]);
 

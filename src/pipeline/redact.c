@@ -159,27 +159,84 @@ static size_t match_pem(const char *s, size_t n)
 	return end;
 }
 
-/* Secret-looking key names: the redaction kind, or NULL. */
+/*
+ * Secret-looking key names, in priority order: when several words occur in
+ * a key, the first in this table names the kind.
+ */
+static const struct {
+	const char *word, *kind;
+	size_t len;
+} key_words[] = {
+	{ "password", "password", 8 },	     { "passwd", "password", 6 },
+	{ "secret", "secret", 6 },	     { "token", "token", 5 },
+	{ "api_key", "api_key", 7 },	     { "apikey", "api_key", 6 },
+	{ "access_key", "access_key", 10 }, { "private_key", "private_key", 11 },
+	{ "credential", "credential", 10 },
+};
+
+#define KEY_WORD_MIN 5 /* "token" */
+
+/* ASCII case folding, as strncasecmp does in the C locale. */
+static unsigned char lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
+}
+
+/*
+ * The redaction kind of the key name k (n bytes), or NULL.  This runs for
+ * every identifier of every scanned string and every payload key, so it
+ * looks only at the words that begin with the byte at hand (a switch on the
+ * first letter) instead of comparing every word at every position.
+ */
 const char *redact_key_kind(const char *k, size_t n)
 {
-	static const struct {
-		const char *word, *kind;
-	} words[] = {
-		{ "password", "password" },	  { "passwd", "password" },
-		{ "secret", "secret" },		  { "token", "token" },
-		{ "api_key", "api_key" },	  { "apikey", "api_key" },
-		{ "access_key", "access_key" },	  { "private_key", "private_key" },
-		{ "credential", "credential" },
-	};
+	size_t best = VG_ARRAY_LEN(key_words);
 
-	for (size_t w = 0; w < VG_ARRAY_LEN(words); w++) {
-		size_t wl = strlen(words[w].word);
+	for (size_t i = 0; i + KEY_WORD_MIN <= n && best > 0; i++) {
+		static const unsigned char cand[][4] = {
+			/* candidates per first letter, ascending, 0xff ends */
+			{ 0, 1, 7, 0xff }, /* p */
+			{ 2, 0xff },	   /* s */
+			{ 3, 0xff },	   /* t */
+			{ 4, 5, 6, 0xff }, /* a */
+			{ 8, 0xff },	   /* c */
+		};
+		const unsigned char *c;
 
-		for (size_t i = 0; i + wl <= n; i++)
-			if (strncasecmp(k + i, words[w].word, wl) == 0)
-				return words[w].kind;
+		switch (lower((unsigned char)k[i])) {
+		case 'p':
+			c = cand[0];
+			break;
+		case 's':
+			c = cand[1];
+			break;
+		case 't':
+			c = cand[2];
+			break;
+		case 'a':
+			c = cand[3];
+			break;
+		case 'c':
+			c = cand[4];
+			break;
+		default:
+			continue;
+		}
+		for (; *c != 0xff && *c < best; c++) {
+			const char *w = key_words[*c].word;
+			size_t wl = key_words[*c].len, j;
+
+			if (i + wl > n)
+				continue;
+			for (j = 1; j < wl && lower((unsigned char)k[i + j]) == (unsigned char)w[j]; j++)
+				;
+			if (j == wl) {
+				best = *c;
+				break;
+			}
+		}
 	}
-	return NULL;
+	return best < VG_ARRAY_LEN(key_words) ? key_words[best].kind : NULL;
 }
 
 /*
@@ -259,10 +316,70 @@ static bool match_url_password(const char *s, size_t n, size_t *keep, size_t *vl
 
 static int put_redacted(struct vbuf *out, const char *kind)
 {
-	return vbuf_appendf(out, "[REDACTED:%s]", kind);
+	int rc;
+
+	if ((rc = vbuf_append(out, "[REDACTED:", 10)) < 0 ||
+	    (rc = vbuf_append(out, kind, strlen(kind))) < 0)
+		return rc;
+	return vbuf_append(out, "]", 1);
+}
+
+/*
+ * Could norm_redact find anything in s?  A cheap first pass that lets the
+ * scanners below skip almost every string an agent sends (paths, ids,
+ * commands, prose): it is true whenever a scanner could match, and false
+ * only when none can, because every match needs one of these at a place
+ * this pass looks at:
+ *   - a ':' or '=' (KEY=value, KEY: value, "://" of a URL's userinfo);
+ *   - "-----BEGIN " at a '-' (a PEM block);
+ *   - a token (a run of letters, digits, '_' and '-') that starts with
+ *     "eyJ" (a JWT), or is 20 bytes or longer and starts with a letter a
+ *     token kind starts with (A: AKIA ASIA AIza, g: gh?_ github_pat_,
+ *     x: xox?-, s: sk-).
+ * The fuzz target checks that a string this calls clean never gets a
+ * redaction from the full scan.
+ */
+bool redact_needed(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+		size_t st = i;
+
+		if (c == ':' || c == '=')
+			return true;
+		if (!is_tok(c)) {
+			i++;
+			continue;
+		}
+		for (; i < n && is_tok((unsigned char)s[i]); i++)
+			if (s[i] == '-' && n - i >= 11 && memcmp(s + i, "-----BEGIN ", 11) == 0)
+				return true;
+		if (i - st >= 3 && memcmp(s + st, "eyJ", 3) == 0)
+			return true;
+		if (i - st >= 20 && (s[st] == 'A' || s[st] == 'g' || s[st] == 'x' || s[st] == 's'))
+			return true;
+	}
+	return false;
 }
 
 int norm_redact(const char *s, size_t len, struct vbuf *out)
+{
+	int rc;
+
+	vbuf_reset(out);
+	if ((rc = vbuf_reserve(out, len + 1)) < 0)
+		return rc;
+	if (!redact_needed(s, len)) {
+		if ((rc = vbuf_append(out, s, len)) < 0)
+			return rc;
+		return 0;
+	}
+	return redact_scan(s, len, out);
+}
+
+int redact_scan(const char *s, size_t len, struct vbuf *out)
 {
 	size_t i = 0, lit = 0, last_end = 0;
 	int hits = 0, rc;

@@ -12,6 +12,13 @@
  * left when run again over its own output (redaction is idempotent); a
  * risk object with a known level and a score of 0-100 is always there.
  *
+ * The fast payload parser (norm_parse_fast) either gives up or builds what
+ * json_loadb builds, member order and numbers included.
+ * norm_serialize must give exactly json_dumps(COMPACT | SORT_KEYS)'s bytes
+ * for the event, before and after the correlator, and for the raw input;
+ * redaction's pre-pass must never call clean a string in which the full
+ * scan (redact_scan) finds something, and norm_redact must equal it.
+ *
  * The event then goes through a long-lived correlator (small bounds, so
  * eviction runs) as it would in the daemon: corr_apply must accept it, and
  * every synthetic event corr_expire returns must be a complete schema-v1
@@ -20,6 +27,7 @@
  */
 #include "common.h"
 #include "pipeline.h"
+#include "pipeline_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -47,6 +55,20 @@ static void check_abandoned(json_t *ev)
 		abort();
 }
 
+/* norm_serialize(v) is json_dumps(v, COMPACT | SORT_KEYS), byte for byte. */
+static void check_serialize(const json_t *v)
+{
+	char *want = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+	struct vbuf b;
+
+	vbuf_init(&b, 1u << 26);
+	if (!want || norm_serialize(v, &b) < 0 || b.len != strlen(want) ||
+	    memcmp(b.data, want, b.len) != 0)
+		abort();
+	free(want);
+	vbuf_release(&b);
+}
+
 /* Applies ev to the shared correlator and drains what it abandons. */
 static void correlate(json_t *ev)
 {
@@ -58,8 +80,10 @@ static void correlate(json_t *ev)
 		abort();
 	if (corr_expire(corr, clock_ns, out, VG_ARRAY_LEN(out), &n) < 0 || n > VG_ARRAY_LEN(out))
 		abort();
+	check_serialize(ev);
 	for (size_t i = 0; i < n; i++) {
 		check_abandoned(out[i]);
+		check_serialize(out[i]);
 		json_decref(out[i]);
 	}
 }
@@ -117,12 +141,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!s)
 			abort();
 		free(s);
+		check_serialize(ev);
 		correlate(ev);
 		json_decref(ev);
 	} else if ((rc != -EINVAL && rc != -E2BIG) || !err[0] || ev) {
 		abort();
 	}
 
+	{
+		struct vbuf t;
+		json_t *fast, *slow;
+
+		vbuf_init(&t, 1u << 20);
+		fast = norm_parse_fast((const char *)data, size, &t);
+		slow = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+				  NULL);
+		if (fast) {
+			char *x = json_dumps(fast, JSON_COMPACT | JSON_ENCODE_ANY);
+			char *y = slow ? json_dumps(slow, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+
+			if (!slow || !x || !y || strcmp(x, y) != 0 || !json_equal(fast, slow))
+				abort();
+			free(x);
+			free(y);
+		}
+		json_decref(fast);
+		json_decref(slow);
+		vbuf_release(&t);
+	}
 	{
 		json_t *raw = json_loadb((const char *)data, size, 0, NULL);
 
@@ -136,6 +182,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (norm_redact((const char *)data, size, &a) >= 0 &&
 	    norm_redact((const char *)a.data, a.len, &b) > 0)
 		abort();
+	/* The pre-pass against the full scan. */
+	{
+		int h1 = norm_redact((const char *)data, size, &a);
+		int h2 = redact_scan((const char *)data, size, &b);
+
+		if (h1 != h2 || a.len != b.len || (a.len && memcmp(a.data, b.data, a.len) != 0) ||
+		    (!redact_needed((const char *)data, size) && h2 != 0))
+			abort();
+	}
 	vbuf_release(&a);
 	vbuf_release(&b);
 	return 0;
