@@ -76,6 +76,7 @@ struct import {
 	struct ledger *l;
 	struct norm_ctx *norm; /* NULL with --raw */
 	struct corr *corr;     /* pairs Pre/Post and links subagents, as the daemon does */
+	struct vbuf canon;     /* the record being written, reused line to line */
 	const char *agent;
 	bool strict, quiet, json, stop;
 	size_t max_line;
@@ -119,7 +120,6 @@ static void import_line(struct import *im, const char *file, uint64_t lineno, co
 {
 	json_error_t jerr;
 	json_t *ev, *id;
-	char *canon = NULL;
 	uint64_t seq;
 	size_t i;
 	int rc;
@@ -170,12 +170,19 @@ static void import_line(struct import *im, const char *file, uint64_t lineno, co
 			goto out;
 		}
 	}
-	canon = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!canon) {
-		im->fatal = -ENOMEM;
+	/* Canonical JSON: the bytes of json_dumps(COMPACT | SORT_KEYS). */
+	vbuf_reset(&im->canon);
+	rc = norm_serialize(ev, &im->canon);
+	if (rc == -E2BIG || rc == -ELOOP) {
+		bad_line(im, file, lineno, "%s", rc == -E2BIG ? "event too large for the ledger"
+							     : "event nested too deeply");
 		goto out;
 	}
-	rc = ledger_append(im->l, LEDGER_REC_EVENT, canon, strlen(canon), &seq);
+	if (rc < 0) {
+		im->fatal = rc;
+		goto out;
+	}
+	rc = ledger_append(im->l, LEDGER_REC_EVENT, im->canon.data, im->canon.len, &seq);
 	if (rc == -EMSGSIZE) {
 		bad_line(im, file, lineno, "event too large for the ledger");
 		goto out;
@@ -189,7 +196,6 @@ static void import_line(struct import *im, const char *file, uint64_t lineno, co
 	im->last_seq = seq;
 	im->imported++;
 out:
-	vg_free(canon);
 	json_decref(ev);
 }
 
@@ -389,6 +395,7 @@ int cmd_import(struct cli *c, int argc, char **argv)
 			info.dropped_bytes, info.dropped_frames, info.recovered_segment);
 	if (im.json)
 		im.bad = json_array();
+	vbuf_init(&im.canon, LEDGER_MAX_PAYLOAD);
 
 	for (int i = optind; i < argc && !im.stop && !im.fatal; i++) {
 		bool is_stdin = !strcmp(argv[i], "-");
@@ -423,6 +430,7 @@ int cmd_import(struct cli *c, int argc, char **argv)
 	}
 	norm_ctx_free(im.norm);
 	corr_free(im.corr);
+	vbuf_release(&im.canon);
 	if (status == CLI_OK && im.skipped)
 		status = CLI_FAIL;
 
