@@ -81,7 +81,7 @@ enum {
 	"  --since WHEN        from WHEN: a duration back from now (30m, 2h, 7d) or a\n"    \
 	"                      time (2025-11-23T12:00:00Z, 2025-11-23)\n"                    \
 	"  --until WHEN        before WHEN (same forms)\n"                                   \
-	"  --text WORDS        events whose target, error, prompt or payload text holds\n"  \
+	"  --text WORDS        events whose target, error, prompt or message text holds\n"  \
 	"                      every word (full-text search; whole words)\n"                \
 	"  --agent-id ID       only events of this subagent\n"                              \
 	"  --json              one JSON object per line: the stored event plus \"seq\"\n"   \

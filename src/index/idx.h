@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 /* The schema version stored in PRAGMA user_version. */
-#define IDX_SCHEMA_VERSION 1
+#define IDX_SCHEMA_VERSION 2
 /* Risk severities, as stored in events.risk_rank / sessions.risk_rank. */
 enum idx_risk { IDX_RISK_NONE = 0, IDX_RISK_INFO, IDX_RISK_LOW, IDX_RISK_MEDIUM,
 		IDX_RISK_HIGH, IDX_RISK_CRITICAL };
@@ -44,8 +44,12 @@ void idx_close(struct idx *ix);
 
 /**
  * Batching: everything between idx_begin() and idx_commit() is one
- * transaction (one fsync).  Without idx_begin, each idx_add is its own
- * transaction.  Nesting is not supported (-EALREADY).
+ * transaction.  Without idx_begin, each idx_add is its own transaction.
+ * Nesting is not supported (-EALREADY).  Inside a transaction the totals of
+ * the sessions (the sessions table) are merged in memory and written by
+ * idx_commit, so a query on the same connection before it sees the old
+ * totals; idx_rollback forgets them.  An idx_commit that fails leaves the
+ * transaction open: call idx_rollback.
  */
 int idx_begin(struct idx *ix);
 int idx_commit(struct idx *ix);
@@ -61,6 +65,17 @@ void idx_rollback(struct idx *ix);
  */
 int idx_add(struct idx *ix, uint64_t seq, uint64_t rec_time_ns, const char *json, size_t len,
 	    char *err, size_t errcap);
+/**
+ * idx_add() for a caller that has the payload parsed already (the daemon,
+ * which built the event): event must be the JSON object that json (len
+ * bytes, stored as the row's json) was serialized from.  It is only read,
+ * and its reference count is taken and given back, so no other thread may
+ * use it meanwhile.  Saves the parse, the largest single cost of idx_add.
+ * -EINVAL when event is not an object.
+ */
+struct json_t;
+int idx_add_event(struct idx *ix, uint64_t seq, uint64_t rec_time_ns, struct json_t *event,
+		  const char *json, size_t len, char *err, size_t errcap);
 /** The highest indexed seq, 0 when the index is empty. */
 int idx_last_seq(struct idx *ix, uint64_t *seq);
 /** 1 when an event with this id is indexed, 0 when not, -errno on failure. */
@@ -68,7 +83,9 @@ int idx_has_event(struct idx *ix, const char *id);
 
 /**
  * Indexes every EVENT record of the ledger in ledger_dir whose seq is above
- * idx_last_seq(), committing in batches of IDX_SYNC_BATCH records.
+ * idx_last_seq(), committing in batches of IDX_SYNC_BATCH records.  The
+ * ledger is read from that seq on (ledger_reader_open_at), so a sync that
+ * finds little to do reads little.
  * progress(arg, records_done) is called after each batch (may be NULL).
  * Must not be called between idx_begin and idx_commit.  Damage in the
  * ledger stops the sync at the last good record (-EBADMSG, err says where);
@@ -78,6 +95,15 @@ int idx_has_event(struct idx *ix, const char *id);
 int idx_sync_ledger(struct idx *ix, const char *ledger_dir,
 		    void (*progress)(void *arg, uint64_t records), void *arg, char *err,
 		    size_t errcap);
+/**
+ * idx_sync_ledger() from the record with seq from_seq on, adding the EVENT
+ * records not yet indexed (seqs already there are skipped): for a writer
+ * that knows it left a gap below idx_last_seq() (records it dropped while
+ * later ones were indexed).  The ledger is read from from_seq only.
+ */
+int idx_sync_ledger_from(struct idx *ix, const char *ledger_dir, uint64_t from_seq,
+			 void (*progress)(void *arg, uint64_t records), void *arg, char *err,
+			 size_t errcap);
 
 /* ---- queries (read-only connections are enough) --------------------------- */
 

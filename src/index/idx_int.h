@@ -28,20 +28,85 @@ enum idx_stmt {
 	ST_FILE_CHANGE,
 	ST_LAST_SEQ,
 	ST_HAS_ID,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
 	ST__COUNT
+};
+
+/*
+ * The ingest optimizations, each a bit so that bench/index_bench.c can turn
+ * them off one by one and print what each is worth side by side.  idx_open()
+ * always uses IDX_TUNE_ALL; nothing but the benchmark and the tests passes
+ * anything else (idx_open_tuned).  The two schema bits only matter when the
+ * schema is created.  IDX_TUNE_SYNC_OFF is measured but not used (see
+ * writer_pragmas in schema.c).
+ */
+enum idx_tune {
+	IDX_TUNE_PRAGMAS = 1u << 0,  /* bigger cache, temp_store, WAL limits (schema.c) */
+	IDX_TUNE_STMTS = 1u << 1,    /* prepared savepoints; no seq probe past the max */
+	IDX_TUNE_INDEXES = 1u << 2,  /* schema: the lean secondary index set */
+	IDX_TUNE_FTS = 1u << 3,	     /* schema + ingest: FTS gets only the searched text */
+	IDX_TUNE_SESSIONS = 1u << 4, /* session aggregates merged per transaction */
+	IDX_TUNE_AGENTS = 1u << 5,   /* agent rows written only when they change */
+	IDX_TUNE_SYNC_OFF = 1u << 6, /* synchronous=OFF instead of NORMAL (bench only) */
+	IDX_TUNE_BINDS = 1u << 7,    /* strings bound without copies; one reused text buffer */
+	IDX_TUNE_ALL = ((1u << 8) - 1) & ~IDX_TUNE_SYNC_OFF,
+};
+
+/* One session's aggregates, merged in memory over a transaction's events
+ * and written with one upsert at idx_commit (IDX_TUNE_SESSIONS).  Strings
+ * are owned copies; counts are deltas (abandoned may go down). */
+struct sess_acc {
+	const char *id;
+	uint64_t first_ns, last_ns, first_seq, last_seq, events;
+	const char *project_root, *cwd, *agent;	      /* the first one seen wins */
+	const char *model, *agent_version, *end_reason; /* the last one seen wins */
+	const char *risk;
+	int risk_rank, ended;
+	int64_t tool_calls, failures, abandoned, prompts, subagents;
+	int64_t tokens[5]; /* input, output, cache read, cache creation, total; -1 unknown */
+	double cost_usd;   /* < 0: unknown */
+};
+
+/* Sessions pending in the open transaction: an open-addressing table. */
+struct sess_cache {
+	struct sess_acc *slots; /* cap entries, id NULL when free */
+	size_t cap, n;
+	bool broken; /* an allocation failed mid-merge: the commit must fail */
 };
 
 struct idx {
 	sqlite3 *db;
 	bool rdonly;
 	bool in_tx; /* inside idx_begin .. idx_commit */
+	unsigned tune; /* enum idx_tune bits */
+	/* The highest seq in events as far as this connection knows (valid when
+	 * max_seq_known): a seq above it cannot be indexed yet, so idx_add skips
+	 * the lookup.  Forgotten on rollback. */
+	uint64_t max_seq;
+	bool max_seq_known;
+	struct sess_cache sc;
+	struct vbuf fts; /* the full-text of the event being added (IDX_TUNE_BINDS) */
 	sqlite3_stmt *st[ST__COUNT];
 	char path[4096];
 };
 
 /* Limits on what one event may put into the index. */
-#define IDX_MAX_FTS_TEXT (32u * 1024) /* payload text fed to full-text search */
+#define IDX_MAX_FTS_TEXT (32u * 1024) /* message text fed to full-text search */
+/* Sessions merged in memory before the transaction writes them out early. */
+#define IDX_MAX_PENDING_SESSIONS 4096u
 #define IDX_MAX_RAW_KEPT (64u * 1024) /* bytes of an unparsable payload kept */
+
+/* idx_open() with a chosen set of enum idx_tune bits (the benchmark). */
+int idx_open_tuned(const char *path, unsigned flags, unsigned tune, struct idx **out,
+		   char *err, size_t errcap);
+
+/* Writes the pending session aggregates (ingest.c); idx_commit calls it.
+ * Drops them either way.  -errno with err filled on failure. */
+int idx_sessions_flush(struct idx *ix, char *err, size_t errcap);
+/* Forgets the pending session aggregates (rollback, close). */
+void idx_sessions_drop(struct idx *ix);
 
 /* Writes "what: sqlite message" into err and maps the SQLite code to -errno. */
 int idx_sqlerr(struct idx *ix, int rc, const char *what, char *err, size_t errcap);

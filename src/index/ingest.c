@@ -31,6 +31,7 @@ struct ev {
 	int outside;	     /* -1 unknown */
 	int64_t duration_ms; /* -1 unknown */
 	json_t *root, *payload, *usage, *file_change;
+	bool merged; /* its session aggregates went into ix->sc */
 };
 
 /* What one event changes in its session's row. */
@@ -183,7 +184,53 @@ static void fields_of(struct ev *e)
 		e->file_change = NULL;
 }
 
-/* Collects the payload's strings for full-text search, up to the limit. */
+/* Appends one string and a line break, cut at the buffer's limit. */
+static void fts_append(struct vbuf *out, const char *s, size_t n)
+{
+	size_t room;
+
+	if (out->len + 1 >= out->limit)
+		return;
+	room = out->limit - out->len - 1;
+	if (n > room)
+		n = room; /* FTS5 copes with a cut character: it is a word boundary */
+	vbuf_append(out, s, n);
+	vbuf_append(out, "\n", 1);
+}
+
+/* The payload fields whose text people search for, besides the target, the
+ * error and the prompt, which have their own columns: what the agent and
+ * the client said.  (docs/index.md lists them.) */
+static const char *const fts_payload_fields[] = {
+	"last_assistant_message", "message",	      "title",	     "session_title",
+	"error_details",	  "compact_summary", "custom_instructions",
+};
+
+/* The "message" column of the full-text table (IDX_TUNE_FTS). */
+static void fts_message(struct ev *e, struct vbuf *out)
+{
+	json_t *v;
+
+	if (!e->payload) {
+		/* An invalid record: its raw bytes are all there is to search. */
+		v = json_object_get(e->root, "raw");
+		if (json_is_string(v))
+			fts_append(out, json_string_value(v), json_string_length(v));
+		return;
+	}
+	for (size_t i = 0; i < VG_ARRAY_LEN(fts_payload_fields); i++) {
+		v = json_object_get(e->payload, fts_payload_fields[i]);
+		if (json_is_string(v))
+			fts_append(out, json_string_value(v), json_string_length(v));
+	}
+	v = json_object_get(e->payload, "tool_input");
+	v = json_is_object(v) ? json_object_get(v, "description") : NULL;
+	if (json_is_string(v))
+		fts_append(out, json_string_value(v), json_string_length(v));
+}
+
+/* Every string of the payload, as schema version 1 fed it to full-text
+ * search (what bench/index_bench.c measures against). */
 static void fts_text(json_t *j, struct vbuf *out, int depth)
 {
 	const char *key;
@@ -193,12 +240,7 @@ static void fts_text(json_t *j, struct vbuf *out, int depth)
 	if (depth > 32 || out->len >= out->limit)
 		return;
 	if (json_is_string(j)) {
-		size_t n = json_string_length(j), room = out->limit - out->len - 1;
-
-		if (n > room)
-			n = room; /* FTS5 copes with a cut character: it is a word boundary */
-		vbuf_append(out, json_string_value(j), n);
-		vbuf_append(out, "\n", 1);
+		fts_append(out, json_string_value(j), json_string_length(j));
 	} else if (json_is_object(j)) {
 		json_object_foreach(j, key, v)
 			fts_text(v, out, depth + 1);
@@ -219,6 +261,22 @@ static int step_done(struct idx *ix, sqlite3_stmt *st, const char *what, char *e
 	return 0;
 }
 
+/*
+ * Binds a possibly-NULL string for one step.  With IDX_TUNE_BINDS SQLite
+ * does not copy it (SQLITE_STATIC): every string bound here (the event's,
+ * a row read back, a pending session's) outlives the sqlite3_step that
+ * reads it, and each statement is reset and its bindings cleared before
+ * its next use (idx_stmt), so no stale pointer is ever read.
+ */
+static void bind_str(struct idx *ix, sqlite3_stmt *st, int i, const char *s)
+{
+	if (!s)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, s, -1,
+				  (ix->tune & IDX_TUNE_BINDS) ? SQLITE_STATIC : SQLITE_TRANSIENT);
+}
+
 static void bind_opt_int(sqlite3_stmt *st, int i, int64_t v)
 {
 	if (v < 0)
@@ -235,26 +293,26 @@ static int insert_event(struct idx *ix, struct ev *e, const char *json, size_t l
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, (int64_t)e->seq);
-	idx_bind_text(st, 2, e->id);
+	bind_str(ix, st, 2, e->id);
 	sqlite3_bind_int64(st, 3, (int64_t)e->time_ns);
 	sqlite3_bind_int64(st, 4, (int64_t)e->rec_time_ns);
-	idx_bind_text(st, 5, e->session_id);
-	idx_bind_text(st, 6, e->agent_id);
-	idx_bind_text(st, 7, e->parent_agent_id);
-	idx_bind_text(st, 8, e->hook);
-	idx_bind_text(st, 9, e->event_type);
-	idx_bind_text(st, 10, e->tool);
-	idx_bind_text(st, 11, e->target);
-	idx_bind_text(st, 12, e->outcome);
-	idx_bind_text(st, 13, e->error);
+	bind_str(ix, st, 5, e->session_id);
+	bind_str(ix, st, 6, e->agent_id);
+	bind_str(ix, st, 7, e->parent_agent_id);
+	bind_str(ix, st, 8, e->hook);
+	bind_str(ix, st, 9, e->event_type);
+	bind_str(ix, st, 10, e->tool);
+	bind_str(ix, st, 11, e->target);
+	bind_str(ix, st, 12, e->outcome);
+	bind_str(ix, st, 13, e->error);
 	bind_opt_int(st, 14, e->duration_ms);
-	idx_bind_text(st, 15, e->risk);
+	bind_str(ix, st, 15, e->risk);
 	sqlite3_bind_int(st, 16, e->risk_rank);
 	bind_opt_int(st, 17, e->outside);
-	idx_bind_text(st, 18, e->project_root);
-	idx_bind_text(st, 19, e->cwd);
-	idx_bind_text(st, 20, e->prompt_id);
-	idx_bind_text(st, 21, e->tool_use_id);
+	bind_str(ix, st, 18, e->project_root);
+	bind_str(ix, st, 19, e->cwd);
+	bind_str(ix, st, 20, e->prompt_id);
+	bind_str(ix, st, 21, e->tool_use_id);
 	sqlite3_bind_text(st, 22, json, (int)len, SQLITE_STATIC);
 	return step_done(ix, st, "index: insert event", err, errcap);
 }
@@ -263,7 +321,7 @@ static int insert_fts(struct idx *ix, struct ev *e, char *err, size_t errcap)
 {
 	sqlite3_stmt *st = idx_stmt(ix, ST_INS_FTS, err, errcap);
 	const char *prompt = NULL;
-	struct vbuf text;
+	struct vbuf text, *tb = &text;
 	int rc;
 
 	if (!st)
@@ -276,13 +334,23 @@ static int insert_fts(struct idx *ix, struct ev *e, char *err, size_t errcap)
 			prompt = jstr(ti, "prompt");
 	}
 	vbuf_init(&text, IDX_MAX_FTS_TEXT);
-	fts_text(e->payload ? e->payload : json_object_get(e->root, "raw"), &text, 0);
+	if (ix->tune & IDX_TUNE_BINDS) {
+		/* One buffer for the life of the connection: no allocation per event. */
+		tb = &ix->fts;
+		if (!tb->limit)
+			vbuf_init(tb, IDX_MAX_FTS_TEXT);
+		vbuf_reset(tb);
+	}
+	if (ix->tune & IDX_TUNE_FTS)
+		fts_message(e, tb);
+	else
+		fts_text(e->payload ? e->payload : json_object_get(e->root, "raw"), tb, 0);
 	sqlite3_bind_int64(st, 1, (int64_t)e->seq);
-	idx_bind_text(st, 2, e->target);
-	idx_bind_text(st, 3, e->error);
-	idx_bind_text(st, 4, prompt);
-	if (text.len)
-		sqlite3_bind_text(st, 5, (const char *)text.data, (int)text.len, SQLITE_STATIC);
+	bind_str(ix, st, 2, e->target);
+	bind_str(ix, st, 3, e->error);
+	bind_str(ix, st, 4, prompt);
+	if (tb->len)
+		sqlite3_bind_text(st, 5, (const char *)tb->data, (int)tb->len, SQLITE_STATIC);
 	rc = step_done(ix, st, "index: insert text", err, errcap);
 	vbuf_release(&text);
 	return rc;
@@ -355,9 +423,9 @@ static int tool_call(struct idx *ix, struct ev *e, struct deltas *d, bool *new_c
 	st = idx_stmt(ix, ST_TC_GET, err, errcap);
 	if (!st)
 		return -EIO;
-	idx_bind_text(st, 1, sid);
-	idx_bind_text(st, 2, aid);
-	idx_bind_text(st, 3, e->tool_use_id);
+	bind_str(ix, st, 1, sid);
+	bind_str(ix, st, 2, aid);
+	bind_str(ix, st, 3, e->tool_use_id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		r.id = sqlite3_column_int64(st, 0);
@@ -444,28 +512,28 @@ static int tool_call(struct idx *ix, struct ev *e, struct deltas *d, bool *new_c
 	}
 	if (r.id) {
 		sqlite3_bind_int64(st, 1, r.id);
-		idx_bind_text(st, 2, r.tool);
-		idx_bind_text(st, 3, r.target);
+		bind_str(ix, st, 2, r.tool);
+		bind_str(ix, st, 3, r.target);
 		bind_opt_int(st, 4, r.pre_seq);
 		bind_opt_int(st, 5, r.post_seq);
 		bind_opt_int(st, 6, r.start_ns);
 		bind_opt_int(st, 7, r.end_ns);
 		bind_opt_int(st, 8, r.duration_ms);
-		idx_bind_text(st, 9, r.outcome);
-		idx_bind_text(st, 10, r.error);
+		bind_str(ix, st, 9, r.outcome);
+		bind_str(ix, st, 10, r.error);
 	} else {
-		idx_bind_text(st, 1, sid);
-		idx_bind_text(st, 2, aid);
-		idx_bind_text(st, 3, e->tool_use_id);
-		idx_bind_text(st, 4, r.tool);
-		idx_bind_text(st, 5, r.target);
+		bind_str(ix, st, 1, sid);
+		bind_str(ix, st, 2, aid);
+		bind_str(ix, st, 3, e->tool_use_id);
+		bind_str(ix, st, 4, r.tool);
+		bind_str(ix, st, 5, r.target);
 		bind_opt_int(st, 6, r.pre_seq);
 		bind_opt_int(st, 7, r.post_seq);
 		bind_opt_int(st, 8, r.start_ns);
 		bind_opt_int(st, 9, r.end_ns);
 		bind_opt_int(st, 10, r.duration_ms);
-		idx_bind_text(st, 11, r.outcome);
-		idx_bind_text(st, 12, r.error);
+		bind_str(ix, st, 11, r.outcome);
+		bind_str(ix, st, 12, r.error);
 		d->tool_calls++;
 		*new_call = true;
 	}
@@ -479,27 +547,77 @@ out:
 	return rc;
 }
 
-/* 1 when the agent row exists (with *has_parent set), 0 when not. */
-static int agent_lookup(struct idx *ix, const char *sid, const char *aid, bool *has_parent,
+/* What an agent row holds that an event's upsert could change. */
+struct agent_row {
+	bool has_parent, has_type;
+	char ptu[128], pagent[128]; /* "" for NULL; a longer value never compares equal */
+	bool ptu_fits, pagent_fits, pagent_null;
+	int64_t start_ns, start_seq; /* -1: NULL */
+};
+
+/* Copies a column into a fixed buffer; false when it does not fit. */
+static bool col_copy(sqlite3_stmt *st, int i, char *out, size_t cap)
+{
+	const char *v = idx_col_text(st, i);
+	size_t n = v ? strlen(v) : 0;
+
+	out[0] = '\0';
+	if (n >= cap)
+		return false;
+	memcpy(out, v ? v : "", n + 1);
+	return true;
+}
+
+/* 1 when the agent row exists (with *row filled), 0 when not. */
+static int agent_lookup(struct idx *ix, const char *sid, const char *aid, struct agent_row *row,
 			char *err, size_t errcap)
 {
 	sqlite3_stmt *st = idx_stmt(ix, ST_AGENT_GET, err, errcap);
 	int rc;
 
-	*has_parent = false;
+	memset(row, 0, sizeof(*row));
 	if (!st)
 		return -EIO;
-	idx_bind_text(st, 1, sid);
-	idx_bind_text(st, 2, aid);
+	bind_str(ix, st, 1, sid);
+	bind_str(ix, st, 2, aid);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*has_parent = sqlite3_column_type(st, 0) != SQLITE_NULL;
+	if (rc == SQLITE_ROW) {
+		row->has_parent = sqlite3_column_type(st, 0) != SQLITE_NULL;
+		row->ptu_fits = col_copy(st, 0, row->ptu, sizeof(row->ptu));
+		row->pagent_null = sqlite3_column_type(st, 1) == SQLITE_NULL;
+		row->pagent_fits = col_copy(st, 1, row->pagent, sizeof(row->pagent));
+		row->has_type = sqlite3_column_type(st, 2) != SQLITE_NULL;
+		row->start_ns = idx_col_int(st, 3, -1);
+		row->start_seq = idx_col_int(st, 4, -1);
+	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
 		return 1;
 	if (rc == SQLITE_DONE)
 		return 0;
 	return idx_sqlerr(ix, rc, "index: read agent", err, errcap);
+}
+
+/*
+ * Whether ST_AGENT_UPSERT would leave an existing row as it is (then
+ * IDX_TUNE_AGENTS skips it): no new call to count, no type to fill in, the
+ * same parent, and no earlier start.  Mirrors the upsert's SET clauses.
+ */
+static bool agent_unchanged(const struct agent_row *row, const struct ev *e, const char *ptu,
+			    const char *pagent, bool new_call)
+{
+	if (new_call || (!row->has_type && e->agent_type))
+		return false;
+	if (row->start_ns < 0 || row->start_seq < 0 || (uint64_t)row->start_ns > e->time_ns ||
+	    (uint64_t)row->start_seq > e->seq)
+		return false;
+	if (!ptu)
+		return true; /* the parent is left alone */
+	if (!row->has_parent || !row->ptu_fits || strcmp(row->ptu, ptu))
+		return false;
+	if (!pagent)
+		return row->pagent_null;
+	return !row->pagent_null && row->pagent_fits && !strcmp(row->pagent, pagent);
 }
 
 /* Keeps the agents table current: the event's own agent, and the subagent an
@@ -510,24 +628,24 @@ static int agents(struct idx *ix, struct ev *e, bool new_call, struct deltas *d,
 	const char *sid = e->session_id;
 	char *guess_tu = NULL, *guess_parent = NULL;
 	const char *ptu = e->parent_tool_use_id, *pagent = e->parent_agent_id;
-	bool has_parent;
+	struct agent_row row;
 	sqlite3_stmt *st;
 	int rc = 0, exists;
 
 	if (!sid)
 		return 0;
 	if (e->agent_id) {
-		exists = agent_lookup(ix, sid, e->agent_id, &has_parent, err, errcap);
+		exists = agent_lookup(ix, sid, e->agent_id, &row, err, errcap);
 		if (exists < 0)
 			return exists;
 		if (!exists)
 			d->subagents++;
 		/* Parent unknown: guess from the pending Agent/Task calls. */
-		if (!ptu && !has_parent && (!exists || streq(e->hook, "SubagentStart"))) {
+		if (!ptu && !row.has_parent && (!exists || streq(e->hook, "SubagentStart"))) {
 			st = idx_stmt(ix, ST_AGENT_GUESS, err, errcap);
 			if (!st)
 				return -EIO;
-			idx_bind_text(st, 1, sid);
+			bind_str(ix, st, 1, sid);
 			rc = sqlite3_step(st);
 			if (rc == SQLITE_ROW) {
 				const char *pa = idx_col_text(st, 1);
@@ -548,28 +666,33 @@ static int agents(struct idx *ix, struct ev *e, bool new_call, struct deltas *d,
 				pagent = guess_parent;
 			}
 		}
-		st = idx_stmt(ix, ST_AGENT_UPSERT, err, errcap);
-		if (!st) {
-			rc = -EIO;
-			goto out;
+		if (exists && (ix->tune & IDX_TUNE_AGENTS) &&
+		    agent_unchanged(&row, e, ptu, ptu ? pagent : NULL, new_call)) {
+			rc = 0;
+		} else {
+			st = idx_stmt(ix, ST_AGENT_UPSERT, err, errcap);
+			if (!st) {
+				rc = -EIO;
+				goto out;
+			}
+			bind_str(ix, st, 1, sid);
+			bind_str(ix, st, 2, e->agent_id);
+			bind_str(ix, st, 3, e->agent_type);
+			bind_str(ix, st, 4, ptu ? pagent : NULL);
+			bind_str(ix, st, 5, ptu);
+			sqlite3_bind_int64(st, 6, (int64_t)e->time_ns);
+			sqlite3_bind_int64(st, 7, (int64_t)e->seq);
+			sqlite3_bind_int(st, 8, new_call ? 1 : 0);
+			rc = step_done(ix, st, "index: write agent", err, errcap);
 		}
-		idx_bind_text(st, 1, sid);
-		idx_bind_text(st, 2, e->agent_id);
-		idx_bind_text(st, 3, e->agent_type);
-		idx_bind_text(st, 4, ptu ? pagent : NULL);
-		idx_bind_text(st, 5, ptu);
-		sqlite3_bind_int64(st, 6, (int64_t)e->time_ns);
-		sqlite3_bind_int64(st, 7, (int64_t)e->seq);
-		sqlite3_bind_int(st, 8, new_call ? 1 : 0);
-		rc = step_done(ix, st, "index: write agent", err, errcap);
 		if (rc == 0 && streq(e->hook, "SubagentStop")) {
 			st = idx_stmt(ix, ST_AGENT_END, err, errcap);
 			if (!st) {
 				rc = -EIO;
 				goto out;
 			}
-			idx_bind_text(st, 1, sid);
-			idx_bind_text(st, 2, e->agent_id);
+			bind_str(ix, st, 1, sid);
+			bind_str(ix, st, 2, e->agent_id);
 			sqlite3_bind_int64(st, 3, (int64_t)e->time_ns);
 			sqlite3_bind_int64(st, 4, (int64_t)e->seq);
 			rc = step_done(ix, st, "index: end agent", err, errcap);
@@ -585,7 +708,7 @@ static int agents(struct idx *ix, struct ev *e, bool new_call, struct deltas *d,
 
 		if (!child || !*child)
 			goto out;
-		exists = agent_lookup(ix, sid, child, &has_parent, err, errcap);
+		exists = agent_lookup(ix, sid, child, &row, err, errcap);
 		if (exists < 0) {
 			rc = exists;
 			goto out;
@@ -595,18 +718,18 @@ static int agents(struct idx *ix, struct ev *e, bool new_call, struct deltas *d,
 			rc = -EIO;
 			goto out;
 		}
-		idx_bind_text(st, 1, sid);
-		idx_bind_text(st, 2, child);
+		bind_str(ix, st, 1, sid);
+		bind_str(ix, st, 2, child);
 		if (exists) {
-			idx_bind_text(st, 3, e->agent_id);
-			idx_bind_text(st, 4, e->tool_use_id);
+			bind_str(ix, st, 3, e->agent_id);
+			bind_str(ix, st, 4, e->tool_use_id);
 		} else {
 			/* The subagent's own events were lost or are still to come. */
 			json_t *ty = json_object_get(resp, "agentType");
 
-			idx_bind_text(st, 3, json_is_string(ty) ? json_string_value(ty) : NULL);
-			idx_bind_text(st, 4, e->agent_id);
-			idx_bind_text(st, 5, e->tool_use_id);
+			bind_str(ix, st, 3, json_is_string(ty) ? json_string_value(ty) : NULL);
+			bind_str(ix, st, 4, e->agent_id);
+			bind_str(ix, st, 5, e->tool_use_id);
 			sqlite3_bind_null(st, 6);
 			sqlite3_bind_null(st, 7);
 			sqlite3_bind_int(st, 8, 0);
@@ -643,13 +766,13 @@ static int file_change(struct idx *ix, struct ev *e, char *err, size_t errcap)
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, (int64_t)e->seq);
-	idx_bind_text(st, 2, e->session_id);
-	idx_bind_text(st, 3, e->agent_id);
-	idx_bind_text(st, 4, e->tool_use_id);
-	idx_bind_text(st, 5, e->tool);
-	idx_bind_text(st, 6, path);
-	idx_bind_text(st, 7, fc ? jstr(fc, "before_sha256") : NULL);
-	idx_bind_text(st, 8, fc ? jstr(fc, "after_sha256") : NULL);
+	bind_str(ix, st, 2, e->session_id);
+	bind_str(ix, st, 3, e->agent_id);
+	bind_str(ix, st, 4, e->tool_use_id);
+	bind_str(ix, st, 5, e->tool);
+	bind_str(ix, st, 6, path);
+	bind_str(ix, st, 7, fc ? jstr(fc, "before_sha256") : NULL);
+	bind_str(ix, st, 8, fc ? jstr(fc, "after_sha256") : NULL);
 	bind_opt_int(st, 9, fc ? jint(fc, "lines_added") : -1);
 	bind_opt_int(st, 10, fc ? jint(fc, "lines_removed") : -1);
 	cr = fc ? json_object_get(fc, "created") : NULL;
@@ -657,50 +780,250 @@ static int file_change(struct idx *ix, struct ev *e, char *err, size_t errcap)
 	return step_done(ix, st, "index: write file change", err, errcap);
 }
 
-static void bind_usage(sqlite3_stmt *st, int i, json_t *usage, const char *key)
+/* ---- sessions ------------------------------------------------------------------ */
+
+static const char *const usage_keys[5] = {
+	"input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens",
+	"total_tokens",
+};
+
+/* One event's contribution to its session (strings borrowed from the event). */
+static void sess_of_event(const struct ev *e, const struct deltas *d, struct sess_acc *a)
 {
-	bind_opt_int(st, i, usage ? jint(usage, key) : -1);
+	json_t *cost = e->usage ? json_object_get(e->usage, "cost_usd") : NULL;
+
+	memset(a, 0, sizeof(*a));
+	a->id = e->session_id;
+	a->first_ns = a->last_ns = e->time_ns;
+	a->first_seq = a->last_seq = e->seq;
+	a->events = 1;
+	a->project_root = e->project_root;
+	a->cwd = e->cwd;
+	a->agent = e->agent;
+	a->model = e->model;
+	a->agent_version = e->agent_version;
+	a->end_reason = e->end_reason;
+	a->risk = e->risk_rank ? e->risk : NULL;
+	a->risk_rank = e->risk_rank;
+	a->ended = d->ended;
+	a->tool_calls = d->tool_calls;
+	a->failures = d->failures;
+	a->abandoned = d->abandoned;
+	a->prompts = d->prompts;
+	a->subagents = d->subagents;
+	for (size_t i = 0; i < VG_ARRAY_LEN(a->tokens); i++)
+		a->tokens[i] = e->usage ? jint(e->usage, usage_keys[i]) : -1;
+	a->cost_usd = json_is_number(cost) && json_number_value(cost) >= 0 ? json_number_value(cost)
+									    : -1;
 }
 
+/* Adds a session's aggregates to its row (ST_SESSION_UPSERT). */
+static int sess_write(struct idx *ix, const struct sess_acc *a, char *err, size_t errcap)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_SESSION_UPSERT, err, errcap);
+
+	if (!st)
+		return -EIO;
+	bind_str(ix, st, 1, a->id);
+	sqlite3_bind_int64(st, 2, (int64_t)a->first_ns);
+	sqlite3_bind_int64(st, 3, (int64_t)a->first_seq);
+	bind_str(ix, st, 4, a->project_root);
+	bind_str(ix, st, 5, a->cwd);
+	bind_str(ix, st, 6, a->model);
+	bind_str(ix, st, 7, a->agent);
+	bind_str(ix, st, 8, a->agent_version);
+	bind_str(ix, st, 9, a->risk);
+	sqlite3_bind_int(st, 10, a->risk_rank);
+	sqlite3_bind_int64(st, 11, a->tool_calls);
+	sqlite3_bind_int64(st, 12, a->failures);
+	sqlite3_bind_int64(st, 13, a->abandoned);
+	sqlite3_bind_int64(st, 14, a->prompts);
+	sqlite3_bind_int64(st, 15, a->subagents);
+	sqlite3_bind_int(st, 16, a->ended);
+	bind_str(ix, st, 17, a->end_reason);
+	for (int i = 0; i < 5; i++)
+		bind_opt_int(st, 18 + i, a->tokens[i]);
+	if (a->cost_usd >= 0)
+		sqlite3_bind_double(st, 23, a->cost_usd);
+	else
+		sqlite3_bind_null(st, 23);
+	sqlite3_bind_int64(st, 24, (int64_t)a->events);
+	sqlite3_bind_int64(st, 25, (int64_t)a->last_ns);
+	sqlite3_bind_int64(st, 26, (int64_t)a->last_seq);
+	return step_done(ix, st, "index: write session", err, errcap);
+}
+
+/* The cache's strings are its own copies, held through const pointers
+ * because the same struct also borrows an event's strings (sess_of_event). */
+static void free_str(const char *s)
+{
+	vg_free((void *)(uintptr_t)s);
+}
+
+static void sess_acc_release(struct sess_acc *a)
+{
+	free_str(a->id);
+	free_str(a->project_root);
+	free_str(a->cwd);
+	free_str(a->agent);
+	free_str(a->model);
+	free_str(a->agent_version);
+	free_str(a->end_reason);
+	free_str(a->risk);
+	memset(a, 0, sizeof(*a));
+}
+
+/* *slot = a copy of s when s is set and (first_wins: *slot is not). */
+static bool keep_str(const char **slot, const char *s, bool first_wins)
+{
+	char *c;
+
+	if (!s || (first_wins && *slot))
+		return true;
+	c = vg_strdup(s);
+	if (!c)
+		return false;
+	free_str(*slot);
+	*slot = c;
+	return true;
+}
+
+/*
+ * Merges one event's contribution into the pending aggregates of its
+ * session, as ST_SESSION_UPSERT would combine them in order: the merged
+ * row upserted once gives the same session row as the events upserted one
+ * by one (min/max times, first or last non-NULL strings, the highest risk
+ * reached first, sums that stay NULL when nothing was known).
+ */
+static void sess_merge(struct sess_acc *acc, const struct sess_acc *ev, bool *ok)
+{
+	acc->first_ns = ev->first_ns < acc->first_ns ? ev->first_ns : acc->first_ns;
+	acc->last_ns = ev->last_ns > acc->last_ns ? ev->last_ns : acc->last_ns;
+	acc->first_seq = ev->first_seq < acc->first_seq ? ev->first_seq : acc->first_seq;
+	acc->last_seq = ev->last_seq > acc->last_seq ? ev->last_seq : acc->last_seq;
+	acc->events += ev->events;
+	*ok &= keep_str(&acc->project_root, ev->project_root, true);
+	*ok &= keep_str(&acc->cwd, ev->cwd, true);
+	*ok &= keep_str(&acc->agent, ev->agent, true);
+	*ok &= keep_str(&acc->model, ev->model, false);
+	*ok &= keep_str(&acc->agent_version, ev->agent_version, false);
+	*ok &= keep_str(&acc->end_reason, ev->end_reason, false);
+	if (ev->risk_rank > acc->risk_rank) {
+		*ok &= keep_str(&acc->risk, ev->risk, false);
+		acc->risk_rank = ev->risk_rank;
+	}
+	acc->ended = ev->ended > acc->ended ? ev->ended : acc->ended;
+	acc->tool_calls += ev->tool_calls;
+	acc->failures += ev->failures;
+	acc->abandoned += ev->abandoned;
+	acc->prompts += ev->prompts;
+	acc->subagents += ev->subagents;
+	for (size_t i = 0; i < VG_ARRAY_LEN(acc->tokens); i++)
+		if (ev->tokens[i] >= 0)
+			acc->tokens[i] = (acc->tokens[i] < 0 ? 0 : acc->tokens[i]) + ev->tokens[i];
+	if (ev->cost_usd >= 0)
+		acc->cost_usd = (acc->cost_usd < 0 ? 0 : acc->cost_usd) + ev->cost_usd;
+}
+
+/* FNV-1a: session ids are short, and the table is private to the process. */
+static size_t str_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return (size_t)h;
+}
+
+/* The cache's slots: twice the pending limit, so probes stay short. */
+#define SESS_SLOTS (2 * IDX_MAX_PENDING_SESSIONS)
+
+/* Merges ev into the pending row of its session, making one when new. */
+static int sess_cache_add(struct idx *ix, const struct sess_acc *ev, char *err, size_t errcap)
+{
+	struct sess_cache *c = &ix->sc;
+	struct sess_acc *slot;
+	bool ok = true;
+	size_t i;
+
+	if (!c->slots) {
+		c->slots = vg_calloc(SESS_SLOTS, sizeof(*c->slots));
+		if (!c->slots)
+			goto nomem;
+		c->cap = SESS_SLOTS;
+	}
+	/* idx_add flushes before an event when the table is full, so there is
+	 * always a free slot here. */
+	for (i = str_hash(ev->id) & (c->cap - 1); c->slots[i].id; i = (i + 1) & (c->cap - 1))
+		if (!strcmp(c->slots[i].id, ev->id))
+			break;
+	slot = &c->slots[i];
+	if (!slot->id) {
+		slot->id = vg_strdup(ev->id);
+		if (!slot->id)
+			goto nomem;
+		slot->first_ns = slot->first_seq = UINT64_MAX;
+		for (size_t k = 0; k < VG_ARRAY_LEN(slot->tokens); k++)
+			slot->tokens[k] = -1;
+		slot->cost_usd = -1;
+		c->n++;
+	}
+	sess_merge(slot, ev, &ok);
+	if (ok)
+		return 0;
+nomem:
+	/* The pending aggregates may be half-merged: the transaction cannot
+	 * commit (idx_sessions_flush fails) and must be rolled back. */
+	c->broken = true;
+	snprintf(err, errcap, "index: out of memory");
+	return -ENOMEM;
+}
+
+void idx_sessions_drop(struct idx *ix)
+{
+	struct sess_cache *c = &ix->sc;
+
+	for (size_t i = 0; c->slots && c->n && i < c->cap; i++)
+		if (c->slots[i].id) {
+			sess_acc_release(&c->slots[i]);
+			c->n--;
+		}
+	c->n = 0;
+	c->broken = false;
+}
+
+int idx_sessions_flush(struct idx *ix, char *err, size_t errcap)
+{
+	struct sess_cache *c = &ix->sc;
+	int rc = 0;
+
+	if (c->broken) {
+		snprintf(err, errcap, "index: out of memory");
+		rc = -ENOMEM;
+	}
+	for (size_t i = 0; rc == 0 && c->slots && c->n && i < c->cap; i++)
+		if (c->slots[i].id)
+			rc = sess_write(ix, &c->slots[i], err, errcap);
+	idx_sessions_drop(ix);
+	return rc;
+}
+
+/* The event's session: written now (one event per transaction, or without
+ * IDX_TUNE_SESSIONS), else merged until idx_commit. */
 static int session(struct idx *ix, struct ev *e, const struct deltas *d, char *err,
 		   size_t errcap)
 {
-	sqlite3_stmt *st;
-	json_t *cost;
+	struct sess_acc a;
+	int rc;
 
 	if (!e->session_id)
 		return 0;
-	st = idx_stmt(ix, ST_SESSION_UPSERT, err, errcap);
-	if (!st)
-		return -EIO;
-	idx_bind_text(st, 1, e->session_id);
-	sqlite3_bind_int64(st, 2, (int64_t)e->time_ns);
-	sqlite3_bind_int64(st, 3, (int64_t)e->seq);
-	idx_bind_text(st, 4, e->project_root);
-	idx_bind_text(st, 5, e->cwd);
-	idx_bind_text(st, 6, e->model);
-	idx_bind_text(st, 7, e->agent);
-	idx_bind_text(st, 8, e->agent_version);
-	idx_bind_text(st, 9, e->risk_rank ? e->risk : NULL);
-	sqlite3_bind_int(st, 10, e->risk_rank);
-	sqlite3_bind_int(st, 11, d->tool_calls);
-	sqlite3_bind_int(st, 12, d->failures);
-	sqlite3_bind_int(st, 13, d->abandoned);
-	sqlite3_bind_int(st, 14, d->prompts);
-	sqlite3_bind_int(st, 15, d->subagents);
-	sqlite3_bind_int(st, 16, d->ended);
-	idx_bind_text(st, 17, e->end_reason);
-	bind_usage(st, 18, e->usage, "input_tokens");
-	bind_usage(st, 19, e->usage, "output_tokens");
-	bind_usage(st, 20, e->usage, "cache_read_input_tokens");
-	bind_usage(st, 21, e->usage, "cache_creation_input_tokens");
-	bind_usage(st, 22, e->usage, "total_tokens");
-	cost = e->usage ? json_object_get(e->usage, "cost_usd") : NULL;
-	if (json_is_number(cost) && json_number_value(cost) >= 0)
-		sqlite3_bind_double(st, 23, json_number_value(cost));
-	else
-		sqlite3_bind_null(st, 23);
-	return step_done(ix, st, "index: write session", err, errcap);
+	sess_of_event(e, d, &a);
+	if (!ix->in_tx || !(ix->tune & IDX_TUNE_SESSIONS))
+		return sess_write(ix, &a, err, errcap);
+	rc = sess_cache_add(ix, &a, err, errcap);
+	e->merged = true; /* even half-merged on failure */
+	return rc;
 }
 
 /* Everything one event writes; runs inside a transaction or savepoint. */
@@ -730,9 +1053,24 @@ static int add_rows(struct idx *ix, struct ev *e, const char *json, size_t len, 
 
 static int has_seq(struct idx *ix, uint64_t seq, char *err, size_t errcap)
 {
-	sqlite3_stmt *st = idx_stmt(ix, ST_HAS_SEQ, err, errcap);
+	sqlite3_stmt *st;
 	int rc;
 
+	if (ix->tune & IDX_TUNE_STMTS) {
+		/* Events come in seq order: one look at max(seq) per transaction
+		 * (under its write lock, so no other writer moves it) spares a
+		 * lookup per event. */
+		if (!ix->max_seq_known) {
+			rc = idx_last_seq(ix, &ix->max_seq);
+			if (rc < 0)
+				return idx_sqlerr(ix, SQLITE_ERROR, "index: read the last seq", err,
+						  errcap);
+			ix->max_seq_known = true;
+		}
+		if (seq > ix->max_seq)
+			return 0;
+	}
+	st = idx_stmt(ix, ST_HAS_SEQ, err, errcap);
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, (int64_t)seq);
@@ -745,8 +1083,43 @@ static int has_seq(struct idx *ix, uint64_t seq, char *err, size_t errcap)
 	return idx_sqlerr(ix, rc, "index: look up seq", err, errcap);
 }
 
+/* Runs a transaction-control statement: prepared once (IDX_TUNE_STMTS), or
+ * compiled on each call by sqlite3_exec. */
+static int tx_stmt(struct idx *ix, enum idx_stmt which, const char *sql, char *err,
+		   size_t errcap)
+{
+	sqlite3_stmt *st;
+
+	if (!(ix->tune & IDX_TUNE_STMTS))
+		return idx_exec(ix, sql, err, errcap);
+	st = idx_stmt(ix, which, err, errcap);
+	if (!st)
+		return -EIO;
+	return step_done(ix, st, "index: savepoint", err, errcap);
+}
+
+static int add_one(struct idx *ix, uint64_t seq, uint64_t rec_time_ns, const char *json,
+		   size_t len, json_t *parsed, char *err, size_t errcap);
+
 int idx_add(struct idx *ix, uint64_t seq, uint64_t rec_time_ns, const char *json, size_t len,
 	    char *err, size_t errcap)
+{
+	return add_one(ix, seq, rec_time_ns, json, len, NULL, err, errcap);
+}
+
+int idx_add_event(struct idx *ix, uint64_t seq, uint64_t rec_time_ns, json_t *event,
+		  const char *json, size_t len, char *err, size_t errcap)
+{
+	if (!json_is_object(event)) {
+		snprintf(err, errcap, "index: the parsed event is not a JSON object");
+		return -EINVAL;
+	}
+	return add_one(ix, seq, rec_time_ns, json, len, event, err, errcap);
+}
+
+/* idx_add with the payload already parsed (parsed != NULL) or not. */
+static int add_one(struct idx *ix, uint64_t seq, uint64_t rec_time_ns, const char *json,
+		   size_t len, json_t *parsed, char *err, size_t errcap)
 {
 	struct ev e = { .seq = seq, .rec_time_ns = rec_time_ns };
 	json_error_t jerr;
@@ -764,16 +1137,31 @@ int idx_add(struct idx *ix, uint64_t seq, uint64_t rec_time_ns, const char *json
 		snprintf(err, errcap, "index: bad event record (seq %" PRIu64 ")", seq);
 		return -EINVAL;
 	}
+	/* Too many sessions pending: write them out now, outside any event's
+	 * savepoint (so a failure cannot take them back with one event). */
+	if (!own_tx && ix->sc.n >= IDX_MAX_PENDING_SESSIONS &&
+	    (rc = idx_sessions_flush(ix, err, errcap)) < 0)
+		return rc;
 	/* One savepoint per event: an SQLite failure half-way leaves nothing of
 	 * the event behind, even inside the daemon's batch. */
-	rc = idx_exec(ix, own_tx ? "BEGIN IMMEDIATE" : "SAVEPOINT idx_add", err, errcap);
+	if (own_tx) {
+		ix->max_seq_known = false;
+		rc = idx_exec(ix, "BEGIN IMMEDIATE", err, errcap);
+	} else {
+		rc = tx_stmt(ix, ST_SAVEPOINT, "SAVEPOINT idx_add", err, errcap);
+	}
 	if (rc < 0)
 		return rc;
 	rc = has_seq(ix, seq, err, errcap);
 	if (rc != 0)
 		goto done; /* already indexed (1 -> 0 below), or an error */
 
-	e.root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+	/* Parsing is the largest part of indexing an event; the daemon, which
+	 * has the object already, hands it over (idx_add_event). */
+	if (parsed)
+		e.root = json_incref(parsed);
+	else
+		e.root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	if (!e.root || !json_is_object(e.root)) {
 		char why[256];
 
@@ -797,12 +1185,22 @@ int idx_add(struct idx *ix, uint64_t seq, uint64_t rec_time_ns, const char *json
 	rc = add_rows(ix, &e, row_json, row_len, err, errcap);
 done:
 	if (rc < 0) {
-		idx_exec(ix, own_tx ? "ROLLBACK" : "ROLLBACK TO idx_add; RELEASE idx_add", NULL, 0);
+		if (own_tx) {
+			idx_exec(ix, "ROLLBACK", NULL, 0);
+		} else {
+			tx_stmt(ix, ST_ROLLBACK_TO, "ROLLBACK TO idx_add", NULL, 0);
+			tx_stmt(ix, ST_RELEASE, "RELEASE idx_add", NULL, 0);
+		}
 	} else {
-		rc = idx_exec(ix, own_tx ? "COMMIT" : "RELEASE idx_add", err, errcap);
+		rc = own_tx ? idx_exec(ix, "COMMIT", err, errcap)
+			    : tx_stmt(ix, ST_RELEASE, "RELEASE idx_add", err, errcap);
 		if (rc < 0 && own_tx)
 			idx_exec(ix, "ROLLBACK", NULL, 0);
 	}
+	if (rc < 0 && e.merged)
+		ix->sc.broken = true; /* the rows are gone, the merged aggregates are not */
+	else if (rc == 0 && !own_tx && seq > ix->max_seq)
+		ix->max_seq = seq;
 	json_decref(e.root);
 	vg_free(dump);
 	return rc < 0 ? rc : 0;
@@ -811,6 +1209,13 @@ done:
 int idx_sync_ledger(struct idx *ix, const char *ledger_dir,
 		    void (*progress)(void *arg, uint64_t records), void *arg, char *err,
 		    size_t errcap)
+{
+	return idx_sync_ledger_from(ix, ledger_dir, 0, progress, arg, err, errcap);
+}
+
+int idx_sync_ledger_from(struct idx *ix, const char *ledger_dir, uint64_t from_seq,
+			 void (*progress)(void *arg, uint64_t records), void *arg, char *err,
+			 size_t errcap)
 {
 	struct ledger_reader *r = NULL;
 	struct ledger_record rec;
@@ -826,7 +1231,13 @@ int idx_sync_ledger(struct idx *ix, const char *ledger_dir,
 	rc = idx_last_seq(ix, &last);
 	if (rc < 0)
 		return idx_sqlerr(ix, SQLITE_ERROR, "index: read the last indexed seq", err, errcap);
-	rc = ledger_reader_open(ledger_dir, &r, err, errcap);
+	/* From a given seq, idx_add skips what is there; otherwise everything
+	 * up to last is. */
+	if (from_seq)
+		last = from_seq - 1;
+	/* Start past what is indexed: the reader skips whole segments by their
+	 * headers, so a sync that finds little to do costs little. */
+	rc = ledger_reader_open_at(ledger_dir, last + 1, &r, err, errcap);
 	if (rc < 0)
 		return rc;
 	for (;;) {

@@ -145,6 +145,10 @@ int idx_query_events(struct idx *ix, const struct idx_filter *f, idx_event_fn fn
 		rc |= vbuf_appendf(&sql, " AND agent_id = :agent");
 	if (f->min_risk > 0)
 		rc |= vbuf_appendf(&sql, " AND risk_rank >= :risk");
+	/* The partial index events_risk covers risk_rank >= 2; SQLite uses it
+	 * only when the query states its condition word for word. */
+	if (f->min_risk >= IDX_RISK_LOW)
+		rc |= vbuf_appendf(&sql, " AND risk_rank >= 2");
 	if (f->outside_scope)
 		rc |= vbuf_appendf(&sql, " AND outside_scope = 1");
 	if (f->since_ns)

@@ -23,7 +23,23 @@
  * write transactions are short; a reindex holds none of the live file). */
 #define IDX_BUSY_TIMEOUT_MS 5000
 
-static const char schema_v1[] =
+/*
+ * The tables.  Every secondary index costs a B-tree insert per event, so
+ * there is one per filter of `vigil events` (query.c) and no more:
+ *   id                 idx_has_event (the daemon's spool dedup)
+ *   (session_id, seq)  --session, replay
+ *   time_ns            --since / --until
+ *   (tool, seq)        --tool; partial: most events are not tool calls
+ *   (event_type, seq)  --type
+ *   (hook, seq)        --hook
+ *   (risk_rank, seq)   --risk; partial over low and above: nearly every event
+ *                      carries an "info" risk, which no filter asks for alone
+ *                      (query.c repeats the partial condition literally, so
+ *                      SQLite can prove the index applies)
+ *   seq                --outside-scope; partial
+ *   (agent_id, seq)    --agent-id; partial: main-agent events have none
+ */
+static const char schema_tables[] =
 	"CREATE TABLE IF NOT EXISTS events ("
 	" seq INTEGER PRIMARY KEY,"   /* the ledger record's sequence number */
 	" id TEXT,"		      /* the event's UUIDv7 (not unique: the ledger may hold a
@@ -40,15 +56,10 @@ static const char schema_v1[] =
 	"CREATE INDEX IF NOT EXISTS events_id ON events(id);"
 	"CREATE INDEX IF NOT EXISTS events_session ON events(session_id, seq);"
 	"CREATE INDEX IF NOT EXISTS events_time ON events(time_ns);"
-	"CREATE INDEX IF NOT EXISTS events_tool ON events(tool, seq);"
 	"CREATE INDEX IF NOT EXISTS events_type ON events(event_type, seq);"
 	"CREATE INDEX IF NOT EXISTS events_hook ON events(hook, seq);"
-	"CREATE INDEX IF NOT EXISTS events_risk ON events(risk_rank, seq) WHERE risk_rank > 0;"
 	"CREATE INDEX IF NOT EXISTS events_outside ON events(seq) WHERE outside_scope = 1;"
 	"CREATE INDEX IF NOT EXISTS events_agent ON events(agent_id, seq) WHERE agent_id IS NOT NULL;"
-	/* Contentless: the text lives in events.json; rowid = events.seq. */
-	"CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5("
-	" target, error, prompt, payload, content='', tokenize='unicode61');"
 	"CREATE TABLE IF NOT EXISTS tool_calls ("
 	" id INTEGER PRIMARY KEY,"
 	" session_id TEXT NOT NULL,"  /* '' when the events carry none */
@@ -86,6 +97,37 @@ static const char schema_v1[] =
 	" tool_calls INTEGER NOT NULL DEFAULT 0,"
 	" PRIMARY KEY (session_id, agent_id));";
 
+static const char schema_lean_indexes[] =
+	"CREATE INDEX IF NOT EXISTS events_tool ON events(tool, seq) WHERE tool IS NOT NULL;"
+	"CREATE INDEX IF NOT EXISTS events_risk ON events(risk_rank, seq) WHERE risk_rank >= 2;";
+/* Schema version 1's: measured against by bench/index_bench.c only. */
+static const char schema_v1_indexes[] =
+	"CREATE INDEX IF NOT EXISTS events_tool ON events(tool, seq);"
+	"CREATE INDEX IF NOT EXISTS events_risk ON events(risk_rank, seq) WHERE risk_rank > 0;";
+
+/*
+ * Full-text search: contentless (the text is in events.json; rowid =
+ * events.seq), and fed only the text people search for (ingest.c,
+ * fts_message): the target, the error, the prompt, and the messages of the
+ * agent (last_assistant_message, notification message, a tool call's
+ * description).  Feeding it every string of the payload (file contents,
+ * command output, transcript paths, ids) made it the most expensive part
+ * of indexing.  columnsize=0: no per-row size table (only bm25 ranking uses
+ * it, and vigil does not rank).
+ */
+static const char schema_fts[] =
+	"CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5("
+	" target, error, prompt, message, content='', columnsize=0, tokenize='unicode61');";
+static const char schema_v1_fts[] =
+	"CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5("
+	" target, error, prompt, message, content='', tokenize='unicode61');";
+
+/* What version 1 had that version 2 replaces (dropped by migrate()). */
+static const char drop_v1[] =
+	"DROP TABLE IF EXISTS events_fts; DROP TABLE IF EXISTS events;"
+	" DROP TABLE IF EXISTS tool_calls; DROP TABLE IF EXISTS sessions;"
+	" DROP TABLE IF EXISTS file_changes; DROP TABLE IF EXISTS agents;";
+
 /* The ingest statements (enum idx_stmt order). */
 static const char *const stmt_sql[ST__COUNT] = {
 	[ST_HAS_SEQ] = "SELECT 1 FROM events WHERE seq = ?1",
@@ -95,18 +137,19 @@ static const char *const stmt_sql[ST__COUNT] = {
 		" risk, risk_rank, outside_scope, project_root, cwd, prompt_id, tool_use_id, json)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
 		" ?17, ?18, ?19, ?20, ?21, ?22)",
-	[ST_INS_FTS] = "INSERT INTO events_fts (rowid, target, error, prompt, payload)"
+	[ST_INS_FTS] = "INSERT INTO events_fts (rowid, target, error, prompt, message)"
 		       " VALUES (?1, ?2, ?3, ?4, ?5)",
-	/* One statement per event keeps a session's aggregates current; the
-	 * deltas (?11..) are worked out by ingest.c before it runs. */
+	/* Adds one event's (or, with IDX_TUNE_SESSIONS, one transaction's
+	 * merged) aggregates to its session; ingest.c works out the deltas
+	 * (?11..) and the event count (?24) before it runs. */
 	[ST_SESSION_UPSERT] =
 		"INSERT INTO sessions (session_id, first_ns, last_ns, first_seq, last_seq,"
 		" project_root, cwd, model, agent, agent_version, risk, risk_rank, events,"
 		" tool_calls, failures, abandoned, prompts, subagents, ended,"
 		" end_reason, input_tokens, output_tokens, cache_read_tokens,"
 		" cache_creation_tokens, total_tokens, cost_usd)"
-		" VALUES (?1, ?2, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?12, ?13, ?14,"
-		" ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
+		" VALUES (?1, ?2, ?25, ?3, ?26, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?24, ?11, ?12, ?13,"
+		" ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
 		" ON CONFLICT (session_id) DO UPDATE SET"
 		" first_ns = min(first_ns, excluded.first_ns),"
 		" last_ns = max(last_ns, excluded.last_ns),"
@@ -119,7 +162,7 @@ static const char *const stmt_sql[ST__COUNT] = {
 		" agent_version = coalesce(excluded.agent_version, agent_version),"
 		" risk = CASE WHEN excluded.risk_rank > risk_rank THEN excluded.risk ELSE risk END,"
 		" risk_rank = max(risk_rank, excluded.risk_rank),"
-		" events = events + 1,"
+		" events = events + excluded.events,"
 		" tool_calls = tool_calls + excluded.tool_calls,"
 		" failures = failures + excluded.failures,"
 		" abandoned = abandoned + excluded.abandoned,"
@@ -163,8 +206,8 @@ static const char *const stmt_sql[ST__COUNT] = {
 		" start_seq = coalesce(min(start_seq, excluded.start_seq), start_seq,"
 		"  excluded.start_seq),"
 		" tool_calls = tool_calls + excluded.tool_calls",
-	[ST_AGENT_GET] = "SELECT parent_tool_use_id FROM agents"
-			 " WHERE session_id = ?1 AND agent_id = ?2",
+	[ST_AGENT_GET] = "SELECT parent_tool_use_id, parent_agent_id, agent_type, start_ns,"
+			 " start_seq FROM agents WHERE session_id = ?1 AND agent_id = ?2",
 	/* The PostToolUse of Agent/Task names the subagent it ran
 	 * (tool_response.agentId): that settles the parent for good. */
 	[ST_AGENT_PARENT] = "UPDATE agents SET parent_agent_id = ?3, parent_tool_use_id = ?4"
@@ -187,6 +230,9 @@ static const char *const stmt_sql[ST__COUNT] = {
 			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	[ST_LAST_SEQ] = "SELECT max(seq) FROM events",
 	[ST_HAS_ID] = "SELECT 1 FROM events WHERE id = ?1 LIMIT 1",
+	[ST_SAVEPOINT] = "SAVEPOINT idx_add",
+	[ST_RELEASE] = "RELEASE idx_add",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO idx_add",
 };
 
 int idx_errno(int rc)
@@ -298,14 +344,30 @@ static int migrate(struct idx *ix, char *err, size_t errcap)
 			 version, IDX_SCHEMA_VERSION);
 		return -EPROTO;
 	}
-	/* Version 0 -> 1: create everything.  Later versions add their steps
-	 * here, each in the same transaction as the version bump. */
+	/* Version 0 is a new file: create everything.  Version 1 fed the whole
+	 * payload to full-text search and had heavier indexes: its tables are
+	 * dropped and recreated empty, and the next idx_sync_ledger (the
+	 * daemon's catch-up at start, or `vigil reindex`) rebuilds them from
+	 * the ledger.  All in the same transaction as the version bump. */
 	rc = idx_exec(ix, "BEGIN IMMEDIATE", err, errcap);
 	if (rc < 0)
 		return rc;
-	rc = idx_exec(ix, schema_v1, err, errcap);
+	rc = version == 1 ? idx_exec(ix, drop_v1, err, errcap) : 0;
 	if (rc == 0)
-		rc = idx_exec(ix, "PRAGMA user_version = 1", err, errcap);
+		rc = idx_exec(ix, schema_tables, err, errcap);
+	if (rc == 0)
+		rc = idx_exec(ix, (ix->tune & IDX_TUNE_INDEXES) ? schema_lean_indexes
+							       : schema_v1_indexes,
+			      err, errcap);
+	if (rc == 0)
+		rc = idx_exec(ix, (ix->tune & IDX_TUNE_FTS) ? schema_fts : schema_v1_fts, err,
+			      errcap);
+	if (rc == 0) {
+		char bump[64];
+
+		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", IDX_SCHEMA_VERSION);
+		rc = idx_exec(ix, bump, err, errcap);
+	}
 	if (rc < 0) {
 		idx_exec(ix, "ROLLBACK", NULL, 0);
 		return rc;
@@ -341,6 +403,46 @@ static int check_version(struct idx *ix, char *err, size_t errcap)
 
 int idx_open(const char *path, unsigned flags, struct idx **out, char *err, size_t errcap)
 {
+	return idx_open_tuned(path, flags, IDX_TUNE_ALL, out, err, errcap);
+}
+
+/*
+ * The writer's pragmas.  WAL: readers never block the writer and see only
+ * committed data.  synchronous=NORMAL: in WAL mode that syncs the WAL only
+ * at checkpoints (every ~4 MiB written), not at each commit, and a power
+ * cut can lose the last transactions but not damage the file; the daemon's
+ * catch-up then re-adds them from the ledger (the index is derived data).
+ * synchronous=OFF (IDX_TUNE_SYNC_OFF) saves the waits for those syncs
+ * (bench/index_bench.c: up to a quarter more events/s at the same CPU), but
+ * then a power cut can leave the file damaged, which nothing would notice
+ * until a query failed: not worth it until idx_open can detect an unclean
+ * shutdown and rebuild from the ledger (docs/index.md).  A 64 MiB page cache keeps the B-tree pages
+ * every event touches (the tails of the indexes, the FTS segments) in
+ * memory; temp_store=MEMORY keeps FTS5's merge buffers off the disk;
+ * journal_size_limit truncates the WAL back to 64 MiB after a checkpoint,
+ * so a burst does not leave a huge file behind.
+ */
+static int writer_pragmas(struct idx *ix, char *err, size_t errcap)
+{
+	int rc = idx_exec(ix, "PRAGMA journal_mode = WAL", err, errcap);
+
+	if (rc == 0)
+		rc = idx_exec(ix, (ix->tune & IDX_TUNE_SYNC_OFF) ? "PRAGMA synchronous = OFF"
+								 : "PRAGMA synchronous = NORMAL",
+			      err, errcap);
+	if (rc == 0 && (ix->tune & IDX_TUNE_PRAGMAS))
+		rc = idx_exec(ix, "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;"
+				  " PRAGMA journal_size_limit = 67108864;",
+			      err, errcap);
+	else if (rc == 0)
+		rc = idx_exec(ix, "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;", err,
+			      errcap);
+	return rc;
+}
+
+int idx_open_tuned(const char *path, unsigned flags, unsigned tune, struct idx **out,
+		   char *err, size_t errcap)
+{
 	struct idx *ix;
 	int oflags, rc;
 
@@ -359,6 +461,7 @@ int idx_open(const char *path, unsigned flags, struct idx **out, char *err, size
 		return -ENOMEM;
 	}
 	ix->rdonly = flags & IDX_RDONLY;
+	ix->tune = tune;
 	if (vg_path(ix->path, sizeof(ix->path), "%s", path) < 0) {
 		snprintf(err, errcap, "index path too long");
 		rc = -ENAMETOOLONG;
@@ -392,12 +495,7 @@ int idx_open(const char *path, unsigned flags, struct idx **out, char *err, size
 		if (rc == 0)
 			rc = check_version(ix, err, errcap);
 	} else {
-		/* WAL: readers never block the writer and see committed data.
-		 * synchronous=NORMAL: the index is rebuildable from the ledger, so
-		 * a power cut may lose the last transactions but never corrupts. */
-		rc = idx_exec(ix, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-				  " PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;",
-			      err, errcap);
+		rc = writer_pragmas(ix, err, errcap);
 		if (rc == 0)
 			rc = migrate(ix, err, errcap);
 	}
@@ -416,6 +514,9 @@ void idx_close(struct idx *ix)
 		return;
 	if (ix->in_tx)
 		idx_rollback(ix);
+	idx_sessions_drop(ix);
+	vg_free(ix->sc.slots);
+	vbuf_release(&ix->fts);
 	for (size_t i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(ix->st[i]);
 	sqlite3_close(ix->db);
@@ -429,8 +530,10 @@ int idx_begin(struct idx *ix)
 	if (ix->in_tx)
 		return -EALREADY;
 	rc = idx_exec(ix, "BEGIN IMMEDIATE", NULL, 0);
-	if (rc == 0)
+	if (rc == 0) {
 		ix->in_tx = true;
+		ix->max_seq_known = false; /* read again under this write lock */
+	}
 	return rc;
 }
 
@@ -440,7 +543,10 @@ int idx_commit(struct idx *ix)
 
 	if (!ix->in_tx)
 		return -EINVAL;
-	rc = idx_exec(ix, "COMMIT", NULL, 0);
+	/* The sessions merged over the transaction go in with it. */
+	rc = idx_sessions_flush(ix, NULL, 0);
+	if (rc == 0)
+		rc = idx_exec(ix, "COMMIT", NULL, 0);
 	if (rc == 0)
 		ix->in_tx = false;
 	return rc;
@@ -448,6 +554,8 @@ int idx_commit(struct idx *ix)
 
 void idx_rollback(struct idx *ix)
 {
+	idx_sessions_drop(ix);
+	ix->max_seq_known = false;
 	if (!ix->in_tx)
 		return;
 	idx_exec(ix, "ROLLBACK", NULL, 0);

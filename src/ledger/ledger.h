@@ -221,6 +221,15 @@ struct ledger_reader;
 
 /* Opens a ledger directory for reading; does not lock or modify it. */
 int ledger_reader_open(const char *dir, struct ledger_reader **out, char *err, size_t errcap);
+/*
+ * The same, positioned at the first record whose seq is >= from_seq (0 or
+ * 1: the start; past the end: ledger_reader_next() returns 0).  Cheap
+ * however long the ledger: segments are skipped by their headers and the
+ * frames before from_seq in its segment by their lengths, unchecked.  A
+ * damaged header or frame on the way is reported by ledger_reader_next().
+ */
+int ledger_reader_open_at(const char *dir, uint64_t from_seq, struct ledger_reader **out,
+			  char *err, size_t errcap);
 /* 1 with a record, 0 at the end, negative on damage (err says where).
  * Only checks framing; use ledger_verify() for integrity. */
 int ledger_reader_next(struct ledger_reader *r, struct ledger_record *rec, char *err,

@@ -2,12 +2,21 @@
  * reader.c - walks the records of a ledger in order, segment by segment,
  * for consumers that need the events (export, reindex, sinks).  It checks
  * framing only; ledger_verify() is the integrity check.
+ *
+ * ledger_reader_open_at() starts at a seq without reading what comes
+ * before: each segment header names the seq of its first record, so the
+ * segments that end before the wanted seq are skipped by reading their 96
+ * header bytes (from the newest backwards: a consumer catching up wants the
+ * end), and inside the segment the frames before it are stepped over by
+ * their length fields, without checking their CRCs or hashing them.
  */
 #include "ledger_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <unistd.h>
 
 struct ledger_reader {
 	char dir[4096];
@@ -42,6 +51,79 @@ int ledger_reader_open(const char *dir, struct ledger_reader **out, char *err, s
 	}
 	*out = r;
 	return 0;
+}
+
+/* The first seq a segment's header names.  -errno, or -EBADMSG for a
+ * header that does not decode. */
+static int seg_first_seq(const char *dir, uint64_t segno, uint64_t *first)
+{
+	uint8_t buf[SEG_HEADER_LEN];
+	struct seg_header h;
+	char path[4200], why[160];
+	ssize_t n;
+	int fd, rc;
+
+	if ((rc = seg_path(path, sizeof(path), dir, segno)) < 0)
+		return rc;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, buf, sizeof(buf), 0);
+	rc = n < 0 ? -errno : 0;
+	close(fd);
+	if (rc < 0)
+		return rc;
+	if (seg_header_decode(buf, (size_t)n, &h, why, sizeof(why)) < 0)
+		return -EBADMSG;
+	*first = h.first_seq;
+	return 0;
+}
+
+static int load_segment(struct ledger_reader *r, char *err, size_t errcap);
+
+/*
+ * Positions r at the first record with seq >= from.  A segment whose header
+ * cannot be read stops the search there: reading then starts at that
+ * segment, and ledger_reader_next() reports the damage where it is (err is
+ * only scratch space here).
+ */
+static void reader_seek(struct ledger_reader *r, uint64_t from, char *err, size_t errcap)
+{
+	struct ledger_record rec;
+	size_t k = r->nsegs;
+
+	while (k > 0) {
+		uint64_t first = 0;
+
+		k--;
+		if (seg_first_seq(r->dir, r->segs[k], &first) < 0 || first <= from)
+			break;
+	}
+	r->cur = k;
+	if (r->nsegs == 0)
+		return;
+	/* A segment that cannot be loaded stays unloaded: the first
+	 * ledger_reader_next() tries again and reports why. */
+	if (load_segment(r, err, errcap) < 0)
+		return;
+	/* Step over the earlier frames by their lengths; a frame that does
+	 * not parse is left for ledger_reader_next() to report. */
+	while (r->off < r->len) {
+		if (frame_parse(r->buf + r->off, r->len - r->off, &rec) != FRAME_OK ||
+		    rec.seq >= from)
+			break;
+		r->off += rec.frame_len;
+	}
+}
+
+int ledger_reader_open_at(const char *dir, uint64_t from_seq, struct ledger_reader **out,
+			  char *err, size_t errcap)
+{
+	int rc = ledger_reader_open(dir, out, err, errcap);
+
+	if (rc == 0 && from_seq > 1)
+		reader_seek(*out, from_seq, err, errcap);
+	return rc;
 }
 
 static int load_segment(struct ledger_reader *r, char *err, size_t errcap)

@@ -5,10 +5,15 @@
  * subagent reuses from its parent), session aggregates, the subagent tree,
  * idempotent re-adds, unparsable payloads, out-of-order and abandoned tool
  * calls, filters and full-text search, sync from a real ledger, and the
- * read-only connection that `vigil sql` uses.
+ * read-only connection that `vigil sql` uses.  The ingest optimizations
+ * (enum idx_tune: sessions merged per transaction, agent rows written only
+ * when they change, events handed over parsed) must give the very rows the
+ * plain code path gives; the full-text table covers the searched fields
+ * only; a version 1 index is rebuilt.
  */
 #include "ledger/helpers.h"
 #include "idx.h"
+#include "idx_int.h"
 #include "pipeline.h"
 #include "tap.h"
 
@@ -687,6 +692,9 @@ static void test_sync_damage(const char *dir, const struct tledger *t)
 	idx_close(ix);
 }
 
+static void test_sync_from(const char *dir, const char *ledger_dir);
+static void test_migrate_v1(const char *dir, const char *ledger_dir);
+
 static void test_sync(const char *dir)
 {
 	struct tledger t;
@@ -744,12 +752,374 @@ static void test_sync(const char *dir)
 	rc = idx_sync_ledger(ix, t.dir, NULL, NULL, err, sizeof(err));
 	idx_counts(ix, &n);
 	TAP_OK(rc == 0 && n.events == nevents + 1, "a third sync adds nothing");
+	test_sync_from(dir, t.dir);
+	test_migrate_v1(dir, t.dir);
 	TAP_OK(idx_sync_ledger(ix, "/nonexistent/vigil-ledger", NULL, NULL, err, sizeof(err)) < 0,
 	       "sync from a missing ledger fails (%s)", err);
 	test_sync_damage(dir, &t);
 out:
 	idx_close(ix);
 	tledger_cleanup(&t);
+}
+
+/* ---- the optimizations give the same rows ------------------------------------------ */
+
+/* Every row of the derived tables as text, in a fixed order. */
+static int dump_db(const char *path, struct vbuf *out)
+{
+	static const char *const q[] = {
+		"SELECT * FROM events ORDER BY seq",
+		"SELECT session_id, agent_id, tool_use_id, tool, target, pre_seq, post_seq, start_ns,"
+		" end_ns, duration_ms, outcome, error FROM tool_calls"
+		" ORDER BY session_id, agent_id, tool_use_id",
+		"SELECT * FROM sessions ORDER BY session_id",
+		"SELECT * FROM agents ORDER BY session_id, agent_id",
+		"SELECT * FROM file_changes ORDER BY seq",
+	};
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+
+	for (size_t i = 0; rc == SQLITE_OK && i < VG_ARRAY_LEN(q); i++) {
+		sqlite3_stmt *st = NULL;
+
+		rc = sqlite3_prepare_v2(db, q[i], -1, &st, NULL);
+		while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+			for (int c = 0; c < sqlite3_column_count(st); c++) {
+				const unsigned char *v = sqlite3_column_text(st, c);
+
+				vbuf_appendf(out, "%s|", v ? (const char *)v : "NULL");
+			}
+			vbuf_append(out, "\n", 1);
+		}
+		sqlite3_finalize(st);
+		vbuf_append(out, "--\n", 3);
+	}
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* The fixture as three interleaved sessions, with the edge cases of
+ * test_pairing_edge_cases and test_tokens in between: what the variants
+ * below index. */
+#define MIX_SESSIONS 3
+static char *mix[MIX_SESSIONS * 64 + 16];
+static size_t nmix;
+
+static char *replace_all(const char *s, const char *from, const char *to)
+{
+	struct vbuf b;
+	size_t fl = strlen(from);
+	const char *p;
+
+	vbuf_init(&b, 1 << 20);
+	while ((p = strstr(s, from))) {
+		vbuf_append(&b, s, (size_t)(p - s));
+		vbuf_append(&b, to, strlen(to));
+		s = p + fl;
+	}
+	vbuf_append(&b, s, strlen(s));
+	return (char *)b.data;
+}
+
+static const char *const edge_events[] = {
+	"{\"id\":\"e200\",\"time\":\"2025-11-23T13:00:05.000Z\",\"session_id\":\"s2\","
+	"\"hook\":\"PostToolUse\",\"event_type\":\"command_execution\",\"tool\":\"Bash\","
+	"\"tool_use_id\":\"t1\",\"outcome\":\"success\"}",
+	"{\"id\":\"e201\",\"time\":\"2025-11-23T13:00:02.000Z\",\"session_id\":\"s2\","
+	"\"hook\":\"PreToolUse\",\"event_type\":\"command_execution\",\"tool\":\"Bash\","
+	"\"target\":\"ls\",\"tool_use_id\":\"t1\",\"risk\":\"high\",\"model\":\"m1\"}",
+	"{\"id\":\"e202\",\"time\":\"2025-11-23T13:00:06.000Z\",\"session_id\":\"s2\","
+	"\"hook\":\"PreToolUse\",\"tool\":\"Bash\",\"tool_use_id\":\"t2\","
+	"\"risk\":{\"level\":\"critical\"},\"agent_version\":\"1.0\"}",
+	"{\"id\":\"e203\",\"time\":\"2025-11-23T13:10:06.000Z\",\"session_id\":\"s2\","
+	"\"hook\":\"vigil\",\"event_type\":\"tool_abandoned\",\"tool_use_id\":\"t2\"}",
+	"{\"id\":\"e204\",\"time\":\"2025-11-23T12:00:00.000Z\",\"session_id\":\"s2\","
+	"\"hook\":\"PostToolUseFailure\",\"tool\":\"Bash\",\"tool_use_id\":\"t2\",\"error\":\"x\","
+	"\"usage\":{\"input_tokens\":10,\"cost_usd\":0.25},\"risk\":\"critical\",\"model\":\"m2\"}",
+	"{\"id\":\"e205\",\"session_id\":\"s2\",\"hook\":\"Stop\",\"event_type\":\"stop\","
+	"\"usage\":{\"input_tokens\":5,\"output_tokens\":7},\"agent_version\":\"1.1\"}",
+	"{\"id\":\"e206\",\"session_id\":\"s2\",\"agent_id\":\"sub9\",\"hook\":\"PreToolUse\","
+	"\"tool\":\"Read\",\"tool_use_id\":\"t9\",\"parent_tool_use_id\":\"t2\"}",
+	/* The type comes later, then another parent: the agent row must change. */
+	"{\"id\":\"e207\",\"session_id\":\"s2\",\"agent_id\":\"sub9\",\"hook\":\"PostToolUse\","
+	"\"tool\":\"Read\",\"tool_use_id\":\"t9\",\"parent_tool_use_id\":\"t2\","
+	"\"agent_type\":\"Explore\"}",
+	"{\"id\":\"e209\",\"session_id\":\"s2\",\"agent_id\":\"sub9\",\"hook\":\"Stop\","
+	"\"parent_tool_use_id\":\"t1\",\"parent_agent_id\":\"main2\"}",
+	"{\"id\":\"e210\",\"session_id\":\"s2\",\"agent_id\":\"sub9\",\"hook\":\"Stop\","
+	"\"parent_tool_use_id\":\"t1\"}",
+	"{\"id\":\"e208\",\"session_id\":\"s2\",\"hook\":\"SessionEnd\",\"event_type\":\"session_end\","
+	"\"payload\":{\"reason\":\"logout\"}}",
+	"not json at all",
+};
+
+static void build_mix(void)
+{
+	static const char *const sids[MIX_SESSIONS] = { SID, "b6554db9-c2ac-471e-ad30-60bbd41b856b",
+							"c6554db9-c2ac-471e-ad30-60bbd41b856c" };
+	size_t e = 0;
+
+	for (size_t i = 0; i < nevents; i++) {
+		for (size_t k = 0; k < MIX_SESSIONS; k++)
+			mix[nmix++] = replace_all(events[i], SID, sids[k]);
+		if (i % 3 == 0 && e < VG_ARRAY_LEN(edge_events))
+			mix[nmix++] = vg_strdup(edge_events[e++]);
+	}
+	while (e < VG_ARRAY_LEN(edge_events))
+		mix[nmix++] = vg_strdup(edge_events[e++]);
+}
+
+/* Indexes the mix into path: tune bits, records per transaction (0: each
+ * its own), handed over parsed or not. */
+static int index_mix(const char *path, unsigned tune, size_t batch, bool parsed)
+{
+	struct idx *ix = NULL;
+	char err[256];
+	int rc = idx_open_tuned(path, IDX_CREATE, tune, &ix, err, sizeof(err));
+
+	for (size_t i = 0; rc == 0 && i < nmix; i++) {
+		json_t *ev = parsed ? json_loads(mix[i], 0, NULL) : NULL;
+
+		if (batch && i % batch == 0)
+			rc = idx_begin(ix);
+		if (rc == 0 && json_is_object(ev))
+			rc = idx_add_event(ix, i + 1, BASE_NS + i, ev, mix[i], strlen(mix[i]), err,
+					   sizeof(err));
+		else if (rc == 0)
+			rc = idx_add(ix, i + 1, BASE_NS + i, mix[i], strlen(mix[i]), err, sizeof(err));
+		json_decref(ev);
+		if (rc == 0 && batch && (i % batch == batch - 1 || i == nmix - 1))
+			rc = idx_commit(ix);
+	}
+	if (rc < 0)
+		TAP_DIAG("index_mix: %d %s", rc, err);
+	idx_close(ix);
+	return rc;
+}
+
+static void test_tune_equivalence(const char *dir)
+{
+	static const struct {
+		const char *what;
+		unsigned tune;
+		size_t batch;
+		bool parsed;
+	} v[] = {
+		{ "all optimizations, batches of 7", IDX_TUNE_ALL, 7, false },
+		{ "all optimizations, one batch", IDX_TUNE_ALL, 1000, false },
+		{ "all optimizations, handed over parsed", IDX_TUNE_ALL, 5, true },
+		{ "all optimizations, a transaction per event", IDX_TUNE_ALL, 0, false },
+		{ "sessions merged only", IDX_TUNE_SESSIONS, 4, false },
+		{ "agents skipped only", IDX_TUNE_AGENTS, 4, false },
+	};
+	struct vbuf ref, got;
+	char path[4200];
+
+	build_mix();
+	snprintf(path, sizeof(path), "%s/mix-ref.db", dir);
+	vbuf_init(&ref, 64u << 20);
+	TAP_OK(index_mix(path, 0, 0, false) == 0 && dump_db(path, &ref) == 0 && ref.len > 1000,
+	       "the mix (%zu events) indexed by the plain code path, one event per transaction",
+	       nmix);
+	for (size_t i = 0; i < VG_ARRAY_LEN(v); i++) {
+		snprintf(path, sizeof(path), "%s/mix-%zu.db", dir, i);
+		vbuf_init(&got, 64u << 20);
+		TAP_OK(index_mix(path, v[i].tune, v[i].batch, v[i].parsed) == 0 &&
+			       dump_db(path, &got) == 0 && got.len == ref.len &&
+			       !memcmp(got.data, ref.data, ref.len),
+		       "%s: the same rows in every table", v[i].what);
+		vbuf_release(&got);
+	}
+	vbuf_release(&ref);
+}
+
+struct one_sess {
+	uint64_t events;
+	int n;
+};
+
+static int collect_one(void *arg, const struct idx_session *s)
+{
+	struct one_sess *o = arg;
+
+	o->events = s->events;
+	o->n++;
+	return 0;
+}
+
+/* More sessions than the merge table holds in one transaction, and a
+ * rollback that must take the merged sessions with it. */
+static void test_session_cache(const char *dir)
+{
+	struct idx *ix = NULL;
+	struct idx_counts n;
+	struct one_sess o = { 0 };
+	char path[4200], err[256], ev[256];
+	size_t many = IDX_MAX_PENDING_SESSIONS + 100;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/sessions.db", dir);
+	if (idx_open(path, IDX_CREATE, &ix, err, sizeof(err)) < 0) {
+		TAP_OK(0, "open (%s)", err);
+		return;
+	}
+	rc = idx_begin(ix);
+	for (size_t i = 0; rc == 0 && i <= many; i++) {
+		int len = snprintf(ev, sizeof(ev), "{\"session_id\":\"s-%zu\",\"hook\":\"Stop\"}",
+				   i == many ? (size_t)0 : i);
+
+		rc = idx_add(ix, i + 1, BASE_NS + i, ev, (size_t)len, err, sizeof(err));
+	}
+	if (rc == 0)
+		rc = idx_commit(ix);
+	idx_counts(ix, &n);
+	TAP_OK(rc == 0 && n.sessions == many, "%zu sessions in one transaction (%" PRIu64 ")",
+	       many, n.sessions);
+	idx_session_get(ix, "s-0", collect_one, &o);
+	TAP_OK(o.n == 1 && o.events == 2,
+	       "a session merged both before and after the table was written out: 2 events "
+	       "(%" PRIu64 ")",
+	       o.events);
+
+	rc = idx_begin(ix);
+	for (size_t i = 0; rc == 0 && i < 3; i++) {
+		int len = snprintf(ev, sizeof(ev), "{\"session_id\":\"rb\",\"hook\":\"Stop\"}");
+
+		rc = idx_add(ix, 100000 + i, BASE_NS, ev, (size_t)len, err, sizeof(err));
+	}
+	idx_rollback(ix);
+	TAP_OK(rc == 0 && idx_session_get(ix, "rb", collect_one, &o) == -ENOENT,
+	       "rolled back: the merged session is gone");
+	rc = idx_begin(ix);
+	for (size_t i = 0; rc == 0 && i < 3; i++) {
+		int len = snprintf(ev, sizeof(ev), "{\"session_id\":\"rb\",\"hook\":\"Stop\"}");
+
+		rc = idx_add(ix, 100000 + i, BASE_NS, ev, (size_t)len, err, sizeof(err));
+	}
+	if (rc == 0)
+		rc = idx_commit(ix);
+	memset(&o, 0, sizeof(o));
+	idx_session_get(ix, "rb", collect_one, &o);
+	TAP_OK(rc == 0 && o.events == 3, "added again after the rollback: 3 events, not 6 (%" PRIu64
+					 ")",
+	       o.events);
+	TAP_OK(idx_add_event(ix, 200000, 0, NULL, "{}", 2, err, sizeof(err)) == -EINVAL,
+	       "idx_add_event without an object: -EINVAL (%s)", err);
+	idx_close(ix);
+}
+
+/* Full-text search covers the target, error, prompt and messages; not the
+ * rest of the payload (tool output, file contents). */
+static void test_fts_fields(struct idx *ix)
+{
+	static const struct {
+		const char *words;
+		size_t min, max;
+		const char *what;
+	} q[] = {
+		{ "passwd", 1, 99, "a target (/etc/passwd)" },
+		{ "enterprise security", 1, 99, "an error" },
+		{ "Investigate", 1, 99, "a prompt (tool_input.prompt of the Agent call)" },
+		{ "alarming", 1, 99, "a subagent's last_assistant_message" },
+		{ "look around", 1, 99, "a tool call's description" },
+		{ "nologin", 0, 0, "not a file's contents in tool_response" },
+		{ "jsonl", 0, 0, "not the transcript paths" },
+	};
+	struct idx_filter f = { .session = SID, .session_exact = true };
+	struct evs c;
+
+	for (size_t i = 0; i < VG_ARRAY_LEN(q); i++) {
+		size_t k;
+
+		f.text = q[i].words;
+		k = count_events(ix, &f, &c);
+		TAP_OK(k >= q[i].min && k <= q[i].max, "--text '%s': %s (%zu)", q[i].words,
+		       q[i].what, k);
+	}
+}
+
+/* An index of schema version 1 is emptied and rebuilt at the next sync. */
+static void test_migrate_v1(const char *dir, const char *ledger_dir)
+{
+	struct idx *ix = NULL;
+	struct idx_counts n;
+	char path[4200], err[256];
+	sqlite3 *db = NULL;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/v1.db", dir);
+	rc = sqlite3_open(path, &db);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db,
+				  "CREATE TABLE events (seq INTEGER PRIMARY KEY, json TEXT);"
+				  "INSERT INTO events VALUES (1, '{}'), (999, '{}');"
+				  "CREATE VIRTUAL TABLE events_fts USING fts5(target, error, prompt,"
+				  " payload, content='');"
+				  "PRAGMA user_version = 1;",
+				  NULL, NULL, NULL);
+	sqlite3_close(db);
+	TAP_OK(rc == SQLITE_OK, "a version 1 index");
+	TAP_OK(idx_open(path, IDX_RDONLY, &ix, err, sizeof(err)) == -EPROTO,
+	       "read-only: refused with -EPROTO (%s)", err);
+	rc = idx_open(path, IDX_CREATE, &ix, err, sizeof(err));
+	TAP_OK(rc == 0, "writable open migrates it (%s)", rc ? err : "ok");
+	if (rc)
+		return;
+	idx_counts(ix, &n);
+	TAP_OK(n.events == 0 && n.last_seq == 0, "its old rows are gone");
+	rc = idx_sync_ledger(ix, ledger_dir, NULL, NULL, err, sizeof(err));
+	idx_counts(ix, &n);
+	TAP_OK(rc == 0 && n.events == nevents + 1 && n.tool_calls == 9,
+	       "and the sync rebuilds it from the ledger (%" PRIu64 " events)", n.events);
+	idx_close(ix);
+	TAP_OK(idx_open(path, IDX_RDONLY, &ix, err, sizeof(err)) == 0, "now readable (%s)", err);
+	idx_close(ix);
+}
+
+/* A gap below the last indexed seq: idx_sync_ledger leaves it,
+ * idx_sync_ledger_from fills it. */
+static void test_sync_from(const char *dir, const char *ledger_dir)
+{
+	struct ledger_reader *r = NULL;
+	struct ledger_record rec;
+	struct idx *ix = NULL;
+	struct idx_counts n;
+	char path[4200], err[256];
+	uint64_t skipped = 0, all = 0;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/gap.db", dir);
+	if (idx_open(path, IDX_CREATE, &ix, err, sizeof(err)) < 0 ||
+	    ledger_reader_open(ledger_dir, &r, err, sizeof(err)) < 0) {
+		TAP_OK(0, "setup (%s)", err);
+		idx_close(ix);
+		return;
+	}
+	idx_begin(ix);
+	while (ledger_reader_next(r, &rec, err, sizeof(err)) > 0) {
+		if (rec.type != LEDGER_REC_EVENT)
+			continue;
+		all++;
+		if (all == 5) {
+			skipped = rec.seq; /* as if the daemon had dropped it */
+			continue;
+		}
+		idx_add(ix, rec.seq, rec.time_ns, (const char *)rec.payload, rec.payload_len, err,
+			sizeof(err));
+	}
+	idx_commit(ix);
+	ledger_reader_free(r);
+	rc = idx_sync_ledger(ix, ledger_dir, NULL, NULL, err, sizeof(err));
+	idx_counts(ix, &n);
+	TAP_OK(rc == 0 && n.events == all - 1, "a gap at seq %" PRIu64 ": idx_sync_ledger starts "
+					       "past the last seq and leaves it",
+	       skipped);
+	rc = idx_sync_ledger_from(ix, ledger_dir, 1, NULL, NULL, err, sizeof(err));
+	idx_counts(ix, &n);
+	TAP_OK(rc == 0 && n.events == all, "idx_sync_ledger_from(1) fills it (%" PRIu64 "/%" PRIu64
+					   ")",
+	       n.events, all);
+	idx_close(ix);
 }
 
 static void test_time(void)
@@ -797,6 +1167,7 @@ int main(void)
 		test_invalid(ix);
 		test_invalid_json_rows(ix);
 		test_filters(ix);
+		test_fts_fields(ix);
 		test_pairing_edge_cases(ix);
 		test_tokens(ix);
 		idx_close(ix);
@@ -804,9 +1175,14 @@ int main(void)
 	}
 	test_open_errors(dir);
 	test_sync(dir);
+	test_tune_equivalence(dir);
+	test_session_cache(dir);
 	test_time();
 	for (size_t i = 0; i < nevents; i++)
 		vg_free(events[i]);
-	tdir_remove(dir);
+	for (size_t i = 0; i < nmix; i++)
+		vg_free(mix[i]);
+	if (!getenv("VIGIL_KEEP_TMP"))
+		tdir_remove(dir);
 	return tap_done();
 }
