@@ -243,8 +243,19 @@ static void idx_set_error(struct vd *d, const char *msg)
 static void idx_catch_up(struct vd *d, struct idx *ix)
 {
 	char err[512];
-	uint64_t last = 0;
-	int rc = idx_sync_ledger(ix, d->ledger_dir, NULL, NULL, err, sizeof(err));
+	uint64_t last = 0, from;
+	int rc;
+
+	/* Records left out while later ones were indexed: from the lowest one
+	 * on; else whatever follows the last indexed record. */
+	pthread_mutex_lock(&d->idxq.mu);
+	from = d->idx_gap_from;
+	d->idx_gap_from = 0;
+	pthread_mutex_unlock(&d->idxq.mu);
+	if (from)
+		rc = idx_sync_ledger_from(ix, d->ledger_dir, from, NULL, NULL, err, sizeof(err));
+	else
+		rc = idx_sync_ledger(ix, d->ledger_dir, NULL, NULL, err, sizeof(err));
 
 	/* A sync can stop at a frame the writer is still writing: harmless,
 	 * the records after it reach the index through the queue. */
@@ -395,8 +406,10 @@ static void *idx_main(void *arg)
 			rc = idx_begin(ix);
 
 			for (struct vd_rec *r = list; r && rc == 0; r = r->next) {
-				rc = idx_add(ix, r->seq, r->time_ns, r->json, r->len, err,
-					     sizeof(err));
+				rc = r->ev ? idx_add_event(ix, r->seq, r->time_ns, r->ev, r->json,
+							   r->len, err, sizeof(err))
+					   : idx_add(ix, r->seq, r->time_ns, r->json, r->len, err,
+						     sizeof(err));
 				last = r->seq;
 			}
 			if (rc == 0)
@@ -406,6 +419,10 @@ static void *idx_main(void *arg)
 				vg_err("index: %s; will catch up from the ledger", err);
 				idx_set_error(d, err);
 				lagging = true;
+				pthread_mutex_lock(&d->idxq.mu);
+				if (!d->idx_gap_from || list->seq < d->idx_gap_from)
+					d->idx_gap_from = list->seq;
+				pthread_mutex_unlock(&d->idxq.mu);
 			} else {
 				pthread_mutex_lock(&d->idxq.mu);
 				if (last > d->idx_last)
@@ -1128,6 +1145,7 @@ static void close_all(struct vd *d)
 	}
 	pthread_mutex_destroy(&d->ack_mu);
 	pthread_cond_destroy(&d->ack_cv);
+	pthread_mutex_destroy(&d->append_mu);
 	pthread_mutex_destroy(&d->corr_mu);
 	pthread_mutex_destroy(&d->ids_mu);
 	pthread_mutex_destroy(&d->proj_mu);
@@ -1151,6 +1169,7 @@ int vd_run(const struct vd_config *cfg)
 	d->started_ns = d->last_drain_ns = d->last_expire_ns = vg_mono_ns();
 	pthread_mutex_init(&d->ack_mu, NULL);
 	pthread_cond_init(&d->ack_cv, NULL);
+	pthread_mutex_init(&d->append_mu, NULL);
 	pthread_mutex_init(&d->corr_mu, NULL);
 	pthread_mutex_init(&d->ids_mu, NULL);
 	pthread_mutex_init(&d->proj_mu, NULL);

@@ -51,6 +51,7 @@ struct vd_config {
 struct vd_rec {
 	struct vd_rec *next;
 	uint64_t seq, time_ns;
+	json_t *ev; /* the event it was serialized from (a reference), or NULL */
 	size_t len;
 	char json[]; /* len bytes + NUL */
 };
@@ -135,6 +136,7 @@ struct vd {
 	struct event *ev_sigint, *ev_sigterm, *ev_sighup, *ev_tick, *ev_durable, *ev_synced;
 	struct ledger *l;
 	struct norm_ctx *norm;
+	pthread_mutex_t append_mu; /* an append and its queueing for the index, as one */
 	pthread_mutex_t corr_mu; /* guards corr */
 	struct corr *corr;
 	struct idx *ro_idx; /* dedup lookups (loop thread); opened once the index exists */
@@ -164,7 +166,8 @@ struct vd {
 	struct vd_recq idxq;
 	bool idx_stop, idx_started;	/* under idxq.mu */
 	uint64_t idx_durable;		/* index thread: known durable seq */
-	bool idx_lagging;		/* under idxq.mu: records were not queued */
+	bool idx_lagging;		/* under idxq.mu: records were not queued... */
+	uint64_t idx_gap_from;		/* under idxq.mu: ...from this seq on (0: none) */
 	uint64_t idx_last;		/* under idxq.mu */
 	size_t idx_busy;		/* under idxq.mu: records being indexed now */
 	bool idx_synced;		/* under idxq.mu: the start-up catch-up ran */

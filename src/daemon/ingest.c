@@ -162,8 +162,14 @@ int vd_append_event(struct vd *d, json_t *ev, uint64_t *seq)
 	}
 	s = (const char *)b.data;
 	n = b.len;
+	/* Workers append concurrently: appending and queueing under one lock
+	 * keeps the index queue in seq order, so what the index has committed is
+	 * always every event up to its last seq, which is where it resumes
+	 * after a crash. */
+	pthread_mutex_lock(&d->append_mu);
 	rc = ledger_append(d->l, LEDGER_REC_EVENT, s, n, seq);
 	if (rc < 0) {
+		pthread_mutex_unlock(&d->append_mu);
 		vbuf_release(&b);
 		return rc;
 	}
@@ -179,23 +185,26 @@ int vd_append_event(struct vd *d, json_t *ev, uint64_t *seq)
 	pthread_mutex_lock(&d->ids_mu);
 	vd_idset_add(&d->ids, id);
 	pthread_mutex_unlock(&d->ids_mu);
-	/* To the index thread, which indexes it once it is durable.  Past the
-	 * queue's limit (or without memory) the index catches up from the
-	 * ledger instead. */
+	/* To the index thread, which indexes it once it is durable, from the
+	 * event itself (no second parse).  Past the queue's limit (or without
+	 * memory) the record is left out and the index thread fills the gap
+	 * from the ledger, from the lowest seq left out. */
 	pthread_mutex_lock(&d->idxq.mu);
 	full = d->idxq.bytes > VD_INDEX_Q_MAX_BYTES;
-	if (full)
-		d->idx_lagging = true;
 	pthread_mutex_unlock(&d->idxq.mu);
 	r = full ? NULL : vd_rec_new(*seq, vg_now_ns(), s, n);
 	vbuf_release(&b);
 	if (r) {
+		r->ev = json_incref(ev);
 		vd_recq_push(&d->idxq, r);
-	} else if (!full) {
+	} else {
 		pthread_mutex_lock(&d->idxq.mu);
 		d->idx_lagging = true;
+		if (!d->idx_gap_from || *seq < d->idx_gap_from)
+			d->idx_gap_from = *seq;
 		pthread_mutex_unlock(&d->idxq.mu);
 	}
+	pthread_mutex_unlock(&d->append_mu);
 	wake_ack_thread(d, *seq);
 	return 0;
 }

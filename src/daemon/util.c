@@ -31,6 +31,7 @@ struct vd_rec *vd_rec_new(uint64_t seq, uint64_t time_ns, const char *json, size
 	if (!r)
 		return NULL;
 	r->next = NULL;
+	r->ev = NULL;
 	r->seq = seq;
 	r->time_ns = time_ns;
 	r->len = len;
@@ -61,6 +62,7 @@ void vd_rec_free_list(struct vd_rec *r)
 	while (r) {
 		struct vd_rec *next = r->next;
 
+		json_decref(r->ev);
 		vg_free(r);
 		r = next;
 	}
