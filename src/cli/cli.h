@@ -36,6 +36,13 @@ int cli_set_state_dir(struct cli *c, const char *v);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints a usage error and the hint to run --help; returns CLI_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * Finds one of vigil's programs (vigild, vigil-hook): next to this vigil, else
+ * where a Meson build tree puts it (BUILD/src/<subdir>/<name> beside
+ * BUILD/src/cli/vigil), else in an absolute PATH entry.  0 with out set to an
+ * absolute path of an executable regular file, or -ENOENT.
+ */
+int cli_find_program(const char *name, const char *subdir, char *out, size_t cap);
 /* The agent kinds vigil knows (event "agent" field, --agent options). */
 #define CLI_AGENTS "claude-code, codex, gemini, cursor, copilot, other"
 bool cli_agent_valid(const char *name);

@@ -27,15 +27,6 @@
 
 /* ---- talking to the daemon ---------------------------------------------------- */
 
-static int sock_path(struct cli *c, char *out, size_t cap)
-{
-	const char *env = getenv("VIGIL_SOCKET");
-
-	if (env && *env)
-		return vg_path(out, cap, "%s", env);
-	return vg_path(out, cap, "%s/%s", c->state_dir, WIRE_SOCKET_NAME);
-}
-
 /* Waits until fd is ready for `events`, within the deadline (monotonic ns). */
 static int wait_fd(int fd, short events, uint64_t deadline)
 {
@@ -71,7 +62,7 @@ static int ctl_call(struct cli *c, unsigned kind, char **out, size_t *out_len)
 	int fd, rc;
 
 	*out = NULL;
-	if (sock_path(c, path, sizeof(path)) < 0 || strlen(path) >= sizeof(sa.sun_path))
+	if (wire_socket_path(c->state_dir, path, sizeof(path)) < 0)
 		return -ENAMETOOLONG;
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -155,40 +146,6 @@ static long daemon_pid(struct cli *c)
 	}
 	close(fd);
 	return pid;
-}
-
-/* vigild next to this binary, or in the build tree's sibling directory (so
- * a build runs without installing), else on PATH. */
-static int find_vigild(char *out, size_t cap)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	const char *path = getenv("PATH");
-
-	if (n > 0) {
-		char *slash;
-
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			if (vg_path(out, cap, "%s/vigild", self) == 0 && access(out, X_OK) == 0)
-				return 0;
-			if (vg_path(out, cap, "%s/../daemon/vigild", self) == 0 &&
-			    access(out, X_OK) == 0)
-				return 0;
-		}
-	}
-	while (path && *path) {
-		const char *end = strchr(path, ':');
-		size_t len = end ? (size_t)(end - path) : strlen(path);
-
-		if (len && vg_path(out, cap, "%.*s/vigild", (int)len, path) == 0 &&
-		    access(out, X_OK) == 0)
-			return 0;
-		path = end ? end + 1 : NULL;
-	}
-	return -ENOENT;
 }
 
 static const struct option ctl_opts[] = {
@@ -417,7 +374,7 @@ int cmd_up(struct cli *c, int argc, char **argv)
 		say_up(a.json, "is already running", daemon_pid(c), c->state_dir);
 		return CLI_OK;
 	}
-	if (find_vigild(vigild, sizeof(vigild)) < 0) {
+	if (cli_find_program("vigild", "daemon", vigild, sizeof(vigild)) < 0) {
 		cli_error("cannot find the vigild program next to vigil or on PATH");
 		return CLI_ERROR;
 	}

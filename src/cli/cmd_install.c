@@ -187,15 +187,12 @@ static int settings_path(struct install *in)
 }
 
 /*
- * --hook, else vigil-hook next to this binary (or where a build tree puts it),
- * else the first one on PATH.  /proc/self/exe has its symlinks resolved, so
- * install_fold_dots() is exact for the build-tree case.
+ * --hook, else vigil-hook where cli_find_program() finds it: next to this
+ * binary, where a build tree puts it, or on PATH.
  */
 static int find_hook(struct install *in)
 {
-	char self[PATH_MAX], *dir;
-	const char *path = getenv("PATH");
-	ssize_t n;
+	char self[PATH_MAX];
 
 	if (in->hook) {
 		struct stat given, named;
@@ -216,33 +213,8 @@ static int find_hook(struct install *in)
 		}
 		return 0;
 	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = 0;
-		dir = dirname(self);
-		if (vg_path(in->hook_path, sizeof(in->hook_path), "%s/vigil-hook",
-			    strcmp(dir, "/") ? dir : "") == 0 &&
-		    install_is_executable(in->hook_path))
-			return 0;
-		/* A Meson build tree: BUILD/src/cli/vigil and BUILD/src/hook/vigil-hook. */
-		if (vg_path(in->hook_path, sizeof(in->hook_path), "%s/../hook/vigil-hook", dir) == 0 &&
-		    install_is_executable(in->hook_path)) {
-			install_fold_dots(in->hook_path);
-			return 0;
-		}
-	}
-	while (path && *path) {
-		const char *end = strchr(path, ':');
-		size_t len = end ? (size_t)(end - path) : strlen(path);
-
-		/* Only absolute entries: the agent runs the hook from other directories. */
-		if (len > 0 && path[0] == '/' &&
-		    vg_path(in->hook_path, sizeof(in->hook_path), "%.*s/vigil-hook", (int)len,
-			    path) == 0 &&
-		    install_is_executable(in->hook_path))
-			return 0;
-		path = end ? end + 1 : NULL;
-	}
+	if (cli_find_program("vigil-hook", "hook", in->hook_path, sizeof(in->hook_path)) == 0)
+		return 0;
 	in->hook_path[0] = 0;
 	cli_error("cannot find vigil-hook: it is neither next to this vigil nor on PATH; "
 		  "install it, or give its path with --hook PATH");

@@ -8,6 +8,8 @@
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <limits.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -79,6 +81,50 @@ const char *cli_c(const struct cli *c, const char *code)
 		if (!strcmp(codes[i][0], code))
 			return codes[i][1];
 	return "";
+}
+
+static bool is_program(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+int cli_find_program(const char *name, const char *subdir, char *out, size_t cap)
+{
+	char self[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	const char *path = getenv("PATH");
+
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			if (vg_path(out, cap, "%s/%s", self, name) == 0 && is_program(out))
+				return 0;
+			slash = strrchr(self, '/');
+			if (slash) {
+				*slash = '\0';
+				if (vg_path(out, cap, "%s/%s/%s", self, subdir, name) == 0 &&
+				    is_program(out))
+					return 0;
+			}
+		}
+	}
+	/* Only absolute entries: agents run hooks from other directories. */
+	while (path && *path) {
+		const char *end = strchr(path, ':');
+		size_t len = end ? (size_t)(end - path) : strlen(path);
+
+		if (len && path[0] == '/' &&
+		    vg_path(out, cap, "%.*s/%s", (int)len, path, name) == 0 && is_program(out))
+			return 0;
+		path = end ? end + 1 : NULL;
+	}
+	if (cap)
+		out[0] = '\0';
+	return -ENOENT;
 }
 
 bool cli_agent_valid(const char *name)

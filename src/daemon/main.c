@@ -174,7 +174,7 @@ static int detach(const char *state, int *ready_fd)
 int main(int argc, char **argv)
 {
 	struct vd_config cfg = { .ready_fd = -1, .pid_fd = -1 };
-	const char *state_opt = NULL, *sock_opt = NULL, *env_sock = getenv("VIGIL_SOCKET");
+	const char *state_opt = NULL, *sock_opt = NULL;
 	bool daemonize = false;
 	uint64_t v;
 	long other = 0;
@@ -247,13 +247,11 @@ int main(int argc, char **argv)
 				"VIGIL_STATE_DIR or HOME\n");
 		return 3;
 	}
-	if (!sock_opt && env_sock && *env_sock)
-		sock_opt = env_sock;
+	/* --socket, else what hooks and vigil use ($VIGIL_SOCKET, else STATE/vigild.sock). */
 	if (sock_opt)
 		rc = vg_path(cfg.socket_path, sizeof(cfg.socket_path), "%s", sock_opt);
 	else
-		rc = vg_path(cfg.socket_path, sizeof(cfg.socket_path), "%s/%s", cfg.state_dir,
-			     WIRE_SOCKET_NAME);
+		rc = wire_socket_path(cfg.state_dir, cfg.socket_path, sizeof(cfg.socket_path));
 	if (rc < 0) {
 		fprintf(stderr,
 			"vigild: the socket path must be shorter than %zu bytes; set VIGIL_SOCKET "

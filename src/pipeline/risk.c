@@ -153,7 +153,7 @@ static bool rc_path(const char *p, size_t n)
 
 /*
  * The home directory guessed from the project root ("/home/NAME/..." or
- * "/root/..."), so "~/x" can be placed; empty when it cannot be guessed.
+ * "/home/dev/..."), so "~/x" can be placed; empty when it cannot be guessed.
  */
 static void guess_home(const char *root, char *home, size_t cap)
 {
