@@ -8,6 +8,8 @@
 #include "common.h"
 #include "ledger.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -43,6 +45,21 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
  * absolute path of an executable regular file, or -ENOENT.
  */
 int cli_find_program(const char *name, const char *subdir, char *out, size_t cap);
+/*
+ * Sends one request of `kind` (enum wire_kind) with an optional payload to the
+ * daemon of c->state_dir and reads the reply: 0 with *out (malloc'ed,
+ * NUL-terminated, may be empty), -ENOENT / -ECONNREFUSED when no daemon
+ * listens, -ETIMEDOUT, -EREMOTEIO when the daemon refused or failed,
+ * -EPROTO for a reply that is not one.
+ */
+int cli_control(struct cli *c, unsigned kind, const char *req, size_t req_len, char **out,
+		size_t *out_len);
+/*
+ * A JSON control operation (WIRE_CONTROL), e.g. {"op":"rules.reload"}: 0 with
+ * *reply the daemon's JSON object ({"ok":true,...} or {"ok":false,"error":..}),
+ * or the -errno of cli_control (no daemon: -ENOENT / -ECONNREFUSED).
+ */
+int cli_control_json(struct cli *c, const char *op_json, json_t **reply);
 /* The agent kinds vigil knows (event "agent" field, --agent options). */
 #define CLI_AGENTS "claude-code, codex, gemini, cursor, copilot, other"
 bool cli_agent_valid(const char *name);
@@ -69,5 +86,7 @@ int cmd_sessions(struct cli *c, int argc, char **argv);
 int cmd_replay(struct cli *c, int argc, char **argv);
 int cmd_reindex(struct cli *c, int argc, char **argv);
 int cmd_sql(struct cli *c, int argc, char **argv);
+int cmd_alerts(struct cli *c, int argc, char **argv);
+int cmd_rules(struct cli *c, int argc, char **argv);
 
 #endif

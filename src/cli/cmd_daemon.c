@@ -23,107 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CTL_TIMEOUT_MS 5000
-
-/* ---- talking to the daemon ---------------------------------------------------- */
-
-/* Waits until fd is ready for `events`, within the deadline (monotonic ns). */
-static int wait_fd(int fd, short events, uint64_t deadline)
-{
-	for (;;) {
-		uint64_t now = vg_mono_ns();
-		struct pollfd p = { .fd = fd, .events = events };
-		int rc;
-
-		if (now >= deadline)
-			return -ETIMEDOUT;
-		rc = poll(&p, 1, (int)((deadline - now) / 1000000 + 1));
-		if (rc > 0)
-			return 0;
-		if (rc < 0 && errno != EINTR)
-			return -errno;
-	}
-}
-
-/*
- * Sends one control request and reads the reply: 0 with *out (malloc'ed,
- * NUL-terminated, may be empty), -ENOENT / -ECONNREFUSED when no daemon
- * listens, -ETIMEDOUT, -EPROTO for a reply that is not one.
- */
-static int ctl_call(struct cli *c, unsigned kind, char **out, size_t *out_len)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	uint64_t deadline = vg_mono_ns() + CTL_TIMEOUT_MS * 1000000ull;
-	uint8_t hdr[WIRE_HDR_LEN];
-	unsigned status, exit_code;
-	uint32_t olen, elen;
-	size_t got = 0, want;
-	char path[sizeof(sa.sun_path) + 1], *buf = NULL;
-	int fd, rc;
-
-	*out = NULL;
-	if (wire_socket_path(c->state_dir, path, sizeof(path)) < 0)
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	wire_req_hdr_put(hdr, kind, 0, 0, 0);
-	if (send(fd, hdr, sizeof(hdr), MSG_NOSIGNAL) != (ssize_t)sizeof(hdr)) {
-		rc = -EPIPE;
-		goto out;
-	}
-	while (got < sizeof(hdr)) {
-		ssize_t n;
-
-		if ((rc = wait_fd(fd, POLLIN, deadline)) < 0)
-			goto out;
-		n = recv(fd, hdr + got, sizeof(hdr) - got, 0);
-		if (n <= 0) {
-			rc = n == 0 ? -EPROTO : -errno;
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	if (wire_ack_hdr_get(hdr, &status, &exit_code, &olen, &elen) < 0) {
-		rc = -EPROTO;
-		goto out;
-	}
-	want = (size_t)olen + elen;
-	buf = vg_malloc(want + 1);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (got = 0; got < want;) {
-		ssize_t n;
-
-		if ((rc = wait_fd(fd, POLLIN, deadline)) < 0)
-			goto out;
-		n = recv(fd, buf + got, want - got, 0);
-		if (n <= 0) {
-			rc = n == 0 ? -EPROTO : -errno;
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	buf[olen] = '\0';
-	rc = status == WIRE_OK ? 0 : -EREMOTEIO;
-	if (rc == 0) {
-		*out = buf;
-		*out_len = olen;
-		buf = NULL;
-	}
-out:
-	vg_free(buf);
-	close(fd);
-	return rc;
-}
-
 /* The pid of the daemon holding STATE/vigild.pid's lock, 0 when none does. */
 static long daemon_pid(struct cli *c)
 {
@@ -292,7 +191,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 
 	if (rc)
 		return rc < 0 ? CLI_OK : rc;
-	rc = ctl_call(c, WIRE_STATUS, &out, &n);
+	rc = cli_control(c, WIRE_STATUS, NULL, 0, &out, &n);
 	if (rc < 0) {
 		long pid = daemon_pid(c);
 
@@ -369,7 +268,7 @@ int cmd_up(struct cli *c, int argc, char **argv)
 
 	if (rc)
 		return rc < 0 ? CLI_OK : rc;
-	if (ctl_call(c, WIRE_STATUS, &out, &n) == 0) {
+	if (cli_control(c, WIRE_STATUS, NULL, 0, &out, &n) == 0) {
 		vg_free(out);
 		say_up(a.json, "is already running", daemon_pid(c), c->state_dir);
 		return CLI_OK;
@@ -474,7 +373,7 @@ int cmd_down(struct cli *c, int argc, char **argv)
 	if (rc)
 		return rc < 0 ? CLI_OK : rc;
 	pid = daemon_pid(c);
-	rc = ctl_call(c, WIRE_SHUTDOWN, &out, &n);
+	rc = cli_control(c, WIRE_SHUTDOWN, NULL, 0, &out, &n);
 	vg_free(out);
 	if (rc < 0 && !pid) {
 		if (a.json)

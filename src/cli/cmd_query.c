@@ -189,6 +189,17 @@ int cliq_filter_opt(struct cli *c, const char *cmd, int opt, const char *arg,
 			return cli_usage_error(cmd, "--text: give one or more words (at most 4 KiB)");
 		f->text = arg;
 		break;
+	case CLIQ_OPT_DECISION:
+		if (strcmp(arg, "allow") && strcmp(arg, "deny") && strcmp(arg, "ask"))
+			return cli_usage_error(cmd, "--decision: '%s' is not one of allow, deny, ask",
+					       arg);
+		f->decision = arg;
+		break;
+	case CLIQ_OPT_RULE:
+		if (!*arg)
+			return cli_usage_error(cmd, "--rule: give a rule id");
+		f->rule = arg;
+		break;
 	case CLIQ_OPT_JSON:
 		o->json = true;
 		break;
@@ -223,7 +234,7 @@ static const char *outcome_color(const struct cli *c, const char *outcome)
 void cliq_print_event(const struct cli *c, const struct idx_event *ev)
 {
 	char when[32], sess[16], agent[16], hook[64], tool[64], target[TARGET_WIDTH * 4 + 8],
-		dur[32], risk[32] = "";
+		dur[32], risk[32] = "", decision[200] = "";
 	const char *what = ev->target;
 
 	cliq_time(ev->time_ns, when, sizeof(when));
@@ -247,10 +258,20 @@ void cliq_print_event(const struct cli *c, const struct idx_event *ev)
 			 cli_c(c, idx_risk_parse(ev->risk) >= IDX_RISK_HIGH ? CLI_RED : CLI_YELLOW),
 			 idx_risk_parse(ev->risk) >= 0 ? idx_risk_name(idx_risk_parse(ev->risk)) : "",
 			 cli_c(c, CLI_RESET));
-	printf("%6" PRIu64 "  %-19s  %-8s  %-8s  %-18s  %-12s  %s%-8s%s  %-7s  %s%s%s\n", ev->seq,
-	       when, sess, agent, hook, tool, outcome_color(c, ev->outcome),
+	/* A deny or ask decided by a rule: which one (an allow is the norm). */
+	if (ev->decision && strcmp(ev->decision, "allow")) {
+		char act[40], rule[140];
+
+		cliq_clean(ev->decision, 10, act, sizeof(act));
+		cliq_clean(ev->decision_rule ? ev->decision_rule : "", 40, rule, sizeof(rule));
+		snprintf(decision, sizeof(decision), " %s[%s%s%s]%s",
+			 cli_c(c, strcmp(ev->decision, "deny") ? CLI_YELLOW : CLI_RED), act,
+			 *rule ? ": " : "", rule, cli_c(c, CLI_RESET));
+	}
+	printf("%6" PRIu64 "  %-19s  %-8s  %-8s  %-18s  %-12s  %s%-8s%s  %-7s  %s%s%s%s\n",
+	       ev->seq, when, sess, agent, hook, tool, outcome_color(c, ev->outcome),
 	       ev->outcome ? ev->outcome : "-", cli_c(c, CLI_RESET), dur,
-	       ev->outside_scope == 1 ? "[outside] " : "", target, risk);
+	       ev->outside_scope == 1 ? "[outside] " : "", target, risk, decision);
 }
 
 /* ---- vigil events ------------------------------------------------------------- */

@@ -35,6 +35,8 @@ static const char usage[] =
 	"  replay SESSION    one session as a timeline, tool calls paired\n"
 	"  reindex           rebuild the index from the ledger\n"
 	"  sql QUERY         read-only SQL over the index\n"
+	"  alerts            alerts raised by the rules: show, stats, ack, resolve\n"
+	"  rules             the detection rules: list, validate, test, reload\n"
 	"  help [COMMAND]    show help for a command\n"
 	"\n"
 	"Global options:\n"
@@ -183,6 +185,8 @@ static const struct command commands[] = {
 	{ "replay", cmd_replay },
 	{ "reindex", cmd_reindex },
 	{ "sql", cmd_sql },
+	{ "alerts", cmd_alerts },
+	{ "rules", cmd_rules },
 };
 
 static const struct command *find_command(const char *name)

@@ -54,7 +54,7 @@ struct cliq_filter_opts {
 enum {
 	CLIQ_OPT_SESSION = 300, CLIQ_OPT_TOOL, CLIQ_OPT_HOOK, CLIQ_OPT_TYPE, CLIQ_OPT_RISK,
 	CLIQ_OPT_OUTSIDE, CLIQ_OPT_SINCE, CLIQ_OPT_UNTIL, CLIQ_OPT_TEXT, CLIQ_OPT_AGENT,
-	CLIQ_OPT_JSON, CLIQ_OPT_STATE,
+	CLIQ_OPT_JSON, CLIQ_OPT_STATE, CLIQ_OPT_DECISION, CLIQ_OPT_RULE,
 };
 /* Entries for a getopt_long table. */
 #define CLIQ_FILTER_OPTIONS                                                                \
@@ -68,6 +68,8 @@ enum {
 	{ "until", required_argument, NULL, CLIQ_OPT_UNTIL },                              \
 	{ "text", required_argument, NULL, CLIQ_OPT_TEXT },                                \
 	{ "agent-id", required_argument, NULL, CLIQ_OPT_AGENT },                           \
+	{ "decision", required_argument, NULL, CLIQ_OPT_DECISION },                        \
+	{ "rule", required_argument, NULL, CLIQ_OPT_RULE },                                \
 	{ "json", no_argument, NULL, CLIQ_OPT_JSON },                                      \
 	{ "state-dir", required_argument, NULL, CLIQ_OPT_STATE }
 /* The options' help text. */
@@ -84,6 +86,8 @@ enum {
 	"  --text WORDS        events whose target, error, prompt or message text holds\n"  \
 	"                      every word (full-text search; whole words)\n"                \
 	"  --agent-id ID       only events of this subagent\n"                              \
+	"  --decision WHAT     events the daemon decided so: allow, deny or ask\n"          \
+	"  --rule ID           events a rule matched (its detections)\n"                    \
 	"  --json              one JSON object per line: the stored event plus \"seq\"\n"   \
 	"  --state-dir DIR     state directory\n"
 /* Handles one option of a command's getopt loop: 0 when it was a filter

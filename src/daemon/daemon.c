@@ -2,8 +2,10 @@
  * daemon.c - vigild's event loop: the unix socket, connections and their
  * acknowledgements, the ack and index threads, timers, start and shutdown.
  */
+#include "config.h"
 #include "daemon.h"
 #include "idx.h"
+#include "notify.h"
 #include "vigil_config.h"
 
 #include <dirent.h>
@@ -34,8 +36,8 @@ struct vd_ack {
 	uint64_t seq; /* reply once this is durable; 0: reply now */
 	bool ready;   /* false while a worker still handles the frame */
 	unsigned status, exit_code;
-	char *out; /* stdout bytes (control replies) */
-	size_t out_len;
+	char *out, *err; /* stdout and stderr bytes for the hook */
+	size_t out_len, err_len;
 };
 
 struct vd_conn {
@@ -118,11 +120,18 @@ static void conn_write_ack(struct vd_conn *c, const struct vd_ack *a, unsigned s
 {
 	uint8_t hdr[WIRE_HDR_LEN];
 	size_t n = a->out_len > WIRE_MAX_OUT ? WIRE_MAX_OUT : a->out_len;
+	size_t e = a->err_len > WIRE_MAX_OUT ? WIRE_MAX_OUT : a->err_len;
 
-	wire_ack_hdr_put(hdr, status, a->exit_code, (uint32_t)n, 0);
+	/* A failed reply carries no decision: the hook falls back to its mode. */
+	if (status != WIRE_OK)
+		n = e = 0;
+	wire_ack_hdr_put(hdr, status, status == WIRE_OK ? a->exit_code : 0, (uint32_t)n,
+			 (uint32_t)e);
 	bufferevent_write(c->bev, hdr, sizeof(hdr));
 	if (n)
 		bufferevent_write(c->bev, a->out, n);
+	if (e)
+		bufferevent_write(c->bev, a->err, e);
 	if (status == WIRE_OK)
 		VD_STAT_ADD(c->d, acked, 1);
 }
@@ -145,6 +154,7 @@ static void conn_flush(struct vd_conn *c, uint64_t durable, bool failed)
 			c->tail = NULL;
 		c->nacks--;
 		vg_free(a->out);
+		vg_free(a->err);
 		vg_free(a);
 	}
 	if (c->nacks < VD_MAX_ACKS_PER_CONN && c->inflight_bytes < VD_CONN_MAX_INFLIGHT_BYTES &&
@@ -187,6 +197,7 @@ static void on_durable(evutil_socket_t fd, short what, void *arg)
 		       strerror(-err));
 	for (struct vd_conn *c = d->conns; c; c = c->next)
 		conn_flush(c, durable, err != 0);
+	vd_alerts_durable(d, durable);
 }
 
 /* ---- the ack thread ----------------------------------------------------------- */
@@ -473,7 +484,7 @@ static void *worker_main(void *arg)
 			j->rc = -EPROTO;
 		else
 			j->rc = vd_ingest(d, j->kind, j->flags, &env, j->data + j->env_len, j->len,
-					  false, &j->peer, &j->seq);
+					  false, &j->peer, &w->rr, &j->ans, &j->seq);
 		pthread_mutex_lock(&d->done_mu);
 		if (d->done_tail)
 			d->done_tail->next = j;
@@ -538,7 +549,14 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 			VD_STAT_ADD(d, failed, 1);
 		} else {
 			j->ack->seq = j->seq; /* 0 when nothing was appended */
+			j->ack->out = j->ans.out;
+			j->ack->out_len = j->ans.out_len;
+			j->ack->err = j->ans.err;
+			j->ack->err_len = j->ans.err_len;
+			j->ack->exit_code = j->ans.exit_code;
+			memset(&j->ans, 0, sizeof(j->ans));
 		}
+		vd_answer_release(&j->ans);
 		j->ack->ready = true;
 		c->inflight--;
 		c->inflight_bytes -= j->len;
@@ -595,11 +613,50 @@ static char *status_json(struct vd *d, size_t *len)
 		      "connections_total", (json_int_t)d->st.conns_total);
 	if (!j)
 		return NULL;
+	json_object_set_new(j, "rules", vd_rules_status(d));
+	json_object_set_new(j, "alerts", vd_alerts_status(d));
 	s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(j);
 	if (s)
 		*len = strlen(s);
 	return s;
+}
+
+/*
+ * A JSON control operation from the CLI (WIRE_CONTROL).  Only the daemon's
+ * own user reaches the socket (mode 0600); the reply is always a JSON object
+ * with "ok".  Reloading rules blocks the loop while the set compiles, which
+ * is what an operator asking for it expects (hooks wait, bounded by their
+ * deadline; a thousand rules compile in milliseconds).
+ */
+static char *control(struct vd *d, struct vd_conn *c, const char *req, size_t len, size_t *n)
+{
+	json_t *in = json_loadb(req, len, 0, NULL), *out = NULL;
+	const char *op = json_string_value(json_object_get(in, "op"));
+	char *s = NULL, *copy = NULL;
+
+	if (!op)
+		out = json_pack("{s:b, s:s}", "ok", 0, "error",
+				"a control request is a JSON object with \"op\"");
+	else if (!strcmp(op, "rules.reload"))
+		out = vd_rules_reload(d);
+	else if (!strcmp(op, "alert.acknowledge") || !strcmp(op, "alert.resolve"))
+		out = vd_alerts_control(d, op, json_string_value(json_object_get(in, "id")),
+					json_string_value(json_object_get(in, "note")), &c->peer);
+	else
+		out = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", "unknown operation", "op", op);
+	json_decref(in);
+	if (out)
+		s = json_dumps(out, JSON_COMPACT);
+	json_decref(out);
+	if (s) {
+		*n = strlen(s);
+		copy = vg_malloc(*n + 1);
+		if (copy)
+			memcpy(copy, s, *n + 1);
+		free(s);
+	}
+	return copy;
 }
 
 static void refuse(struct vd_conn *c, const char *why)
@@ -690,6 +747,13 @@ static void on_read(struct bufferevent *bev, void *arg)
 		case WIRE_STATUS: {
 			size_t n = 0;
 			char *s = status_json(d, &n);
+
+			conn_push(c, 0, s ? WIRE_OK : WIRE_FAILED, 0, s, n);
+			break;
+		}
+		case WIRE_CONTROL: {
+			size_t n = 0;
+			char *s = control(d, c, (const char *)frame + WIRE_HDR_LEN + elen, plen, &n);
 
 			conn_push(c, 0, s ? WIRE_OK : WIRE_FAILED, 0, s, n);
 			break;
@@ -831,6 +895,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		d->last_expire_ns = now;
 		vd_expire(d);
 	}
+	vd_alerts_tick(d);
 }
 
 static void on_synced(evutil_socket_t fd, short what, void *arg)
@@ -843,6 +908,9 @@ static void on_synced(evutil_socket_t fd, short what, void *arg)
 	/* The index holds everything the ledger held at start, so spooled
 	 * events can now be checked against it. */
 	d->drain_ready = true;
+	if (!d->ro_idx && idx_open(d->index_path, IDX_RDONLY, &d->ro_idx, NULL, 0) < 0)
+		d->ro_idx = NULL;
+	vd_alerts_restore(d, d->ro_idx);
 	vd_drain_spool(d);
 }
 
@@ -852,7 +920,18 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	if (sig == SIGHUP) {
-		vg_info("SIGHUP: nothing to reload yet");
+		json_t *r = vd_rules_reload(d);
+
+		if (!json_is_true(json_object_get(r, "ok"))) {
+			json_t *errs = json_object_get(r, "errors");
+
+			vg_err("SIGHUP: %s", json_string_value(json_object_get(r, "error"))
+						     ? json_string_value(json_object_get(r, "error"))
+						     : "reload failed");
+			for (size_t i = 0; i < json_array_size(errs) && i < 50; i++)
+				vg_err("  %s", json_string_value(json_array_get(errs, i)));
+		}
+		json_decref(r);
 		return;
 	}
 	stop_daemon(d, sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -1060,6 +1139,25 @@ static int open_all(struct vd *d, char *err, size_t errcap)
 		event_add(d->ev_sigterm, NULL);
 		event_add(d->ev_sighup, NULL);
 	}
+	if ((rc = vd_rules_init(d)) < 0) {
+		snprintf(err, errcap, "cannot load the rules: %s", strerror(-rc));
+		return rc;
+	}
+	if ((rc = vd_alerts_init(d)) < 0) {
+		snprintf(err, errcap, "cannot set up alerts: %s", strerror(-rc));
+		return rc;
+	}
+	{
+		struct notify_opts nopt = { .state_dir = d->cfg.state_dir, .hostname = d->host };
+		char nerr[512] = "";
+
+		rc = notify_new(d->cfg.conf ? config_alerts(d->cfg.conf) : NULL, &nopt, &d->notify,
+				nerr, sizeof(nerr));
+		if (rc < 0) {
+			snprintf(err, errcap, "alerts: %s", nerr[0] ? nerr : strerror(-rc));
+			return rc;
+		}
+	}
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		struct vd_worker *w = &d->workers[i];
 
@@ -1135,6 +1233,17 @@ static void close_all(struct vd *d)
 		event_free(d->ev_sighup);
 	if (d->base)
 		event_base_free(d->base);
+	/* Alerts recorded by now are durable (sealed): the notifier gets them,
+	 * then has its flush timeout to deliver before it stops. */
+	if (d->notify) {
+		vd_alerts_durable(d, UINT64_MAX);
+		notify_free(d->notify);
+	}
+	vd_alerts_free(d);
+	vd_rules_free(d);
+	for (unsigned i = 0; i < d->nworkers; i++)
+		rules_result_release(&d->workers[i].rr);
+	rules_result_release(&d->drain_rr);
 	idx_close(d->ro_idx);
 	corr_free(d->corr);
 	norm_ctx_free(d->norm);
@@ -1143,6 +1252,7 @@ static void close_all(struct vd *d)
 		vg_free(d->projects[i].key);
 		vg_free(d->projects[i].root);
 	}
+	pthread_rwlock_destroy(&d->rules_lock);
 	pthread_mutex_destroy(&d->ack_mu);
 	pthread_cond_destroy(&d->ack_cv);
 	pthread_mutex_destroy(&d->append_mu);
@@ -1167,6 +1277,7 @@ int vd_run(const struct vd_config *cfg)
 		return -ENOMEM;
 	d->cfg = *cfg;
 	d->started_ns = d->last_drain_ns = d->last_expire_ns = vg_mono_ns();
+	pthread_rwlock_init(&d->rules_lock, NULL);
 	pthread_mutex_init(&d->ack_mu, NULL);
 	pthread_cond_init(&d->ack_cv, NULL);
 	pthread_mutex_init(&d->append_mu, NULL);
@@ -1182,7 +1293,9 @@ int vd_run(const struct vd_config *cfg)
 	}
 	if (d->nworkers > VD_MAX_WORKERS)
 		d->nworkers = VD_MAX_WORKERS;
+	rules_result_init(&d->drain_rr);
 	for (unsigned i = 0; i < d->nworkers; i++) {
+		rules_result_init(&d->workers[i].rr);
 		d->workers[i].d = d;
 		pthread_mutex_init(&d->workers[i].mu, NULL);
 		pthread_cond_init(&d->workers[i].cv, NULL);

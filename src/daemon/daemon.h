@@ -22,6 +22,7 @@
 #include "common.h"
 #include "ledger.h"
 #include "pipeline.h"
+#include "rules.h"
 #include "wire.h"
 
 #define VD_MAX_CONNS 4096	      /* concurrent hook connections */
@@ -45,6 +46,8 @@ struct vd_config {
 	bool foreground;		    /* log to stderr, do not detach */
 	int ready_fd;			    /* >= 0: write "ok\n" or the error there, then close */
 	int pid_fd;			    /* the locked pid file (main.c took the lock) */
+	json_t *conf;			    /* the loaded vigil.yaml tree (config.h), NULL: defaults */
+	char config_path[4096];		    /* where conf came from, "" when none */
 };
 
 /* A record appended but not yet durable, or durable but not yet indexed. */
@@ -86,6 +89,31 @@ struct vd_stats {
 struct idx;
 struct vd_conn;
 struct vd_ack;
+struct vd_ruleset;
+struct vd_alerts;
+struct notify;
+
+/* What the rules made of one event (decide.c). */
+#define VD_VERDICT_MAX_RECS 16
+struct vd_verdict {
+	bool blocking;		  /* a hook that waits for a decision */
+	bool outage;		  /* decided by the hook's failure mode, not by vigild */
+	enum rules_action action; /* alert = allow */
+	const char *mode;	  /* "rules", "fail-open", "fail-closed" */
+	char decision[8];	  /* "allow", "deny", "ask"; "" when not blocking */
+	char rule_id[256], rule_title[512];
+	char reason[2048];
+	size_t nalerts;
+	json_t *recs[VD_VERDICT_MAX_RECS]; /* alert records to append after the event */
+	size_t nrecs;
+};
+
+/* The reply a hook prints: stdout, stderr and exit code. */
+struct vd_answer {
+	char *out, *err; /* vg_malloc'ed or NULL */
+	size_t out_len, err_len;
+	unsigned exit_code;
+};
 
 /* SO_PEERCRED of the hook's connection. */
 struct vd_peer {
@@ -101,6 +129,7 @@ struct vd_job {
 	struct vd_peer peer;
 	int rc;
 	uint64_t seq;
+	struct vd_answer ans; /* the worker's answer for the hook */
 	uint32_t env_len; /* data: the envelope text, then the payload, then NUL */
 	size_t len;	  /* payload bytes */
 	char data[];
@@ -109,6 +138,7 @@ struct vd_job {
 struct vd_worker {
 	struct vd *d;
 	pthread_t th;
+	struct rules_result rr; /* this worker's evaluation scratch */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct vd_job *head, *tail; /* under mu */
@@ -173,6 +203,15 @@ struct vd {
 	bool idx_synced;		/* under idxq.mu: the start-up catch-up ran */
 	char idx_error[512];		/* under idxq.mu */
 
+	/* Rules (decide.c): the running set, swapped whole on reload. */
+	pthread_rwlock_t rules_lock;
+	struct vd_ruleset *rules; /* under rules_lock */
+	size_t rules_errors;	  /* under rules_lock */
+	uint64_t rules_loaded_ns, rules_reloads;
+	struct rules_result drain_rr; /* loop thread: spooled events */
+	struct vd_alerts *alerts;     /* alerts.c; its own lock */
+	struct notify *notify;	      /* thread-safe */
+
 	bool socket_bound;
 	bool drain_ready; /* the index caught up: spooled events can be deduplicated */
 	bool stopping;
@@ -189,7 +228,47 @@ int vd_run(const struct vd_config *cfg);
  * spool).  from_spool: deduplicate by id first. */
 int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_envelope *env,
 	      const char *payload, size_t len, bool from_spool, const struct vd_peer *peer,
-	      uint64_t *seq);
+	      struct rules_result *rr, struct vd_answer *ans, uint64_t *seq);
+void vd_answer_release(struct vd_answer *ans);
+
+/* decide.c: the rule set and decisions. */
+int vd_rules_init(struct vd *d);
+void vd_rules_free(struct vd *d);
+/* Validates the configured rules (config file read again) and swaps them in
+ * only when they have no error; the reply for `vigil rules reload`. */
+json_t *vd_rules_reload(struct vd *d);
+json_t *vd_rules_status(struct vd *d);
+/* rules_get() on the running set; the caller holds rules_lock. */
+int vd_rules_info(struct vd *d, size_t i, struct rules_info *out);
+/* Evaluates the rules on ev, adds "detections" and (blocking hooks)
+ * "decision" to it, opens or updates alerts (their records wait in v). */
+int vd_decide(struct vd *d, json_t *ev, unsigned kind, unsigned flags, bool from_spool,
+	      struct rules_result *rr, struct vd_verdict *v);
+/* The hook's reply in the agent's protocol (and a session's pending
+ * systemMessage). */
+void vd_answer(struct vd *d, const json_t *ev, const struct vd_verdict *v, struct vd_answer *ans);
+
+/* alerts.c */
+int vd_alerts_init(struct vd *d);
+void vd_alerts_free(struct vd *d);
+/* Counts a rule hit on its (rule, session) alert, opening it if needed;
+ * alert_id gets its id; a record to write goes to v.  Caller holds the
+ * rules read lock. */
+void vd_alerts_match(struct vd *d, const struct rules_hit *h, const json_t *ev, char alert_id[37],
+		     struct vd_verdict *v);
+/* Appends the records v collected (after the event itself). */
+void vd_alerts_emit(struct vd *d, struct vd_verdict *v);
+void vd_verdict_release(struct vd_verdict *v);
+/* Writes coalesced match updates (loop thread, every second). */
+void vd_alerts_tick(struct vd *d);
+/* Hands records up to seq `durable` to the notifier. */
+void vd_alerts_durable(struct vd *d, uint64_t durable);
+/* Loads open alerts from the index so they continue after a restart. */
+void vd_alerts_restore(struct vd *d, struct idx *ix);
+/* alert.acknowledge / alert.resolve; the JSON reply. */
+json_t *vd_alerts_control(struct vd *d, const char *op, const char *id, const char *note,
+			  const struct vd_peer *peer);
+json_t *vd_alerts_status(struct vd *d);
 /* Appends an already built event (synthetic ones: tool_abandoned); any
  * thread.  The record then goes to the index thread. */
 int vd_append_event(struct vd *d, json_t *ev, uint64_t *seq);

@@ -281,15 +281,16 @@ static int refine_root(struct vd *d, struct norm_envelope *ne, const char *paylo
 
 int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_envelope *env,
 	      const char *payload, size_t len, bool from_spool, const struct vd_peer *peer,
-	      uint64_t *seq)
+	      struct rules_result *rr, struct vd_answer *ans, uint64_t *seq)
 {
 	struct norm_envelope ne = { .pid = -1, .ppid = -1, .uid = -1 };
+	struct vd_verdict v;
 	char err[512], rbuf[4096];
 	json_t *ev = NULL;
 	int rc, source = 0;
 
-	(void)kind;
 	*seq = 0;
+	memset(&v, 0, sizeof(v));
 	VD_STAT_ADD(d, received, 1);
 	if (from_spool && seen_before(d, env->id)) {
 		VD_STAT_ADD(d, spool_dups, 1);
@@ -330,9 +331,29 @@ int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_env
 					      (json_int_t)peer->uid, "gid", (json_int_t)peer->gid));
 	if (from_spool)
 		json_object_set_new(ev, "spooled", json_true());
+	/* Rules run on every event, invalid ones too (an agent feeding vigil
+	 * garbage is worth a rule), before the append: the decision is part
+	 * of the record. */
+	rc = vd_decide(d, ev, kind, flags, from_spool, rr, &v);
+	if (rc < 0)
+		goto out;
 	rc = vd_append_event(d, ev, seq);
+	if (rc < 0)
+		goto out;
+	vd_alerts_emit(d, &v);
+	if (ans)
+		vd_answer(d, ev, &v, ans);
+out:
+	vd_verdict_release(&v);
 	json_decref(ev);
 	return rc;
+}
+
+void vd_answer_release(struct vd_answer *ans)
+{
+	vg_free(ans->out);
+	vg_free(ans->err);
+	memset(ans, 0, sizeof(*ans));
 }
 
 /* Tool calls whose Post never came become tool_abandoned records. */

@@ -1,7 +1,12 @@
 /*
- * main.c - vigild: options, the pid lock, detaching, then vd_run().
+ * main.c - vigild: options, the config file, the pid lock, detaching, then
+ * vd_run().  Settings come from the command line, else vigil.yaml, else the
+ * defaults; --check-config validates the config and the rules it names and
+ * exits without touching the state directory.
  */
+#include "config.h"
 #include "daemon.h"
+#include "rules.h"
 #include "vigil_config.h"
 
 #include <errno.h>
@@ -26,8 +31,15 @@ static const char usage[] =
 	"Usually started with 'vigil up' and stopped with 'vigil down'.\n"
 	"\n"
 	"Options:\n"
-	"  --state-dir DIR       state directory (default: $VIGIL_STATE_DIR, else\n"
-	"                        $XDG_STATE_HOME/vigil, else ~/.local/state/vigil)\n"
+	"  --config FILE         the config file (default: $VIGIL_CONFIG, else\n"
+	"                        $XDG_CONFIG_HOME/vigil/vigil.yaml, else\n"
+	"                        /etc/vigil/vigil.yaml; none found: the defaults)\n"
+	"  --check-config        check the config file, the rules it loads and its alert\n"
+	"                        channels, print every problem as FILE:LINE:COL: reason\n"
+	"                        and a summary, then exit (0 OK, 1 errors)\n"
+	"  --state-dir DIR       state directory (default: daemon.state_dir of the config,\n"
+	"                        else $VIGIL_STATE_DIR, else $XDG_STATE_HOME/vigil, else\n"
+	"                        ~/.local/state/vigil)\n"
 	"  --socket PATH         unix socket (default: $VIGIL_SOCKET, else STATE/vigild.sock)\n"
 	"  --daemon              detach; return once the daemon listens (or failed);\n"
 	"                        log to STATE/vigild.log\n"
@@ -44,14 +56,20 @@ static const char usage[] =
 	"  --version             print the version\n"
 	"  -h, --help            show this help\n"
 	"\n"
+	"Options given here win over the config file (docs/config.md), which wins over\n"
+	"the defaults.\n"
+	"\n"
 	"Signals: SIGTERM and SIGINT stop it cleanly (everything durable and sealed).\n"
-	"Exit status: 0 clean stop; 1 another daemon runs on this state directory;\n"
-	"2 usage error; 3 could not start (the reason is printed).\n";
+	"Exit status: 0 clean stop; 1 another daemon runs on this state directory (with\n"
+	"--check-config: the config has errors); 2 usage error; 3 could not start (the\n"
+	"reason is printed; a config error is one).\n";
 
 enum { OPT_STATE = 256, OPT_SOCKET, OPT_DAEMON, OPT_FG, OPT_MAXSTR, OPT_ABANDON, OPT_WORKERS, OPT_SIGN, OPT_MAC,
-       OPT_VERSION };
+       OPT_VERSION, OPT_CONFIG, OPT_CHECK };
 
 static const struct option opts[] = {
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "check-config", no_argument, NULL, OPT_CHECK },
 	{ "state-dir", required_argument, NULL, OPT_STATE },
 	{ "socket", required_argument, NULL, OPT_SOCKET },
 	{ "daemon", no_argument, NULL, OPT_DAEMON },
@@ -79,6 +97,75 @@ static int usage_error(const char *fmt, ...)
 	va_end(ap);
 	fputs("\nTry 'vigild --help'.\n", stderr);
 	return 2;
+}
+
+/* Prints the config's diagnostics on stderr, each "file:line:col: reason". */
+static void print_config_diags(const struct config_diags *d)
+{
+	config_diags_print(d, stderr, "vigild: ");
+}
+
+/* Channels the alerts section configures (enabled ones); -1: the notifier's defaults. */
+static long count_channels(const json_t *conf)
+{
+	const json_t *chans = json_object_get(config_alerts(conf), "channels"), *ch;
+	long n = 0;
+	size_t i;
+
+	if (!json_is_array(chans))
+		return -1;
+	json_array_foreach(chans, i, ch)
+		if (!json_is_false(json_object_get(ch, "enabled")))
+			n++;
+	return n;
+}
+
+/*
+ * --check-config: the config (already loaded by the caller, errors printed),
+ * the rule set it names (default pack, rules.paths, overrides) and the alert
+ * channels (checked while loading).  Prints every problem and a summary;
+ * returns the exit status.  Touches nothing on disk.
+ */
+static int check_config(const struct config *conf)
+{
+	struct rules_set *set = NULL;
+	size_t nrules, ncorr = 0, nerr, nwarn;
+	long nchan;
+	char line[8192];
+	int rc;
+
+	rc = config_build_rules(NULL, conf, NULL, &set);
+	if (rc < 0) {
+		fprintf(stderr, "vigild: cannot build the rule set: %s\n", strerror(-rc));
+		return 1;
+	}
+	for (size_t i = 0; i < rules_diag_count(set); i++) {
+		rules_diag_format(rules_diag_get(set, i), line, sizeof(line));
+		fprintf(stderr, "vigild: %s\n", line);
+	}
+	nerr = rules_error_count(set);
+	nwarn = rules_diag_count(set) - nerr;
+	nrules = rules_count(set);
+	for (size_t i = 0; i < nrules; i++) {
+		struct rules_info ri;
+
+		if (rules_get(set, i, &ri) == 0 && ri.kind == RULES_KIND_CORRELATION)
+			ncorr++;
+	}
+	rules_set_free(set);
+	printf("config: %s\n", config_path(conf)[0] ? config_path(conf) : "none found (defaults)");
+	if (nerr) {
+		printf("config has errors: %zu in the rules%s\n", nerr,
+		       nwarn ? " (and warnings)" : "");
+		return 1;
+	}
+	nchan = count_channels(config_tree(conf));
+	if (nchan < 0)
+		printf("config OK: %zu rules (%zu correlation), default channels\n", nrules, ncorr);
+	else
+		printf("config OK: %zu rules (%zu correlation), %ld channel%s\n", nrules, ncorr,
+		       nchan, nchan == 1 ? "" : "s");
+	return 0;
 }
 
 /* Takes the pid lock; 1 when another daemon holds it (its pid in *other). */
@@ -171,13 +258,80 @@ static int detach(const char *state, int *ready_fd)
 	return 0;
 }
 
+/*
+ * Everything after the options and the config: the state directory, the
+ * socket, the pid lock, detaching, then the daemon itself.  Returns the
+ * exit status.
+ */
+static int start(struct vd_config *cfg, const char *state_opt, const char *sock_opt,
+		 bool daemonize)
+{
+	long other = 0;
+	int rc;
+
+	if (vg_state_dir(state_opt, cfg->state_dir, sizeof(cfg->state_dir)) < 0) {
+		fprintf(stderr, "vigild: cannot find a state directory: set --state-dir, "
+				"VIGIL_STATE_DIR or HOME\n");
+		return 3;
+	}
+	/* --socket, else what hooks and vigil use ($VIGIL_SOCKET, else STATE/vigild.sock). */
+	if (sock_opt)
+		rc = vg_path(cfg->socket_path, sizeof(cfg->socket_path), "%s", sock_opt);
+	else
+		rc = wire_socket_path(cfg->state_dir, cfg->socket_path, sizeof(cfg->socket_path));
+	if (rc < 0) {
+		fprintf(stderr,
+			"vigild: the socket path must be shorter than %zu bytes; set VIGIL_SOCKET "
+			"or --socket to a shorter path\n",
+			sizeof(cfg->socket_path));
+		return 3;
+	}
+	if ((rc = vg_mkdir_p(cfg->state_dir, 0700)) < 0) {
+		fprintf(stderr, "vigild: cannot create '%s': %s\n", cfg->state_dir, strerror(-rc));
+		return 3;
+	}
+	rc = lock_pid_file(cfg->state_dir, &cfg->pid_fd, &other);
+	if (rc == 1) {
+		fprintf(stderr, "vigild: already running for %s (pid %ld)\n", cfg->state_dir, other);
+		return 1;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "vigild: cannot lock %s/vigild.pid: %s\n", cfg->state_dir,
+			strerror(-rc));
+		return 3;
+	}
+	/* A hook that gives up on us closes its socket: never die of SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	if (daemonize && (rc = detach(cfg->state_dir, &cfg->ready_fd)) < 0) {
+		fprintf(stderr, "vigild: cannot detach: %s\n", strerror(-rc));
+		return 3;
+	}
+	cfg->foreground = !daemonize;
+	write_pid(cfg->pid_fd);
+	if (evthread_use_pthreads() < 0) {
+		vg_err("libevent has no thread support");
+		return 3;
+	}
+	rc = vd_run(cfg);
+	/* The pid file goes while we still hold its lock. */
+	{
+		char path[4300];
+
+		if (vg_path(path, sizeof(path), "%s/vigild.pid", cfg->state_dir) == 0)
+			unlink(path);
+	}
+	close(cfg->pid_fd);
+	return rc < 0 ? 3 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct vd_config cfg = { .ready_fd = -1, .pid_fd = -1 };
-	const char *state_opt = NULL, *sock_opt = NULL;
-	bool daemonize = false;
+	const char *state_opt = NULL, *sock_opt = NULL, *config_opt = NULL;
+	struct config_diags cdiags = { 0 };
+	struct config *conf = NULL;
+	bool daemonize = false, check = false;
 	uint64_t v;
-	long other = 0;
 	int o, rc;
 
 	vg_log_set_prefix("vigild");
@@ -188,6 +342,14 @@ int main(int argc, char **argv)
 	vg_log_set_level(VG_LOG_INFO); /* starts, stops and drains belong in the log */
 	while ((o = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
 		switch (o) {
+		case OPT_CONFIG:
+			if (!*optarg)
+				return usage_error("--config needs a file name");
+			config_opt = optarg;
+			break;
+		case OPT_CHECK:
+			check = true;
+			break;
 		case OPT_STATE:
 			state_opt = optarg;
 			break;
@@ -242,57 +404,37 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
-	if (vg_state_dir(state_opt, cfg.state_dir, sizeof(cfg.state_dir)) < 0) {
-		fprintf(stderr, "vigild: cannot find a state directory: set --state-dir, "
-				"VIGIL_STATE_DIR or HOME\n");
-		return 3;
-	}
-	/* --socket, else what hooks and vigil use ($VIGIL_SOCKET, else STATE/vigild.sock). */
-	if (sock_opt)
-		rc = vg_path(cfg.socket_path, sizeof(cfg.socket_path), "%s", sock_opt);
-	else
-		rc = wire_socket_path(cfg.state_dir, cfg.socket_path, sizeof(cfg.socket_path));
+	/* The config file: command-line options win over it, it wins over the
+	 * defaults.  A broken config stops the daemon before it touches anything. */
+	rc = config_load(config_opt, &conf, &cdiags);
+	if (cdiags.n)
+		print_config_diags(&cdiags);
 	if (rc < 0) {
-		fprintf(stderr,
-			"vigild: the socket path must be shorter than %zu bytes; set VIGIL_SOCKET "
-			"or --socket to a shorter path\n",
-			sizeof(cfg.socket_path));
-		return 3;
+		if (check)
+			printf("config has errors: %s\n", cdiags.file[0] ? cdiags.file : "vigil.yaml");
+		else
+			fprintf(stderr, "vigild: the config file has errors; not starting\n");
+		config_diags_release(&cdiags);
+		return check ? 1 : 3;
 	}
-	if ((rc = vg_mkdir_p(cfg.state_dir, 0700)) < 0) {
-		fprintf(stderr, "vigild: cannot create '%s': %s\n", cfg.state_dir, strerror(-rc));
-		return 3;
+	config_diags_release(&cdiags);
+	if (check) {
+		rc = check_config(conf);
+		config_free(conf);
+		return rc;
 	}
-	rc = lock_pid_file(cfg.state_dir, &cfg.pid_fd, &other);
-	if (rc == 1) {
-		fprintf(stderr, "vigild: already running for %s (pid %ld)\n", cfg.state_dir, other);
-		return 1;
-	}
-	if (rc < 0) {
-		fprintf(stderr, "vigild: cannot lock %s/vigild.pid: %s\n", cfg.state_dir,
-			strerror(-rc));
-		return 3;
-	}
-	/* A hook that gives up on us closes its socket: never die of SIGPIPE. */
-	signal(SIGPIPE, SIG_IGN);
-	if (daemonize && (rc = detach(cfg.state_dir, &cfg.ready_fd)) < 0) {
-		fprintf(stderr, "vigild: cannot detach: %s\n", strerror(-rc));
-		return 3;
-	}
-	cfg.foreground = !daemonize;
-	write_pid(cfg.pid_fd);
-	if (evthread_use_pthreads() < 0) {
-		vg_err("libevent has no thread support");
-		return 3;
-	}
-	rc = vd_run(&cfg);
-	/* The pid file goes while we still hold its lock. */
-	{
-		char path[4300];
-
-		if (vg_path(path, sizeof(path), "%s/vigild.pid", cfg.state_dir) == 0)
-			unlink(path);
-	}
-	close(cfg.pid_fd);
-	return rc < 0 ? 3 : 0;
+	if (!state_opt)
+		state_opt = config_daemon_state_dir(config_tree(conf));
+	if (!cfg.max_string)
+		cfg.max_string = config_daemon_max_string(config_tree(conf));
+	if (!cfg.abandon_ns)
+		cfg.abandon_ns = config_daemon_abandon_ns(config_tree(conf));
+	if (!cfg.workers)
+		cfg.workers = config_daemon_workers(config_tree(conf));
+	(void)vg_path(cfg.config_path, sizeof(cfg.config_path), "%s", config_path(conf));
+	cfg.conf = config_tree_ref(conf);
+	rc = start(&cfg, state_opt, sock_opt, daemonize);
+	json_decref(cfg.conf);
+	config_free(conf);
+	return rc;
 }

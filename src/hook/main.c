@@ -56,6 +56,7 @@ struct hook_opts {
 	const char *agent; /* NULL: unknown, the daemon tells from the payload */
 	const char *event;
 	int decide;
+	int fail_closed; /* with decide: no decision = block */
 	int spool_only;
 	int autostart;
 	int verbose;
@@ -198,8 +199,8 @@ static void fsync_dir(const char *path)
 static void usage(void)
 {
 	static const char text[] =
-		"usage: vigil-hook [--agent NAME] [--event NAME] [--decide] [--timeout-ms N]\n"
-		"                  [--spool-only] [--autostart] [--verbose]\n"
+		"usage: vigil-hook [--agent NAME] [--event NAME] [--decide [--fail-closed]]\n"
+		"                  [--timeout-ms N] [--spool-only] [--autostart] [--verbose]\n"
 		"\n"
 		"The hook command agents run: reads the hook's JSON on stdin, sends it to\n"
 		"vigild and, for a blocking hook (--decide), prints the daemon's decision.\n"
@@ -210,6 +211,10 @@ static void usage(void)
 		"  --event NAME      the hook event, when the agent does not put it in stdin\n"
 		"  --decide          a blocking hook (PreToolUse, UserPromptSubmit,\n"
 		"                    PermissionRequest...): print the daemon's decision\n"
+		"  --fail-closed     with --decide: when no decision comes (daemon down,\n"
+		"                    late or failing), block the action (exit 2 and a\n"
+		"                    reason on stderr) instead of allowing it; the event\n"
+		"                    is spooled either way (or VIGIL_HOOK_FAIL_CLOSED=1)\n"
 		"  --timeout-ms N    deadline for the whole run (default 2000,\n"
 		"                    or VIGIL_HOOK_TIMEOUT_MS)\n"
 		"  --spool-only      do not contact the daemon; append to the spool\n"
@@ -221,6 +226,7 @@ static void usage(void)
 		"\n"
 		"Environment: VIGIL_STATE_DIR, XDG_STATE_HOME, HOME (state directory),\n"
 		"VIGIL_SOCKET, VIGIL_HOOK_TIMEOUT_MS, VIGIL_HOOK_AUTOSTART, VIGIL_HOOK_DEBUG,\n"
+		"VIGIL_HOOK_FAIL_CLOSED,\n"
 		"CLAUDE_PROJECT_DIR, CLAUDE_CODE_SESSION_ID.  See docs/hook.md.\n";
 
 	write_all(STDOUT_FILENO, text, sizeof(text) - 1);
@@ -269,6 +275,8 @@ static int parse_args(int argc, char **argv, struct hook_opts *o)
 	o->autostart = env && strcmp(env, "1") == 0;
 	env = getenv("VIGIL_HOOK_DEBUG");
 	o->verbose = env && strcmp(env, "1") == 0;
+	env = getenv("VIGIL_HOOK_FAIL_CLOSED");
+	o->fail_closed = env && strcmp(env, "1") == 0;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = NULL, *eq;
@@ -290,6 +298,10 @@ static int parse_args(int argc, char **argv, struct hook_opts *o)
 		}
 		if (strcmp(a, "--decide") == 0) {
 			o->decide = 1;
+			continue;
+		}
+		if (strcmp(a, "--fail-closed") == 0) {
+			o->fail_closed = 1;
 			continue;
 		}
 		if (strcmp(a, "--spool-only") == 0) {
@@ -478,6 +490,10 @@ static int build_frame(struct hook *h)
 		return -ENOSPC;
 	if (h->stdin_total > h->payload_len || h->stdin_cut)
 		flags |= WIRE_F_TRUNCATED;
+	/* The daemon learns the configured failure mode, so an event drained
+	 * from the spool says whether the agent was blocked or let through. */
+	if (h->o.decide && h->o.fail_closed)
+		flags |= WIRE_F_FAIL_CLOSED;
 	h->frame = payload - n - WIRE_HDR_LEN;
 	memcpy(h->frame + WIRE_HDR_LEN, text, (size_t)n);
 	wire_req_hdr_put(h->frame, h->o.decide ? WIRE_DECIDE : WIRE_EVENT, flags, (uint32_t)n,
@@ -840,6 +856,24 @@ static int finish(const struct hook *h, int code)
 	return code;
 }
 
+/*
+ * No decision came for a blocking hook.  Fail-open (the default) lets the
+ * action run, as a hook that is not installed would; fail-closed blocks it
+ * with exit 2, which Claude Code, Codex and Gemini CLI read as "deny" on
+ * their pre-tool and prompt hooks, and says why on stderr (shown to the
+ * model and the user).
+ */
+static int no_decision(const struct hook *h, const char *why)
+{
+	if (!h->o.decide || !h->o.fail_closed)
+		return 0;
+	dprintf(STDERR_FILENO,
+		"vigil: blocked because the vigil daemon %s (fail-closed); "
+		"the action was recorded; check 'vigil status'\n",
+		why);
+	return 2;
+}
+
 static void spool_or_say(struct hook *h, const char *name)
 {
 	int rc = spool(h, name);
@@ -894,6 +928,8 @@ int main(int argc, char **argv)
 	 * and there is no spool to fall back on. */
 	if (h->o.spool_only || (!h->have_state && !getenv("VIGIL_SOCKET"))) {
 		spool_or_say(h, WIRE_SPOOL_FILE);
+		code = no_decision(h, h->o.spool_only ? "was not asked (--spool-only)"
+						      : "cannot be found (no state directory)");
 		goto out;
 	}
 	res = deliver(h, &rep);
@@ -911,11 +947,15 @@ int main(int argc, char **argv)
 		dbg(h, "daemon refused the event: %.*s", (int)(rep.err_len > 300 ? 300 : rep.err_len),
 		    rep.body ? (const char *)rep.body + rep.out_len : "");
 		spool_or_say(h, HOOK_REJECTED_FILE);
+		code = no_decision(h, "refused the request");
 		goto out;
 	}
 	if (res == SEND_OK)
 		dbg(h, "daemon could not record the event (status %u)", rep.status);
 	spool_or_say(h, WIRE_SPOOL_FILE);
+	code = no_decision(h, res == SEND_UNREACHABLE ? "is not running"
+			   : res == SEND_OK	     ? "could not record the event"
+						     : "did not answer in time");
 	if (res == SEND_UNREACHABLE && h->o.autostart)
 		autostart(h);
 out:

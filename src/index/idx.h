@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 /* The schema version stored in PRAGMA user_version. */
-#define IDX_SCHEMA_VERSION 2
+#define IDX_SCHEMA_VERSION 3
 /* Risk severities, as stored in events.risk_rank / sessions.risk_rank. */
 enum idx_risk { IDX_RISK_NONE = 0, IDX_RISK_INFO, IDX_RISK_LOW, IDX_RISK_MEDIUM,
 		IDX_RISK_HIGH, IDX_RISK_CRITICAL };
@@ -118,6 +118,8 @@ struct idx_filter {
 	const char *text;	/* words, all of which must occur (FTS5) */
 	uint64_t after_seq;	/* only seq > after_seq */
 	uint64_t limit;		/* the newest `limit` rows; 0: no limit */
+	const char *decision;	/* the event's decision.action: allow, deny or ask */
+	const char *rule;	/* events a rule matched (their detections) */
 };
 
 /** One indexed event; every pointer is NULL when absent and valid only
@@ -132,6 +134,7 @@ struct idx_event {
 	int outside_scope;   /* -1 unknown, 0 inside, 1 outside */
 	const char *json;    /* the ledger payload as stored */
 	size_t json_len;
+	const char *decision, *decision_rule; /* the event's decision.action and .rule_id */
 };
 
 /** Row callbacks return 0 to go on, anything else to stop (returned). */
@@ -208,6 +211,123 @@ struct idx_counts {
 	uint64_t events, tool_calls, sessions, agents, invalid, last_seq;
 };
 int idx_counts(struct idx *ix, struct idx_counts *out);
+
+/* ---- alerts (alerts.c) ------------------------------------------------------- */
+
+/*
+ * Alerts are ledger events of event_type "alert" whose "alert" object
+ * (docs/alerts.md) describes one alert: a stable id, its rule, level, state,
+ * session, first/last seen, count and the events that matched.  Every record
+ * of an alert (open, match, acknowledge, resolve) is an event row as well;
+ * the alerts table keeps one row per alert id, from the record with the
+ * highest seq (an older record never overwrites a newer one), and
+ * alert_events every event id any of its records named.
+ */
+
+/* Alert levels (Sigma's), as stored in alerts.level_num. */
+enum idx_level { IDX_LEVEL_INFORMATIONAL = 0, IDX_LEVEL_LOW, IDX_LEVEL_MEDIUM, IDX_LEVEL_HIGH,
+		 IDX_LEVEL_CRITICAL, IDX_LEVEL__COUNT };
+/* Alert states, as bits for struct idx_alert_filter.states. */
+enum idx_alert_state { IDX_ALERT_OPEN = 1, IDX_ALERT_ACKNOWLEDGED = 2, IDX_ALERT_RESOLVED = 4 };
+/* Limits on what one alert record may put into the index. */
+#define IDX_ALERT_MAX_EVENT_IDS 1000u /* event ids taken from one record */
+#define IDX_ALERT_MAX_ID 128u	      /* bytes of an alert id */
+
+/** "informational", "low", "medium", "high", "critical" <-> enum idx_level;
+ * idx_level_parse also takes "info" and returns -EINVAL for another word. */
+const char *idx_level_name(int level);
+int idx_level_parse(const char *s);
+/** "open" / "acknowledged" / "resolved" -> enum idx_alert_state bit;
+ * -EINVAL for another word. */
+int idx_alert_state_parse(const char *s);
+
+/** Filters of `vigil alerts show`; zero values mean "any". */
+struct idx_alert_filter {
+	int min_level;		 /* enum idx_level; applies when > 0 */
+	int exact_level;	 /* enum idx_level + 1; 0: any */
+	unsigned states;	 /* enum idx_alert_state bits; 0: every state */
+	const char *session;	 /* session id or prefix of one */
+	const char *rule;	 /* rule id, exactly */
+	uint64_t since_ns, until_ns; /* alerts seen in [since, until): last >= since,
+					first < until; 0: unbounded */
+	uint64_t limit;		 /* at most this many; 0: no limit */
+};
+
+/** One alert as indexed; strings are NULL when absent and valid only
+ * during the callback. */
+struct idx_alert {
+	const char *alert_id, *rule_id, *rule_title, *rule_kind, *level, *action, *decision,
+		*state, *session_id, *agent, *project, *first_seen, *last_seen, *reason,
+		*updated_by, *note;
+	const char *tags_json, *event_ids_json; /* JSON arrays of strings, or NULL */
+	int level_num;				/* enum idx_level */
+	uint64_t first_ns, last_ns, count;
+	uint64_t first_seq, last_seq; /* the first and the newest record of the alert */
+	uint64_t acknowledged_ns, resolved_ns; /* first acknowledge / resolve; 0: none */
+	uint64_t events;		       /* rows in alert_events */
+};
+typedef int (*idx_alert_fn)(void *arg, const struct idx_alert *a);
+
+/**
+ * Calls fn for each alert matching f, newest first (by last seen, then id).
+ * -errno (err says why) on failure, or fn's non-zero return.
+ */
+int idx_alerts(struct idx *ix, const struct idx_alert_filter *f, idx_alert_fn fn, void *arg,
+	       char *err, size_t errcap);
+/**
+ * Resolves an alert id or a unique prefix of one (like git's short hashes)
+ * into out (cap bytes): -ENOENT none matches, -ENOTUNIQ more than one does,
+ * -ENAMETOOLONG, -errno on an SQLite failure.
+ */
+int idx_alert_resolve(struct idx *ix, const char *prefix, char *out, size_t cap);
+/** Calls fn once for the alert with this exact id; -ENOENT when unknown. */
+int idx_alert_get(struct idx *ix, const char *alert_id, idx_alert_fn fn, void *arg);
+/**
+ * The shortest prefix of alert_id, at least min_len characters, that no
+ * other indexed alert id starts with (UUIDv7s made in the same minute share
+ * their first 8 characters).  Returns the length; the whole id's when it
+ * is unknown; -errno on failure.
+ */
+int idx_alert_abbrev(struct idx *ix, const char *alert_id, size_t min_len);
+/**
+ * The indexed events an alert's records named, in seq order (event ids not
+ * in the index, e.g. not indexed yet, are left out).
+ */
+int idx_alert_events(struct idx *ix, const char *alert_id, idx_event_fn fn, void *arg);
+
+#define IDX_ALERT_STATS_MAX_DAYS 366u
+#define IDX_ALERT_STATS_MAX_RULES 100u
+/** Alert counts over the last `days` UTC days (today included), by the
+ * day an alert was first seen. */
+struct idx_alert_stats {
+	uint64_t since_ns;	   /* the first day's midnight (UTC) */
+	uint64_t total;		   /* alerts first seen since since_ns */
+	uint64_t by_level[IDX_LEVEL__COUNT];
+	uint64_t open, acknowledged, resolved; /* of total, by current state */
+	uint64_t open_now;		       /* open alerts, whenever first seen */
+	uint64_t acked_n, resolved_n;	       /* of total: ever acknowledged / resolved */
+	double mtta_s, mttr_s; /* mean seconds from first seen to the first acknowledge /
+				  resolve over those; < 0 when none */
+	size_t ndays;	       /* days, oldest first */
+	struct idx_alert_day {
+		uint64_t day_ns; /* midnight UTC */
+		uint64_t total, by_level[IDX_LEVEL__COUNT];
+	} day[IDX_ALERT_STATS_MAX_DAYS];
+	size_t nrules; /* rules by number of alerts, most first */
+	bool rules_truncated;
+	struct idx_alert_rule_count {
+		char rule_id[128], rule_title[160];
+		int level_num; /* the highest level of its alerts */
+		uint64_t total, open;
+	} rule[IDX_ALERT_STATS_MAX_RULES];
+};
+/**
+ * Fills *out (about 40 KiB: allocate it) for `days` days (1 to
+ * IDX_ALERT_STATS_MAX_DAYS) ending with the day of now_ns.  -EINVAL for a
+ * bad day count; -errno (err says why) on failure.
+ */
+int idx_alert_stats(struct idx *ix, unsigned days, uint64_t now_ns, struct idx_alert_stats *out,
+		    char *err, size_t errcap);
 
 /* ---- ad-hoc SQL (vigil sql) ------------------------------------------------ */
 

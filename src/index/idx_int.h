@@ -31,6 +31,9 @@ enum idx_stmt {
 	ST_SAVEPOINT,
 	ST_RELEASE,
 	ST_ROLLBACK_TO,
+	ST_ALERT_UPSERT, /* alerts.c: one alert record into its alerts row */
+	ST_ALERT_EVENT,	 /* alerts.c: an (alert, event id) pair */
+	ST_DETECTION,	 /* alerts.c: one detection of an event */
 	ST__COUNT
 };
 
@@ -123,6 +126,31 @@ int idx_bind_text(sqlite3_stmt *st, int i, const char *s);
 const char *idx_col_text(sqlite3_stmt *st, int i);
 /* Column integer, or dflt when NULL. */
 int64_t idx_col_int(sqlite3_stmt *st, int i, int64_t dflt);
+
+/* The columns query.c reads into a struct idx_event, and the reader. */
+extern const char idx_event_cols[];
+void idx_event_row(sqlite3_stmt *st, struct idx_event *ev);
+
+/* The SQL of the alert statements (alerts.c), for idx_stmt's table. */
+extern const char idx_sql_alert_upsert[], idx_sql_alert_event[], idx_sql_detection[];
+
+/*
+ * The detections of an event (event_detections), and for an alert record
+ * (event_type "alert") its alerts row and alert_events pairs (alerts.c).
+ * root is the event; seq and time_ns its row's.  Ingest calls it only for
+ * events that carry either, so other events cost nothing.  Malformed
+ * entries are skipped (the event row keeps them); -errno only on an SQLite
+ * failure (err says why).
+ */
+int idx_alert_rows(struct idx *ix, uint64_t seq, uint64_t time_ns, struct json_t *root,
+		   char *err, size_t errcap);
+/* The event's decision: its decision.action and decision.rule_id (pointers
+ * into root, NULL when absent). */
+void idx_decision_of(struct json_t *root, const char **action, const char **rule);
+/* Migration to schema version 3 (schema.c): fills the decision columns,
+ * event_detections, alerts and alert_events from the events already in the
+ * index, as ingest would have.  Runs inside migrate()'s transaction. */
+int idx_alerts_backfill(struct idx *ix, char *err, size_t errcap);
 
 /* Wraps a --text phrase into a safe FTS5 query of quoted terms (all must
  * match).  -EINVAL when no word is left. */

@@ -4,7 +4,8 @@
  * arrive: tool_calls (PreToolUse and PostToolUse/PostToolUseFailure paired
  * by (session_id, agent_id, tool_use_id), since a subagent reuses its
  * parent's tool_use_ids), agents (the subagent tree), file_changes and the
- * per-session aggregates.
+ * per-session aggregates; and, for the events that carry them, the rules
+ * engine's detections and alert records (alerts.c).
  *
  * Events may come out of order (a spool drained late): a Post before its
  * Pre still makes a tool call, and the Pre fills in its start later.
@@ -26,11 +27,13 @@ struct ev {
 	uint64_t seq, time_ns, rec_time_ns;
 	const char *id, *session_id, *agent_id, *parent_agent_id, *hook, *event_type, *tool,
 		*target, *outcome, *error, *risk, *project_root, *cwd, *prompt_id, *tool_use_id,
-		*agent_type, *model, *agent, *agent_version, *parent_tool_use_id, *end_reason;
+		*agent_type, *model, *agent, *agent_version, *parent_tool_use_id, *end_reason,
+		*decision, *decision_rule;
 	int risk_rank;
 	int outside;	     /* -1 unknown */
 	int64_t duration_ms; /* -1 unknown */
 	json_t *root, *payload, *usage, *file_change;
+	bool alert_rows; /* detections or an alert record: alerts.c has rows to write */
 	bool merged; /* its session aggregates went into ix->sc */
 };
 
@@ -182,6 +185,10 @@ static void fields_of(struct ev *e)
 	e->file_change = json_object_get(r, "file_change");
 	if (!json_is_object(e->file_change))
 		e->file_change = NULL;
+	idx_decision_of(r, &e->decision, &e->decision_rule);
+	v = json_object_get(r, "detections");
+	e->alert_rows = (json_is_array(v) && json_array_size(v) > 0) ||
+			streq(e->event_type, "alert");
 }
 
 /* Appends one string and a line break, cut at the buffer's limit. */
@@ -314,6 +321,8 @@ static int insert_event(struct idx *ix, struct ev *e, const char *json, size_t l
 	bind_str(ix, st, 20, e->prompt_id);
 	bind_str(ix, st, 21, e->tool_use_id);
 	sqlite3_bind_text(st, 22, json, (int)len, SQLITE_STATIC);
+	bind_str(ix, st, 23, e->decision);
+	bind_str(ix, st, 24, e->decision_rule);
 	return step_done(ix, st, "index: insert event", err, errcap);
 }
 
@@ -1043,6 +1052,8 @@ static int add_rows(struct idx *ix, struct ev *e, const char *json, size_t len, 
 		rc = agents(ix, e, new_call, &d, err, errcap);
 	if (rc == 0)
 		rc = file_change(ix, e, err, errcap);
+	if (rc == 0 && e->alert_rows)
+		rc = idx_alert_rows(ix, e->seq, e->time_ns, e->root, err, errcap);
 	if (rc == 0) {
 		d.prompts = streq(e->event_type, "user_prompt");
 		d.ended = streq(e->event_type, "session_end");

@@ -63,12 +63,12 @@ int idx_text_check(const char *words)
 	return rc;
 }
 
-static const char event_cols[] =
+const char idx_event_cols[] =
 	"seq, time_ns, id, session_id, agent_id, parent_agent_id, hook, event_type, tool,"
 	" target, outcome, error, risk, project_root, cwd, prompt_id, tool_use_id, duration_ms,"
-	" outside_scope, json";
+	" outside_scope, json, decision, decision_rule";
 
-static void event_row(sqlite3_stmt *st, struct idx_event *ev)
+void idx_event_row(sqlite3_stmt *st, struct idx_event *ev)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->seq = (uint64_t)sqlite3_column_int64(st, 0);
@@ -92,6 +92,8 @@ static void event_row(sqlite3_stmt *st, struct idx_event *ev)
 	ev->outside_scope = (int)idx_col_int(st, 18, -1);
 	ev->json = (const char *)sqlite3_column_text(st, 19);
 	ev->json_len = (size_t)sqlite3_column_bytes(st, 19);
+	ev->decision = idx_col_text(st, 20);
+	ev->decision_rule = idx_col_text(st, 21);
 }
 
 static void bind_named_text(sqlite3_stmt *st, const char *name, const char *v)
@@ -127,7 +129,7 @@ int idx_query_events(struct idx *ix, const struct idx_filter *f, idx_event_fn fn
 			goto out;
 		}
 	}
-	rc = vbuf_appendf(&sql, "SELECT %s FROM events WHERE seq > :after", event_cols);
+	rc = vbuf_appendf(&sql, "SELECT %s FROM events WHERE seq > :after", idx_event_cols);
 	if (f->session && f->session_exact)
 		rc |= vbuf_appendf(&sql, " AND session_id = :sess");
 	else if (f->session)
@@ -151,6 +153,15 @@ int idx_query_events(struct idx *ix, const struct idx_filter *f, idx_event_fn fn
 		rc |= vbuf_appendf(&sql, " AND risk_rank >= 2");
 	if (f->outside_scope)
 		rc |= vbuf_appendf(&sql, " AND outside_scope = 1");
+	if (f->decision)
+		rc |= vbuf_appendf(&sql, " AND decision = :decision");
+	/* The partial index events_decision covers deny and ask (the literal
+	 * condition again, so SQLite can prove it applies). */
+	if (f->decision && strcmp(f->decision, "allow"))
+		rc |= vbuf_appendf(&sql, " AND decision <> 'allow'");
+	if (f->rule)
+		rc |= vbuf_appendf(&sql, " AND seq IN (SELECT event_seq FROM event_detections"
+					 " WHERE rule_id = :rule)");
 	if (f->since_ns)
 		rc |= vbuf_appendf(&sql, " AND time_ns >= :since");
 	if (f->until_ns)
@@ -196,6 +207,10 @@ int idx_query_events(struct idx *ix, const struct idx_filter *f, idx_event_fn fn
 		bind_named_text(st, ":type", f->event_type);
 	if (f->agent_id)
 		bind_named_text(st, ":agent", f->agent_id);
+	if (f->decision)
+		bind_named_text(st, ":decision", f->decision);
+	if (f->rule)
+		bind_named_text(st, ":rule", f->rule);
 	bind_named_int(st, ":risk", f->min_risk);
 	bind_named_int(st, ":since", (int64_t)f->since_ns);
 	bind_named_int(st, ":until", (int64_t)f->until_ns);
@@ -205,7 +220,7 @@ int idx_query_events(struct idx *ix, const struct idx_filter *f, idx_event_fn fn
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct idx_event ev;
 
-		event_row(st, &ev);
+		idx_event_row(st, &ev);
 		rc = fn(arg, &ev);
 		if (rc)
 			goto out;

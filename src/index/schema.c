@@ -1,5 +1,5 @@
 /*
- * schema.c - opening the index: the schema (version 1, in PRAGMA
+ * schema.c - opening the index: the schema (version 3, in PRAGMA
  * user_version), WAL mode, transactions, the cached statements of the ingest
  * path and small helpers shared by the other files.
  *
@@ -38,6 +38,8 @@
  *                      SQLite can prove the index applies)
  *   seq                --outside-scope; partial
  *   (agent_id, seq)    --agent-id; partial: main-agent events have none
+ *   (decision, seq)    --decision; partial over deny and ask (version 3):
+ *                      every blocking event is decided, nearly all "allow"
  */
 static const char schema_tables[] =
 	"CREATE TABLE IF NOT EXISTS events ("
@@ -52,7 +54,10 @@ static const char schema_tables[] =
 	" risk TEXT, risk_rank INTEGER NOT NULL DEFAULT 0,"
 	" outside_scope INTEGER,"     /* 1 outside, 0 inside, NULL not checkable */
 	" project_root TEXT, cwd TEXT, prompt_id TEXT, tool_use_id TEXT,"
-	" json TEXT NOT NULL);"
+	" json TEXT NOT NULL,"
+	/* Version 3, last so that a version 2 table gets them by ALTER TABLE:
+	 * the event's decision.action (allow, deny, ask) and decision.rule_id. */
+	" decision TEXT, decision_rule TEXT);"
 	"CREATE INDEX IF NOT EXISTS events_id ON events(id);"
 	"CREATE INDEX IF NOT EXISTS events_session ON events(session_id, seq);"
 	"CREATE INDEX IF NOT EXISTS events_time ON events(time_ns);"
@@ -97,6 +102,49 @@ static const char schema_tables[] =
 	" tool_calls INTEGER NOT NULL DEFAULT 0,"
 	" PRIMARY KEY (session_id, agent_id));";
 
+/*
+ * Version 3: the rules engine's output.  alerts holds one row per alert id
+ * (the record with the highest seq wins; alerts.c), alert_events every event
+ * id its records named, event_detections one row per rule that matched an
+ * event (written only for events that have detections, so the ingest of
+ * the others costs nothing more).  Alerts are few: an index per listing
+ * filter of `vigil alerts show` is cheap.
+ */
+static const char schema_alerts[] =
+	"CREATE INDEX IF NOT EXISTS events_decision ON events(decision, seq)"
+	" WHERE decision <> 'allow';"
+	"CREATE TABLE IF NOT EXISTS alerts ("
+	" alert_id TEXT PRIMARY KEY,"
+	" rule_id TEXT, rule_title TEXT, rule_kind TEXT,"
+	" level TEXT, level_num INTEGER NOT NULL DEFAULT 0," /* 0 informational .. 4 critical */
+	" action TEXT, decision TEXT, state TEXT NOT NULL,"
+	" session_id TEXT, agent TEXT, project TEXT,"
+	" first_seen TEXT, last_seen TEXT, first_ns INTEGER, last_ns INTEGER,"
+	" count INTEGER NOT NULL DEFAULT 0, reason TEXT,"
+	" tags TEXT, event_ids TEXT,"			 /* JSON arrays as in the record */
+	" first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL," /* its first and newest record */
+	" updated_by TEXT, note TEXT,"
+	" acknowledged_ns INTEGER, resolved_ns INTEGER);" /* its first acknowledge / resolve */
+	"CREATE INDEX IF NOT EXISTS alerts_state ON alerts(state, last_ns);"
+	"CREATE INDEX IF NOT EXISTS alerts_level ON alerts(level_num, last_ns);"
+	"CREATE INDEX IF NOT EXISTS alerts_session ON alerts(session_id, last_ns);"
+	"CREATE INDEX IF NOT EXISTS alerts_rule ON alerts(rule_id, last_ns);"
+	"CREATE INDEX IF NOT EXISTS alerts_last ON alerts(last_ns);"
+	"CREATE INDEX IF NOT EXISTS alerts_first ON alerts(first_ns);"
+	"CREATE TABLE IF NOT EXISTS alert_events ("
+	" alert_id TEXT NOT NULL, event_id TEXT NOT NULL,"
+	" PRIMARY KEY (alert_id, event_id)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS event_detections ("
+	" event_seq INTEGER NOT NULL, rule_id TEXT NOT NULL, level TEXT, action TEXT,"
+	" alert_id TEXT, PRIMARY KEY (event_seq, rule_id)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS event_detections_rule ON event_detections(rule_id, event_seq);";
+
+/* Version 2 -> 3 in place: the new columns of events (the new tables come
+ * from schema_alerts, the rows from idx_alerts_backfill). */
+static const char alter_v2[] =
+	"ALTER TABLE events ADD COLUMN decision TEXT;"
+	"ALTER TABLE events ADD COLUMN decision_rule TEXT;";
+
 static const char schema_lean_indexes[] =
 	"CREATE INDEX IF NOT EXISTS events_tool ON events(tool, seq) WHERE tool IS NOT NULL;"
 	"CREATE INDEX IF NOT EXISTS events_risk ON events(risk_rank, seq) WHERE risk_rank >= 2;";
@@ -134,9 +182,10 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_INS_EVENT] =
 		"INSERT INTO events (seq, id, time_ns, rec_time_ns, session_id, agent_id,"
 		" parent_agent_id, hook, event_type, tool, target, outcome, error, duration_ms,"
-		" risk, risk_rank, outside_scope, project_root, cwd, prompt_id, tool_use_id, json)"
+		" risk, risk_rank, outside_scope, project_root, cwd, prompt_id, tool_use_id, json,"
+		" decision, decision_rule)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-		" ?17, ?18, ?19, ?20, ?21, ?22)",
+		" ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
 	[ST_INS_FTS] = "INSERT INTO events_fts (rowid, target, error, prompt, message)"
 		       " VALUES (?1, ?2, ?3, ?4, ?5)",
 	/* Adds one event's (or, with IDX_TUNE_SESSIONS, one transaction's
@@ -233,6 +282,9 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_SAVEPOINT] = "SAVEPOINT idx_add",
 	[ST_RELEASE] = "RELEASE idx_add",
 	[ST_ROLLBACK_TO] = "ROLLBACK TO idx_add",
+	[ST_ALERT_UPSERT] = idx_sql_alert_upsert,
+	[ST_ALERT_EVENT] = idx_sql_alert_event,
+	[ST_DETECTION] = idx_sql_detection,
 };
 
 int idx_errno(int rc)
@@ -348,11 +400,17 @@ static int migrate(struct idx *ix, char *err, size_t errcap)
 	 * payload to full-text search and had heavier indexes: its tables are
 	 * dropped and recreated empty, and the next idx_sync_ledger (the
 	 * daemon's catch-up at start, or `vigil reindex`) rebuilds them from
-	 * the ledger.  All in the same transaction as the version bump. */
+	 * the ledger.  Version 2 lacks the decision columns and the alert
+	 * tables: they are added in place and filled from the stored events
+	 * (rebuilding a large index from the ledger would take minutes, the
+	 * backfill reads only the events that mention a decision, detections or
+	 * an alert).  All in the same transaction as the version bump. */
 	rc = idx_exec(ix, "BEGIN IMMEDIATE", err, errcap);
 	if (rc < 0)
 		return rc;
 	rc = version == 1 ? idx_exec(ix, drop_v1, err, errcap) : 0;
+	if (rc == 0 && version == 2)
+		rc = idx_exec(ix, alter_v2, err, errcap);
 	if (rc == 0)
 		rc = idx_exec(ix, schema_tables, err, errcap);
 	if (rc == 0)
@@ -362,6 +420,10 @@ static int migrate(struct idx *ix, char *err, size_t errcap)
 	if (rc == 0)
 		rc = idx_exec(ix, (ix->tune & IDX_TUNE_FTS) ? schema_fts : schema_v1_fts, err,
 			      errcap);
+	if (rc == 0)
+		rc = idx_exec(ix, schema_alerts, err, errcap);
+	if (rc == 0 && version == 2)
+		rc = idx_alerts_backfill(ix, err, errcap);
 	if (rc == 0) {
 		char bump[64];
 

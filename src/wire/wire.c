@@ -89,7 +89,7 @@ int wire_req_hdr_get(const uint8_t in[WIRE_HDR_LEN], unsigned *kind, unsigned *f
 
 	if (memcmp(in, WIRE_MAGIC_REQ, 4) != 0)
 		return -EPROTO;
-	if (in[4] < WIRE_EVENT || in[4] > WIRE_SHUTDOWN)
+	if (in[4] < WIRE_EVENT || in[4] > WIRE_CONTROL)
 		return -EPROTO;
 	el = get_le32(in + 8);
 	pl = get_le32(in + 12);

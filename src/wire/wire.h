@@ -54,6 +54,7 @@ enum wire_kind {
 	WIRE_DECIDE = 2,   /* blocking hook: record it, reply with the decision */
 	WIRE_STATUS = 3,   /* control: reply stdout = daemon status as JSON */
 	WIRE_SHUTDOWN = 4, /* control: reply, then stop cleanly */
+	WIRE_CONTROL = 5,  /* control: payload = JSON {"op":...}; reply stdout = JSON */
 };
 
 enum wire_status {
@@ -62,7 +63,8 @@ enum wire_status {
 	WIRE_FAILED = 2,  /* not recorded (e.g. disk full); the hook spools it */
 };
 
-#define WIRE_F_TRUNCATED 0x01u /* stdin was longer than the payload sent */
+#define WIRE_F_TRUNCATED 0x01u	 /* stdin was longer than the payload sent */
+#define WIRE_F_FAIL_CLOSED 0x02u /* blocking hook configured to deny when no decision came */
 
 /* The envelope.  Strings are NUL-terminated; "" and -1 mean unknown. */
 struct wire_envelope {

@@ -71,15 +71,34 @@ ok $([ "$(stat -c %a "$VIGIL_STATE_DIR/vigild.sock")" = 600 ]; echo $?) "the soc
 ok $(python3 -c "import json; j=json.load(open('$T/st.json')); assert j['running'] and j['pid'] > 0 and j['socket'].endswith('vigild.sock')"; echo $?) "status --json reports the running daemon"
 
 # ---- the recorded session through the real hook ----------------------------------
+# The session pipes curl into sh: the default rules deny that PreToolUse (in
+# Claude Code's JSON) and tell the session about the alert on a later answer
+# (systemMessage).  Every other answer is empty.
 ok=0
+: >"$T/answers"
 while IFS= read -r line; do
 	out=$(printf '%s' "$line" | "$HOOK" --agent claude-code)
-	[ $? -eq 0 ] && [ -z "$out" ] || ok=1
+	[ $? -eq 0 ] || ok=1
+	[ -z "$out" ] || printf '%s\n' "$out" >>"$T/answers"
 done <"$FIXTURE"
-ok $ok "24 hook calls exit 0 and print nothing"
+ok $ok "24 hook calls exit 0"
+ok $(python3 - "$T/answers" <<'PY'
+import json, sys
+answers = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+deny = [a for a in answers if a.get("hookSpecificOutput", {}).get("permissionDecision") == "deny"]
+other = [a for a in answers if a not in deny]
+assert len(deny) == 1, answers
+assert "vigil-download-exec" in deny[0]["hookSpecificOutput"]["permissionDecisionReason"] or \
+    "curl" in deny[0]["hookSpecificOutput"]["permissionDecisionReason"], deny
+assert all(set(a) == {"systemMessage"} for a in other), other
+PY
+echo $?) "only the curl | sh PreToolUse is denied; other answers are empty or a systemMessage"
 ok $([ "$(spooled_bytes)" -eq 0 ]; echo $?) "nothing was spooled while the daemon ran"
 settle
-ok $([ "$(count "1")" -eq 24 ]; echo $?) "the 24 events are in the index"
+ok $([ "$(count "event_type != 'alert'")" -eq 24 ]; echo $?) "the 24 events are in the index"
+ok $([ "$(count "event_type = 'alert'")" -ge 1 ] &&
+	[ "$(count "json_extract(json, '\$.decision.action') = 'deny'")" -eq 1 ]; echo $?) \
+	"the denied event carries its decision and alert records follow it"
 ok $([ "$(count "event_type = 'command_execution' AND hook = 'PostToolUseFailure'")" -eq 1 ]; echo $?) "the failing Bash call is indexed as a PostToolUseFailure"
 ok $([ "$(count "json_extract(json, '\$.peer.pid') > 0")" -ge 24 ]; echo $?) "peer credentials are recorded"
 ok $([ "$(count "json_extract(json, '\$.process.pid') > 0 AND json_extract(json, '\$.id') LIKE '________-____-7___-%'")" -ge 24 ]; echo $?) "events carry the hook's UUIDv7 id and process"
@@ -162,7 +181,18 @@ db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
 print(db.execute("SELECT count(DISTINCT json_extract(json, '$.payload.prompt')) FROM events WHERE json_extract(json, '$.payload.prompt') LIKE 'kill-%'").fetchone()[0])
 PY
 )" -eq 100 ]; echo $?) "after kill -9 and restart, all 100 events are there exactly once"
-[ $failed -eq 0 ] || { echo "# kill-%: $(count "json_extract(json, '\$.payload.prompt') LIKE 'kill-%'") rows"; "$VIGIL" status --json | sed 's/^/# /'; ls -la "$VIGIL_STATE_DIR/spool" | sed 's/^/# /'; }
+[ $failed -eq 0 ] || { echo "# kill-%: $(count "json_extract(json, '\$.payload.prompt') LIKE 'kill-%'") rows";
+	python3 - "$VIGIL_STATE_DIR" <<'PY'
+import glob, sqlite3, sys
+db = sqlite3.connect("file:%s/index.db?mode=ro" % sys.argv[1], uri=True)
+seen = [r[0] for r in db.execute("SELECT json_extract(json, '$.payload.prompt') FROM events WHERE json_extract(json, '$.payload.prompt') LIKE 'kill-%'")]
+ledger = b"".join(open(f, "rb").read() for f in glob.glob(sys.argv[1] + "/ledger/*"))
+for i in range(1, 101):
+    k = "kill-%d" % i
+    if seen.count(k) != 1:
+        print("# %s: %d times in the index, %d times in the ledger" % (k, seen.count(k), ledger.count(b'"prompt":"%s"' % k.encode())))
+PY
+ "$VIGIL" status --json | sed 's/^/# /'; ls -la "$VIGIL_STATE_DIR/spool" | sed 's/^/# /'; }
 
 # ---- 20 agents at once --------------------------------------------------------------
 pids=()

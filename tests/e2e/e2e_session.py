@@ -34,7 +34,8 @@ SCRUB_ENV = ("ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_MODEL", "ANTHROPIC_SMALL_FAST_MO
              "CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "CLAUDE_PROJECT_DIR", "HTTP_PROXY", "HTTPS_PROXY",
              "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy", "XDG_CONFIG_HOME", "XDG_STATE_HOME",
              "XDG_RUNTIME_DIR", "XDG_DATA_HOME", "XDG_CACHE_HOME", "VIGIL_STATE_DIR", "VIGIL_SOCKET",
-             "VIGIL_SIGNING_KEY", "VIGIL_MAC_KEY", "VIGIL_HOOK_AUTOSTART")
+             "VIGIL_SIGNING_KEY", "VIGIL_MAC_KEY", "VIGIL_HOOK_AUTOSTART", "VIGIL_CONFIG",
+             "VIGIL_HOOK_TIMEOUT_MS", "VIGIL_HOOK_FAIL_CLOSED", "VIGIL_HOOK_DEBUG")
 
 
 def find_claude(source_root):
@@ -121,7 +122,7 @@ def sha256_file(path):
 class Standin:
     """The stand-in Messages API as a child process on a free loopback port."""
 
-    def __init__(self, workdir, log, fail_first=0, latency_ms=0):
+    def __init__(self, workdir, log, fail_first=0, latency_ms=0, script_file=None):
         self.log = log
         port_file = log + ".port"
         if os.path.exists(port_file):
@@ -132,6 +133,8 @@ class Standin:
             cmd += ["--fail-first", str(fail_first)]
         if latency_ms:
             cmd += ["--latency-ms", str(latency_ms)]
+        if script_file:
+            cmd += ["--script-file", script_file]
         self.err = open(log + ".stderr", "w")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.err, stderr=self.err)
         deadline = time.monotonic() + 15

@@ -7,7 +7,7 @@ sends, so the client runs its real tools and fires its real hooks while the
 "model" is this file.  Python standard library only.
 
     standin_api.py --workdir PROJECT [--port 0] [--port-file F] [--log F]
-                   [--fail-first 429|529] [--latency-ms N]
+                   [--fail-first 429|529] [--latency-ms N] [--script-file F]
 
 Endpoints:
   POST /v1/messages[?beta=true]   the scripted session; SSE when "stream": true,
@@ -32,6 +32,12 @@ gets the same answer.
   main:      Bash (succeeds), Read, Write (creates NOTES), Edit (edits NOTES),
              Grep, Bash (fails, exit 1), Agent (the subagent), then end_turn
   subagent:  Grep, Glob, then end_turn
+
+--script-file F replaces the main conversation's tool calls with the JSON list
+in F, [["Bash", {"command": ...}], ["Read", {"file_path": ...}], ...] (at most
+MAX_SCRIPT steps), and leaves the subagent with none; the final text is the same.
+The rules end-to-end test uses it for its attack script (a destructive command,
+a private key read, an upload).
 
 --fail-first 429 (or 529) answers the first scripted request with that error
 once (rate_limit_error / overloaded_error, retry-after: 0) to exercise the
@@ -58,6 +64,8 @@ SUB_FINAL_TEXT = "E2E subagent found nothing alarming."
 # Request bodies above this are refused (413): the client's requests carry the
 # system prompt and the tool list, a few hundred KiB at most.
 MAX_BODY = 16 * 1024 * 1024
+# A --script-file holds at most this many tool calls.
+MAX_SCRIPT = 100
 
 
 def main_script(workdir):
@@ -121,8 +129,9 @@ def classify(body):
 class Script:
     """Decides the answer to a request; thread-safe (the client may send requests in parallel)."""
 
-    def __init__(self, workdir, fail_first, latency_ms=0):
+    def __init__(self, workdir, fail_first, latency_ms=0, custom=None):
         self.workdir = workdir
+        self.custom = custom  # the --script-file steps, or None for the built-in script
         self.latency = latency_ms / 1000.0
         self.fail_first = fail_first
         self.lock = threading.Lock()
@@ -143,7 +152,10 @@ class Script:
         conv, step = classify(body)
         if conv == "side":
             return "side", [{"type": "text", "text": "E2E side answer"}], "end_turn", {}
-        script = sub_script(self.workdir) if conv == "subagent" else main_script(self.workdir)
+        if self.custom is not None:
+            script = [] if conv == "subagent" else self.custom
+        else:
+            script = sub_script(self.workdir) if conv == "subagent" else main_script(self.workdir)
         if step >= len(script):
             text = SUB_FINAL_TEXT if conv == "subagent" else FINAL_TEXT
             return conv, [{"type": "text", "text": text}], "end_turn", {"step": step, "final": True}
@@ -315,6 +327,21 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
 
 
+def load_script(path):
+    """The steps of a --script-file: a list of [tool name, input object] pairs."""
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
+    if not isinstance(doc, list) or not 0 < len(doc) <= MAX_SCRIPT:
+        raise ValueError("a list of 1 to %d steps is expected" % MAX_SCRIPT)
+    steps = []
+    for i, st in enumerate(doc):
+        if (not isinstance(st, list) or len(st) != 2 or not isinstance(st[0], str) or not st[0]
+                or not isinstance(st[1], dict)):
+            raise ValueError("step %d: [\"Tool\", {input}] is expected" % i)
+        steps.append((st[0], st[1]))
+    return steps
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description="stand-in Anthropic Messages API for vigil's end-to-end tests")
     ap.add_argument("--workdir", required=True, help="the project directory the scripted tool calls act on")
@@ -326,14 +353,21 @@ def main(argv):
                     help="answer the first scripted request with this error once")
     ap.add_argument("--latency-ms", type=int, default=0,
                     help="wait this long before answering each scripted request (0..60000)")
+    ap.add_argument("--script-file", help="the main conversation's tool calls, a JSON list of [tool, input]")
     a = ap.parse_args(argv)
     if not os.path.isabs(a.workdir) or not os.path.isdir(a.workdir):
         ap.error("--workdir must be an existing absolute directory")
     if not 0 <= a.latency_ms <= 60000:
         ap.error("--latency-ms must be 0..60000")
+    custom = None
+    if a.script_file:
+        try:
+            custom = load_script(a.script_file)
+        except (OSError, ValueError) as e:
+            ap.error("--script-file %s: %s" % (a.script_file, e))
 
     srv = Server((a.host, a.port), Handler)
-    srv.script = Script(a.workdir, a.fail_first, a.latency_ms)
+    srv.script = Script(a.workdir, a.fail_first, a.latency_ms, custom)
     srv.log_lock = threading.Lock()
     srv.log_file = open(a.log, "a", encoding="utf-8") if a.log else None
     port = srv.server_address[1]

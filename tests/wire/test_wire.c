@@ -47,8 +47,10 @@ static void test_headers(void)
 	TAP_EQ_U64(wire_req_hdr_get(h, &kind, &flags, &el, &pl), -E2BIG, "payload over limit");
 	wire_req_hdr_put(h, 0, 0, 0, 0);
 	TAP_EQ_U64(wire_req_hdr_get(h, &kind, &flags, &el, &pl), -EPROTO, "kind 0 refused");
-	wire_req_hdr_put(h, WIRE_SHUTDOWN + 1, 0, 0, 0);
-	TAP_EQ_U64(wire_req_hdr_get(h, &kind, &flags, &el, &pl), -EPROTO, "kind 5 refused");
+	wire_req_hdr_put(h, WIRE_CONTROL + 1, 0, 0, 0);
+	TAP_EQ_U64(wire_req_hdr_get(h, &kind, &flags, &el, &pl), -EPROTO, "kind 6 refused");
+	wire_req_hdr_put(h, WIRE_CONTROL, 0, 0, 0);
+	TAP_OK(wire_req_hdr_get(h, &kind, &flags, &el, &pl) == 0 && kind == WIRE_CONTROL, "control kind accepted");
 	wire_req_hdr_put(h, WIRE_EVENT, 0, 0, 0);
 	h[3] = '2';
 	TAP_EQ_U64(wire_req_hdr_get(h, &kind, &flags, &el, &pl), -EPROTO, "bad request magic");

@@ -1,0 +1,892 @@
+/*
+ * cmd_rules.c - `vigil rules list|validate|test|reload`: the detection rules
+ * as the daemon sees them.  The set is built by config_build_rules() (src/
+ * config), the same function vigild uses, from the same vigil.yaml, so what
+ * these commands show is what the daemon runs.  `test` evaluates rules over
+ * recorded events (normalized events, or raw hook payloads that go through
+ * the normalizer first, as `vigil import` does) or runs the test cases the
+ * rules carry; `reload` asks the running daemon to load its rules again.
+ */
+#include "cli.h"
+#include "config.h"
+#include "pipeline.h"
+#include "rules.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RULES_CLI_MAX_PATHS    256
+#define RULES_CLI_MAX_LINE     (1024u * 1024u)
+#define RULES_CLI_TARGET_SHOWN 100 /* characters of an event's target in the text output */
+
+static const char rules_usage[] =
+	"usage: vigil rules list [--json] [SET OPTIONS]\n"
+	"       vigil rules validate [--json] [SET OPTIONS] [PATH...]\n"
+	"       vigil rules test [--json] [SET OPTIONS] [EVENTS...|-]\n"
+	"       vigil rules reload [--json]\n"
+	"\n"
+	"The Sigma detection rules, as the daemon loads them: the default pack built\n"
+	"into vigil, the files and directories of rules.paths in vigil.yaml, and the\n"
+	"overrides of rules.overrides (docs/config.md, docs/rules.md).\n"
+	"\n"
+	"  list       every rule: id, name, level, action, kind, source file:line, title\n"
+	"  validate   load the rules (and the config) and report every problem as\n"
+	"             FILE:LINE:COL: reason; with PATHs, check those files or directories\n"
+	"             instead of the configured ones\n"
+	"  test       with EVENTS (files of JSON lines, or - for stdin): run the rules\n"
+	"             over them in order, correlation windows included, and show which\n"
+	"             rules fire and why.  A line is a vigil event (\"schema\":\n"
+	"             \"vigil.event.v1\", as `vigil events --json` prints) or a raw hook\n"
+	"             payload, which is normalized first as `vigil import` does.  Without\n"
+	"             EVENTS: run the test cases embedded in the rules (tests:\n"
+	"             true_positives / false_positives) and show each result\n"
+	"  reload     ask the running daemon to load its config and rules again (it\n"
+	"             keeps the old set when the new one has errors)\n"
+	"\n"
+	"Set options:\n"
+	"  --config FILE       the config file (default: $VIGIL_CONFIG, else\n"
+	"                      $XDG_CONFIG_HOME/vigil/vigil.yaml, else\n"
+	"                      /etc/vigil/vigil.yaml)\n"
+	"  --rules PATH        load this rule file or directory instead of rules.paths\n"
+	"                      (repeatable); the default pack is then left out unless\n"
+	"                      --default-pack is given\n"
+	"  --default-pack      include the default pack\n"
+	"  --no-default-pack   leave the default pack out\n"
+	"  --no-overrides      ignore rules.overrides\n"
+	"  --agent NAME        test: the agent of raw hook payloads (default claude-code)\n"
+	"  --json              machine-readable output\n"
+	"\n"
+	"Exit status: 0 OK (test with EVENTS: the events were evaluated, whether or not\n"
+	"rules fired); 1 the rules or the config have errors, a test case failed, an\n"
+	"input line was bad, or the daemon refused the reload; 2 usage error; 3 could\n"
+	"not do the job (no daemon running for reload, unreadable input).\n";
+
+enum {
+	OPT_CONFIG = 300,
+	OPT_RULES,
+	OPT_PACK,
+	OPT_NOPACK,
+	OPT_NOOVR,
+	OPT_AGENT,
+	OPT_JSON,
+	OPT_STATE
+};
+
+static const struct option rules_opts[] = {
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "rules", required_argument, NULL, OPT_RULES },
+	{ "default-pack", no_argument, NULL, OPT_PACK },
+	{ "no-default-pack", no_argument, NULL, OPT_NOPACK },
+	{ "no-overrides", no_argument, NULL, OPT_NOOVR },
+	{ "agent", required_argument, NULL, OPT_AGENT },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "state-dir", required_argument, NULL, OPT_STATE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct rcmd {
+	struct cli *c;
+	const char *sub;
+	const char *config;
+	const char *paths[RULES_CLI_MAX_PATHS];
+	size_t npaths;
+	int pack; /* CONFIG_PACK_* */
+	bool no_overrides, json;
+	const char *agent;
+	/* loaded */
+	struct config *conf;
+	struct rules_set *set;
+	struct config_diags cdiags;
+	size_t errors; /* config + rules errors */
+};
+
+/* ---- loading the set -------------------------------------------------------------- */
+
+static json_t *rules_diag_json(const struct rules_diag *d)
+{
+	return json_pack("{s:s, s:i, s:i, s:s, s:s?, s:s}", "file", d->file, "line", d->line,
+			 "column", d->col, "severity",
+			 d->severity == RULES_ERROR ? "error" : "warning", "rule", d->rule,
+			 "message", d->msg);
+}
+
+/* Every diagnostic of the config and the rules as a JSON array. */
+static json_t *all_diags_json(const struct rcmd *r)
+{
+	json_t *a = config_diags_json(&r->cdiags);
+
+	for (size_t i = 0; a && r->set && i < rules_diag_count(r->set); i++)
+		if (json_array_append_new(a, rules_diag_json(rules_diag_get(r->set, i))) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+static void print_diags(const struct rcmd *r)
+{
+	char line[8192];
+
+	config_diags_print(&r->cdiags, stderr, "");
+	for (size_t i = 0; r->set && i < rules_diag_count(r->set); i++) {
+		rules_diag_format(rules_diag_get(r->set, i), line, sizeof(line));
+		fprintf(stderr, "%s\n", line);
+	}
+}
+
+/*
+ * Loads the config and builds the set.  0 (errors counted in r->errors, the
+ * set holding the valid rules), or CLI_ERROR when nothing could be built
+ * (printed).  A config with errors leaves r->set NULL.
+ */
+static int load_set(struct rcmd *r)
+{
+	struct config_rules_opts o = {
+		.paths = r->paths,
+		.npaths = r->npaths,
+		.default_pack = r->pack,
+		.no_overrides = r->no_overrides,
+	};
+	int rc;
+
+	rc = config_load(r->config, &r->conf, &r->cdiags);
+	r->errors += r->cdiags.errors;
+	if (rc == -ENOMEM) {
+		cli_error("out of memory");
+		return CLI_ERROR;
+	}
+	if (rc < 0)
+		return 0; /* reported with the diagnostics */
+	rc = config_build_rules(NULL, r->conf, &o, &r->set);
+	if (rc < 0) {
+		cli_error("cannot build the rule set: %s", strerror(-rc));
+		return CLI_ERROR;
+	}
+	r->errors += rules_error_count(r->set);
+	return 0;
+}
+
+static void rcmd_release(struct rcmd *r)
+{
+	rules_set_free(r->set);
+	config_free(r->conf);
+	config_diags_release(&r->cdiags);
+}
+
+static int print_json(json_t *j)
+{
+	int rc;
+
+	if (!j) {
+		cli_error("out of memory");
+		return -ENOMEM;
+	}
+	rc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+	fputc('\n', stdout);
+	json_decref(j);
+	return rc < 0 ? -EIO : 0;
+}
+
+static size_t count_kind(const struct rules_set *set, enum rules_kind kind)
+{
+	struct rules_info ri;
+	size_t n = 0;
+
+	for (size_t i = 0; set && i < rules_count(set); i++)
+		if (rules_get(set, i, &ri) == 0 && ri.kind == kind)
+			n++;
+	return n;
+}
+
+/* ---- list ------------------------------------------------------------------------------ */
+
+static json_t *rule_json(const struct rules_info *ri)
+{
+	json_t *o, *tags = json_array();
+
+	for (size_t t = 0; tags && t < ri->ntags; t++)
+		json_array_append_new(tags, json_string(ri->tags[t]));
+	o = json_pack("{s:s, s:s?, s:s, s:s, s:s, s:s, s:s?, s:s, s:i, s:o, s:s?, s:s?, s:b, s:b, "
+		      "s:I}",
+		      "id", ri->id, "name", ri->name, "title", ri->title, "level",
+		      rules_level_name(ri->level), "action", rules_action_name(ri->action), "kind",
+		      rules_kind_name(ri->kind), "correlation_type",
+		      rules_corr_type_name(ri->corr_type), "file", ri->file, "line", ri->line,
+		      "tags", tags ? tags : json_array(), "status", ri->status, "description",
+		      ri->description, "disabled", ri->disabled, "generate", ri->generate, "tests",
+		      (json_int_t)ri->ntests);
+	return o;
+}
+
+static int do_list(struct rcmd *r)
+{
+	size_t n = r->set ? rules_count(r->set) : 0, wid = 2, wname = 4, wsrc = 6;
+	struct rules_info ri;
+	char src[4200];
+
+	print_diags(r);
+	if (r->json) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; a && i < n; i++)
+			if (rules_get(r->set, i, &ri) == 0)
+				json_array_append_new(a, rule_json(&ri));
+		if (print_json(a) < 0)
+			return CLI_ERROR;
+		return r->errors ? CLI_FAIL : CLI_OK;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (rules_get(r->set, i, &ri) < 0)
+			continue;
+		snprintf(src, sizeof(src), "%s:%d", ri.file, ri.line);
+		wid = strlen(ri.id) > wid ? strlen(ri.id) : wid;
+		wname = ri.name && strlen(ri.name) > wname ? strlen(ri.name) : wname;
+		wsrc = strlen(src) > wsrc ? strlen(src) : wsrc;
+	}
+	wid = wid > 40 ? 40 : wid;
+	wname = wname > 32 ? 32 : wname;
+	wsrc = wsrc > 48 ? 48 : wsrc;
+	if (n)
+		printf("%s%-*s  %-*s  %-13s  %-6s  %-11s  %-*s  TITLE%s\n", cli_c(r->c, CLI_BOLD),
+		       (int)wid, "ID", (int)wname, "NAME", "LEVEL", "ACTION", "KIND", (int)wsrc,
+		       "SOURCE", cli_c(r->c, CLI_RESET));
+	for (size_t i = 0; i < n; i++) {
+		if (rules_get(r->set, i, &ri) < 0)
+			continue;
+		snprintf(src, sizeof(src), "%s:%d", ri.file, ri.line);
+		printf("%-*s  %-*s  %-13s  %-6s  %-11s  %-*s  %s%s\n", (int)wid, ri.id, (int)wname,
+		       ri.name ? ri.name : "-", rules_level_name(ri.level),
+		       rules_action_name(ri.action), rules_kind_name(ri.kind), (int)wsrc, src,
+		       ri.title, ri.disabled ? " (disabled)" : "");
+	}
+	if (!r->json && isatty(STDOUT_FILENO))
+		printf("%zu rules (%zu correlation)\n", n,
+		       count_kind(r->set, RULES_KIND_CORRELATION));
+	return r->errors ? CLI_FAIL : CLI_OK;
+}
+
+/* ---- validate --------------------------------------------------------------------------- */
+
+static int do_validate(struct rcmd *r)
+{
+	size_t n = r->set ? rules_count(r->set) : 0;
+	size_t warnings =
+		r->cdiags.n - (r->cdiags.errors < r->cdiags.n ? r->cdiags.errors : r->cdiags.n);
+	size_t ncorr = count_kind(r->set, RULES_KIND_CORRELATION);
+
+	if (r->set)
+		warnings += rules_diag_count(r->set) - rules_error_count(r->set);
+	if (r->json) {
+		json_t *j = json_pack(
+			"{s:b, s:s, s:I, s:I, s:I, s:I, s:o}", "ok", r->errors == 0, "config",
+			r->conf && config_path(r->conf)[0] ? config_path(r->conf) : r->cdiags.file,
+			"rules", (json_int_t)n, "correlation", (json_int_t)ncorr, "errors",
+			(json_int_t)r->errors, "warnings", (json_int_t)warnings, "diagnostics",
+			all_diags_json(r));
+
+		if (print_json(j) < 0)
+			return CLI_ERROR;
+		return r->errors ? CLI_FAIL : CLI_OK;
+	}
+	print_diags(r);
+	if (r->errors)
+		printf("%s%zu error%s%s, %zu warning%s%s\n", cli_c(r->c, CLI_RED), r->errors,
+		       r->errors == 1 ? "" : "s", r->set ? "" : " in the config", warnings,
+		       warnings == 1 ? "" : "s", cli_c(r->c, CLI_RESET));
+	else
+		printf("%sOK%s: %zu rules (%zu correlation), %zu warning%s\n",
+		       cli_c(r->c, CLI_GREEN), cli_c(r->c, CLI_RESET), n, ncorr, warnings,
+		       warnings == 1 ? "" : "s");
+	return r->errors ? CLI_FAIL : CLI_OK;
+}
+
+/* ---- test: embedded cases ---------------------------------------------------------------- */
+
+struct selftest {
+	struct rcmd *r;
+	json_t *results; /* --json */
+};
+
+static void selftest_case(void *arg, const struct rules_test_report *t)
+{
+	struct selftest *st = arg;
+	const char *list = t->true_positive ? "true_positives" : "false_positives";
+
+	if (st->results) {
+		json_array_append_new(
+			st->results,
+			json_pack("{s:s, s:s, s:I, s:s, s:i, s:i, s:b, s:s}", "rule_id", t->rule_id,
+				  "case", t->true_positive ? "true_positive" : "false_positive",
+				  "index", (json_int_t)t->index, "file", t->file, "line", t->line,
+				  "column", t->col, "passed", t->passed, "message",
+				  t->msg ? t->msg : ""));
+		return;
+	}
+	if (t->passed)
+		printf("%sok%s    %s %s[%zu]  %s:%d\n", cli_c(st->r->c, CLI_GREEN),
+		       cli_c(st->r->c, CLI_RESET), t->rule_id, list, t->index, t->file, t->line);
+	else
+		printf("%sFAIL%s  %s %s[%zu]  %s:%d:%d: %s\n", cli_c(st->r->c, CLI_RED),
+		       cli_c(st->r->c, CLI_RESET), t->rule_id, list, t->index, t->file, t->line,
+		       t->col, t->msg ? t->msg : "");
+}
+
+static int do_selftest(struct rcmd *r)
+{
+	struct selftest st = { .r = r };
+	size_t ncases = 0;
+	long failed;
+
+	if (!r->set) {
+		if (r->json)
+			print_json(
+				json_pack("{s:b, s:o}", "ok", 0, "diagnostics", all_diags_json(r)));
+		else
+			print_diags(r);
+		return CLI_FAIL;
+	}
+	if (!r->json && r->errors)
+		print_diags(r);
+	if (r->json && !(st.results = json_array())) {
+		cli_error("out of memory");
+		return CLI_ERROR;
+	}
+	failed = rules_selftest(r->set, selftest_case, &st, &ncases);
+	if (failed < 0) {
+		json_decref(st.results);
+		cli_error("cannot run the test cases: %s", strerror((int)-failed));
+		return CLI_ERROR;
+	}
+	if (r->json) {
+		json_t *j = json_pack("{s:b, s:I, s:I, s:I, s:o, s:o}", "ok",
+				      failed == 0 && r->errors == 0, "cases", (json_int_t)ncases,
+				      "failed", (json_int_t)failed, "errors", (json_int_t)r->errors,
+				      "results", st.results, "diagnostics", all_diags_json(r));
+
+		if (print_json(j) < 0)
+			return CLI_ERROR;
+	} else {
+		printf("%zu test case%s, %ld failed%s\n", ncases, ncases == 1 ? "" : "s", failed,
+		       r->errors ? " (and the rules have errors)" : "");
+	}
+	return failed || r->errors ? CLI_FAIL : CLI_OK;
+}
+
+/* ---- test: over events ------------------------------------------------------------------- */
+
+struct evrun {
+	struct rcmd *r;
+	struct norm_ctx *norm;
+	struct corr *corr;
+	struct rules_state *state;
+	struct rules_result res;
+	json_t *results; /* --json: the events that fired */
+	uint64_t events, fired, hits, bad, asks, blocks;
+	uint64_t last_ns;
+	bool fatal;
+};
+
+/* RFC 3339 ("2026-11-23T16:59:01.110Z", "...+02:00") to ns; -EINVAL. */
+static int parse_time(const char *s, uint64_t *ns)
+{
+	struct tm tm = { 0 };
+	int y, mo, d, h, mi, sec, used = 0, oh, om;
+	uint64_t frac = 0, scale = 1000000000ull;
+	long off = 0;
+	time_t t;
+
+	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &used) != 6 ||
+	    used != 19)
+		return -EINVAL;
+	s += used;
+	if (*s == '.') {
+		s++;
+		while (*s >= '0' && *s <= '9') {
+			if (scale > 1) {
+				scale /= 10;
+				frac += (uint64_t)(*s - '0') * scale;
+			}
+			s++;
+		}
+	}
+	if (*s == 'Z' || *s == 'z') {
+		s++;
+	} else if ((*s == '+' || *s == '-') && sscanf(s + 1, "%2d:%2d", &oh, &om) == 2) {
+		off = (oh * 3600L + om * 60L) * (*s == '-' ? -1 : 1);
+		s += 6;
+	} else {
+		return -EINVAL;
+	}
+	if (*s || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970)
+		return -EINVAL;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm) - off;
+	if (t < 0)
+		return -EINVAL;
+	*ns = (uint64_t)t * 1000000000ull + frac;
+	return 0;
+}
+
+static void bad_event(struct evrun *ev, const char *file, uint64_t line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void bad_event(struct evrun *ev, const char *file, uint64_t line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ev->bad++;
+	fprintf(stderr, "vigil rules: %s:%" PRIu64 ": %s; skipped\n", file, line, msg);
+}
+
+/* A vigil event already (schema, or the fields of one and no hook payload's). */
+static bool is_event(const json_t *j)
+{
+	const char *schema = json_string_value(json_object_get(j, "schema"));
+
+	if (schema)
+		return !strcmp(schema, NORM_SCHEMA);
+	return json_is_string(json_object_get(j, "event_type")) &&
+	       !json_object_get(j, "hook_event_name");
+}
+
+static json_t *hit_json(const struct rules_hit *h)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "rule_id", h->rule_id, "title",
+			      h->title, "level", rules_level_name(h->level), "action",
+			      rules_action_name(h->action), "kind", rules_kind_name(h->kind), "why",
+			      h->why);
+
+	if (o && h->kind == RULES_KIND_CORRELATION) {
+		json_t *ids = json_array();
+		char t0[40], t1[40];
+
+		for (size_t i = 0; ids && i < h->nevent_ids; i++)
+			json_array_append_new(ids, json_string(h->event_ids[i]));
+		vg_format_time(h->first_ns, t0, sizeof(t0));
+		vg_format_time(h->last_ns, t1, sizeof(t1));
+		json_object_set_new(o, "group", json_string(h->group ? h->group : ""));
+		json_object_set_new(o, "count", json_integer((json_int_t)h->count));
+		json_object_set_new(o, "first_seen", json_string(t0));
+		json_object_set_new(o, "last_seen", json_string(t1));
+		json_object_set_new(o, "event_ids", ids ? ids : json_array());
+	}
+	return o;
+}
+
+static void show_hits(struct evrun *ev, const char *file, uint64_t line, const json_t *e)
+{
+	const struct rules_result *res = &ev->res;
+	const char *hook = json_string_value(json_object_get(e, "hook"));
+	const char *type = json_string_value(json_object_get(e, "event_type"));
+	const char *target = json_string_value(json_object_get(e, "target"));
+	const char *decision = NULL;
+	struct cli *c = ev->r->c;
+
+	if (res->blocking && res->action == RULES_ACTION_BLOCK)
+		decision = "deny";
+	else if (res->blocking && res->action == RULES_ACTION_ASK)
+		decision = "ask";
+	ev->blocks += decision && !strcmp(decision, "deny");
+	ev->asks += decision && !strcmp(decision, "ask");
+	if (ev->results) {
+		json_t *hits = json_array(), *o;
+
+		for (size_t i = 0; hits && i < res->nhits; i++)
+			json_array_append_new(hits, hit_json(&res->hits[i]));
+		o = json_pack("{s:s, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:o}", "file", file, "line",
+			      (json_int_t)line, "id", json_string_value(json_object_get(e, "id")),
+			      "hook", hook, "event_type", type, "target", target, "decision",
+			      decision, "hits", hits ? hits : json_array());
+		if (!o || json_array_append_new(ev->results, o) < 0)
+			ev->fatal = true;
+		return;
+	}
+	printf("%s%s:%" PRIu64 "%s  %s %s  %.*s%s\n", cli_c(c, CLI_BOLD), file, line,
+	       cli_c(c, CLI_RESET), hook ? hook : "-", type ? type : "-", RULES_CLI_TARGET_SHOWN,
+	       target ? target : "",
+	       target && strlen(target) > RULES_CLI_TARGET_SHOWN ? "..." : "");
+	for (size_t i = 0; i < res->nhits; i++) {
+		const struct rules_hit *h = &res->hits[i];
+		bool strong = h->level >= RULES_LEVEL_HIGH;
+
+		printf("  %s%-13s%s %-6s %s  %s\n", strong ? cli_c(c, CLI_RED) : "",
+		       rules_level_name(h->level), strong ? cli_c(c, CLI_RESET) : "",
+		       rules_action_name(h->action), h->rule_id, h->title);
+		printf("      why: %s\n", h->why);
+		if (h->kind == RULES_KIND_CORRELATION)
+			printf("      correlation: %s%s%" PRIu64 " in the window, %zu event id%s\n",
+			       h->group && *h->group ? h->group : "",
+			       h->group && *h->group ? ": " : "", h->count, h->nevent_ids,
+			       h->nevent_ids == 1 ? "" : "s");
+	}
+	if (decision) {
+		const struct rules_hit *h =
+			res->action_hit >= 0 ? &res->hits[res->action_hit] : NULL;
+
+		printf("  %s=> %s%s by %s\n", cli_c(c, CLI_RED), decision, cli_c(c, CLI_RESET),
+		       h ? h->rule_id : "?");
+	}
+}
+
+static void run_line(struct evrun *ev, const char *file, uint64_t lineno, const char *p, size_t len)
+{
+	json_error_t jerr;
+	json_t *e;
+	uint64_t t = 0;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r'); i++)
+		;
+	if (i == len)
+		return;
+	e = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!e) {
+		bad_event(ev, file, lineno, "invalid JSON at column %d: %s", jerr.column,
+			  jerr.text);
+		return;
+	}
+	if (!json_is_object(e)) {
+		bad_event(ev, file, lineno, "expected a JSON object");
+		goto out;
+	}
+	if (!is_event(e)) {
+		struct norm_envelope env = {
+			.agent = ev->r->agent, .pid = -1, .ppid = -1, .uid = -1
+		};
+		char nerr[512];
+		json_t *nev = NULL;
+
+		rc = norm_event(ev->norm, &env, p, len, &nev, nerr, sizeof(nerr));
+		if (rc < 0) {
+			bad_event(ev, file, lineno, "%s", nerr);
+			goto out;
+		}
+		json_decref(e);
+		e = nev;
+		corr_apply(ev->corr, e, vg_now_ns());
+	}
+	/* The event's own time drives the correlation windows; without one, a
+	 * second after the previous event. */
+	if (parse_time(json_string_value(json_object_get(e, "time")), &t) < 0)
+		t = ev->last_ns ? ev->last_ns + 1000000000ull : vg_now_ns();
+	ev->last_ns = t;
+	rc = rules_eval(ev->r->set, ev->state, e, t, &ev->res);
+	if (rc < 0) {
+		bad_event(ev, file, lineno, "cannot evaluate: %s", strerror(-rc));
+		if (rc == -ENOMEM)
+			ev->fatal = true;
+		goto out;
+	}
+	ev->events++;
+	if (ev->res.nhits) {
+		ev->fired++;
+		ev->hits += ev->res.nhits;
+		show_hits(ev, file, lineno, e);
+	}
+out:
+	json_decref(e);
+}
+
+/* Reads lines of at most RULES_CLI_MAX_LINE bytes. */
+static int run_stream(struct evrun *ev, const char *name, FILE *f)
+{
+	struct vbuf line;
+	char chunk[65536];
+	uint64_t lineno = 1;
+	bool too_long = false;
+	size_t n;
+
+	vbuf_init(&line, RULES_CLI_MAX_LINE);
+	while (!ev->fatal && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		size_t off = 0;
+
+		while (off < n && !ev->fatal) {
+			char *nl = memchr(chunk + off, '\n', n - off);
+			size_t take = nl ? (size_t)(nl - (chunk + off)) : n - off;
+
+			if (!too_long && vbuf_append(&line, chunk + off, take) < 0) {
+				too_long = true;
+				vbuf_reset(&line);
+			}
+			off += take;
+			if (!nl)
+				break;
+			off++;
+			if (too_long)
+				bad_event(ev, name, lineno, "line longer than %u bytes",
+					  RULES_CLI_MAX_LINE);
+			else
+				run_line(ev, name, lineno, (const char *)line.data, line.len);
+			too_long = false;
+			vbuf_reset(&line);
+			lineno++;
+		}
+	}
+	if (!ev->fatal && line.len && !too_long)
+		run_line(ev, name, lineno, (const char *)line.data, line.len);
+	else if (too_long)
+		bad_event(ev, name, lineno, "line longer than %u bytes", RULES_CLI_MAX_LINE);
+	vbuf_release(&line);
+	return ferror(f) ? -EIO : 0;
+}
+
+static int do_test_events(struct rcmd *r, int nfiles, char **files)
+{
+	struct norm_options no = { 0 };
+	struct evrun ev = { .r = r };
+	int rc, status = CLI_OK;
+
+	if (!r->set) {
+		if (r->json)
+			print_json(
+				json_pack("{s:b, s:o}", "ok", 0, "diagnostics", all_diags_json(r)));
+		else
+			print_diags(r);
+		return CLI_FAIL;
+	}
+	if (r->errors && !r->json)
+		print_diags(r);
+	/* Every file must be readable before anything runs. */
+	for (int i = 0; i < nfiles; i++)
+		if (strcmp(files[i], "-") && access(files[i], R_OK) < 0) {
+			cli_error("cannot read '%s': %s", files[i], strerror(errno));
+			return CLI_ERROR;
+		}
+	rules_result_init(&ev.res);
+	if ((rc = norm_ctx_new(&no, &ev.norm)) < 0 || (rc = corr_new(NULL, &ev.corr)) < 0 ||
+	    (rc = rules_state_new(r->set, NULL, &ev.state)) < 0 ||
+	    (r->json && !(ev.results = json_array()))) {
+		cli_error("cannot set up: %s", strerror(rc < 0 ? -rc : ENOMEM));
+		status = CLI_ERROR;
+		goto out;
+	}
+	for (int i = 0; i < nfiles && !ev.fatal; i++) {
+		bool is_stdin = !strcmp(files[i], "-");
+		FILE *f = is_stdin ? stdin : fopen(files[i], "re");
+
+		if (!f) {
+			cli_error("cannot open '%s': %s", files[i], strerror(errno));
+			status = CLI_ERROR;
+			goto out;
+		}
+		rc = run_stream(&ev, is_stdin ? "<stdin>" : files[i], f);
+		if (!is_stdin)
+			fclose(f);
+		if (rc < 0) {
+			cli_error("cannot read '%s': %s", files[i], strerror(-rc));
+			status = CLI_ERROR;
+			goto out;
+		}
+	}
+	if (ev.fatal) {
+		cli_error("out of memory");
+		status = CLI_ERROR;
+		goto out;
+	}
+	if (r->json) {
+		json_t *j =
+			json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:O, s:o}", "ok",
+				  ev.bad == 0 && r->errors == 0, "events", (json_int_t)ev.events,
+				  "fired", (json_int_t)ev.fired, "hits", (json_int_t)ev.hits,
+				  "denied", (json_int_t)ev.blocks, "asked", (json_int_t)ev.asks,
+				  "bad_lines", (json_int_t)ev.bad, "errors", (json_int_t)r->errors,
+				  "results", ev.results, "diagnostics", all_diags_json(r));
+
+		if (print_json(j) < 0)
+			status = CLI_ERROR;
+	} else {
+		printf("%" PRIu64 " event%s, %" PRIu64 " fired %" PRIu64 " hit%s (%" PRIu64
+		       " denied, %" PRIu64 " asked)%s\n",
+		       ev.events, ev.events == 1 ? "" : "s", ev.fired, ev.hits,
+		       ev.hits == 1 ? "" : "s", ev.blocks, ev.asks,
+		       ev.bad ? ", bad lines skipped" : "");
+	}
+	if (status == CLI_OK && (ev.bad || r->errors))
+		status = CLI_FAIL;
+out:
+	json_decref(ev.results);
+	rules_result_release(&ev.res);
+	rules_state_free(ev.state);
+	corr_free(ev.corr);
+	norm_ctx_free(ev.norm);
+	return status;
+}
+
+/* ---- reload ------------------------------------------------------------------------------- */
+
+/* The daemon's diagnostics: strings ("file:line:col: ...") or objects
+ * {file, line, column, severity, message} (config problems). */
+static void print_reply_diags(const json_t *a)
+{
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach (a, i, e) {
+		const char *file = json_string_value(json_object_get(e, "file"));
+		const char *msg = json_string_value(json_object_get(e, "message"));
+
+		if (json_is_string(e))
+			fprintf(stderr, "%s\n", json_string_value(e));
+		else if (file && msg && json_integer_value(json_object_get(e, "line")) > 0)
+			fprintf(stderr,
+				"%s:%" JSON_INTEGER_FORMAT ":%" JSON_INTEGER_FORMAT ": %s\n", file,
+				json_integer_value(json_object_get(e, "line")),
+				json_integer_value(json_object_get(e, "column")), msg);
+		else if (msg)
+			fprintf(stderr, "%s%s%s\n", file ? file : "", file ? ": " : "", msg);
+	}
+}
+
+static int do_reload(struct rcmd *r)
+{
+	json_t *reply = NULL;
+	const char *err;
+	bool ok;
+	int rc;
+
+	if (cli_state(r->c) < 0)
+		return CLI_ERROR;
+	rc = cli_control_json(r->c, "{\"op\":\"rules.reload\"}", &reply);
+	if (rc == -ENOENT || rc == -ECONNREFUSED) {
+		cli_error("vigild is not running for %s (start it with 'vigil up')",
+			  r->c->state_dir);
+		return CLI_ERROR;
+	}
+	if (rc < 0) {
+		cli_error("the reload request failed: %s", strerror(-rc));
+		return CLI_ERROR;
+	}
+	ok = json_is_true(json_object_get(reply, "ok"));
+	if (r->json) {
+		if (print_json(reply) < 0)
+			return CLI_ERROR;
+		return ok ? CLI_OK : CLI_FAIL;
+	}
+	print_reply_diags(json_object_get(reply, "errors"));
+	print_reply_diags(json_object_get(reply, "warnings"));
+	if (!ok) {
+		err = json_string_value(json_object_get(reply, "error"));
+		cli_error("%s", err ? err : "the reload failed; the running rules stay");
+		json_decref(reply);
+		return CLI_FAIL;
+	}
+	printf("rules reloaded: %" JSON_INTEGER_FORMAT " rules (%" JSON_INTEGER_FORMAT
+	       " correlation)\n",
+	       json_integer_value(json_object_get(reply, "rules")),
+	       json_integer_value(json_object_get(reply, "correlation")));
+	json_decref(reply);
+	return CLI_OK;
+}
+
+/* ---- dispatch ------------------------------------------------------------------------------ */
+
+int cmd_rules(struct cli *c, int argc, char **argv)
+{
+	struct rcmd r = { .c = c, .pack = CONFIG_PACK_AS_CONFIGURED, .agent = "claude-code" };
+	int o, rc, nargs;
+	char **args;
+
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		fputs(rules_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_USAGE : CLI_OK;
+	}
+	r.sub = argv[1];
+	if (strcmp(r.sub, "list") && strcmp(r.sub, "validate") && strcmp(r.sub, "test") &&
+	    strcmp(r.sub, "reload"))
+		return cli_usage_error("rules",
+				       "unknown subcommand '%s' (list, validate, test, "
+				       "reload)",
+				       r.sub);
+	optind = 0;
+	while ((o = getopt_long(argc - 1, argv + 1, "h", rules_opts, NULL)) != -1) {
+		switch (o) {
+		case OPT_CONFIG:
+			if (!*optarg)
+				return cli_usage_error("rules", "--config needs a file name");
+			r.config = optarg;
+			break;
+		case OPT_RULES:
+			if (r.npaths == RULES_CLI_MAX_PATHS)
+				return cli_usage_error("rules", "at most %d rule paths",
+						       RULES_CLI_MAX_PATHS);
+			r.paths[r.npaths++] = optarg;
+			break;
+		case OPT_PACK:
+			r.pack = CONFIG_PACK_YES;
+			break;
+		case OPT_NOPACK:
+			r.pack = CONFIG_PACK_NO;
+			break;
+		case OPT_NOOVR:
+			r.no_overrides = true;
+			break;
+		case OPT_AGENT:
+			if (!cli_agent_valid(optarg))
+				return cli_usage_error("rules", "--agent: '%s' is not one of %s",
+						       optarg, CLI_AGENTS);
+			r.agent = optarg;
+			break;
+		case OPT_JSON:
+			r.json = true;
+			break;
+		case OPT_STATE:
+			if (cli_set_state_dir(c, optarg) < 0)
+				return CLI_USAGE;
+			break;
+		case 'h':
+			fputs(rules_usage, stdout);
+			return CLI_OK;
+		default:
+			return cli_usage_error("rules", "bad option");
+		}
+	}
+	args = argv + 1 + optind;
+	nargs = argc - 1 - optind;
+	if (!strcmp(r.sub, "reload")) {
+		if (nargs > 0)
+			return cli_usage_error("rules", "unexpected argument '%s'", args[0]);
+		return do_reload(&r);
+	}
+	if (!strcmp(r.sub, "validate")) {
+		for (int i = 0; i < nargs; i++) {
+			if (r.npaths == RULES_CLI_MAX_PATHS)
+				return cli_usage_error("rules", "at most %d rule paths",
+						       RULES_CLI_MAX_PATHS);
+			r.paths[r.npaths++] = args[i];
+		}
+		nargs = 0;
+	}
+	if (nargs > 0 && strcmp(r.sub, "test"))
+		return cli_usage_error("rules", "unexpected argument '%s'", args[0]);
+	rc = load_set(&r);
+	if (rc == 0) {
+		if (!strcmp(r.sub, "list"))
+			rc = do_list(&r);
+		else if (!strcmp(r.sub, "validate"))
+			rc = do_validate(&r);
+		else if (nargs)
+			rc = do_test_events(&r, nargs, args);
+		else
+			rc = do_selftest(&r);
+	} else if (r.json) {
+		print_json(json_pack("{s:b, s:o}", "ok", 0, "diagnostics", all_diags_json(&r)));
+	}
+	rcmd_release(&r);
+	return rc;
+}

@@ -1,0 +1,601 @@
+/*
+ * alerts.c - the daemon's alerts: one alert per (rule, session) while it is
+ * open, recorded in the ledger as "alert" events (docs/alerts.md), handed to
+ * the notifier once durable, acknowledged and resolved on request.
+ *
+ * An alert opens with a record at once (that is the detection latency the
+ * benchmarks measure); later matches only update it in memory and are
+ * written as one "match" record per alert per second at most, so a noisy
+ * rule costs the ledger one record a second, not one per event.
+ */
+#include "daemon.h"
+#include "idx.h"
+#include "notify.h"
+#include "rules.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define VD_ALERTS_MAX 10000		   /* open alerts held in memory */
+#define VD_ALERT_IDS RULES_MAX_EVENT_IDS  /* event ids an alert record carries */
+#define VD_ALERT_FLUSH_NS 1000000000ull	   /* at most one match record a second */
+#define VD_ALERT_TEXT_MAX 1024
+
+enum { ST_OPEN, ST_ACK };
+
+struct vd_alert {
+	struct vd_alert *next; /* hash chain */
+	char id[37];
+	char *key; /* rule_id "\n" session_id */
+	char *rule_id, *rule_title, *session_id, *agent, *project, *reason;
+	json_t *tags;
+	const char *level, *action, *kind; /* static names */
+	char decision[8];
+	int state;
+	uint64_t first_ns, last_ns, count;
+	char ids[VD_ALERT_IDS][37];
+	size_t nids, head; /* ring of the newest ids */
+	bool dirty;
+	uint64_t flushed_ns;
+};
+
+/* A record waiting to be durable before the notifier sees it. */
+struct vd_note {
+	struct vd_note *next;
+	uint64_t seq;
+	json_t *rec;
+};
+
+struct vd_alerts {
+	pthread_mutex_t mu; /* everything below */
+	struct vd_alert **tab;
+	size_t cap, n;
+	struct vd_note *nhead, *ntail;
+	uint64_t opened, updates, notified;
+};
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 1099511628211ull;
+	return h;
+}
+
+static void alert_free(struct vd_alert *a)
+{
+	if (!a)
+		return;
+	vg_free(a->key);
+	vg_free(a->rule_id);
+	vg_free(a->rule_title);
+	vg_free(a->session_id);
+	vg_free(a->agent);
+	vg_free(a->project);
+	vg_free(a->reason);
+	json_decref(a->tags);
+	vg_free(a);
+}
+
+int vd_alerts_init(struct vd *d)
+{
+	struct vd_alerts *al = vg_calloc(1, sizeof(*al));
+
+	if (!al)
+		return -ENOMEM;
+	al->cap = 4096;
+	al->tab = vg_calloc(al->cap, sizeof(*al->tab));
+	if (!al->tab) {
+		vg_free(al);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&al->mu, NULL);
+	d->alerts = al;
+	return 0;
+}
+
+void vd_alerts_free(struct vd *d)
+{
+	struct vd_alerts *al = d->alerts;
+
+	if (!al)
+		return;
+	for (size_t i = 0; i < al->cap; i++)
+		for (struct vd_alert *a = al->tab[i], *nx; a; a = nx) {
+			nx = a->next;
+			alert_free(a);
+		}
+	for (struct vd_note *n = al->nhead, *nx; n; n = nx) {
+		nx = n->next;
+		json_decref(n->rec);
+		vg_free(n);
+	}
+	pthread_mutex_destroy(&al->mu);
+	vg_free(al->tab);
+	vg_free(al);
+	d->alerts = NULL;
+}
+
+static struct vd_alert *find(struct vd_alerts *al, const char *key)
+{
+	for (struct vd_alert *a = al->tab[hash_str(key) % al->cap]; a; a = a->next)
+		if (!strcmp(a->key, key))
+			return a;
+	return NULL;
+}
+
+static void unlink_alert(struct vd_alerts *al, struct vd_alert *x)
+{
+	struct vd_alert **pp = &al->tab[hash_str(x->key) % al->cap];
+
+	while (*pp && *pp != x)
+		pp = &(*pp)->next;
+	if (*pp) {
+		*pp = x->next;
+		al->n--;
+	}
+}
+
+/* At the cap, the alert quiet for longest leaves memory (it stays open in
+ * the index; a later match opens a new one). */
+static void evict_oldest(struct vd_alerts *al)
+{
+	struct vd_alert *old = NULL;
+
+	for (size_t i = 0; i < al->cap; i++)
+		for (struct vd_alert *a = al->tab[i]; a; a = a->next)
+			if (!old || a->last_ns < old->last_ns)
+				old = a;
+	if (old) {
+		vg_warn("alerts: more than %d open alerts; alert %s leaves memory", VD_ALERTS_MAX,
+			old->id);
+		unlink_alert(al, old);
+		alert_free(old);
+	}
+}
+
+static void add_id(struct vd_alert *a, const char *id)
+{
+	if (!id || strlen(id) != 36)
+		return;
+	for (size_t i = 0; i < a->nids; i++)
+		if (!strcmp(a->ids[i], id))
+			return;
+	memcpy(a->ids[a->head], id, 37);
+	a->head = (a->head + 1) % VD_ALERT_IDS;
+	if (a->nids < VD_ALERT_IDS)
+		a->nids++;
+}
+
+static char *dup_or_empty(const char *s)
+{
+	return vg_strdup(s ? s : "");
+}
+
+/* The alert's record as it stands (the caller holds mu). */
+static json_t *snapshot(struct vd *d, const struct vd_alert *a, const char *update,
+			const char *by, const char *note)
+{
+	char first[40], last[40], when[40], rid[37], tag[300];
+	json_t *ids = json_array(), *o, *rec;
+	static const char *const risk_of[] = { "info", "low", "medium", "high", "critical" };
+	enum rules_level lv = RULES_LEVEL_INFORMATIONAL;
+
+	if (!ids)
+		return NULL;
+	/* Oldest first. */
+	for (size_t i = 0; i < a->nids; i++) {
+		size_t k = (a->head + VD_ALERT_IDS - a->nids + i) % VD_ALERT_IDS;
+
+		json_array_append_new(ids, json_string(a->ids[k]));
+	}
+	vg_format_time(a->first_ns, first, sizeof(first));
+	vg_format_time(a->last_ns, last, sizeof(last));
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:I, s:o, s:s}",
+		      "id", a->id, "update", update, "state",
+		      a->state == ST_ACK ? "acknowledged" : "open", "rule_id", a->rule_id,
+		      "rule_title", a->rule_title, "rule_kind", a->kind, "level", a->level, "action",
+		      a->action, "tags", a->tags ? a->tags : json_array(), "first_seen", first,
+		      "last_seen", last, "count", (json_int_t)a->count, "event_ids", ids, "reason",
+		      a->reason);
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "decision", a->decision[0] ? json_string(a->decision) : json_null());
+	if (a->session_id[0])
+		json_object_set_new(o, "session_id", json_string(a->session_id));
+	if (a->agent[0])
+		json_object_set_new(o, "agent", json_string(a->agent));
+	if (a->project[0])
+		json_object_set_new(o, "project", json_string(a->project));
+	if (by)
+		json_object_set_new(o, "by", json_string(by));
+	if (note)
+		json_object_set_new(o, "note", json_string(note));
+	if (vg_uuid7(rid) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	rules_level_parse(a->level, &lv);
+	snprintf(tag, sizeof(tag), "rule:%s", a->rule_id);
+	vg_format_time(vg_now_ns(), when, sizeof(when));
+	rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:i, s:[s]}, s:o}",
+			"schema", NORM_SCHEMA, "id", rid, "time", when, "host", d->host, "user",
+			d->user, "agent", a->agent[0] ? a->agent : "vigil", "hook", "vigil",
+			"event_type", "alert", "target", a->rule_title, "risk", "level",
+			risk_of[lv], "score", (int)lv * 25, "reasons", tag, "alert", o);
+	if (rec && a->session_id[0])
+		json_object_set_new(rec, "session_id", json_string(a->session_id));
+	if (rec && a->project[0])
+		json_object_set_new(rec, "project", json_pack("{s:s}", "root", a->project));
+	return rec;
+}
+
+void vd_alerts_match(struct vd *d, const struct rules_hit *h, const json_t *ev, char alert_id[37],
+		     struct vd_verdict *v)
+{
+	struct vd_alerts *al = d->alerts;
+	const char *sid = json_string_value(json_object_get(ev, "session_id"));
+	const char *evid = json_string_value(json_object_get(ev, "id"));
+	uint64_t now = vg_now_ns();
+	char key[600];
+	struct vd_alert *a;
+	json_t *rec = NULL;
+
+	if (!al)
+		return;
+	snprintf(key, sizeof(key), "%s\n%s", h->rule_id, sid ? sid : "");
+	pthread_mutex_lock(&al->mu);
+	a = find(al, key);
+	if (!a) {
+		struct rules_info ri;
+		json_t *proj = json_object_get(ev, "project");
+
+		if (al->n >= VD_ALERTS_MAX)
+			evict_oldest(al);
+		a = vg_calloc(1, sizeof(*a));
+		if (!a || vg_uuid7(a->id) < 0)
+			goto fail;
+		a->key = vg_strdup(key);
+		a->rule_id = vg_strdup(h->rule_id);
+		a->rule_title = vg_strdup(h->title);
+		a->session_id = dup_or_empty(sid);
+		a->agent = dup_or_empty(json_string_value(json_object_get(ev, "agent")));
+		a->project = dup_or_empty(json_string_value(json_object_get(proj, "root")));
+		if (!a->key || !a->rule_id || !a->rule_title || !a->session_id || !a->agent ||
+		    !a->project)
+			goto fail;
+		a->level = rules_level_name(h->level);
+		a->action = rules_action_name(h->action);
+		a->kind = rules_kind_name(h->kind);
+		a->tags = json_array();
+		/* The caller (vd_decide) holds the rules lock: h->rule indexes
+		 * the running set. */
+		if (a->tags && h->rule != SIZE_MAX && vd_rules_info(d, h->rule, &ri) == 0)
+			for (size_t i = 0; i < ri.ntags; i++)
+				json_array_append_new(a->tags, json_string(ri.tags[i]));
+		a->first_ns = now;
+		a->state = ST_OPEN;
+		a->next = al->tab[hash_str(key) % al->cap];
+		al->tab[hash_str(key) % al->cap] = a;
+		al->n++;
+		al->opened++;
+		a->flushed_ns = 0;
+	}
+	a->count++;
+	a->last_ns = now;
+	vg_free(a->reason);
+	a->reason = vg_strdup(h->why);
+	if (!a->reason)
+		a->reason = vg_strdup("");
+	if (h->kind == RULES_KIND_CORRELATION)
+		for (size_t i = 0; i < h->nevent_ids; i++)
+			add_id(a, h->event_ids[i]);
+	add_id(a, evid);
+	memcpy(alert_id, a->id, 37);
+	if (v->decision[0] && !strcmp(v->rule_id, h->rule_id))
+		snprintf(a->decision, sizeof(a->decision), "%s", v->decision);
+	if (a->count == 1) {
+		rec = snapshot(d, a, "open", NULL, NULL);
+		a->flushed_ns = now;
+		a->dirty = false;
+	} else if (now - a->flushed_ns >= VD_ALERT_FLUSH_NS) {
+		rec = snapshot(d, a, "match", NULL, NULL);
+		a->flushed_ns = now;
+		a->dirty = false;
+	} else {
+		a->dirty = true;
+	}
+	pthread_mutex_unlock(&al->mu);
+	if (rec) {
+		if (v->nrecs < VD_VERDICT_MAX_RECS)
+			v->recs[v->nrecs++] = rec;
+		else
+			json_decref(rec);
+	}
+	return;
+fail:
+	alert_free(a);
+	pthread_mutex_unlock(&al->mu);
+	vg_err("alerts: out of memory; a match of rule %s is not recorded as an alert", h->rule_id);
+}
+
+/* Appends one alert record and queues it for the notifier. */
+static void record(struct vd *d, json_t *rec)
+{
+	struct vd_alerts *al = d->alerts;
+	struct vd_note *n;
+	uint64_t seq = 0;
+	int rc;
+
+	rc = vd_append_event(d, rec, &seq);
+	if (rc < 0) {
+		vg_err("alerts: cannot record an alert: %s", strerror(-rc));
+		json_decref(rec);
+		return;
+	}
+	n = vg_calloc(1, sizeof(*n));
+	if (!n) {
+		json_decref(rec);
+		return;
+	}
+	n->seq = seq;
+	n->rec = rec;
+	pthread_mutex_lock(&al->mu);
+	if (al->ntail)
+		al->ntail->next = n;
+	else
+		al->nhead = n;
+	al->ntail = n;
+	al->updates++;
+	pthread_mutex_unlock(&al->mu);
+}
+
+void vd_alerts_emit(struct vd *d, struct vd_verdict *v)
+{
+	for (size_t i = 0; i < v->nrecs; i++)
+		record(d, v->recs[i]);
+	v->nrecs = 0;
+}
+
+void vd_verdict_release(struct vd_verdict *v)
+{
+	for (size_t i = 0; i < v->nrecs; i++)
+		json_decref(v->recs[i]);
+	v->nrecs = 0;
+}
+
+void vd_alerts_tick(struct vd *d)
+{
+	struct vd_alerts *al = d->alerts;
+	json_t *recs[256];
+	size_t n = 0;
+	uint64_t now = vg_now_ns();
+
+	if (!al)
+		return;
+	pthread_mutex_lock(&al->mu);
+	for (size_t i = 0; i < al->cap && n < VG_ARRAY_LEN(recs); i++)
+		for (struct vd_alert *a = al->tab[i]; a && n < VG_ARRAY_LEN(recs); a = a->next)
+			if (a->dirty && now - a->flushed_ns >= VD_ALERT_FLUSH_NS) {
+				recs[n] = snapshot(d, a, "match", NULL, NULL);
+				if (recs[n])
+					n++;
+				a->dirty = false;
+				a->flushed_ns = now;
+			}
+	pthread_mutex_unlock(&al->mu);
+	for (size_t i = 0; i < n; i++)
+		record(d, recs[i]);
+}
+
+void vd_alerts_durable(struct vd *d, uint64_t durable)
+{
+	struct vd_alerts *al = d->alerts;
+	struct vd_note *list = NULL, **tail = &list;
+
+	if (!al)
+		return;
+	pthread_mutex_lock(&al->mu);
+	while (al->nhead && al->nhead->seq <= durable) {
+		struct vd_note *n = al->nhead;
+
+		al->nhead = n->next;
+		if (!al->nhead)
+			al->ntail = NULL;
+		n->next = NULL;
+		*tail = n;
+		tail = &n->next;
+	}
+	pthread_mutex_unlock(&al->mu);
+	while (list) {
+		struct vd_note *n = list;
+
+		list = n->next;
+		if (d->notify && notify_submit(d->notify, n->rec) == 0)
+			__atomic_fetch_add(&al->notified, 1, __ATOMIC_RELAXED);
+		json_decref(n->rec);
+		vg_free(n);
+	}
+}
+
+/* ---- restart and control ----------------------------------------------------------- */
+
+/* Open alerts from the index continue after a restart instead of opening
+ * twins: matches keep counting on the same alert id. */
+static int load_one(void *arg, const struct idx_alert *ia)
+{
+	struct vd_alerts *al = arg;
+	enum rules_level lv;
+	enum rules_action ac;
+	char key[600];
+	struct vd_alert *a;
+	json_t *ids;
+
+	if (!ia->alert_id || strlen(ia->alert_id) != 36 || !ia->rule_id)
+		return 0;
+	snprintf(key, sizeof(key), "%s\n%s", ia->rule_id, ia->session_id ? ia->session_id : "");
+	if (find(al, key) || al->n >= VD_ALERTS_MAX)
+		return 0;
+	a = vg_calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	memcpy(a->id, ia->alert_id, 37);
+	a->key = vg_strdup(key);
+	a->rule_id = vg_strdup(ia->rule_id);
+	a->rule_title = dup_or_empty(ia->rule_title);
+	a->session_id = dup_or_empty(ia->session_id);
+	a->agent = dup_or_empty(ia->agent);
+	a->project = dup_or_empty(ia->project);
+	a->reason = dup_or_empty(ia->reason);
+	a->tags = ia->tags_json ? json_loads(ia->tags_json, 0, NULL) : json_array();
+	if (!a->key || !a->rule_id || !a->rule_title || !a->session_id || !a->agent ||
+	    !a->project || !a->reason) {
+		alert_free(a);
+		return -ENOMEM;
+	}
+	a->level = rules_level_name(rules_level_parse(ia->level ? ia->level : "", &lv) == 0
+					    ? lv
+					    : RULES_LEVEL_MEDIUM);
+	a->action = rules_action_name(rules_action_parse(ia->action ? ia->action : "", &ac) == 0
+					      ? ac
+					      : RULES_ACTION_ALERT);
+	a->kind = ia->rule_kind && !strcmp(ia->rule_kind, "correlation") ? "correlation"
+									 : "detection";
+	if (ia->decision)
+		snprintf(a->decision, sizeof(a->decision), "%s", ia->decision);
+	a->state = ia->state && !strcmp(ia->state, "acknowledged") ? ST_ACK : ST_OPEN;
+	a->first_ns = ia->first_ns;
+	a->last_ns = ia->last_ns;
+	a->count = ia->count;
+	a->flushed_ns = vg_now_ns();
+	ids = ia->event_ids_json ? json_loads(ia->event_ids_json, 0, NULL) : NULL;
+	for (size_t i = 0; i < json_array_size(ids); i++)
+		add_id(a, json_string_value(json_array_get(ids, i)));
+	json_decref(ids);
+	a->next = al->tab[hash_str(key) % al->cap];
+	al->tab[hash_str(key) % al->cap] = a;
+	al->n++;
+	return 0;
+}
+
+void vd_alerts_restore(struct vd *d, struct idx *ix)
+{
+	struct idx_alert_filter f = { .states = IDX_ALERT_OPEN | IDX_ALERT_ACKNOWLEDGED,
+				      .limit = VD_ALERTS_MAX };
+	char err[256];
+	int rc;
+
+	if (!d->alerts || !ix)
+		return;
+	pthread_mutex_lock(&d->alerts->mu);
+	rc = idx_alerts(ix, &f, load_one, d->alerts, err, sizeof(err));
+	pthread_mutex_unlock(&d->alerts->mu);
+	if (rc < 0)
+		vg_warn("alerts: cannot restore open alerts from the index: %s", err);
+	else if (d->alerts->n)
+		vg_info("alerts: %zu open alerts continue", d->alerts->n);
+}
+
+/* Copies an indexed alert into a temporary struct vd_alert for a record. */
+static int from_index(void *arg, const struct idx_alert *ia)
+{
+	struct vd_alert **out = arg, *slot[1] = { NULL };
+	struct vd_alerts tmp = { .tab = slot, .cap = 1 };
+	int rc;
+
+	rc = load_one(&tmp, ia);
+	if (rc == 0 && tmp.tab[0]) {
+		*out = tmp.tab[0];
+		tmp.tab[0]->next = NULL;
+		if (ia->state && !strcmp(ia->state, "resolved"))
+			return 1; /* already resolved */
+	}
+	return rc;
+}
+
+json_t *vd_alerts_control(struct vd *d, const char *op, const char *id, const char *note,
+			  const struct vd_peer *peer)
+{
+	struct vd_alerts *al = d->alerts;
+	bool resolve = !strcmp(op, "alert.resolve");
+	struct vd_alert *a = NULL, *tmp = NULL;
+	json_t *rec = NULL, *reply;
+	char by[64];
+	int rc;
+
+	if (!al)
+		return json_pack("{s:b, s:s}", "ok", 0, "error", "alerts are not running");
+	if (!id || strlen(id) != 36)
+		return json_pack("{s:b, s:s}", "ok", 0, "error",
+				 "an alert id (36 characters) is required");
+	if (note && strlen(note) > VD_ALERT_TEXT_MAX)
+		return json_pack("{s:b, s:s}", "ok", 0, "error", "the note is too long (1 KiB at most)");
+	snprintf(by, sizeof(by), "uid %lld", peer ? (long long)peer->uid : -1LL);
+	pthread_mutex_lock(&al->mu);
+	for (size_t i = 0; !a && i < al->cap; i++)
+		for (struct vd_alert *x = al->tab[i]; x; x = x->next)
+			if (!strcmp(x->id, id)) {
+				a = x;
+				break;
+			}
+	if (!a) {
+		/* Not in memory (evicted, or from before a restart that did
+		 * not restore it): the index knows it. */
+		if (!d->ro_idx && idx_open(d->index_path, IDX_RDONLY, &d->ro_idx, NULL, 0) < 0)
+			d->ro_idx = NULL;
+		rc = d->ro_idx ? idx_alert_get(d->ro_idx, id, from_index, &tmp) : -ENOENT;
+		if (rc == 1) {
+			alert_free(tmp);
+			pthread_mutex_unlock(&al->mu);
+			return json_pack("{s:b, s:s}", "ok", 0, "error", "the alert is already resolved");
+		}
+		if (rc < 0 || !tmp) {
+			pthread_mutex_unlock(&al->mu);
+			return json_pack("{s:b, s:s}", "ok", 0, "error",
+					 rc == -ENOENT ? "no alert with this id (it may not be "
+							 "indexed yet)"
+						       : "cannot read the alert from the index");
+		}
+		a = tmp;
+	}
+	if (!resolve && a->state == ST_ACK && !tmp) {
+		pthread_mutex_unlock(&al->mu);
+		return json_pack("{s:b, s:s}", "ok", 0, "error", "the alert is already acknowledged");
+	}
+	a->state = ST_ACK;
+	rec = snapshot(d, a, resolve ? "resolve" : "acknowledge", by, note);
+	if (rec && resolve) {
+		json_object_set_new(json_object_get(rec, "alert"), "state", json_string("resolved"));
+		if (!tmp) {
+			/* The next match of the rule in the session opens a new alert. */
+			unlink_alert(al, a);
+			alert_free(a);
+		}
+	}
+	pthread_mutex_unlock(&al->mu);
+	alert_free(tmp);
+	if (!rec)
+		return json_pack("{s:b, s:s}", "ok", 0, "error", "out of memory");
+	reply = json_pack("{s:b, s:O}", "ok", 1, "alert", json_object_get(rec, "alert"));
+	vg_info("alert %s %s by %s", id, resolve ? "resolved" : "acknowledged", by);
+	record(d, rec);
+	return reply;
+}
+
+json_t *vd_alerts_status(struct vd *d)
+{
+	struct vd_alerts *al = d->alerts;
+	json_t *j;
+
+	if (!al)
+		return json_object();
+	pthread_mutex_lock(&al->mu);
+	j = json_pack("{s:I, s:I, s:I, s:I}", "open", (json_int_t)al->n, "opened",
+		      (json_int_t)al->opened, "records", (json_int_t)al->updates, "notified",
+		      (json_int_t)__atomic_load_n(&al->notified, __ATOMIC_RELAXED));
+	pthread_mutex_unlock(&al->mu);
+	if (j && d->notify)
+		json_object_set_new(j, "notifications", notify_stats_json(d->notify));
+	return j;
+}

@@ -1,0 +1,500 @@
+/*
+ * decide.c - the daemon's rules: the rule set it runs (loaded at start,
+ * swapped on reload only when the new one is valid), the evaluation of each
+ * event, the decision for blocking hooks and the answer in the agent's own
+ * hook protocol.
+ *
+ * The decision is written into the event itself ("decision"), so it is in
+ * the ledger before the hook hears it: the hook's reply waits until the
+ * event is durable.
+ */
+#include "config.h"
+#include "daemon.h"
+#include "notify.h"
+#include "rules.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* What Claude Code accepts in a reason (longer strings are cut by it). */
+#define VD_REASON_MAX 2000
+
+struct vd_ruleset {
+	struct rules_set *set;
+	struct rules_state *state;
+};
+
+static void ruleset_free(struct vd_ruleset *rs)
+{
+	if (!rs)
+		return;
+	rules_state_free(rs->state);
+	rules_set_free(rs->set);
+	vg_free(rs);
+}
+
+/* Every diagnostic of a set as JSON strings ("file:line:col: error: msg"). */
+static json_t *diags_json(const struct rules_set *set, bool errors_only)
+{
+	json_t *a = json_array();
+	char line[1024];
+
+	for (size_t i = 0; a && i < rules_diag_count(set); i++) {
+		const struct rules_diag *g = rules_diag_get(set, i);
+
+		if (errors_only && g->severity != RULES_ERROR)
+			continue;
+		rules_diag_format(g, line, sizeof(line));
+		json_array_append_new(a, json_string(line));
+	}
+	return a;
+}
+
+/* Builds the configured set.  conf may be NULL (defaults). */
+static int ruleset_build(const json_t *conf, struct vd_ruleset **out)
+{
+	struct vd_ruleset *rs = vg_calloc(1, sizeof(*rs));
+	int rc;
+
+	*out = NULL;
+	if (!rs)
+		return -ENOMEM;
+	rc = config_build_rules(conf, NULL, NULL, &rs->set);
+	if (rc == 0)
+		rc = rules_state_new(rs->set, NULL, &rs->state);
+	if (rc < 0) {
+		ruleset_free(rs);
+		return rc;
+	}
+	*out = rs;
+	return 0;
+}
+
+static void count_rules(const struct rules_set *set, size_t *n, size_t *corr)
+{
+	struct rules_info ri;
+
+	*n = rules_count(set);
+	*corr = 0;
+	for (size_t i = 0; i < *n; i++)
+		if (rules_get(set, i, &ri) == 0 && ri.kind == RULES_KIND_CORRELATION)
+			(*corr)++;
+}
+
+int vd_rules_init(struct vd *d)
+{
+	struct vd_ruleset *rs;
+	size_t n, corr, errs;
+	int rc;
+
+	rc = ruleset_build(d->cfg.conf, &rs);
+	if (rc < 0)
+		return rc;
+	/* At start a bad rule does not keep the monitor down: the valid rules
+	 * run, every problem is logged and `vigil status` counts them. */
+	errs = rules_error_count(rs->set);
+	for (size_t i = 0; i < rules_diag_count(rs->set); i++) {
+		const struct rules_diag *g = rules_diag_get(rs->set, i);
+		char line[1024];
+
+		rules_diag_format(g, line, sizeof(line));
+		if (g->severity == RULES_ERROR)
+			vg_err("rules: %s", line);
+		else
+			vg_warn("rules: %s", line);
+	}
+	count_rules(rs->set, &n, &corr);
+	vg_info("rules: %zu loaded (%zu correlation)%s", n, corr,
+		errs ? "; rules with errors were left out" : "");
+	d->rules = rs;
+	d->rules_errors = errs;
+	d->rules_loaded_ns = vg_now_ns();
+	return 0;
+}
+
+void vd_rules_free(struct vd *d)
+{
+	ruleset_free(d->rules);
+	d->rules = NULL;
+}
+
+json_t *vd_rules_reload(struct vd *d)
+{
+	struct config *cfg = NULL;
+	struct config_diags cd;
+	struct vd_ruleset *rs = NULL, *old;
+	const json_t *conf = d->cfg.conf;
+	json_t *reply = NULL;
+	size_t n, corr;
+	int rc;
+
+	memset(&cd, 0, sizeof(cd));
+	/* The config file is read again: overrides and rule paths live there. */
+	if (d->cfg.config_path[0]) {
+		rc = config_load(d->cfg.config_path, &cfg, &cd);
+		if (rc < 0 || !cfg) {
+			reply = json_pack("{s:b, s:s, s:o}", "ok", 0, "error",
+					  "the config file has errors; the running rules stay",
+					  "errors", config_diags_json(&cd));
+			goto out;
+		}
+		conf = config_tree(cfg);
+	}
+	rc = ruleset_build(conf, &rs);
+	if (rc < 0) {
+		reply = json_pack("{s:b, s:s}", "ok", 0, "error", strerror(-rc));
+		goto out;
+	}
+	if (rules_error_count(rs->set)) {
+		reply = json_pack("{s:b, s:s, s:o}", "ok", 0, "error",
+				  "the new rules have errors; the running rules stay", "errors",
+				  diags_json(rs->set, false));
+		vg_warn("rules reload refused: %zu errors", rules_error_count(rs->set));
+		ruleset_free(rs);
+		goto out;
+	}
+	count_rules(rs->set, &n, &corr);
+	pthread_rwlock_wrlock(&d->rules_lock);
+	old = d->rules;
+	d->rules = rs;
+	d->rules_errors = 0;
+	d->rules_loaded_ns = vg_now_ns();
+	d->rules_reloads++;
+	if (cfg) {
+		json_decref(d->cfg.conf);
+		d->cfg.conf = config_tree_ref(cfg);
+	}
+	pthread_rwlock_unlock(&d->rules_lock);
+	ruleset_free(old);
+	vg_info("rules reloaded: %zu rules (%zu correlation); correlation windows start over",
+		n, corr);
+	reply = json_pack("{s:b, s:I, s:I, s:o}", "ok", 1, "rules", (json_int_t)n, "correlation",
+			  (json_int_t)corr, "warnings", diags_json(rs->set, false));
+out:
+	config_free(cfg);
+	config_diags_release(&cd);
+	return reply;
+}
+
+json_t *vd_rules_status(struct vd *d)
+{
+	uint64_t events = 0, hits = 0, limits = 0;
+	size_t n = 0, corr = 0, groups = 0;
+	uint64_t evicted = 0;
+	char when[40];
+	json_t *j;
+
+	pthread_rwlock_rdlock(&d->rules_lock);
+	if (d->rules) {
+		count_rules(d->rules->set, &n, &corr);
+		rules_total_stats(d->rules->set, &events, &hits, &limits);
+		rules_state_stats(d->rules->state, &groups, &evicted);
+	}
+	vg_format_time(d->rules_loaded_ns, when, sizeof(when));
+	j = json_pack("{s:I, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "rules", (json_int_t)n,
+		      "correlation", (json_int_t)corr, "errors", (json_int_t)d->rules_errors,
+		      "loaded", when, "reloads", (json_int_t)d->rules_reloads, "events_evaluated",
+		      (json_int_t)events, "hits", (json_int_t)hits, "regex_limit_hits",
+		      (json_int_t)limits, "correlation_groups", (json_int_t)groups,
+		      "correlation_groups_evicted", (json_int_t)evicted);
+	pthread_rwlock_unlock(&d->rules_lock);
+	return j;
+}
+
+/* ---- evaluation ------------------------------------------------------------------ */
+
+static const char *const risk_names[] = { "info", "low", "medium", "high", "critical" };
+static const int risk_scores[] = { 0, 25, 50, 75, 95 };
+
+static int risk_index(const char *name)
+{
+	for (int i = 0; i < 5; i++)
+		if (name && !strcmp(name, risk_names[i]))
+			return i;
+	return 0;
+}
+
+/* The event's risk becomes at least the level of the rules that matched. */
+static void raise_risk(json_t *ev, const struct rules_hit *h)
+{
+	json_t *risk = json_object_get(ev, "risk"), *reasons;
+	int have, want = (int)h->level;
+	char tag[300];
+
+	if (!json_is_object(risk)) {
+		risk = json_pack("{s:s, s:i, s:[]}", "level", "info", "score", 0, "reasons");
+		if (!risk || json_object_set_new(ev, "risk", risk) < 0)
+			return;
+	}
+	have = risk_index(json_string_value(json_object_get(risk, "level")));
+	if (want > have) {
+		json_object_set_new(risk, "level", json_string(risk_names[want]));
+		if (json_integer_value(json_object_get(risk, "score")) < risk_scores[want])
+			json_object_set_new(risk, "score", json_integer(risk_scores[want]));
+	}
+	reasons = json_object_get(risk, "reasons");
+	snprintf(tag, sizeof(tag), "rule:%s", h->name ? h->name : h->rule_id);
+	if (json_is_array(reasons))
+		json_array_append_new(reasons, json_string(tag));
+}
+
+static const char *decision_name(enum rules_action a)
+{
+	return a == RULES_ACTION_BLOCK ? "deny" : a == RULES_ACTION_ASK ? "ask" : "allow";
+}
+
+/*
+ * The reason an agent and its user read: which rule, what matched, and what
+ * to do.  Claude Code shows it in the transcript and feeds it to the model.
+ * The rule's full explanation (selections, patterns) stays in the event's
+ * detections; here only the first matched value is quoted.
+ */
+static void format_reason(const struct rules_hit *h, enum rules_action a, char *out, size_t cap)
+{
+	const char *m = strstr(h->why, "matched \"");
+	char what[300] = "";
+
+	if (m) {
+		const char *v = m + 9, *e = v;
+
+		/* The value ends at the first unescaped quote. */
+		while (*e && *e != '"')
+			e += (*e == '\\' && e[1]) ? 2 : 1;
+		snprintf(what, sizeof(what), " It matched \"%.*s\".", (int)(e - v > 200 ? 200 : e - v),
+			 v);
+	}
+	snprintf(out, cap, "%s by vigil: %s (rule %s, %s).%s %s",
+		 a == RULES_ACTION_BLOCK ? "Blocked" : "Needs confirmation", h->title,
+		 h->name ? h->name : h->rule_id, rules_level_name(h->level), what,
+		 a == RULES_ACTION_BLOCK
+			 ? "Do not try to work around this; ask the user if it is really needed."
+			 : "The user must confirm it.");
+}
+
+/*
+ * A blocking event that reached vigild only through the spool was answered
+ * by the hook's failure mode: the outage itself is an alert (one per
+ * session while open), raised once the daemon is back.
+ */
+static void outage_alert(struct vd *d, json_t *ev, struct vd_verdict *v)
+{
+	struct rules_hit h;
+	char alert_id[37] = "";
+	json_t *dets = json_object_get(ev, "detections"), *o;
+
+	memset(&h, 0, sizeof(h));
+	h.rule = SIZE_MAX;
+	h.rule_id = h.name = "vigil-daemon-unavailable";
+	h.title = "Blocking hooks answered without vigild";
+	h.level = RULES_LEVEL_HIGH;
+	h.action = RULES_ACTION_ALERT;
+	h.kind = RULES_KIND_DETECTION;
+	snprintf(h.why, sizeof(h.why),
+		 "vigild was unreachable or late; the hook let the action %s (%s) without the rules",
+		 !strcmp(v->mode, "fail-closed") ? "be blocked" : "run", v->mode);
+	vd_alerts_match(d, &h, ev, alert_id, v);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "rule_id", h.rule_id, "name", h.name,
+		      "title", h.title, "level", "high", "action", "alert", "kind", "detection",
+		      "why", h.why);
+	if (o && alert_id[0])
+		json_object_set_new(o, "alert_id", json_string(alert_id));
+	if (!o)
+		return;
+	if (!json_is_array(dets)) {
+		dets = json_array();
+		if (!dets || json_object_set_new(ev, "detections", dets) < 0) {
+			json_decref(o);
+			return;
+		}
+	}
+	json_array_append_new(dets, o);
+	raise_risk(ev, &h);
+}
+
+int vd_rules_info(struct vd *d, size_t i, struct rules_info *out)
+{
+	return d->rules ? rules_get(d->rules->set, i, out) : -ENOENT;
+}
+
+int vd_decide(struct vd *d, json_t *ev, unsigned kind, unsigned flags, bool from_spool,
+	      struct rules_result *rr, struct vd_verdict *v)
+{
+	const char *hook = json_string_value(json_object_get(ev, "hook"));
+	uint64_t t = vg_now_ns();
+	json_t *dets = NULL;
+	int rc = 0;
+
+	v->blocking = kind == WIRE_DECIDE || rules_hook_blocking(hook);
+	v->action = RULES_ACTION_ALERT;
+	v->mode = "rules";
+
+	pthread_rwlock_rdlock(&d->rules_lock);
+	if (d->rules) {
+		rc = rules_eval(d->rules->set, d->rules->state, ev, t, rr);
+		if (rc < 0)
+			vg_warn("rules: cannot evaluate an event: %s", strerror(-rc));
+	}
+	if (rc == 0 && d->rules && rr->nhits) {
+		/* The decision first: the alert of the deciding rule records it. */
+		if (v->blocking && rr->action_hit >= 0 && rr->action != RULES_ACTION_ALERT) {
+			const struct rules_hit *h = &rr->hits[rr->action_hit];
+
+			v->action = rr->action;
+			snprintf(v->rule_id, sizeof(v->rule_id), "%s", h->rule_id);
+			snprintf(v->rule_title, sizeof(v->rule_title), "%s", h->title);
+			snprintf(v->decision, sizeof(v->decision), "%s", decision_name(v->action));
+			format_reason(h, rr->action, v->reason, sizeof(v->reason));
+		}
+		dets = json_array();
+		for (size_t i = 0; dets && i < rr->nhits; i++) {
+			const struct rules_hit *h = &rr->hits[i];
+			char alert_id[37] = "";
+			json_t *o;
+
+			vd_alerts_match(d, h, ev, alert_id, v);
+			o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "rule_id", h->rule_id, "title",
+				      h->title, "level", rules_level_name(h->level), "action",
+				      rules_action_name(h->action), "kind", rules_kind_name(h->kind));
+			if (!o)
+				continue;
+			if (h->name)
+				json_object_set_new(o, "name", json_string(h->name));
+			if (alert_id[0])
+				json_object_set_new(o, "alert_id", json_string(alert_id));
+			if (h->kind == RULES_KIND_CORRELATION) {
+				json_object_set_new(o, "group", json_string(h->group));
+				json_object_set_new(o, "count", json_integer((json_int_t)h->count));
+			}
+			json_object_set_new(o, "why", json_string(h->why));
+			json_array_append_new(dets, o);
+			raise_risk(ev, h);
+		}
+	}
+	pthread_rwlock_unlock(&d->rules_lock);
+	if (dets && json_object_set_new(ev, "detections", dets) < 0)
+		return -ENOMEM;
+
+	if (!v->blocking)
+		return 0;
+	if (from_spool && kind == WIRE_DECIDE) {
+		/* The hook already answered with its failure mode while the
+		 * daemon was away: record what actually happened. */
+		v->mode = (flags & WIRE_F_FAIL_CLOSED) ? "fail-closed" : "fail-open";
+		v->action = (flags & WIRE_F_FAIL_CLOSED) ? RULES_ACTION_BLOCK : RULES_ACTION_ALERT;
+		snprintf(v->reason, sizeof(v->reason),
+			 "vigild did not answer the hook; it applied its %s mode", v->mode);
+		v->rule_id[0] = v->rule_title[0] = '\0';
+		v->outage = true;
+		outage_alert(d, ev, v);
+	}
+	snprintf(v->decision, sizeof(v->decision), "%s", decision_name(v->action));
+	{
+		json_t *o = json_pack("{s:s, s:s}", "action", v->decision, "mode", v->mode);
+
+		if (!o)
+			return -ENOMEM;
+		if (v->rule_id[0]) {
+			json_object_set_new(o, "rule_id", json_string(v->rule_id));
+			json_object_set_new(o, "rule_title", json_string(v->rule_title));
+		}
+		if (v->reason[0])
+			json_object_set_new(o, "reason", json_string(v->reason));
+		if (json_object_set_new(ev, "decision", o) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ---- the answer in the agent's protocol ----------------------------------------- */
+
+static char *dump(json_t *o, size_t *len)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	char *copy = NULL;
+
+	json_decref(o);
+	if (!s)
+		return NULL;
+	*len = strlen(s);
+	copy = vg_malloc(*len + 1);
+	if (copy)
+		memcpy(copy, s, *len + 1);
+	free(s);
+	return copy;
+}
+
+/*
+ * Claude Code reads JSON on stdout (exit 0): PreToolUse takes
+ * hookSpecificOutput.permissionDecision deny|ask with a reason,
+ * UserPromptSubmit a top-level decision "block", PermissionRequest
+ * hookSpecificOutput.decision.behavior "deny".  Agents without that
+ * protocol (and the cases it cannot express) get exit 2 with the reason on
+ * stderr, which Claude Code, Codex and Gemini CLI all read as "blocked".
+ * An "ask" the agent cannot ask becomes a deny that says confirmation is
+ * needed: refusing is the safe reading of "not without the user".
+ */
+void vd_answer(struct vd *d, const json_t *ev, const struct vd_verdict *v, struct vd_answer *ans)
+{
+	const char *agent = json_string_value(json_object_get(ev, "agent"));
+	const char *hook = json_string_value(json_object_get(ev, "hook"));
+	const char *sid = json_string_value(json_object_get(ev, "session_id"));
+	bool claude = agent && !strcmp(agent, "claude-code");
+	char *msg = NULL;
+	json_t *o = NULL;
+
+	memset(ans, 0, sizeof(*ans));
+	if (d->notify && sid && claude)
+		msg = notify_session_take(d->notify, sid);
+	if (!hook)
+		hook = "";
+	if (v->blocking && v->action != RULES_ACTION_ALERT && !v->outage) {
+		bool deny = v->action == RULES_ACTION_BLOCK;
+
+		if (claude && !strcmp(hook, "PreToolUse")) {
+			o = json_pack("{s:{s:s, s:s, s:s}}", "hookSpecificOutput", "hookEventName",
+				      "PreToolUse", "permissionDecision", deny ? "deny" : "ask",
+				      "permissionDecisionReason", v->reason);
+		} else if (claude && !strcmp(hook, "PermissionRequest")) {
+			/* "ask" is what a permission request already does. */
+			if (deny)
+				o = json_pack("{s:{s:s, s:{s:s, s:s}}}", "hookSpecificOutput",
+					      "hookEventName", "PermissionRequest", "decision",
+					      "behavior", "deny", "message", v->reason);
+		} else if (claude && !strcmp(hook, "UserPromptSubmit")) {
+			/* A prompt cannot be "asked" about: the user just typed it;
+			 * an ask rule shows its reason instead. */
+			if (deny)
+				o = json_pack("{s:s, s:s}", "decision", "block", "reason", v->reason);
+			else
+				o = json_pack("{s:s}", "systemMessage", v->reason);
+		} else {
+			size_t n = strlen(v->reason);
+
+			ans->exit_code = 2;
+			ans->err = vg_malloc(n + 2);
+			if (ans->err) {
+				memcpy(ans->err, v->reason, n);
+				ans->err[n] = '\n';
+				ans->err_len = n + 1;
+			}
+		}
+	}
+	if (msg) {
+		/* Alerts routed to the session reach its user on the next answer. */
+		if (!o)
+			o = json_object();
+		if (o) {
+			const char *had = json_string_value(json_object_get(o, "systemMessage"));
+			char buf[VD_REASON_MAX * 2];
+
+			if (had)
+				snprintf(buf, sizeof(buf), "%s\n%s", had, msg);
+			else
+				snprintf(buf, sizeof(buf), "%s", msg);
+			json_object_set_new(o, "systemMessage", json_string(buf));
+		}
+		vg_free(msg);
+	}
+	if (o)
+		ans->out = dump(o, &ans->out_len);
+}

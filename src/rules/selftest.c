@@ -1,0 +1,240 @@
+/*
+ * selftest.c - rules_selftest: run every rule's embedded test cases, and
+ * rules_parse_time (RFC 3339), which the cases use.
+ *
+ * A detection case runs the one rule alone, with logsource checks only for
+ * the fields the case has.  A correlation case runs its events through a
+ * fresh state, evaluating just the rules the correlation depends on
+ * (detection rules and, for chains, other correlations), in dependency order.
+ */
+#include "rules_int.h"
+
+#include "common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define CASE_T0 1767225600000000000ull /* 2026-01-01T00:00:00Z */
+
+static int digits(const char *s, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int rules_parse_time(const char *s, uint64_t *ns)
+{
+	struct tm tm = { 0 };
+	int y, mo, d, h, mi, sec, off = 0;
+	uint64_t frac = 0, scale = 1000000000ull;
+	const char *p;
+	time_t t;
+
+	if (strlen(s) < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
+	    s[7] != '-' || digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+	    digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    digits(s + 17, 2, &sec))
+		return -EINVAL;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return -EINVAL;
+	p = s + 19;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		for (; *p >= '0' && *p <= '9'; p++) {
+			if (scale > 1) {
+				scale /= 10;
+				frac += (uint64_t)(*p - '0') * scale;
+			}
+		}
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int oh, om;
+
+		if (digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om) || oh > 23 || om > 59)
+			return -EINVAL;
+		off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
+		p += 6;
+	} else {
+		return -EINVAL;
+	}
+	if (*p)
+		return -EINVAL;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm) - off;
+	if (t < 0)
+		return -EINVAL;
+	*ns = (uint64_t)t * 1000000000ull + frac;
+	return 0;
+}
+
+/* Marks r and everything it depends on. */
+static void mark_deps(const struct rule *r, uint8_t *need)
+{
+	if (need[r->index])
+		return;
+	need[r->index] = 1;
+	for (size_t i = 0; r->corr && i < r->corr->nrefs; i++)
+		mark_deps(r->corr->refs[i], need);
+}
+
+static int run_corr_case(const struct rules_set *set, struct rule *r, const json_t *events,
+			 struct rules_result *res, uint8_t *need, bool *hit, char *msg, size_t cap)
+{
+	struct rules_state *st = NULL;
+	struct mctx m = { .set = set };
+	uint64_t t = CASE_T0;
+	size_t i;
+	const json_t *ev;
+	int rc;
+
+	*hit = false;
+	if ((rc = rules_state_new(set, NULL, &st)) < 0)
+		return rc;
+	memset(need, 0, set->nrules);
+	mark_deps(r, need);
+	json_array_foreach(events, i, ev) {
+		const json_t *tm = json_object_get(ev, "time"), *dt = json_object_get(ev, "dt");
+		struct rules_scratch *sc;
+
+		if ((rc = scratch_prepare(set, res)) < 0)
+			goto out;
+		sc = res->scratch;
+		m.scratch = sc;
+		if (tm && json_is_string(tm)) {
+			if (rules_parse_time(json_string_value(tm), &t) < 0) {
+				snprintf(msg, cap, "event %zu: bad time", i);
+				rc = 1;
+				goto out;
+			}
+		} else if (dt) {
+			t = CASE_T0 + (uint64_t)(json_number_value(dt) * 1e9);
+		} else if (i > 0) {
+			t += 1000000000ull;
+		}
+		for (size_t k = 0; k < set->nrules; k++) {
+			struct rule *d = set->rules[k];
+
+			if (need[k] && d->kind == RULES_KIND_DETECTION &&
+			    rule_match_detection(&m, d, ev, true))
+				sc->matched[k] = 1;
+		}
+		corr_lock(st);
+		for (size_t k = 0; k < set->ncorr; k++) {
+			struct rule *c = set->rules[set->corr[k]];
+			struct corr_out co = { 0 };
+			bool any = false, fired = false;
+
+			if (!need[c->index])
+				continue;
+			for (size_t j = 0; j < c->corr->nrefs && !any; j++)
+				any = sc->matched[c->corr->refs[j]->index];
+			if (!any)
+				continue;
+			rc = corr_update(st, c, ev, t, sc->matched, &fired, &co, NULL);
+			if (rc < 0)
+				break;
+			if (fired)
+				sc->matched[c->index] = 1;
+		}
+		corr_unlock(st);
+		if (rc < 0)
+			goto out;
+		if (sc->matched[r->index]) {
+			*hit = true;
+			snprintf(msg, cap, "fired at event %zu", i);
+			break;
+		}
+	}
+	if (!*hit)
+		snprintf(msg, cap, "did not fire over %zu events", json_array_size(events));
+	rc = 0;
+out:
+	rules_state_free(st);
+	return rc;
+}
+
+long rules_selftest(const struct rules_set *set, rules_selftest_fn fn, void *arg, size_t *ncases)
+{
+	struct rules_result res;
+	uint8_t *need = NULL;
+	long failed = 0;
+	size_t cases = 0;
+	int rc = 0;
+
+	if (ncases)
+		*ncases = 0;
+	if (!set->finished)
+		return -EINVAL;
+	rules_result_init(&res);
+	need = vg_calloc(set->nrules + 1, 1);
+	if (!need) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < set->nrules; i++) {
+		struct rule *r = set->rules[i];
+
+		for (size_t k = 0; k < r->ntests; k++) {
+			const struct tcase *tc = &r->tests[k];
+			struct rules_test_report rep = { .rule = i, .rule_id = r->id,
+							 .true_positive = tc->tp, .index = tc->index,
+							 .file = r->file, .line = tc->line, .col = tc->col };
+			char msg[RULES_WHY_MAX + 64] = "";
+			bool hit = false;
+
+			if (r->kind == RULES_KIND_DETECTION) {
+				struct mctx m = { .set = set };
+
+				if ((rc = scratch_prepare(set, &res)) < 0)
+					goto out;
+				m.scratch = res.scratch;
+				hit = rule_match_detection(&m, r, tc->ev, true);
+				if (hit) {
+					char why[RULES_WHY_MAX];
+
+					rule_explain(&m, r, tc->ev, why, sizeof(why));
+					snprintf(msg, sizeof(msg), "matched: %s", why);
+				} else {
+					snprintf(msg, sizeof(msg), "did not match");
+				}
+			} else {
+				rc = run_corr_case(set, r, tc->ev, &res, need, &hit, msg, sizeof(msg));
+				if (rc < 0)
+					goto out;
+				if (rc > 0)
+					hit = !tc->tp; /* a bad case fails either way */
+				rc = 0;
+			}
+			rep.passed = hit == tc->tp;
+			rep.msg = msg;
+			failed += !rep.passed;
+			cases++;
+			if (fn)
+				fn(arg, &rep);
+		}
+	}
+out:
+	vg_free(need);
+	rules_result_release(&res);
+	if (ncases)
+		*ncases = cases;
+	return rc < 0 ? rc : failed;
+}
