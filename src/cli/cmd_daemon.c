@@ -50,6 +50,7 @@ static long daemon_pid(struct cli *c)
 static const struct option ctl_opts[] = {
 	{ "json", no_argument, NULL, 'j' },
 	{ "foreground", no_argument, NULL, 'f' },
+	{ "config", required_argument, NULL, 'c' },
 	{ "timeout", required_argument, NULL, 't' },
 	{ "state-dir", required_argument, NULL, 's' },
 	{ "help", no_argument, NULL, 'h' },
@@ -59,6 +60,7 @@ static const struct option ctl_opts[] = {
 struct ctl_args {
 	bool json, foreground;
 	uint64_t timeout_s;
+	char config[4096]; /* up --config: absolute, "" when not given */
 };
 
 static int parse_ctl(struct cli *c, const char *cmd, const char *usage, int argc, char **argv,
@@ -77,6 +79,19 @@ static int parse_ctl(struct cli *c, const char *cmd, const char *usage, int argc
 				return cli_usage_error(cmd, "unknown option '--foreground'");
 			a->foreground = true;
 			break;
+		case 'c': {
+			char cwd[4096];
+
+			if (strcmp(cmd, "up"))
+				return cli_usage_error(cmd, "unknown option '--config'");
+			/* The daemon runs from another directory: make it absolute. */
+			if (optarg[0] == '/' ? vg_path(a->config, sizeof(a->config), "%s", optarg) < 0
+					     : (!getcwd(cwd, sizeof(cwd)) ||
+						vg_path(a->config, sizeof(a->config), "%s/%s", cwd,
+							optarg) < 0))
+				return cli_usage_error(cmd, "--config: path too long");
+			break;
+		}
 		case 't':
 			if (vg_parse_duration(optarg, &a->timeout_s) < 0 || !a->timeout_s ||
 			    a->timeout_s > 3600)
@@ -233,7 +248,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 /* ---- vigil up ------------------------------------------------------------------- */
 
 static const char up_usage[] =
-	"usage: vigil up [--foreground] [--json]\n"
+	"usage: vigil up [--config FILE] [--foreground] [--json]\n"
 	"\n"
 	"Starts the capture daemon (vigild) for the state directory and returns once it\n"
 	"listens on STATE/vigild.sock (or $VIGIL_SOCKET).  Creates the keys first when the\n"
@@ -241,6 +256,9 @@ static const char up_usage[] =
 	"The daemon opens no network port; it logs to STATE/vigild.log.\n"
 	"\n"
 	"Options:\n"
+	"  --config FILE       vigil.yaml to run with (default: $VIGIL_CONFIG, else\n"
+	"                      ~/.config/vigil/vigil.yaml, else /etc/vigil/vigil.yaml;\n"
+	"                      see docs/config.md); checked before the daemon starts\n"
 	"  --foreground        run the daemon in this terminal (logs to stderr; Ctrl-C\n"
 	"                      stops it)\n"
 	"  --json              print the outcome as JSON\n"
@@ -306,8 +324,12 @@ int cmd_up(struct cli *c, int argc, char **argv)
 		return CLI_ERROR;
 	}
 	if (pid == 0) {
-		execl(vigild, "vigild", "--state-dir", c->state_dir,
-		      a.foreground ? "--foreground" : "--daemon", (char *)NULL);
+		if (a.config[0])
+			execl(vigild, "vigild", "--state-dir", c->state_dir, "--config", a.config,
+			      a.foreground ? "--foreground" : "--daemon", (char *)NULL);
+		else
+			execl(vigild, "vigild", "--state-dir", c->state_dir,
+			      a.foreground ? "--foreground" : "--daemon", (char *)NULL);
 		fprintf(stderr, "vigil: error: cannot run %s: %s\n", vigild, strerror(errno));
 		_exit(127);
 	}

@@ -32,7 +32,8 @@
 
 static const char install_usage[] =
 	"usage: vigil install   [--project|--local|--user] [--agent AGENT] [--dir PROJECT]\n"
-	"                       [--hook PATH] [--timeout SECONDS] [--dry-run] [--json]\n"
+	"                       [--hook PATH] [--timeout SECONDS] [--fail-closed[=EVENTS]]\n"
+	"                       [--dry-run] [--json]\n"
 	"       vigil uninstall [--project|--local|--user] [--agent AGENT] [--dir PROJECT]\n"
 	"                       [--hook PATH] [--dry-run] [--json]\n"
 	"\n"
@@ -60,6 +61,11 @@ static const char install_usage[] =
 	"                      else vigil-hook on PATH); uninstall also recognises\n"
 	"                      commands running PATH\n"
 	"  --timeout SECONDS   the agent's time limit for one hook run (default 10)\n"
+	"  --fail-closed[=EVENTS]  blocking events whose action is refused when vigild\n"
+	"                      cannot decide (down, late, failing); EVENTS is a comma\n"
+	"                      list (e.g. PreToolUse), all blocking events without it.\n"
+	"                      Default: fail open (the action runs, the event is\n"
+	"                      spooled and an alert is raised once vigild is back)\n"
 	"  --dry-run           show what would change and the resulting file; write nothing\n"
 	"  --json              print {action, agent, scope, file, changed, added, updated,\n"
 	"                      removed, ...} as JSON\n"
@@ -87,6 +93,7 @@ enum {
 	OPT_DRY,
 	OPT_JSON,
 	OPT_STATE,
+	OPT_FAIL_CLOSED,
 };
 
 static const struct option install_opts[] = {
@@ -100,6 +107,7 @@ static const struct option install_opts[] = {
 	{ "dry-run", no_argument, NULL, OPT_DRY },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "state-dir", required_argument, NULL, OPT_STATE },
+	{ "fail-closed", optional_argument, NULL, OPT_FAIL_CLOSED },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -115,7 +123,8 @@ struct install {
 	char path[PATH_MAX];   /* the settings file, as named */
 	char target[PATH_MAX]; /* the file written: path, or a symlink's target */
 	char hook_path[PATH_MAX];
-	struct vbuf command, command_decide, marker;
+	struct vbuf command, command_decide, command_closed, marker;
+	char fail_closed[1024]; /* ",Ev1,Ev2," or "*"; "" when not asked */
 	struct install_changes ch;
 	json_t *warnings;
 	char *raw; /* the file's content as read; NULL when it does not exist */
@@ -262,7 +271,10 @@ static int build_commands(struct install *in)
 	    (rc = vbuf_appendf(b, " --agent %s", in->agent->kind)) < 0)
 		goto fail;
 	if ((rc = vbuf_append(&in->command_decide, b->data, b->len)) < 0 ||
-	    (rc = vbuf_append(&in->command_decide, " --decide", 9)) < 0)
+	    (rc = vbuf_append(&in->command_decide, " --decide", 9)) < 0 ||
+	    (rc = vbuf_append(&in->command_closed, in->command_decide.data,
+			      in->command_decide.len)) < 0 ||
+	    (rc = vbuf_append(&in->command_closed, " --fail-closed", 14)) < 0)
 		goto fail;
 	/* A hook under another name is recognised by its path. */
 	if (base && !strstr(base, INSTALL_MARK) &&
@@ -562,6 +574,8 @@ static int install_once(struct install *in, bool *retry)
 					&(struct install_want){
 						.command = (const char *)in->command.data,
 						.command_decide = (const char *)in->command_decide.data,
+						.command_closed = (const char *)in->command_closed.data,
+						.fail_closed = in->fail_closed[0] ? in->fail_closed : NULL,
 						.timeout = in->timeout_s * in->agent->timeout_scale,
 						.marker = (const char *)in->marker.data,
 					},
@@ -604,6 +618,38 @@ out:
 	vg_free(dump);
 	json_decref(root);
 	return rc;
+}
+
+/* Every name of --fail-closed=EVENTS must be a blocking event of the agent. */
+static int check_fail_closed(struct install *in)
+{
+	char list[1024], *save = NULL;
+
+	if (!in->fail_closed[0] || !strcmp(in->fail_closed, "*"))
+		return 0;
+	snprintf(list, sizeof(list), "%s", in->fail_closed);
+	for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		size_t i;
+
+		for (i = 0; i < in->agent->nevents; i++)
+			if (!strcmp(in->agent->events[i].name, t))
+				break;
+		if (i == in->agent->nevents || !in->agent->events[i].decide) {
+			char known[512] = "";
+			size_t k = 0;
+
+			for (i = 0; i < in->agent->nevents; i++)
+				if (in->agent->events[i].decide)
+					k += (size_t)snprintf(known + k, k < sizeof(known) ? sizeof(known) - k : 0,
+							      "%s%s", k ? ", " : "",
+							      in->agent->events[i].name);
+			return cli_usage_error(in->cmd,
+					       "--fail-closed: '%s' is not a blocking event of %s "
+					       "(blocking events: %s)",
+					       t, in->agent->title, known);
+		}
+	}
+	return 0;
 }
 
 static int parse_args(struct install *in, int argc, char **argv)
@@ -654,6 +700,13 @@ static int parse_args(struct install *in, int argc, char **argv)
 		case OPT_DRY:
 			in->dry_run = true;
 			break;
+		case OPT_FAIL_CLOSED:
+			if (!optarg || !*optarg || !strcmp(optarg, "all"))
+				snprintf(in->fail_closed, sizeof(in->fail_closed), "*");
+			else if (snprintf(in->fail_closed, sizeof(in->fail_closed), ",%s,",
+					  optarg) >= (int)sizeof(in->fail_closed))
+				return cli_usage_error(in->cmd, "--fail-closed: list too long");
+			break;
 		case OPT_JSON:
 			in->json = true;
 			break;
@@ -677,7 +730,9 @@ static int parse_args(struct install *in, int argc, char **argv)
 		return cli_usage_error(in->cmd, "--dir applies to --project and --local");
 	if (in->remove && in->timeout_set)
 		return cli_usage_error(in->cmd, "--timeout applies to install");
-	return 0;
+	if (in->remove && in->fail_closed[0])
+		return cli_usage_error(in->cmd, "--fail-closed applies to install");
+	return check_fail_closed(in);
 }
 
 static int install_main(struct cli *c, int argc, char **argv, bool remove)
@@ -694,6 +749,7 @@ static int install_main(struct cli *c, int argc, char **argv, bool remove)
 
 	vbuf_init(&in.command, INSTALL_MAX_CMD);
 	vbuf_init(&in.command_decide, INSTALL_MAX_CMD);
+	vbuf_init(&in.command_closed, INSTALL_MAX_CMD);
 	vbuf_init(&in.marker, INSTALL_MAX_CMD);
 	in.warnings = json_array();
 	if (!in.warnings) {
@@ -734,6 +790,7 @@ out:
 	json_decref(in.warnings);
 	vbuf_release(&in.command);
 	vbuf_release(&in.command_decide);
+	vbuf_release(&in.command_closed);
 	vbuf_release(&in.marker);
 	vg_free(in.raw);
 	return rc;

@@ -47,9 +47,15 @@ const struct install_agent *install_agent_find(const char *name);
 struct install_want {
 	const char *command;	    /* e.g. "/usr/bin/vigil-hook --agent claude-code" */
 	const char *command_decide; /* the same with --decide */
+	const char *command_closed; /* the same with --decide --fail-closed */
+	const char *fail_closed;    /* ",Ev1,Ev2," blocking events that fail closed,
+				       "*" all of them, NULL none */
 	long long timeout;	    /* already in the agent's unit */
 	const char *marker;	    /* also recognise commands containing this; may be NULL */
 };
+
+/* The command an event's handler runs. */
+const char *install_command_for(const struct install_event *e, const struct install_want *w);
 
 /* Event names, one list per kind of change; owned by the struct. */
 struct install_changes {

@@ -288,6 +288,22 @@ static bool string_is(const json_t *j, const char *s)
 	return json_is_string(j) && !strcmp(json_string_value(j), s);
 }
 
+const char *install_command_for(const struct install_event *e, const struct install_want *w)
+{
+	char key[80];
+
+	if (!e->decide)
+		return w->command;
+	if (w->fail_closed && w->command_closed) {
+		if (!strcmp(w->fail_closed, "*"))
+			return w->command_closed;
+		snprintf(key, sizeof(key), ",%s,", e->name);
+		if (strstr(w->fail_closed, key))
+			return w->command_closed;
+	}
+	return w->command_decide;
+}
+
 static int set_str(json_t *obj, const char *key, const char *v)
 {
 	return json_object_set_new(obj, key, json_string(v)) < 0 ? -ENOMEM : 0;
@@ -297,7 +313,7 @@ static int set_str(json_t *obj, const char *key, const char *v)
 static int update_kept(const struct install_event *e, const char *matcher, json_t *h,
 		       json_t *group, const struct install_want *w, bool *changed)
 {
-	const char *cmd = e->decide ? w->command_decide : w->command;
+	const char *cmd = install_command_for(e, w);
 	json_t *t = json_object_get(h, "timeout");
 	int rc;
 
@@ -355,7 +371,7 @@ static int merge_event(const struct install_agent *a, json_t *hooks, const struc
 			return rc;
 		return changed ? note(ch->updated, e->name) : 0;
 	}
-	h = new_handler(e->decide ? w->command_decide : w->command, w->timeout);
+	h = new_handler(install_command_for(e, w), w->timeout);
 	g = matcher ? json_pack("{s:s, s:[o]}", "matcher", matcher, "hooks", h)
 		    : json_pack("{s:[o]}", "hooks", h);
 	if (!g)

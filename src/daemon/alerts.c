@@ -27,7 +27,7 @@ struct vd_alert {
 	struct vd_alert *next; /* hash chain */
 	char id[37];
 	char *key; /* rule_id "\n" session_id */
-	char *rule_id, *rule_title, *session_id, *agent, *project, *reason;
+	char *rule_id, *rule_name, *rule_title, *session_id, *agent, *project, *reason;
 	json_t *tags;
 	const char *level, *action, *kind; /* static names */
 	char decision[8];
@@ -69,6 +69,7 @@ static void alert_free(struct vd_alert *a)
 		return;
 	vg_free(a->key);
 	vg_free(a->rule_id);
+	vg_free(a->rule_name);
 	vg_free(a->rule_title);
 	vg_free(a->session_id);
 	vg_free(a->agent);
@@ -202,6 +203,8 @@ static json_t *snapshot(struct vd *d, const struct vd_alert *a, const char *upda
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "decision", a->decision[0] ? json_string(a->decision) : json_null());
+	if (a->rule_name)
+		json_object_set_new(o, "rule_name", json_string(a->rule_name));
 	if (a->session_id[0])
 		json_object_set_new(o, "session_id", json_string(a->session_id));
 	if (a->agent[0])
@@ -217,7 +220,7 @@ static json_t *snapshot(struct vd *d, const struct vd_alert *a, const char *upda
 		return NULL;
 	}
 	rules_level_parse(a->level, &lv);
-	snprintf(tag, sizeof(tag), "rule:%s", a->rule_id);
+	snprintf(tag, sizeof(tag), "rule:%s", a->rule_name ? a->rule_name : a->rule_id);
 	vg_format_time(vg_now_ns(), when, sizeof(when));
 	rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:i, s:[s]}, s:o}",
 			"schema", NORM_SCHEMA, "id", rid, "time", when, "host", d->host, "user",
@@ -258,6 +261,7 @@ void vd_alerts_match(struct vd *d, const struct rules_hit *h, const json_t *ev, 
 			goto fail;
 		a->key = vg_strdup(key);
 		a->rule_id = vg_strdup(h->rule_id);
+		a->rule_name = h->name ? vg_strdup(h->name) : NULL;
 		a->rule_title = vg_strdup(h->title);
 		a->session_id = dup_or_empty(sid);
 		a->agent = dup_or_empty(json_string_value(json_object_get(ev, "agent")));
@@ -443,6 +447,7 @@ static int load_one(void *arg, const struct idx_alert *ia)
 	memcpy(a->id, ia->alert_id, 37);
 	a->key = vg_strdup(key);
 	a->rule_id = vg_strdup(ia->rule_id);
+	a->rule_name = ia->rule_name ? vg_strdup(ia->rule_name) : NULL;
 	a->rule_title = dup_or_empty(ia->rule_title);
 	a->session_id = dup_or_empty(ia->session_id);
 	a->agent = dup_or_empty(ia->agent);

@@ -1245,6 +1245,8 @@ static void close_all(struct vd *d)
 		rules_result_release(&d->workers[i].rr);
 	rules_result_release(&d->drain_rr);
 	idx_close(d->ro_idx);
+	json_decref(d->cfg.conf);
+	d->cfg.conf = NULL;
 	corr_free(d->corr);
 	norm_ctx_free(d->norm);
 	vd_idset_free(&d->ids);
@@ -1276,6 +1278,9 @@ int vd_run(const struct vd_config *cfg)
 	if (!d)
 		return -ENOMEM;
 	d->cfg = *cfg;
+	/* The daemon's own reference: a reload replaces it, the caller keeps
+	 * (and releases) the one it passed. */
+	d->cfg.conf = json_incref(cfg->conf);
 	d->started_ns = d->last_drain_ns = d->last_expire_ns = vg_mono_ns();
 	pthread_rwlock_init(&d->rules_lock, NULL);
 	pthread_mutex_init(&d->ack_mu, NULL);

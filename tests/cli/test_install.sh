@@ -429,5 +429,27 @@ assert json.load(open(sys.argv[1])) == json.load(open(sys.argv[2]))
 EOF
 ok $? "uninstall --agent gemini restores the original content"
 
+# ---- --fail-closed ------------------------------------------------------------------
+d="$T/failclosed" && mkdir -p "$d"
+(cd "$T" && "$VIGIL" install --dir "$d" --hook "$HOOK" --fail-closed=PreToolUse >"$T/out" 2>"$T/err")
+[ $? -eq 0 ] && py "$d/.claude/settings.json" "$HOOK" <<'EOF'
+import json, sys
+h = json.load(open(sys.argv[1]))["hooks"]; hook = sys.argv[2]
+cmd = lambda ev: h[ev][-1]["hooks"][0]["command"]
+assert cmd("PreToolUse") == hook + " --agent claude-code --decide --fail-closed", cmd("PreToolUse")
+assert cmd("UserPromptSubmit") == hook + " --agent claude-code --decide", cmd("UserPromptSubmit")
+assert cmd("PostToolUse") == hook + " --agent claude-code", cmd("PostToolUse")
+EOF
+ok $? "--fail-closed=PreToolUse: only that blocking event's hook gets --fail-closed"
+(cd "$T" && "$VIGIL" install --dir "$d" --hook "$HOOK" --fail-closed >"$T/out" 2>"$T/err")
+[ $? -eq 0 ] && [ "$(grep -c -- '--fail-closed' "$d/.claude/settings.json")" -eq 3 ]
+ok $? "--fail-closed alone: all 3 blocking events fail closed (updated in place)"
+(cd "$T" && "$VIGIL" install --dir "$d" --hook "$HOOK" >"$T/out" 2>"$T/err")
+[ $? -eq 0 ] && ! grep -q -- '--fail-closed' "$d/.claude/settings.json"
+ok $? "installing again without it goes back to fail-open"
+(cd "$T" && "$VIGIL" install --dir "$d" --hook "$HOOK" --fail-closed=Stop >"$T/out" 2>"$T/err")
+[ $? -eq 2 ] && grep -q "'Stop' is not a blocking event" "$T/err" && grep -q "PreToolUse" "$T/err"
+ok $? "--fail-closed with a non-blocking event is a usage error naming the blocking ones"
+
 echo "1..$n"
 [ $failed -eq 0 ]
