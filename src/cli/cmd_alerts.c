@@ -38,7 +38,7 @@ static const char alerts_usage[] =
 	"  --state STATE       open, acknowledged, resolved or all (a comma list works;\n"
 	"                      default: open,acknowledged)\n"
 	"  --session ID        one session (a prefix of its id is enough)\n"
-	"  --rule ID           one rule\n"
+	"  --rule RULE         one rule, by its id or its name (vigil-exfil-sequence)\n"
 	"  --since WHEN        alerts seen since WHEN: a duration back from now (30m, 2h,\n"
 	"                      7d) or a time (2025-11-23T12:00:00Z, 2025-11-23)\n"
 	"  --until WHEN        alerts first seen before WHEN (same forms)\n"
@@ -102,6 +102,7 @@ static json_t *alert_json(const struct idx_alert *a)
 	json_object_set_new(j, "id", opt_str(a->alert_id));
 	json_object_set_new(j, "state", opt_str(a->state));
 	json_object_set_new(j, "rule_id", opt_str(a->rule_id));
+	json_object_set_new(j, "rule_name", opt_str(a->rule_name));
 	json_object_set_new(j, "rule_title", opt_str(a->rule_title));
 	json_object_set_new(j, "rule_kind", opt_str(a->rule_kind));
 	json_object_set_new(j, "level", opt_str(a->level));
@@ -256,7 +257,9 @@ static int list_alert(void *arg, const struct idx_alert *a)
 	cliq_clean(a->session_id ? a->session_id : "-", 8, sess, sizeof(sess));
 	if (strlen(sess) > 8)
 		sess[8] = '\0';
-	cliq_clean(a->rule_id ? a->rule_id : "-", 28, rule, sizeof(rule));
+	/* People know rules by name; a rule without one shows its id. */
+	cliq_clean(a->rule_name ? a->rule_name : a->rule_id ? a->rule_id : "-", 28, rule,
+		   sizeof(rule));
 	cliq_clean(a->rule_title ? a->rule_title : a->reason ? a->reason : "", 80, title,
 		   sizeof(title));
 	cliq_clean(a->action ? a->action : "-", 6, action, sizeof(action));
@@ -300,10 +303,12 @@ static int show_one(void *arg, const struct idx_alert *a)
 	/* Everything shown comes from a ledger record: cleaned for the terminal. */
 	cliq_clean(a->alert_id, IDX_ALERT_MAX_ID, buf, sizeof(buf));
 	printf("%sAlert %s%s\n", cli_c(d->c, CLI_BOLD), buf, cli_c(d->c, CLI_RESET));
-	snprintf(buf, sizeof(buf), "%s%s%s%s", a->rule_id ? a->rule_id : "-",
+	snprintf(buf, sizeof(buf), "%s%s%s%s",
+		 a->rule_name ? a->rule_name : a->rule_id ? a->rule_id : "-",
 		 a->rule_kind ? " (" : "", a->rule_kind ? a->rule_kind : "",
 		 a->rule_kind ? ")" : "");
 	field("rule:", buf);
+	field("rule id:", a->rule_id);
 	field("title:", a->rule_title);
 	printf("  %-14s %s%s%s\n", "level:", level_color(d->c, a->level_num),
 	       idx_level_name(a->level_num), cli_c(d->c, CLI_RESET));
@@ -563,8 +568,12 @@ static json_t *stats_json(const struct idx_alert_stats *s, unsigned days)
 	rules = json_array();
 	for (size_t i = 0; rules && i < s->nrules; i++)
 		json_array_append_new(rules,
-				      json_pack("{s:s, s:s, s:s, s:I, s:I}", "rule_id",
-						s->rule[i].rule_id, "rule_title",
+				      json_pack("{s:s, s:o, s:s, s:s, s:I, s:I}", "rule_id",
+						s->rule[i].rule_id, "rule_name",
+						*s->rule[i].rule_name
+							? json_string(s->rule[i].rule_name)
+							: json_null(),
+						"rule_title",
 						s->rule[i].rule_title, "level",
 						idx_level_name(s->rule[i].level_num), "alerts",
 						(json_int_t)s->rule[i].total, "open",
@@ -610,7 +619,9 @@ static void stats_print(const struct cli *c, const struct idx_alert_stats *s, un
 	printf("\n%s%-40s  %6s  %5s  %-13s  %s%s\n", cli_c(c, CLI_BOLD), "RULE", "ALERTS", "OPEN",
 	       "LEVEL", "TITLE", cli_c(c, CLI_RESET));
 	for (size_t i = 0; i < s->nrules; i++) {
-		cliq_clean(*s->rule[i].rule_id ? s->rule[i].rule_id : "-", 40, rule, sizeof(rule));
+		const char *r = *s->rule[i].rule_name ? s->rule[i].rule_name : s->rule[i].rule_id;
+
+		cliq_clean(*r ? r : "-", 40, rule, sizeof(rule));
 		cliq_clean(s->rule[i].rule_title, 80, title, sizeof(title));
 		printf("%-40s  %6" PRIu64 "  %5" PRIu64 "  %s%-13s%s  %s\n", rule,
 		       s->rule[i].total, s->rule[i].open, level_color(c, s->rule[i].level_num),

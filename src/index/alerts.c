@@ -76,11 +76,11 @@ const char idx_sql_alert_upsert[] =
 	"INSERT INTO alerts (alert_id, rule_id, rule_title, rule_kind, level, level_num, action,"
 	" decision, state, session_id, agent, project, first_seen, last_seen, first_ns, last_ns,"
 	" count, reason, tags, event_ids, first_seq, last_seq, updated_by, note,"
-	" acknowledged_ns, resolved_ns)"
+	" acknowledged_ns, resolved_ns, rule_name)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-	" ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)"
+	" ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)"
 	" ON CONFLICT (alert_id) DO UPDATE SET"
-	NEWER("rule_id") NEWER("rule_title") NEWER("rule_kind") NEWER("level")
+	NEWER("rule_id") NEWER("rule_name") NEWER("rule_title") NEWER("rule_kind") NEWER("level")
 	NEWER("level_num") NEWER("action") NEWER("decision") NEWER("state")
 	NEWER("session_id") NEWER("agent") NEWER("project") NEWER("first_seen")
 	NEWER("last_seen") NEWER("first_ns") NEWER("last_ns") NEWER("count") NEWER("reason")
@@ -94,8 +94,8 @@ const char idx_sql_alert_upsert[] =
 const char idx_sql_alert_event[] =
 	"INSERT OR IGNORE INTO alert_events (alert_id, event_id) VALUES (?1, ?2)";
 const char idx_sql_detection[] =
-	"INSERT OR IGNORE INTO event_detections (event_seq, rule_id, level, action, alert_id)"
-	" VALUES (?1, ?2, ?3, ?4, ?5)";
+	"INSERT OR IGNORE INTO event_detections (event_seq, rule_id, level, action, alert_id,"
+	" rule_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 static const char *jstr(json_t *o, const char *key)
 {
@@ -148,6 +148,15 @@ static bool id_ok(const char *s)
 	return s && *s && strlen(s) <= IDX_ALERT_MAX_ID;
 }
 
+/* A rule's name, bounded like an id (a longer one is left out: the rule is
+ * still found by its id, and the record keeps the name). */
+static const char *name_of(json_t *o, const char *key)
+{
+	const char *s = jstr(o, key);
+
+	return id_ok(s) ? s : NULL;
+}
+
 static int detections(struct idx *ix, uint64_t seq, json_t *list, char *err, size_t errcap)
 {
 	size_t i;
@@ -168,6 +177,7 @@ static int detections(struct idx *ix, uint64_t seq, json_t *list, char *err, siz
 		bind_s(st, 3, jstr(d, "level"));
 		bind_s(st, 4, jstr(d, "action"));
 		bind_s(st, 5, jstr(d, "alert_id"));
+		bind_s(st, 6, name_of(d, "name"));
 		rc = step(ix, st, "index: write detection", err, errcap);
 		if (rc < 0)
 			break;
@@ -273,6 +283,7 @@ static int alert_record(struct idx *ix, uint64_t seq, uint64_t time_ns, json_t *
 	/* The record's own time is when it was acknowledged or resolved. */
 	bind_ns(st, 25, update && !strcmp(update, "acknowledge") ? time_ns : 0);
 	bind_ns(st, 26, update && !strcmp(update, "resolve") ? time_ns : 0);
+	bind_s(st, 27, name_of(a, "rule_name"));
 	rc = step(ix, st, "index: write alert", err, errcap);
 	if (rc < 0 || !json_is_array(ids))
 		goto out;
@@ -374,7 +385,7 @@ static const char alert_cols[] =
 	" a.state, a.session_id, a.agent, a.project, a.first_seen, a.last_seen, a.reason,"
 	" a.updated_by, a.note, a.tags, a.event_ids, a.level_num, a.first_ns, a.last_ns,"
 	" a.count, a.first_seq, a.last_seq, a.acknowledged_ns, a.resolved_ns,"
-	" (SELECT count(*) FROM alert_events ae WHERE ae.alert_id = a.alert_id)";
+	" (SELECT count(*) FROM alert_events ae WHERE ae.alert_id = a.alert_id), a.rule_name";
 
 static uint64_t col_u64(sqlite3_stmt *st, int i)
 {
@@ -413,6 +424,7 @@ static void alert_row(sqlite3_stmt *st, struct idx_alert *a)
 	a->acknowledged_ns = col_u64(st, 24);
 	a->resolved_ns = col_u64(st, 25);
 	a->events = col_u64(st, 26);
+	a->rule_name = idx_col_text(st, 27);
 }
 
 static void bind_named(sqlite3_stmt *st, const char *name, const char *v)
@@ -479,7 +491,8 @@ int idx_alerts(struct idx *ix, const struct idx_alert_filter *f, idx_alert_fn fn
 		rc |= vbuf_appendf(&sql, " AND a.session_id >= :sess"
 					 " AND a.session_id < :sess || char(1114111)");
 	if (f->rule)
-		rc |= vbuf_appendf(&sql, " AND a.rule_id = :rule");
+		/* Ids are UUIDs and names are words: one rule matches either way. */
+		rc |= vbuf_appendf(&sql, " AND (a.rule_id = :rule OR a.rule_name = :rule)");
 	if (f->since_ns)
 		rc |= vbuf_appendf(&sql, " AND a.last_ns >= :since");
 	if (f->until_ns)
@@ -732,7 +745,7 @@ static int stats_rules(struct idx *ix, struct idx_alert_stats *o, char *err, siz
 
 	snprintf(sql, sizeof(sql),
 		 "SELECT coalesce(rule_id, ''), max(rule_title), max(level_num), count(*),"
-		 " sum(state = 'open') FROM alerts WHERE first_ns >= :since"
+		 " sum(state = 'open'), max(rule_name) FROM alerts WHERE first_ns >= :since"
 		 " GROUP BY rule_id ORDER BY 4 DESC, 1 LIMIT %u",
 		 IDX_ALERT_STATS_MAX_RULES + 1);
 	rc = prepare(ix, sql, &st, o->since_ns, err, errcap);
@@ -740,7 +753,7 @@ static int stats_rules(struct idx *ix, struct idx_alert_stats *o, char *err, siz
 		return rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct idx_alert_rule_count *r;
-		const char *title = idx_col_text(st, 1);
+		const char *title = idx_col_text(st, 1), *name = idx_col_text(st, 5);
 
 		if (o->nrules >= IDX_ALERT_STATS_MAX_RULES) {
 			o->rules_truncated = true;
@@ -749,6 +762,7 @@ static int stats_rules(struct idx *ix, struct idx_alert_stats *o, char *err, siz
 		r = &o->rule[o->nrules++];
 		snprintf(r->rule_id, sizeof(r->rule_id), "%s", idx_col_text(st, 0));
 		snprintf(r->rule_title, sizeof(r->rule_title), "%s", title ? title : "");
+		snprintf(r->rule_name, sizeof(r->rule_name), "%s", name ? name : "");
 		r->level_num = sqlite3_column_int(st, 2);
 		r->total = col_u64(st, 3);
 		r->open = col_u64(st, 4);

@@ -119,7 +119,8 @@ struct idx_filter {
 	uint64_t after_seq;	/* only seq > after_seq */
 	uint64_t limit;		/* the newest `limit` rows; 0: no limit */
 	const char *decision;	/* the event's decision.action: allow, deny or ask */
-	const char *rule;	/* events a rule matched (their detections) */
+	const char *rule;	/* events a rule matched (their detections): the rule's
+				   id or its name, exactly */
 };
 
 /** One indexed event; every pointer is NULL when absent and valid only
@@ -247,7 +248,7 @@ struct idx_alert_filter {
 	int exact_level;	 /* enum idx_level + 1; 0: any */
 	unsigned states;	 /* enum idx_alert_state bits; 0: every state */
 	const char *session;	 /* session id or prefix of one */
-	const char *rule;	 /* rule id, exactly */
+	const char *rule;	 /* the rule's id or its name, exactly */
 	uint64_t since_ns, until_ns; /* alerts seen in [since, until): last >= since,
 					first < until; 0: unbounded */
 	uint64_t limit;		 /* at most this many; 0: no limit */
@@ -259,6 +260,7 @@ struct idx_alert {
 	const char *alert_id, *rule_id, *rule_title, *rule_kind, *level, *action, *decision,
 		*state, *session_id, *agent, *project, *first_seen, *last_seen, *reason,
 		*updated_by, *note;
+	const char *rule_name; /* the rule's name (vigil-exfil-sequence); NULL: it has none */
 	const char *tags_json, *event_ids_json; /* JSON arrays of strings, or NULL */
 	int level_num;				/* enum idx_level */
 	uint64_t first_ns, last_ns, count;
@@ -317,6 +319,7 @@ struct idx_alert_stats {
 	bool rules_truncated;
 	struct idx_alert_rule_count {
 		char rule_id[128], rule_title[160];
+		char rule_name[IDX_ALERT_MAX_ID + 1]; /* "" when the rule has no name */
 		int level_num; /* the highest level of its alerts */
 		uint64_t total, open;
 	} rule[IDX_ALERT_STATS_MAX_RULES];

@@ -160,8 +160,10 @@ int idx_query_events(struct idx *ix, const struct idx_filter *f, idx_event_fn fn
 	if (f->decision && strcmp(f->decision, "allow"))
 		rc |= vbuf_appendf(&sql, " AND decision <> 'allow'");
 	if (f->rule)
+		/* The rule's id or its name (each has an index on event_detections). */
 		rc |= vbuf_appendf(&sql, " AND seq IN (SELECT event_seq FROM event_detections"
-					 " WHERE rule_id = :rule)");
+					 " WHERE rule_id = :rule UNION SELECT event_seq"
+					 " FROM event_detections WHERE rule_name = :rule)");
 	if (f->since_ns)
 		rc |= vbuf_appendf(&sql, " AND time_ns >= :since");
 	if (f->until_ns)

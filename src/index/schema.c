@@ -124,11 +124,13 @@ static const char schema_alerts[] =
 	" tags TEXT, event_ids TEXT,"			 /* JSON arrays as in the record */
 	" first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL," /* its first and newest record */
 	" updated_by TEXT, note TEXT,"
-	" acknowledged_ns INTEGER, resolved_ns INTEGER);" /* its first acknowledge / resolve */
+	" acknowledged_ns INTEGER, resolved_ns INTEGER," /* its first acknowledge / resolve */
+	" rule_name TEXT);"	/* last: an early version 3 table gets it by ALTER TABLE */
 	"CREATE INDEX IF NOT EXISTS alerts_state ON alerts(state, last_ns);"
 	"CREATE INDEX IF NOT EXISTS alerts_level ON alerts(level_num, last_ns);"
 	"CREATE INDEX IF NOT EXISTS alerts_session ON alerts(session_id, last_ns);"
 	"CREATE INDEX IF NOT EXISTS alerts_rule ON alerts(rule_id, last_ns);"
+	"CREATE INDEX IF NOT EXISTS alerts_rule_name ON alerts(rule_name, last_ns);"
 	"CREATE INDEX IF NOT EXISTS alerts_last ON alerts(last_ns);"
 	"CREATE INDEX IF NOT EXISTS alerts_first ON alerts(first_ns);"
 	"CREATE TABLE IF NOT EXISTS alert_events ("
@@ -136,14 +138,42 @@ static const char schema_alerts[] =
 	" PRIMARY KEY (alert_id, event_id)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS event_detections ("
 	" event_seq INTEGER NOT NULL, rule_id TEXT NOT NULL, level TEXT, action TEXT,"
-	" alert_id TEXT, PRIMARY KEY (event_seq, rule_id)) WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS event_detections_rule ON event_detections(rule_id, event_seq);";
+	" alert_id TEXT, rule_name TEXT, PRIMARY KEY (event_seq, rule_id)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS event_detections_rule ON event_detections(rule_id, event_seq);"
+	"CREATE INDEX IF NOT EXISTS event_detections_name ON event_detections(rule_name, event_seq)"
+	" WHERE rule_name IS NOT NULL;";
 
 /* Version 2 -> 3 in place: the new columns of events (the new tables come
  * from schema_alerts, the rows from idx_alerts_backfill). */
 static const char alter_v2[] =
 	"ALTER TABLE events ADD COLUMN decision TEXT;"
 	"ALTER TABLE events ADD COLUMN decision_rule TEXT;";
+
+/*
+ * The rules' names came to version 3 after its first build: an index that
+ * build made has no rule_name columns.  They are added in place and filled
+ * from the stored records (the alert record an alerts row comes from, and
+ * the detections of the event a detection row comes from), as ingest would
+ * have; names longer than an id may be (IDX_ALERT_MAX_ID) are left out as
+ * ingest leaves them out.  The partial index comes from schema_alerts.
+ */
+#define ALERT_MAX_ID_SQL "128"
+_Static_assert(IDX_ALERT_MAX_ID == 128, "ALERT_MAX_ID_SQL is IDX_ALERT_MAX_ID as SQL text");
+static const char alter_v3_names[] =
+	"ALTER TABLE alerts ADD COLUMN rule_name TEXT;"
+	"ALTER TABLE event_detections ADD COLUMN rule_name TEXT;"
+	"UPDATE alerts SET rule_name = (SELECT json_extract(e.json, '$.alert.rule_name')"
+	" FROM events e WHERE e.seq = alerts.last_seq"
+	" AND json_type(e.json, '$.alert.rule_name') = 'text'"
+	" AND length(CAST(json_extract(e.json, '$.alert.rule_name') AS BLOB))"
+	" BETWEEN 1 AND " ALERT_MAX_ID_SQL ");"
+	"UPDATE event_detections SET rule_name = (SELECT json_extract(d.value, '$.name')"
+	" FROM events e, json_each(e.json, '$.detections') d"
+	" WHERE e.seq = event_detections.event_seq AND d.type = 'object'"
+	" AND json_extract(d.value, '$.rule_id') = event_detections.rule_id"
+	" AND json_type(d.value, '$.name') = 'text'"
+	" AND length(CAST(json_extract(d.value, '$.name') AS BLOB))"
+	" BETWEEN 1 AND " ALERT_MAX_ID_SQL " LIMIT 1);";
 
 static const char schema_lean_indexes[] =
 	"CREATE INDEX IF NOT EXISTS events_tool ON events(tool, seq) WHERE tool IS NOT NULL;"
@@ -375,10 +405,30 @@ int64_t idx_col_int(sqlite3_stmt *st, int i, int64_t dflt)
 	return sqlite3_column_type(st, i) == SQLITE_NULL ? dflt : sqlite3_column_int64(st, i);
 }
 
+/* Whether the alerts table has the rule_name column (alter_v3_names). */
+static int has_rule_names(struct idx *ix, bool *yes, char *err, size_t errcap)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*yes = false;
+	rc = sqlite3_prepare_v2(ix->db,
+				"SELECT count(*) FROM pragma_table_info('alerts')"
+				" WHERE name = 'rule_name'",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*yes = sqlite3_column_int(st, 0) > 0;
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? 0 : idx_sqlerr(ix, rc, "index: read the schema", err, errcap);
+}
+
 /* Brings a writable index to IDX_SCHEMA_VERSION.  Version 0 is a new file. */
 static int migrate(struct idx *ix, char *err, size_t errcap)
 {
 	sqlite3_stmt *st = NULL;
+	bool names = false;
 	int version = 0, rc;
 
 	rc = sqlite3_prepare_v2(ix->db, "PRAGMA user_version", -1, &st, NULL);
@@ -387,8 +437,11 @@ static int migrate(struct idx *ix, char *err, size_t errcap)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_OK)
 		return idx_sqlerr(ix, rc, "index: read schema version", err, errcap);
-	if (version == IDX_SCHEMA_VERSION)
-		return 0;
+	if (version == IDX_SCHEMA_VERSION) {
+		rc = has_rule_names(ix, &names, err, errcap);
+		if (rc < 0 || names)
+			return rc;
+	}
 	if (version > IDX_SCHEMA_VERSION) {
 		snprintf(err, errcap,
 			 "index schema version %d is newer than this vigil's (%d): "
@@ -404,11 +457,22 @@ static int migrate(struct idx *ix, char *err, size_t errcap)
 	 * tables: they are added in place and filled from the stored events
 	 * (rebuilding a large index from the ledger would take minutes, the
 	 * backfill reads only the events that mention a decision, detections or
-	 * an alert).  All in the same transaction as the version bump. */
+	 * an alert).  An early version 3 lacks the rule names: alter_v3_names.
+	 * All in the same transaction as the version bump. */
 	rc = idx_exec(ix, "BEGIN IMMEDIATE", err, errcap);
 	if (rc < 0)
 		return rc;
-	rc = version == 1 ? idx_exec(ix, drop_v1, err, errcap) : 0;
+	/* An early version 3 (no rule names): another writer may have added
+	 * them while this one waited for the lock. */
+	if (version == IDX_SCHEMA_VERSION) {
+		rc = has_rule_names(ix, &names, err, errcap);
+		if (rc == 0 && names)
+			return idx_exec(ix, "COMMIT", err, errcap);
+		if (rc == 0)
+			rc = idx_exec(ix, alter_v3_names, err, errcap);
+	}
+	if (rc == 0 && version == 1)
+		rc = idx_exec(ix, drop_v1, err, errcap);
 	if (rc == 0 && version == 2)
 		rc = idx_exec(ix, alter_v2, err, errcap);
 	if (rc == 0)
@@ -440,6 +504,7 @@ static int migrate(struct idx *ix, char *err, size_t errcap)
 static int check_version(struct idx *ix, char *err, size_t errcap)
 {
 	sqlite3_stmt *st = NULL;
+	bool names = false;
 	int version = -1, rc;
 
 	rc = sqlite3_prepare_v2(ix->db, "PRAGMA user_version", -1, &st, NULL);
@@ -460,7 +525,16 @@ static int check_version(struct idx *ix, char *err, size_t errcap)
 			 version, IDX_SCHEMA_VERSION);
 		return -EPROTO;
 	}
-	return 0;
+	/* A reader cannot add the rule names an early version 3 lacks; the
+	 * next writer (vigild at start, vigil reindex) does. */
+	rc = has_rule_names(ix, &names, err, errcap);
+	if (rc == 0 && !names) {
+		snprintf(err, errcap,
+			 "the index predates rule names: restart vigild (which adds them) or "
+			 "run 'vigil reindex'");
+		return -EPROTO;
+	}
+	return rc;
 }
 
 int idx_open(const char *path, unsigned flags, struct idx **out, char *err, size_t errcap)
