@@ -12,6 +12,7 @@
  * writes settings.local.json) is merged again rather than lost.
  */
 #include "cli.h"
+#include "config.h"
 #include "install.h"
 
 #include <errno.h>
@@ -247,6 +248,37 @@ static int env_prefix(struct vbuf *b, const char *name, const char *value)
 	return vbuf_append(b, " ", 1);
 }
 
+/*
+ * decisions.timeout_ms of vigil.yaml bounds how long a blocking hook waits
+ * for vigild.  The hook reads no config (it links only libc and must start
+ * fast), so the value travels in its command line as --timeout-ms.  A
+ * config that cannot be read is left out with a warning: installing hooks
+ * must not depend on it.
+ */
+static int decide_timeout(struct vbuf *b)
+{
+	struct config *cfg = NULL;
+	struct config_diags d;
+	uint32_t ms;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	rc = config_load(NULL, &cfg, &d);
+	if (rc < 0 || !cfg) {
+		fprintf(stderr, "vigil install: warning: the config file has errors; blocking hooks "
+				"keep the default decision timeout\n");
+		config_diags_print(&d, stderr, "  ");
+		config_diags_release(&d);
+		return 0;
+	}
+	ms = config_decisions_timeout_ms(config_tree(cfg));
+	config_free(cfg);
+	config_diags_release(&d);
+	if (ms == 2000) /* vigil-hook's own default */
+		return 0;
+	return vbuf_appendf(b, " --timeout-ms %u", (unsigned)ms);
+}
+
 static int build_commands(struct install *in)
 {
 	const char *state = in->c->state_override[0] ? in->c->state_override
@@ -272,6 +304,7 @@ static int build_commands(struct install *in)
 		goto fail;
 	if ((rc = vbuf_append(&in->command_decide, b->data, b->len)) < 0 ||
 	    (rc = vbuf_append(&in->command_decide, " --decide", 9)) < 0 ||
+	    (rc = decide_timeout(&in->command_decide)) < 0 ||
 	    (rc = vbuf_append(&in->command_closed, in->command_decide.data,
 			      in->command_decide.len)) < 0 ||
 	    (rc = vbuf_append(&in->command_closed, " --fail-closed", 14)) < 0)

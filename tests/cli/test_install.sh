@@ -451,5 +451,12 @@ ok $? "installing again without it goes back to fail-open"
 [ $? -eq 2 ] && grep -q "'Stop' is not a blocking event" "$T/err" && grep -q "PreToolUse" "$T/err"
 ok $? "--fail-closed with a non-blocking event is a usage error naming the blocking ones"
 
+printf 'decisions:\n  timeout_ms: 5000\n' >"$T/vigil.yaml"
+d="$T/tmo" && mkdir -p "$d"
+(cd "$T" && VIGIL_CONFIG="$T/vigil.yaml" "$VIGIL" install --dir "$d" --hook "$HOOK" >"$T/out" 2>"$T/err")
+[ $? -eq 0 ] && [ "$(grep -c -- '--decide --timeout-ms 5000"' "$d/.claude/settings.json")" -eq 3 ] &&
+	[ "$(grep -c -- '--timeout-ms' "$d/.claude/settings.json")" -eq 3 ]
+ok $? "decisions.timeout_ms of vigil.yaml goes into the blocking hooks' commands (--timeout-ms)"
+
 echo "1..$n"
 [ $failed -eq 0 ]
