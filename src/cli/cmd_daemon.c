@@ -193,6 +193,35 @@ static void print_status(struct cli *c, json_t *j)
 	       I(ev, "spooled_drained"), I(ev, "spool_duplicates"), spool_bytes(c));
 	printf("  connections %lld open, %lld since start\n", I(ev, "connections"),
 	       I(ev, "connections_total"));
+	{
+		json_t *ru = json_object_get(j, "rules"), *al = json_object_get(j, "alerts");
+		json_t *chans = json_object_get(json_object_get(al, "notifications"), "channels");
+
+		if (json_is_object(ru))
+			printf("  rules       %lld (%lld correlation), %lld with errors left out, "
+			       "loaded %s, %lld hits over %lld events\n",
+			       I(ru, "rules"), I(ru, "correlation"), I(ru, "errors"),
+			       json_string_value(json_object_get(ru, "loaded"))
+				       ? json_string_value(json_object_get(ru, "loaded"))
+				       : "-",
+			       I(ru, "hits"), I(ru, "events_evaluated"));
+		if (json_is_object(al))
+			printf("  alerts      %lld open in memory, %lld opened since start, %lld "
+			       "handed to the notifier\n",
+			       I(al, "open"), I(al, "opened"), I(al, "notified"));
+		for (size_t i = 0; i < json_array_size(chans); i++) {
+			json_t *ch = json_array_get(chans, i);
+			const char *le = json_string_value(json_object_get(ch, "last_error"));
+
+			printf("  channel     %-10s %lld sent, %lld failed, %lld retried, %lld dropped, "
+			       "%lld suppressed%s%s\n",
+			       json_string_value(json_object_get(ch, "name"))
+				       ? json_string_value(json_object_get(ch, "name"))
+				       : "?",
+			       I(ch, "sent"), I(ch, "failed"), I(ch, "retried"), I(ch, "dropped"),
+			       I(ch, "suppressed"), le ? "; last error: " : "", le ? le : "");
+		}
+	}
 #undef I
 }
 
