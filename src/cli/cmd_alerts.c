@@ -308,7 +308,8 @@ static int show_one(void *arg, const struct idx_alert *a)
 		 a->rule_kind ? " (" : "", a->rule_kind ? a->rule_kind : "",
 		 a->rule_kind ? ")" : "");
 	field("rule:", buf);
-	field("rule id:", a->rule_id);
+	if (a->rule_name)
+		field("rule id:", a->rule_id);
 	field("title:", a->rule_title);
 	printf("  %-14s %s%s%s\n", "level:", level_color(d->c, a->level_num),
 	       idx_level_name(a->level_num), cli_c(d->c, CLI_RESET));

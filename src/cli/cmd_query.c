@@ -197,7 +197,7 @@ int cliq_filter_opt(struct cli *c, const char *cmd, int opt, const char *arg,
 		break;
 	case CLIQ_OPT_RULE:
 		if (!*arg)
-			return cli_usage_error(cmd, "--rule: give a rule id");
+			return cli_usage_error(cmd, "--rule: give a rule id or name");
 		f->rule = arg;
 		break;
 	case CLIQ_OPT_JSON:

@@ -87,7 +87,7 @@ enum {
 	"                      every word (full-text search; whole words)\n"                \
 	"  --agent-id ID       only events of this subagent\n"                              \
 	"  --decision WHAT     events the daemon decided so: allow, deny or ask\n"          \
-	"  --rule ID           events a rule matched (its detections)\n"                    \
+	"  --rule RULE         events a rule matched (its detections): its id or name\n"    \
 	"  --json              one JSON object per line: the stored event plus \"seq\"\n"   \
 	"  --state-dir DIR     state directory\n"
 /* Handles one option of a command's getopt loop: 0 when it was a filter

@@ -1147,6 +1147,14 @@ static int open_all(struct vd *d, char *err, size_t errcap)
 		snprintf(err, errcap, "cannot set up alerts: %s", strerror(-rc));
 		return rc;
 	}
+	/* Open alerts continue on the same ids: take them from the index as it
+	 * is before hooks are taken (again once it caught up with the ledger,
+	 * for alerts recorded after its last commit). */
+	if (access(d->index_path, F_OK) == 0 &&
+	    idx_open(d->index_path, IDX_RDONLY, &d->ro_idx, NULL, 0) == 0)
+		vd_alerts_restore(d, d->ro_idx);
+	else
+		d->ro_idx = NULL;
 	{
 		struct notify_opts nopt = { .state_dir = d->cfg.state_dir, .hostname = d->host };
 		char nerr[512] = "";

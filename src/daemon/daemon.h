@@ -101,7 +101,7 @@ struct vd_verdict {
 	enum rules_action action; /* alert = allow */
 	const char *mode;	  /* "rules", "fail-open", "fail-closed" */
 	char decision[8];	  /* "allow", "deny", "ask"; "" when not blocking */
-	char rule_id[256], rule_title[512];
+	char rule_id[256], rule_name[256], rule_title[512];
 	char reason[2048];
 	size_t nalerts;
 	json_t *recs[VD_VERDICT_MAX_RECS]; /* alert records to append after the event */

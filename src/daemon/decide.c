@@ -334,6 +334,25 @@ int vd_decide(struct vd *d, json_t *ev, unsigned kind, unsigned flags, bool from
 		if (rc < 0)
 			vg_warn("rules: cannot evaluate an event: %s", strerror(-rc));
 	}
+	if (rc == 0 && d->rules && rr->nhits && v->blocking && !rr->blocking) {
+		/* A hook installed with --decide whose name the engine does not
+		 * know as blocking (Gemini CLI's BeforeTool, Codex's): the
+		 * strongest action decides, the highest level breaking ties, as
+		 * rules_eval does for Claude Code's hook names. */
+		rr->action = RULES_ACTION_ALERT;
+		rr->action_hit = -1;
+		for (size_t k = 0; k < rr->nhits; k++) {
+			const struct rules_hit *h = &rr->hits[k];
+
+			if (h->action == RULES_ACTION_ALERT)
+				continue;
+			if (rr->action_hit < 0 || h->action > rr->action ||
+			    (h->action == rr->action && h->level > rr->hits[rr->action_hit].level)) {
+				rr->action = h->action;
+				rr->action_hit = (long)k;
+			}
+		}
+	}
 	if (rc == 0 && d->rules && rr->nhits) {
 		/* The decision first: the alert of the deciding rule records it. */
 		if (v->blocking && rr->action_hit >= 0 && rr->action != RULES_ACTION_ALERT) {
@@ -341,6 +360,7 @@ int vd_decide(struct vd *d, json_t *ev, unsigned kind, unsigned flags, bool from
 
 			v->action = rr->action;
 			snprintf(v->rule_id, sizeof(v->rule_id), "%s", h->rule_id);
+			snprintf(v->rule_name, sizeof(v->rule_name), "%s", h->name ? h->name : "");
 			snprintf(v->rule_title, sizeof(v->rule_title), "%s", h->title);
 			snprintf(v->decision, sizeof(v->decision), "%s", decision_name(v->action));
 			format_reason(h, rr->action, v->reason, sizeof(v->reason));
@@ -383,7 +403,7 @@ int vd_decide(struct vd *d, json_t *ev, unsigned kind, unsigned flags, bool from
 		v->action = (flags & WIRE_F_FAIL_CLOSED) ? RULES_ACTION_BLOCK : RULES_ACTION_ALERT;
 		snprintf(v->reason, sizeof(v->reason),
 			 "vigild did not answer the hook; it applied its %s mode", v->mode);
-		v->rule_id[0] = v->rule_title[0] = '\0';
+		v->rule_id[0] = v->rule_name[0] = v->rule_title[0] = '\0';
 		v->outage = true;
 		outage_alert(d, ev, v);
 	}
@@ -395,6 +415,8 @@ int vd_decide(struct vd *d, json_t *ev, unsigned kind, unsigned flags, bool from
 			return -ENOMEM;
 		if (v->rule_id[0]) {
 			json_object_set_new(o, "rule_id", json_string(v->rule_id));
+			if (v->rule_name[0])
+				json_object_set_new(o, "rule_name", json_string(v->rule_name));
 			json_object_set_new(o, "rule_title", json_string(v->rule_title));
 		}
 		if (v->reason[0])

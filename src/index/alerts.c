@@ -111,7 +111,10 @@ void idx_decision_of(json_t *root, const char **action, const char **rule)
 	*action = *rule = NULL;
 	if (json_is_object(d)) {
 		*action = jstr(d, "action");
-		*rule = jstr(d, "rule_id");
+		/* The rule's name when it has one: what people search and read. */
+		*rule = jstr(d, "rule_name");
+		if (!*rule)
+			*rule = jstr(d, "rule_id");
 	} else if (json_is_string(d)) {
 		*action = json_string_value(d); /* a bare "deny" is read the same way */
 	}

@@ -176,6 +176,9 @@ static void nmsg_fill_ptrs(struct nmsg *m)
 	m->update = sget(a, "update");
 	m->state = sget(a, "state");
 	m->rule_id = sget(a, "rule_id");
+	m->rule_name = sget(a, "rule_name");
+	/* People know rules by name (vigil-exfil-sequence); the id is a UUID. */
+	m->rule = *m->rule_name ? m->rule_name : m->rule_id;
 	m->title = sget(a, "rule_title");
 	m->level = sget(a, "level");
 	m->action = sget(a, "action");
@@ -195,9 +198,9 @@ static void nmsg_fill_ptrs(struct nmsg *m)
 
 static int copy_alert(const json_t *src, json_t *a)
 {
-	static const char *const ids[] = { "id", "update", "state", "rule_id", "rule_kind",
-					   "level", "action", "decision", "session_id", "agent",
-					   "first_seen", "last_seen", "by" };
+	static const char *const ids[] = { "id", "update", "state", "rule_id", "rule_name",
+					   "rule_kind", "level", "action", "decision",
+					   "session_id", "agent", "first_seen", "last_seen", "by" };
 	static const char *const texts[] = { "rule_title", "reason", "note", "project" };
 	const json_t *count = json_object_get(src, "count");
 	int rc = 0;
@@ -333,7 +336,7 @@ struct nmsg *nmsg_derive(struct nmsg *m, enum nmsg_kind kind, uint64_t now_ns)
 
 static const char *title_of(const struct nmsg *m)
 {
-	return *m->title ? m->title : m->rule_id;
+	return *m->title ? m->title : m->rule;
 }
 
 static const char *decision_note(const struct nmsg *m)
@@ -353,7 +356,7 @@ void nmsg_render_text(struct nmsg *m)
 	raw[0] = '\0';
 	switch (m->kind) {
 	case NMSG_ALERT:
-		tb_add(&t, "[vigil] %s: %s (%s)", nf_sev_upper(m->sev), title_of(m), m->rule_id);
+		tb_add(&t, "[vigil] %s: %s (%s)", nf_sev_upper(m->sev), title_of(m), m->rule);
 		if (*m->session_id)
 			tb_add(&t, " in session %s", m->session_id);
 		if (*m->host)
@@ -364,7 +367,7 @@ void nmsg_render_text(struct nmsg *m)
 		break;
 	case NMSG_REPEAT:
 		tb_add(&t, "[vigil] %s: %s (%s) matched again", nf_sev_upper(m->sev), title_of(m),
-		       m->rule_id);
+		       m->rule);
 		if (*m->session_id)
 			tb_add(&t, " in session %s", m->session_id);
 		if (*m->host)
@@ -377,13 +380,13 @@ void nmsg_render_text(struct nmsg *m)
 		vg_format_time(m->since_ns, since, sizeof(since));
 		tb_add(&t, "[vigil] %s: %llu more match%s of %s (%s)", nf_sev_upper(m->sev),
 		       (unsigned long long)m->more, m->more == 1 ? "" : "es", title_of(m),
-		       m->rule_id);
+		       m->rule);
 		if (*m->session_id)
 			tb_add(&t, " in session %s", m->session_id);
 		tb_add(&t, " since %s", since);
 		break;
 	case NMSG_UPDATE:
-		tb_add(&t, "[vigil] alert %s (%s) %s", title_of(m), m->rule_id,
+		tb_add(&t, "[vigil] alert %s (%s) %s", title_of(m), m->rule,
 		       strcmp(m->update, "resolve") == 0 ? "resolved" : "acknowledged");
 		if (*m->by)
 			tb_add(&t, " by %s", m->by);
@@ -430,7 +433,7 @@ static size_t collect_facts(const struct nmsg *m, struct fact *f, size_t cap)
 		}                                                                \
 	} while (0)
 	FACT("Severity", "%s", nf_sev_name(m->sev));
-	FACT("Rule", "%s", m->rule_id);
+	FACT("Rule", "%s", m->rule);
 	FACT("Session", "%s", m->session_id);
 	FACT("Agent", "%s", m->agent);
 	FACT("Host", "%s", m->host);
@@ -675,7 +678,7 @@ json_t *nfmt_grafana(const struct nmsg *m, const struct nchan_cfg *c)
 	snprintf(tag, sizeof(tag), "severity:%s", nf_sev_name(m->sev));
 	if (json_array_append_new(tags, json_string(tag)) < 0)
 		goto fail;
-	snprintf(tag, sizeof(tag), "rule:%s", m->rule_id);
+	snprintf(tag, sizeof(tag), "rule:%s", m->rule);
 	if (json_array_append_new(tags, jstr_cut(tag, sizeof(tag) - 1)) < 0)
 		goto fail;
 	if (jset(o, "time", json_integer((json_int_t)(m->time_ns / 1000000))) < 0 ||
@@ -813,6 +816,9 @@ int nfmt_email(const struct nmsg *m, const struct nchan_cfg *c, const char *host
 		snprintf(label, sizeof(label), "%-10s ", facts[i].name);
 		rc = put_body_line(out, label, facts[i].value);
 	}
+	/* The facts name the rule by its name: the id too, for lookups. */
+	if (rc == 0 && *m->rule_name)
+		rc = put_body_line(out, "Rule ID    ", m->rule_id);
 	if (rc == 0 && *m->first_seen)
 		rc = put_body_line(out, "First seen ", m->first_seen);
 	if (rc == 0 && *m->last_seen)
@@ -895,7 +901,9 @@ int nfmt_syslog(const struct nmsg *m, const struct nchan_cfg *c, pid_t pid, char
 	raw[0] = '\0';
 	tb_add(&t, "vigil %s", nf_kind_name(m->kind));
 	kv(&t, "severity", nf_sev_name(m->sev));
-	kv(&t, "rule", m->rule_id);
+	kv(&t, "rule", m->rule);
+	if (*m->rule_name)
+		kv(&t, "rule_id", m->rule_id);
 	kv(&t, "title", m->title);
 	kv(&t, "session", m->session_id);
 	kv(&t, "agent", m->agent);

@@ -75,7 +75,9 @@ static bool chan_takes(const struct nchan *c, const struct nmsg *m)
 		return false;
 	if (m->sev < c->cfg.min_sev)
 		return false;
-	if (c->cfg.rules.n && !list_has(&c->cfg.rules, m->rule_id))
+	/* An entry names the rule by its id or by its name. */
+	if (c->cfg.rules.n && !list_has(&c->cfg.rules, m->rule_id) &&
+	    !(*m->rule_name && list_has(&c->cfg.rules, m->rule_name)))
 		return false;
 	if (c->cfg.rule_tags.n) {
 		const json_t *tags = json_object_get(json_object_get(m->rec, "alert"), "tags");

@@ -83,7 +83,7 @@ struct nchan_cfg {
 	uint32_t max_attempts;
 	uint32_t backoff_ms, backoff_max_ms;
 	uint32_t timeout_ms, connect_timeout_ms;
-	struct nstrv rules;	/* rule ids (or "prefix*") this channel takes; empty: all */
+	struct nstrv rules;	/* rule ids or names (or "prefix*") it takes; empty: all */
 	struct nstrv rule_tags; /* rule tags this channel takes; empty: all */
 
 	char *url;		/* secret: webhook, slack, teams, email, grafana */
@@ -149,6 +149,8 @@ struct nmsg {
 	const char *alert_id, *update, *state, *rule_id, *title, *level, *action, *decision,
 		*session_id, *agent, *project, *host, *user, *reason, *by, *note, *first_seen,
 		*last_seen;
+	const char *rule_name; /* "" when the rule has none */
+	const char *rule;      /* what the texts call the rule: rule_name, else rule_id */
 	uint64_t count;
 	char text[NF_TEXT_MAX];
 };

@@ -45,7 +45,9 @@ is_true() { [ "$(py "$1" 2>"$T/pyerr")" = True ]; }
 
 # The ledger's content: vigil events (kept as they are by `vigil import`), times relative
 # to now so that the statistics' day windows hold them.  A1 and A2 were opened in the
-# same minute (their ids share 10 characters); A6 is three days old.
+# same minute (their ids share 10 characters); A6 is three days old.  The network egress
+# rule has a UUID id and a name, as the default pack's rules do; the others use their
+# name as the id (rules need not have a name).
 python3 - >"$T/alerts.jsonl" <<'PY'
 import json, sys, time, datetime
 now = time.time()
@@ -59,6 +61,7 @@ A3 = '019bb0c1-0000-7000-8000-00000000000c'
 A4 = '019cc0c1-0000-7000-8000-00000000000d'
 A5 = '019dd0c1-0000-7000-8000-00000000000e'
 A6 = '019ee0c1-0000-7000-8000-00000000000f'
+R3 = '5c0f2d1e-3333-4000-8000-0000000000e3'
 out = []
 n = [0]
 def ev(t, sid, hook, etype, tool=None, target=None, detections=None, decision=None):
@@ -72,7 +75,7 @@ def ev(t, sid, hook, etype, tool=None, target=None, detections=None, decision=No
     if decision: e['decision'] = decision
     out.append(e)
     return e['id']
-def alert(t, aid, update, state, rule, title, level, action, decision, sid, first, last, count, ids, kind='detection', by=None, note=None):
+def alert(t, aid, update, state, rule, title, level, action, decision, sid, first, last, count, ids, kind='detection', by=None, note=None, name=None):
     n[0] += 1
     a = {'id': aid, 'update': update, 'state': state, 'rule_id': rule, 'rule_title': title,
          'rule_kind': kind, 'level': level, 'action': action, 'decision': decision,
@@ -81,10 +84,13 @@ def alert(t, aid, update, state, rule, title, level, action, decision, sid, firs
          'reason': '%s matched in session %s' % (rule, sid[:8])}
     if by: a['by'] = by
     if note: a['note'] = note
+    if name: a['rule_name'] = name
     out.append({'schema': 'vigil.event.v1', 'id': '0190ffff-0000-7000-9000-%012d' % n[0], 'time': ts(t),
                 'agent': 'claude-code', 'session_id': sid, 'hook': 'vigil', 'event_type': 'alert', 'alert': a})
-def det(rule, level, action, aid):
-    return [{'rule_id': rule, 'title': rule, 'level': level, 'action': action, 'alert_id': aid}]
+def det(rule, level, action, aid, name=None):
+    d = {'rule_id': rule, 'title': rule, 'level': level, 'action': action, 'alert_id': aid}
+    if name: d['name'] = name
+    return [d]
 def dec(action, rule):
     return {'action': action, 'rule_id': rule, 'rule_title': rule, 'reason': 'because', 'mode': 'rules'}
 b = now - 3600
@@ -95,10 +101,10 @@ e1 = ev(b, S1, 'PreToolUse', 'command_execution', 'Bash', 'rm -rf /', det('vigil
 alert(b, A1, 'open', 'open', 'vigil-destructive-rm', 'Destructive rm -rf', 'critical', 'block', 'deny', S1, b, b, 1, [e1])
 e2 = ev(b + 10, S1, 'PreToolUse', 'file_read', 'Read', '/home/dev/.ssh/id_rsa', det('vigil-sensitive-file', 'high', 'alert', A2), dec('allow', None))
 alert(b + 10, A2, 'open', 'open', 'vigil-sensitive-file', 'Private key read', 'high', 'alert', None, S1, b + 10, b + 10, 1, [e2])
-e3 = ev(b + 20, S1, 'PreToolUse', 'command_execution', 'Bash', 'curl http://203.0.113.9/x', det('vigil-network-egress', 'medium', 'ask', A3), dec('ask', 'vigil-network-egress'))
-alert(b + 20, A3, 'open', 'open', 'vigil-network-egress', 'Network egress', 'medium', 'ask', 'ask', S1, b + 20, b + 20, 1, [e3])
-e4 = ev(b + 30, S1, 'PreToolUse', 'command_execution', 'Bash', 'curl http://203.0.113.9/y', det('vigil-network-egress', 'medium', 'ask', A3), dec('ask', 'vigil-network-egress'))
-alert(b + 30, A3, 'match', 'open', 'vigil-network-egress', 'Network egress', 'medium', 'ask', 'ask', S1, b + 20, b + 30, 2, [e3, e4])
+e3 = ev(b + 20, S1, 'PreToolUse', 'command_execution', 'Bash', 'curl http://203.0.113.9/x', det(R3, 'medium', 'ask', A3, 'vigil-network-egress'), dec('ask', R3))
+alert(b + 20, A3, 'open', 'open', R3, 'Network egress', 'medium', 'ask', 'ask', S1, b + 20, b + 20, 1, [e3], name='vigil-network-egress')
+e4 = ev(b + 30, S1, 'PreToolUse', 'command_execution', 'Bash', 'curl http://203.0.113.9/y', det(R3, 'medium', 'ask', A3, 'vigil-network-egress'), dec('ask', R3))
+alert(b + 30, A3, 'match', 'open', R3, 'Network egress', 'medium', 'ask', 'ask', S1, b + 20, b + 30, 2, [e3, e4], name='vigil-network-egress')
 alert(b + 31, A4, 'open', 'open', 'vigil-secret-exfiltration', 'Secret exfiltration', 'critical', 'alert', None, S1, b + 10, b + 30, 2, [e2, e4], kind='correlation')
 alert(b + 100, A2, 'acknowledge', 'acknowledged', 'vigil-sensitive-file', 'Private key read', 'high', 'alert', None, S1, b + 10, b + 10, 1, [e2], by='uid 1000', note='looking into it')
 e5 = ev(b + 200, S2, 'PreToolUse', 'file_write', 'Write', '/etc/hosts', det('vigil-system-file', 'high', 'alert', A5), dec('allow', None))
@@ -110,6 +116,7 @@ PY
 A1=019aa0c1-0a00-7000-8000-00000000000a
 A2=019aa0c1-0b00-7000-8000-00000000000b
 A3=019bb0c1-0000-7000-8000-00000000000c
+R3=5c0f2d1e-3333-4000-8000-0000000000e3
 S1=3f1c0a2e-1111-4000-8000-000000000001
 
 # ---- help ----------------------------------------------------------------------------------
@@ -148,6 +155,8 @@ ok $? "alerts: the 5 open or acknowledged alerts under a header (resolved left o
 has "^019aa0c1-0a  .*critical  *open  *1  3f1c0a2e  block  *vigil-destructive-rm  *Destructive rm -rf" &&
 	has "^019aa0c1-0b  .*high  *acknowledged" && has "^019bb0c1  .*medium  *open  *2 "
 ok $? "each row: the shortest unique id prefix, level, state, count, session, action, rule, title"
+has "^019bb0c1  .*  ask  *vigil-network-egress  *Network egress" && ! has "$R3"
+ok $? "the RULE column names a rule by its name, not its id"
 ! grep -q $'\033' "$T/out"
 ok $? "NO_COLOR: no escape sequences"
 run alerts show --state all --json
@@ -157,8 +166,10 @@ is_true "[a for a in L if a['id'] == '$A3'][0]['count'] == 2 and [a for a in L i
 ok $? "a matched-again alert: the newest record's count and event ids"
 is_true "[a for a in L if a['id'] == '$A2'][0]['by'] == 'uid 1000' and [a for a in L if a['id'] == '$A2'][0]['note'] == 'looking into it' and [a for a in L if a['id'] == '$A2'][0]['acknowledged_at'] is not None and [a for a in L if a['id'] == '$A2'][0]['resolved_at'] is None"
 ok $? "an acknowledged alert: by, note and the acknowledge time"
-is_true "set(L[0]) >= {'id', 'state', 'rule_id', 'rule_title', 'rule_kind', 'level', 'level_num', 'action', 'decision', 'tags', 'session_id', 'agent', 'project', 'first_seen', 'last_seen', 'count', 'event_ids', 'reason', 'by', 'note'} and L[0]['tags'] == ['attack.t1485']"
+is_true "set(L[0]) >= {'id', 'state', 'rule_id', 'rule_name', 'rule_title', 'rule_kind', 'level', 'level_num', 'action', 'decision', 'tags', 'session_id', 'agent', 'project', 'first_seen', 'last_seen', 'count', 'event_ids', 'reason', 'by', 'note'} and L[0]['tags'] == ['attack.t1485']"
 ok $? "--json has the fields of the ledger's alert object"
+is_true "[(a['rule_id'], a['rule_name']) for a in L if a['id'] == '$A3'] == [('$R3', 'vigil-network-egress')] and all(a['rule_name'] is None for a in L if a['id'] != '$A3')"
+ok $? "--json: rule_name of a named rule, null for a rule without a name"
 run alerts show --state resolved --json
 is_true "len(L) == 1 and L[0]['resolved_at'] is not None"
 ok $? "--state resolved: 1"
@@ -171,6 +182,15 @@ ok $? "--severity =critical: exactly critical"
 run alerts show --severity =critical --state open --rule vigil-secret-exfiltration --json
 is_true "len(L) == 1 and L[0]['rule_kind'] == 'correlation'"
 ok $? "--rule with other filters: the correlation alert"
+run alerts show --rule vigil-network-egress --json
+is_true "[a['id'] for a in L] == ['$A3']"
+ok $? "--rule NAME: the alert of the rule with that name"
+run alerts show --rule "$R3" --json
+is_true "[a['id'] for a in L] == ['$A3']"
+ok $? "--rule ID of the same rule: the same alert"
+run alerts show --rule vigil-network --json
+[ $rc -eq 0 ] && is_true "L == []"
+ok $? "--rule matches a name exactly, not a prefix"
 run alerts show --session 7b2d --state all --json
 is_true "len(L) == 2 and all(a['session_id'].startswith('7b2d') for a in L)"
 ok $? "--session prefix"
@@ -197,6 +217,15 @@ ok $? "show an unknown id: exit 1"
 run alerts show 019aa0c1-0a
 [ $rc -eq 0 ] && has "^Alert $A1" && has "rule: *vigil-destructive-rm (detection)" && has "action: *block, decision deny" && has "Events (1 recorded)" && has "PreToolUse *Bash .*rm -rf / \[deny: vigil-destructive-rm\]"
 ok $? "show PREFIX: the alert in detail and its event with the decision"
+run alerts show 019bb0c1
+[ $rc -eq 0 ] && has "rule: *vigil-network-egress (detection)$" && has "rule id: *$R3$"
+ok $? "show: a named rule's name and its id"
+run alerts show 019aa0c1-0a
+! has "rule id:"
+ok $? "show: no separate id line for a rule without a name"
+run alerts show "$A3" --json
+[ $rc -eq 0 ] && is_true "J['rule_name'] == 'vigil-network-egress' and J['rule_id'] == '$R3'"
+ok $? "show ID --json: rule_name and rule_id"
 run alerts show "$A3" --json
 [ $rc -eq 0 ] && is_true "J['id'] == '$A3' and [e['target'] for e in J['events']] == ['curl http://203.0.113.9/x', 'curl http://203.0.113.9/y'] and all('seq' in e for e in J['events'])"
 ok $? "show ID --json: one object with its events (seq added)"
@@ -205,6 +234,8 @@ ok $? "show ID --json: one object with its events (seq added)"
 run alerts stats
 [ $rc -eq 0 ] && has "Alerts first seen in the last 7 days" && has "by level:  critical 2  high 2  medium 1  low 1  informational 0" && has "by state:  open 4  acknowledged 1  resolved 1" && has "^vigil-destructive-rm  *1  *1  critical"
 ok $? "stats: totals by level, state and rule"
+has "^vigil-network-egress  *1  *1  medium  *Network egress" && ! has "$R3"
+ok $? "stats: a named rule is shown by its name"
 [ "$(grep -c '^20[0-9][0-9]-[0-9][0-9]-[0-9][0-9] ' "$T/out")" -eq 7 ]
 ok $? "stats: one row per day for 7 days"
 run alerts stats --days 2 --json
@@ -212,8 +243,10 @@ run alerts stats --days 2 --json
 ok $? "stats --days 2 --json: the 5 recent alerts, open now counts the old one too"
 is_true "abs(J['mtta_s'] - 90) < 0.01 and abs(J['mttr_s'] - 200) < 0.01 and J['acknowledged_count'] == 1"
 ok $? "stats: mean time to acknowledge 90 s, to resolve 200 s"
-is_true "J['by_rule'][0]['alerts'] == 1 and {r['rule_id'] for r in J['by_rule']} == {'vigil-destructive-rm', 'vigil-sensitive-file', 'vigil-network-egress', 'vigil-secret-exfiltration', 'vigil-system-file'}"
+is_true "J['by_rule'][0]['alerts'] == 1 and {r['rule_id'] for r in J['by_rule']} == {'vigil-destructive-rm', 'vigil-sensitive-file', '$R3', 'vigil-secret-exfiltration', 'vigil-system-file'}"
 ok $? "stats --json: by rule"
+is_true "{r['rule_id']: r['rule_name'] for r in J['by_rule']}['$R3'] == 'vigil-network-egress' and {r['rule_id']: r['rule_name'] for r in J['by_rule']}['vigil-system-file'] is None"
+ok $? "stats --json: by_rule has rule_name (null without one)"
 for bad in 0 367 x -1; do
 	run alerts stats --days "$bad"
 	[ $rc -eq 2 ]
@@ -228,8 +261,17 @@ run events --decision ask --json
 is_true "len(L) == 2 and all(e['decision']['action'] == 'ask' for e in L)"
 ok $? "events --decision ask"
 run events --rule vigil-network-egress --json
-is_true "len(L) == 2 and all(e['detections'][0]['rule_id'] == 'vigil-network-egress' for e in L)"
-ok $? "events --rule: the events the rule matched"
+is_true "len(L) == 2 and all(e['detections'][0]['rule_id'] == '$R3' for e in L)"
+ok $? "events --rule NAME: the events the rule matched"
+run events --rule "$R3" --json
+is_true "len(L) == 2 and all(e['detections'][0]['name'] == 'vigil-network-egress' for e in L)"
+ok $? "events --rule ID: the same events"
+run events --rule vigil-destructive-rm --json
+is_true "len(L) == 1 and L[0]['target'] == 'rm -rf /'"
+ok $? "events --rule of a rule without a name: by its id"
+run events --rule ""
+[ $rc -eq 2 ] && has "give a rule id or name" err
+ok $? "events --rule with an empty value: usage error"
 run events --decision maybe
 [ $rc -eq 2 ] && has "allow, deny, ask" err
 ok $? "events --decision with another word: usage error"

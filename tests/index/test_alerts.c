@@ -6,8 +6,10 @@
  * (ambiguous ones refused); the listing filters and order; statistics per
  * day, level, state and rule; malformed records never fail ingest; a sync
  * from the ledger (what `vigil reindex` runs) gives the same rows as the
- * daemon's incremental path; and a version 2 index is migrated in place,
- * with the new tables filled from the events it already holds.
+ * daemon's incremental path; a version 2 index is migrated in place,
+ * with the new tables filled from the events it already holds; rules are
+ * found by id or by name, and an early version 3 index (before rule names)
+ * gets its name columns added and filled in place.
  */
 #include "ledger/helpers.h"
 #include "idx.h"
@@ -38,6 +40,16 @@
 static json_t *recs[64];
 static size_t nrecs;
 
+/* The names of the rules that have one (rules need not). */
+static const char *name_of(const char *rule)
+{
+	if (rule && !strcmp(rule, "rule-rm"))
+		return "vigil-destructive-rm";
+	if (rule && !strcmp(rule, "rule-key"))
+		return "vigil-private-key";
+	return NULL;
+}
+
 static void iso(uint64_t ns, char *out, size_t cap)
 {
 	vg_format_time(ns, out, cap);
@@ -66,9 +78,9 @@ static void add_event(int n, uint64_t t, const char *sid, const char *tool, cons
 	json_object_set_new(e, "target", json_string(target));
 	if (rule)
 		json_object_set_new(e, "detections",
-				    json_pack("[{s:s, s:s, s:s, s:s, s:s}]", "rule_id", rule, "title",
-					      rule, "level", level, "action", action, "alert_id",
-					      alert));
+				    json_pack("[{s:s, s:s?, s:s, s:s, s:s, s:s}]", "rule_id", rule,
+					      "name", name_of(rule), "title", rule, "level", level,
+					      "action", action, "alert_id", alert));
 	if (decision)
 		json_object_set_new(e, "decision",
 				    json_pack("{s:s, s:s?, s:s}", "action", decision, "rule_id",
@@ -99,6 +111,8 @@ static void add_alert(int n, uint64_t t, const char *aid, const char *update, co
 		json_object_set_new(a, "by", json_string(by));
 		json_object_set_new(a, "note", json_string("a note"));
 	}
+	if (name_of(rule))
+		json_object_set_new(a, "rule_name", json_string(name_of(rule)));
 	recs[nrecs++] = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "schema",
 				  "vigil.event.v1", "id", event_id(n), "time", when, "agent",
 				  "claude-code", "session_id", sid, "hook", "vigil", "event_type",
@@ -229,7 +243,7 @@ struct alist {
 	size_t n;
 	char id[16][64];
 	struct {
-		char state[16];
+		char state[16], name[64]; /* name: "-" when NULL */
 		uint64_t count, last_seq, first_seq, ack, res, events;
 		int level;
 	} r[16];
@@ -242,6 +256,8 @@ static int collect_alert(void *arg, const struct idx_alert *a)
 	if (l->n < VG_ARRAY_LEN(l->id)) {
 		snprintf(l->id[l->n], sizeof(l->id[0]), "%s", a->alert_id);
 		snprintf(l->r[l->n].state, sizeof(l->r[0].state), "%s", a->state ? a->state : "");
+		snprintf(l->r[l->n].name, sizeof(l->r[0].name), "%s",
+			 a->rule_name ? a->rule_name : "-");
 		l->r[l->n].count = a->count;
 		l->r[l->n].last_seq = a->last_seq;
 		l->r[l->n].first_seq = a->first_seq;
@@ -309,6 +325,12 @@ static void test_rows(struct idx *ix)
 	TAP_OK(l.r[0].level == IDX_LEVEL_CRITICAL && l.r[4].level == IDX_LEVEL_LOW &&
 		       l.r[1].level == IDX_LEVEL_INFORMATIONAL,
 	       "levels stored as numbers (critical 4 .. informational 0)");
+	TAP_OK(!strcmp(l.r[0].name, "vigil-destructive-rm") && !strcmp(l.r[2].name,
+								       "vigil-private-key"),
+	       "rule_name from the records: A1 %s, A2 %s", l.r[0].name, l.r[2].name);
+	TAP_OK(!strcmp(l.r[1].name, "-") && !strcmp(l.r[3].name, "-"),
+	       "a rule without a name: rule_name is NULL (A5 %s, A3 %s)", l.r[1].name,
+	       l.r[3].name);
 }
 
 static void test_filters(struct idx *ix)
@@ -336,6 +358,15 @@ static void test_filters(struct idx *ix)
 	TAP_OK(list(ix, &f, &l) == 1 && !strcmp(l.id[0], A1), "rule rule-rm: A1");
 	f = (struct idx_alert_filter){ .rule = "rule-r" };
 	TAP_EQ_U64(list(ix, &f, &l), 0, "a rule id matches exactly, not as a prefix");
+	f = (struct idx_alert_filter){ .rule = "vigil-destructive-rm" };
+	TAP_OK(list(ix, &f, &l) == 1 && !strcmp(l.id[0], A1),
+	       "rule by name vigil-destructive-rm: A1");
+	f = (struct idx_alert_filter){ .rule = "vigil-private-key", .states = IDX_ALERT_OPEN };
+	TAP_EQ_U64(list(ix, &f, &l), 0, "rule by name and state open: none (A2 is acknowledged)");
+	f = (struct idx_alert_filter){ .rule = "vigil-private-key" };
+	TAP_OK(list(ix, &f, &l) == 1 && !strcmp(l.id[0], A2), "rule by name vigil-private-key: A2");
+	f = (struct idx_alert_filter){ .rule = "vigil-destructive" };
+	TAP_EQ_U64(list(ix, &f, &l), 0, "a rule name matches exactly, not as a prefix");
 	f = (struct idx_alert_filter){ .since_ns = BASE_NS + 3 * DAY_NS };
 	TAP_EQ_U64(list(ix, &f, &l), 3, "since today: the three alerts seen today");
 	f = (struct idx_alert_filter){ .until_ns = BASE_NS + 3 * DAY_NS };
@@ -401,6 +432,12 @@ static void test_events(struct idx *ix)
 	TAP_EQ_U64(events_where(ix, &f), 0, "--rule with another session: none");
 	f = (struct idx_filter){ .rule = "no-such-rule" };
 	TAP_EQ_U64(events_where(ix, &f), 0, "--rule unknown: none");
+	f = (struct idx_filter){ .rule = "vigil-destructive-rm" };
+	TAP_EQ_U64(events_where(ix, &f), 3, "--rule by name: the same 3 detections");
+	f = (struct idx_filter){ .rule = "vigil-private-key", .limit = 10 };
+	TAP_EQ_U64(events_where(ix, &f), 1, "--rule vigil-private-key (with a limit): 1");
+	f = (struct idx_filter){ .rule = "vigil-destructive-rm", .decision = "allow" };
+	TAP_EQ_U64(events_where(ix, &f), 0, "--rule by name and --decision allow: none");
 	TAP_OK(idx_alert_events(ix, A1, collect_seq, &l) == 0 && l.n == 3 &&
 		       l.r[0].last_seq == 6 && l.r[1].last_seq == 10 && l.r[2].last_seq == 15,
 	       "idx_alert_events: A1's events in seq order (6, 10, 15)");
@@ -436,6 +473,20 @@ static void test_stats(struct idx *ix)
 	TAP_OK(s->resolved_n == 1 && s->mttr_s > 599.9 && s->mttr_s < 600.1,
 	       "mean time to resolve: 600 s (%.1f)", s->mttr_s);
 	TAP_OK(s->nrules == 5 && !s->rules_truncated, "by rule: 5 rules");
+	{
+		int named = 0, unnamed = 0;
+
+		for (size_t i = 0; i < s->nrules && i < 5; i++) {
+			const char *want = name_of(s->rule[i].rule_id);
+
+			if (want && !strcmp(s->rule[i].rule_name, want))
+				named++;
+			else if (!want && !*s->rule[i].rule_name)
+				unnamed++;
+		}
+		TAP_OK(named == 2 && unnamed == 3,
+		       "by rule: the two named rules carry their names, the others none");
+	}
 	TAP_OK(idx_alert_stats(ix, 1, NOW_NS, s, err, sizeof(err)) == 0 && s->total == 3 &&
 		       s->open_now == 3 && s->resolved == 0,
 	       "stats over 1 day: today's 3 (open now still counts every open alert)");
@@ -599,6 +650,57 @@ static void test_migrate_v2(const char *dir, struct idx *live)
 	idx_close(ro);
 }
 
+/* An index made by the first version 3 build, before rule names: a reader
+ * refuses it, a writer adds the columns and fills them from the records. */
+static void test_migrate_v3_names(const char *dir, struct idx *live)
+{
+	static const char downgrade[] =
+		"DROP INDEX alerts_rule_name; DROP INDEX event_detections_name;"
+		" ALTER TABLE alerts DROP COLUMN rule_name;"
+		" ALTER TABLE event_detections DROP COLUMN rule_name;";
+	struct idx *ix = NULL, *ro = NULL;
+	char path[4200], err[256] = "", *idx_rows;
+	sqlite3 *db = NULL;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/v3early.db", dir);
+	rc = idx_open(path, IDX_CREATE, &ix, err, sizeof(err));
+	if (rc == 0)
+		rc = add_all(ix, false);
+	idx_close(ix);
+	ix = NULL;
+	if (rc == 0 && sqlite3_open(path, &db) == SQLITE_OK)
+		rc = sqlite3_exec(db, downgrade, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+	if (db && rc < 0)
+		TAP_DIAG("downgrade: %s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+	TAP_OK(rc == 0, "an early version 3 index (no rule_name columns) with alerts in it");
+	rc = idx_open(path, IDX_RDONLY, &ro, err, sizeof(err));
+	TAP_OK(rc == -EPROTO && strstr(err, "rule names") && strstr(err, "vigil reindex"),
+	       "a reader refuses it and says what to do (%s)", err);
+	idx_close(ro);
+	ro = NULL;
+	rc = idx_open(path, IDX_CREATE, &ix, err, sizeof(err));
+	TAP_OK(rc == 0, "a writer adds the columns in place (%s)", rc ? err : "");
+	if (rc < 0)
+		return;
+	TAP_OK(same_rows(live, ix, "names"),
+	       "the names are filled from the stored records: same rows as a new index");
+	idx_rows = dump(ix, "SELECT name FROM sqlite_master WHERE name IN"
+			    " ('alerts_rule_name', 'event_detections_name') ORDER BY 1");
+	TAP_OK(idx_rows && !strcmp(idx_rows, "alerts_rule_name|\nevent_detections_name|\n"),
+	       "and the name indexes exist");
+	vg_free(idx_rows);
+	idx_close(ix);
+	ix = NULL;
+	TAP_OK(idx_open(path, IDX_CREATE, &ix, err, sizeof(err)) == 0,
+	       "opening it again for writing is a no-op (%s)", err);
+	idx_close(ix);
+	TAP_OK(idx_open(path, IDX_RDONLY, &ro, err, sizeof(err)) == 0,
+	       "and readers accept it now (%s)", err);
+	idx_close(ro);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/vigil-test-alerts-XXXXXX", path[4200], err[256];
@@ -624,6 +726,7 @@ int main(void)
 		test_out_of_order(dir);
 		test_reindex(dir, ix);
 		test_migrate_v2(dir, ix);
+		test_migrate_v3_names(dir, ix);
 	}
 	idx_close(ix);
 	for (size_t i = 0; i < nrecs; i++)

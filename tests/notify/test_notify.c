@@ -959,6 +959,108 @@ static void test_stats_shape(void)
 	notify_free(n);
 }
 
+/* ---- rules by name ---------------------------------------------------------------------- */
+
+#define NAMED_ID "6b7b2a0e-5f0c-4f57-9a39-2f1d0c3b8e11"
+
+/* A record of a rule with a UUID id and a name, as the daemon writes it. */
+static json_t *named_record(const char *session)
+{
+	json_t *r = record("open", NAMED_ID, "high", session, 2);
+
+	json_object_set_new(json_object_get(r, "alert"), "rule_name",
+			    json_string("vigil-exfil-sequence"));
+	json_object_set_new(json_object_get(r, "alert"), "rule_title",
+			    json_string("Secret read then sent out"));
+	return r;
+}
+
+static void test_rule_names(void)
+{
+	json_t *r = named_record("3f1c"), *j;
+	struct nchan_cfg gc = { 0 }, ec = { 0 }, sc = { 0 };
+	char *to[] = { "sec@example.com" };
+	char line[2400];
+	struct nmsg *m = NULL;
+	struct notify *n;
+	struct vbuf mail;
+	char *text;
+
+	TAP_OK(nmsg_from_record(r, "h", 1795453201123000000ull, &m) == 0 && m,
+	       "names: a record with rule_name");
+	json_decref(r);
+	if (!m)
+		return;
+	nmsg_render_text(m);
+	TAP_OK(strcmp(m->text, "[vigil] HIGH: Secret read then sent out (vigil-exfil-sequence) in "
+			       "session 3f1c on vm [blocked]: rm -rf / matched field target "
+			       "(contains 'rm -rf /')") == 0,
+	       "names: the text names the rule by its name: %s", m->text);
+	j = nfmt_webhook(m);
+	TAP_OK(j && strcmp(jpath_s(j, "alert.rule_name"), "vigil-exfil-sequence") == 0 &&
+		       strcmp(jpath_s(j, "alert.rule_id"), NAMED_ID) == 0 &&
+		       strcmp(jpath_s(j, "text"), m->text) == 0,
+	       "names: webhook carries rule_name and rule_id, text by name");
+	json_decref(j);
+	j = nfmt_slack(m);
+	TAP_OK(j && strcmp(jpath_s(j, "blocks.2.fields.1.text"), "*Rule*\nvigil-exfil-sequence") ==
+			    0,
+	       "names: slack's Rule field is the name");
+	json_decref(j);
+	j = nfmt_teams(m, NF_TEAMS_MESSAGECARD);
+	TAP_OK(j && strcmp(jpath_s(j, "sections.0.facts.1.value"), "vigil-exfil-sequence") == 0 &&
+		       strcmp(jpath_s(j, "summary"), m->text) == 0,
+	       "names: teams' Rule fact is the name");
+	json_decref(j);
+	j = nfmt_teams(m, NF_TEAMS_ADAPTIVE);
+	TAP_OK(j && strcmp(jpath_s(j, "attachments.0.content.body.2.facts.1.value"),
+			   "vigil-exfil-sequence") == 0,
+	       "names: the adaptive card's Rule fact is the name");
+	json_decref(j);
+	j = nfmt_grafana(m, &gc);
+	TAP_OK(j && strcmp(jpath_s(j, "tags.2"), "rule:vigil-exfil-sequence") == 0 &&
+		       strcmp(jpath_s(j, "text"), m->text) == 0,
+	       "names: grafana's rule tag and text use the name");
+	json_decref(j);
+	ec.from = "vigil@example.com";
+	ec.to = (struct nstrv){ to, 1 };
+	vbuf_init(&mail, NF_BODY_MAX);
+	TAP_OK(nfmt_email(m, &ec, "vm", &mail) == 0 &&
+		       strstr((const char *)mail.data,
+			      "\r\nRule       vigil-exfil-sequence\r\n") != NULL &&
+		       strstr((const char *)mail.data, "\r\nRule ID    " NAMED_ID "\r\n") != NULL,
+	       "names: the email body gives the rule's name, then its id");
+	vbuf_release(&mail);
+	sc.facility = 4;
+	sc.ident = "vigil-test";
+	TAP_OK(nfmt_syslog(m, &sc, 1, line, sizeof(line)) > 0 &&
+		       strstr(line, " rule=vigil-exfil-sequence rule_id=" NAMED_ID " ") != NULL,
+	       "names: syslog has rule=<name> and rule_id=<id>: %s", line);
+	nmsg_unref(m);
+
+	/* The session message and a channel's rules filter, by name. */
+	n = make("{\"window\": 0, \"channels\": [{\"type\": \"session\"}, {\"type\": \"log\","
+		 " \"name\": \"by-name\", \"rules\": [\"vigil-exfil-*\"]}, {\"type\": \"log\","
+		 " \"name\": \"by-id\", \"rules\": [\"" NAMED_ID "\"]}, {\"type\": \"log\","
+		 " \"name\": \"other\", \"rules\": [\"vigil-rm-*\"]}]}");
+	TAP_OK(n != NULL, "names: notifier with a session channel and rules filters");
+	if (!n)
+		return;
+	r = named_record("s9");
+	TAP_OK(notify_submit(n, r) == 0, "names: named alert submitted");
+	json_decref(r);
+	TAP_OK(notify_flush(n, 10000) == 0, "names: flushed");
+	text = notify_session_take(n, "s9");
+	TAP_OK(text && strstr(text, "(vigil-exfil-sequence) in session s9") &&
+		       !strstr(text, NAMED_ID),
+	       "names: the session's systemMessage names the rule: %s", text ? text : "(null)");
+	vg_free(text);
+	TAP_EQ_U64(stat_of(n, "by-name", "sent"), 1, "names: a rules filter matches the name");
+	TAP_EQ_U64(stat_of(n, "by-id", "sent"), 1, "names: and still the id");
+	TAP_EQ_U64(stat_of(n, "other", "sent"), 0, "names: another name does not match");
+	notify_free(n);
+}
+
 int main(void)
 {
 	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -978,6 +1080,7 @@ int main(void)
 	test_session_bounds();
 	test_backoff();
 	test_formats();
+	test_rule_names();
 	test_file_channel();
 	test_stats_shape();
 	{
