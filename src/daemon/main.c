@@ -59,7 +59,9 @@ static const char usage[] =
 	"Options given here win over the config file (docs/config.md), which wins over\n"
 	"the defaults.\n"
 	"\n"
-	"Signals: SIGTERM and SIGINT stop it cleanly (everything durable and sealed).\n"
+	"Signals: SIGTERM and SIGINT stop it cleanly (everything durable and sealed);\n"
+	"SIGHUP reloads the rules (the config file is read again; invalid rules are\n"
+	"refused and the running ones stay).\n"
 	"Exit status: 0 clean stop; 1 another daemon runs on this state directory (with\n"
 	"--check-config: the config has errors); 2 usage error; 3 could not start (the\n"
 	"reason is printed; a config error is one).\n";

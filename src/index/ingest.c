@@ -1025,7 +1025,9 @@ static int session(struct idx *ix, struct ev *e, const struct deltas *d, char *e
 	struct sess_acc a;
 	int rc;
 
-	if (!e->session_id)
+	/* Alert records name the session they are about, but are vigil's, not
+	 * the agent's: they do not count as the session's events. */
+	if (!e->session_id || streq(e->event_type, "alert"))
 		return 0;
 	sess_of_event(e, d, &a);
 	if (!ix->in_tx || !(ix->tune & IDX_TUNE_SESSIONS))
