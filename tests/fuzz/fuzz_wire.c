@@ -47,7 +47,7 @@ static void fuzz_headers_env(const uint8_t *data, size_t size)
 
 	if (size >= WIRE_HDR_LEN) {
 		if (wire_req_hdr_get(data, &a, &b, &x, &y) == 0)
-			check(a >= WIRE_EVENT && a <= WIRE_SHUTDOWN && x <= WIRE_MAX_ENVELOPE &&
+			check(a >= WIRE_EVENT && a <= WIRE_CONTROL && x <= WIRE_MAX_ENVELOPE &&
 				      y <= WIRE_MAX_PAYLOAD,
 			      "request header within limits");
 		if (wire_ack_hdr_get(data, &a, &b, &x, &y) == 0)
