@@ -34,6 +34,22 @@ int cli_state(struct cli *c);
 int cli_state_path(struct cli *c, char *out, size_t cap, const char *rel);
 /* Handles a --state-dir value seen by a command's option parser. */
 int cli_set_state_dir(struct cli *c, const char *v);
+/*
+ * One line of input for cli_read_lines, without its newline (p may be NULL
+ * when len is 0).  too_long: the line had more than max_line bytes and p/len
+ * hold nothing of it.  lineno counts from 1.  Returns true to read on, false
+ * to stop.
+ */
+typedef bool (*cli_line_fn)(void *arg, uint64_t lineno, const char *p, size_t len,
+			    bool too_long);
+/*
+ * Reads f to its end line by line (import's and `rules test`'s JSON Lines
+ * input), holding at most max_line bytes of a line in memory.  Blank lines
+ * (spaces, tabs, CRs only) are skipped, but counted in lineno; a last line
+ * without a newline counts.  0, or -EIO when reading failed (errno says why);
+ * the line a failed read may have cut short is not passed on.
+ */
+int cli_read_lines(FILE *f, size_t max_line, cli_line_fn fn, void *arg);
 /* "error: ..." on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints a usage error and the hint to run --help; returns CLI_USAGE. */

@@ -83,7 +83,8 @@ struct import {
 	uint64_t imported, skipped, first_seq, last_seq;
 	json_t *bad; /* the first IMPORT_MAX_REPORTED bad lines, for --json */
 	uint64_t progress_at;
-	int fatal; /* a ledger error: stop everything */
+	int fatal;	  /* a ledger error: stop everything */
+	const char *file; /* the input being read, for messages */
 };
 
 static void bad_line(struct import *im, const char *file, uint64_t line, const char *fmt, ...)
@@ -114,20 +115,15 @@ static bool is_vigil_event(const json_t *ev)
 	return schema && !strcmp(schema, NORM_SCHEMA);
 }
 
-/* One line (without its newline) of input. */
+/* One non-blank line (without its newline) of input. */
 static void import_line(struct import *im, const char *file, uint64_t lineno, const char *p,
 			size_t len)
 {
 	json_error_t jerr;
 	json_t *ev, *id;
 	uint64_t seq;
-	size_t i;
 	int rc;
 
-	for (i = 0; i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r'); i++)
-		;
-	if (i == len)
-		return; /* blank */
 	ev = json_loadb(p, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	if (!ev) {
 		bad_line(im, file, lineno, "invalid JSON at column %d: %s", jerr.column, jerr.text);
@@ -212,55 +208,28 @@ static void show_progress(struct import *im, bool final)
 		im->skipped, final ? "\n" : "");
 }
 
+static bool import_one(void *arg, uint64_t lineno, const char *p, size_t len, bool too_long)
+{
+	struct import *im = arg;
+
+	if (too_long)
+		bad_line(im, im->file, lineno, "line longer than %zu bytes", im->max_line);
+	else
+		import_line(im, im->file, lineno, p, len);
+	show_progress(im, false);
+	return !im->stop && !im->fatal;
+}
+
 /* Reads lines of at most max_line bytes; longer ones are reported and skipped. */
 static int import_stream(struct import *im, const char *name, FILE *f)
 {
-	struct vbuf line;
-	char chunk[65536];
-	uint64_t lineno = 1;
-	bool too_long = false;
-	size_t n;
+	int rc;
 
-	vbuf_init(&line, im->max_line);
-	while (!im->stop && !im->fatal && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		size_t off = 0;
-
-		while (off < n && !im->stop && !im->fatal) {
-			char *nl = memchr(chunk + off, '\n', n - off);
-			size_t take = nl ? (size_t)(nl - (chunk + off)) : n - off;
-
-			if (!too_long && vbuf_append(&line, chunk + off, take) < 0) {
-				too_long = true;
-				vbuf_reset(&line);
-			}
-			off += take;
-			if (!nl)
-				break;
-			off++; /* the newline */
-			if (too_long)
-				bad_line(im, name, lineno, "line longer than %zu bytes", im->max_line);
-			else
-				import_line(im, name, lineno, (const char *)line.data, line.len);
-			too_long = false;
-			vbuf_reset(&line);
-			lineno++;
-			show_progress(im, false);
-		}
-	}
-	if (ferror(f)) {
+	im->file = name;
+	rc = cli_read_lines(f, im->max_line, import_one, im);
+	if (rc < 0)
 		cli_error("cannot read '%s': %s", name, strerror(errno));
-		vbuf_release(&line);
-		return -EIO;
-	}
-	/* A last line without a newline. */
-	if (!im->stop && !im->fatal) {
-		if (too_long)
-			bad_line(im, name, lineno, "line longer than %zu bytes", im->max_line);
-		else if (line.len)
-			import_line(im, name, lineno, (const char *)line.data, line.len);
-	}
-	vbuf_release(&line);
-	return 0;
+	return rc;
 }
 
 static const char *key_spec(const char *opt, const char *env, char *buf, size_t cap,

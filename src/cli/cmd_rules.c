@@ -17,7 +17,6 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #define RULES_CLI_MAX_PATHS    256
@@ -193,6 +192,17 @@ static int print_json(json_t *j)
 	return rc < 0 ? -EIO : 0;
 }
 
+/* `test` without a set to run (the config has errors): the diagnostics,
+ * as text or as {"ok": false, "diagnostics": [...]}, and CLI_FAIL. */
+static int no_set(const struct rcmd *r)
+{
+	if (r->json)
+		print_json(json_pack("{s:b, s:o}", "ok", 0, "diagnostics", all_diags_json(r)));
+	else
+		print_diags(r);
+	return CLI_FAIL;
+}
+
 static size_t count_kind(const struct rules_set *set, enum rules_kind kind)
 {
 	struct rules_info ri;
@@ -343,14 +353,8 @@ static int do_selftest(struct rcmd *r)
 	size_t ncases = 0;
 	long failed;
 
-	if (!r->set) {
-		if (r->json)
-			print_json(
-				json_pack("{s:b, s:o}", "ok", 0, "diagnostics", all_diags_json(r)));
-		else
-			print_diags(r);
-		return CLI_FAIL;
-	}
+	if (!r->set)
+		return no_set(r);
 	if (!r->json && r->errors)
 		print_diags(r);
 	if (r->json && !(st.results = json_array())) {
@@ -390,53 +394,8 @@ struct evrun {
 	uint64_t events, fired, hits, bad, asks, blocks;
 	uint64_t last_ns;
 	bool fatal;
+	const char *file; /* the input being read, for messages */
 };
-
-/* RFC 3339 ("2026-11-23T16:59:01.110Z", "...+02:00") to ns; -EINVAL. */
-static int parse_time(const char *s, uint64_t *ns)
-{
-	struct tm tm = { 0 };
-	int y, mo, d, h, mi, sec, used = 0, oh, om;
-	uint64_t frac = 0, scale = 1000000000ull;
-	long off = 0;
-	time_t t;
-
-	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &used) != 6 ||
-	    used != 19)
-		return -EINVAL;
-	s += used;
-	if (*s == '.') {
-		s++;
-		while (*s >= '0' && *s <= '9') {
-			if (scale > 1) {
-				scale /= 10;
-				frac += (uint64_t)(*s - '0') * scale;
-			}
-			s++;
-		}
-	}
-	if (*s == 'Z' || *s == 'z') {
-		s++;
-	} else if ((*s == '+' || *s == '-') && sscanf(s + 1, "%2d:%2d", &oh, &om) == 2) {
-		off = (oh * 3600L + om * 60L) * (*s == '-' ? -1 : 1);
-		s += 6;
-	} else {
-		return -EINVAL;
-	}
-	if (*s || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970)
-		return -EINVAL;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm) - off;
-	if (t < 0)
-		return -EINVAL;
-	*ns = (uint64_t)t * 1000000000ull + frac;
-	return 0;
-}
 
 static void bad_event(struct evrun *ev, const char *file, uint64_t line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -548,13 +507,8 @@ static void run_line(struct evrun *ev, const char *file, uint64_t lineno, const 
 	json_error_t jerr;
 	json_t *e;
 	uint64_t t = 0;
-	size_t i;
 	int rc;
 
-	for (i = 0; i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r'); i++)
-		;
-	if (i == len)
-		return;
 	e = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!e) {
 		bad_event(ev, file, lineno, "invalid JSON at column %d: %s", jerr.column,
@@ -583,7 +537,7 @@ static void run_line(struct evrun *ev, const char *file, uint64_t lineno, const 
 	}
 	/* The event's own time drives the correlation windows; without one, a
 	 * second after the previous event. */
-	if (parse_time(json_string_value(json_object_get(e, "time")), &t) < 0)
+	if (rules_parse_time(json_string_value(json_object_get(e, "time")), &t) < 0)
 		t = ev->last_ns ? ev->last_ns + 1000000000ull : vg_now_ns();
 	ev->last_ns = t;
 	rc = rules_eval(ev->r->set, ev->state, e, t, &ev->res);
@@ -603,47 +557,22 @@ out:
 	json_decref(e);
 }
 
+static bool run_one(void *arg, uint64_t lineno, const char *p, size_t len, bool too_long)
+{
+	struct evrun *ev = arg;
+
+	if (too_long)
+		bad_event(ev, ev->file, lineno, "line longer than %u bytes", RULES_CLI_MAX_LINE);
+	else
+		run_line(ev, ev->file, lineno, p, len);
+	return !ev->fatal;
+}
+
 /* Reads lines of at most RULES_CLI_MAX_LINE bytes. */
 static int run_stream(struct evrun *ev, const char *name, FILE *f)
 {
-	struct vbuf line;
-	char chunk[65536];
-	uint64_t lineno = 1;
-	bool too_long = false;
-	size_t n;
-
-	vbuf_init(&line, RULES_CLI_MAX_LINE);
-	while (!ev->fatal && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		size_t off = 0;
-
-		while (off < n && !ev->fatal) {
-			char *nl = memchr(chunk + off, '\n', n - off);
-			size_t take = nl ? (size_t)(nl - (chunk + off)) : n - off;
-
-			if (!too_long && vbuf_append(&line, chunk + off, take) < 0) {
-				too_long = true;
-				vbuf_reset(&line);
-			}
-			off += take;
-			if (!nl)
-				break;
-			off++;
-			if (too_long)
-				bad_event(ev, name, lineno, "line longer than %u bytes",
-					  RULES_CLI_MAX_LINE);
-			else
-				run_line(ev, name, lineno, (const char *)line.data, line.len);
-			too_long = false;
-			vbuf_reset(&line);
-			lineno++;
-		}
-	}
-	if (!ev->fatal && line.len && !too_long)
-		run_line(ev, name, lineno, (const char *)line.data, line.len);
-	else if (too_long)
-		bad_event(ev, name, lineno, "line longer than %u bytes", RULES_CLI_MAX_LINE);
-	vbuf_release(&line);
-	return ferror(f) ? -EIO : 0;
+	ev->file = name;
+	return cli_read_lines(f, RULES_CLI_MAX_LINE, run_one, ev);
 }
 
 static int do_test_events(struct rcmd *r, int nfiles, char **files)
@@ -652,14 +581,8 @@ static int do_test_events(struct rcmd *r, int nfiles, char **files)
 	struct evrun ev = { .r = r };
 	int rc, status = CLI_OK;
 
-	if (!r->set) {
-		if (r->json)
-			print_json(
-				json_pack("{s:b, s:o}", "ok", 0, "diagnostics", all_diags_json(r)));
-		else
-			print_diags(r);
-		return CLI_FAIL;
-	}
+	if (!r->set)
+		return no_set(r);
 	if (r->errors && !r->json)
 		print_diags(r);
 	/* Every file must be readable before anything runs. */

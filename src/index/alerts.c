@@ -430,27 +430,6 @@ static void alert_row(sqlite3_stmt *st, struct idx_alert *a)
 	a->rule_name = idx_col_text(st, 27);
 }
 
-static void bind_named(sqlite3_stmt *st, const char *name, const char *v)
-{
-	int i = sqlite3_bind_parameter_index(st, name);
-
-	if (i > 0)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-}
-
-static void bind_named_i64(sqlite3_stmt *st, const char *name, int64_t v)
-{
-	int i = sqlite3_bind_parameter_index(st, name);
-
-	if (i > 0)
-		sqlite3_bind_int64(st, i, v);
-}
-
-static int64_t clamp_i64(uint64_t v)
-{
-	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
-}
-
 /* Runs an alert query and hands each row to fn; *rows counts them. */
 static int run_alerts(struct idx *ix, sqlite3_stmt *st, idx_alert_fn fn, void *arg,
 		      uint64_t *rows, char *err, size_t errcap)
@@ -511,15 +490,15 @@ int idx_alerts(struct idx *ix, const struct idx_alert_filter *f, idx_alert_fn fn
 		rc = idx_sqlerr(ix, rc, "index: alerts query", err, errcap);
 		goto out;
 	}
-	bind_named_i64(st, ":minl", f->min_level);
-	bind_named_i64(st, ":exl", f->exact_level - 1);
+	idx_bind_named_int(st, ":minl", f->min_level);
+	idx_bind_named_int(st, ":exl", f->exact_level - 1);
 	if (f->session)
-		bind_named(st, ":sess", f->session);
+		idx_bind_named_text(st, ":sess", f->session);
 	if (f->rule)
-		bind_named(st, ":rule", f->rule);
-	bind_named_i64(st, ":since", clamp_i64(f->since_ns));
-	bind_named_i64(st, ":until", clamp_i64(f->until_ns));
-	bind_named_i64(st, ":limit", f->limit ? clamp_i64(f->limit) : -1);
+		idx_bind_named_text(st, ":rule", f->rule);
+	idx_bind_named_int(st, ":since", idx_clamp_i64(f->since_ns));
+	idx_bind_named_int(st, ":until", idx_clamp_i64(f->until_ns));
+	idx_bind_named_int(st, ":limit", f->limit ? idx_clamp_i64(f->limit) : -1);
 	rc = run_alerts(ix, st, fn, arg, &rows, err, errcap);
 out:
 	sqlite3_finalize(st);
@@ -666,7 +645,7 @@ static int prepare(struct idx *ix, const char *sql, sqlite3_stmt **st, uint64_t 
 
 	if (rc != SQLITE_OK)
 		return idx_sqlerr(ix, rc, "index: alert stats", err, errcap);
-	bind_named_i64(*st, ":since", clamp_i64(since));
+	idx_bind_named_int(*st, ":since", idx_clamp_i64(since));
 	return 0;
 }
 

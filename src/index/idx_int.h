@@ -122,6 +122,16 @@ int idx_exec(struct idx *ix, const char *sql, char *err, size_t errcap);
 
 /* Binds a possibly-NULL string; binding NULL when s is NULL. */
 int idx_bind_text(sqlite3_stmt *st, int i, const char *s);
+/* Bind by parameter name (":sess"); a name the SQL does not use is skipped,
+ * so the filter queries can build their WHERE clause piece by piece and
+ * bind every value unconditionally. */
+void idx_bind_named_text(sqlite3_stmt *st, const char *name, const char *v);
+void idx_bind_named_int(sqlite3_stmt *st, const char *name, int64_t v);
+/* An unsigned count or time as an SQLite integer, saturating at INT64_MAX. */
+static inline int64_t idx_clamp_i64(uint64_t v)
+{
+	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
+}
 /* Column text or NULL. */
 const char *idx_col_text(sqlite3_stmt *st, int i);
 /* Column integer, or dflt when NULL. */

@@ -96,22 +96,6 @@ void idx_event_row(sqlite3_stmt *st, struct idx_event *ev)
 	ev->decision_rule = idx_col_text(st, 21);
 }
 
-static void bind_named_text(sqlite3_stmt *st, const char *name, const char *v)
-{
-	int i = sqlite3_bind_parameter_index(st, name);
-
-	if (i > 0)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-}
-
-static void bind_named_int(sqlite3_stmt *st, const char *name, int64_t v)
-{
-	int i = sqlite3_bind_parameter_index(st, name);
-
-	if (i > 0)
-		sqlite3_bind_int64(st, i, v);
-}
-
 int idx_query_events(struct idx *ix, const struct idx_filter *f, idx_event_fn fn, void *arg,
 		     char *err, size_t errcap)
 {
@@ -198,27 +182,27 @@ int idx_query_events(struct idx *ix, const struct idx_filter *f, idx_event_fn fn
 		rc = idx_sqlerr(ix, rc, "index query", err, errcap);
 		goto out;
 	}
-	bind_named_int(st, ":after", (int64_t)(f->after_seq > INT64_MAX ? INT64_MAX : f->after_seq));
+	idx_bind_named_int(st, ":after", idx_clamp_i64(f->after_seq));
 	if (f->session)
-		bind_named_text(st, ":sess", f->session);
+		idx_bind_named_text(st, ":sess", f->session);
 	if (f->tool)
-		bind_named_text(st, ":tool", f->tool);
+		idx_bind_named_text(st, ":tool", f->tool);
 	if (f->hook)
-		bind_named_text(st, ":hook", f->hook);
+		idx_bind_named_text(st, ":hook", f->hook);
 	if (f->event_type)
-		bind_named_text(st, ":type", f->event_type);
+		idx_bind_named_text(st, ":type", f->event_type);
 	if (f->agent_id)
-		bind_named_text(st, ":agent", f->agent_id);
+		idx_bind_named_text(st, ":agent", f->agent_id);
 	if (f->decision)
-		bind_named_text(st, ":decision", f->decision);
+		idx_bind_named_text(st, ":decision", f->decision);
 	if (f->rule)
-		bind_named_text(st, ":rule", f->rule);
-	bind_named_int(st, ":risk", f->min_risk);
-	bind_named_int(st, ":since", (int64_t)f->since_ns);
-	bind_named_int(st, ":until", (int64_t)f->until_ns);
+		idx_bind_named_text(st, ":rule", f->rule);
+	idx_bind_named_int(st, ":risk", f->min_risk);
+	idx_bind_named_int(st, ":since", (int64_t)f->since_ns);
+	idx_bind_named_int(st, ":until", (int64_t)f->until_ns);
 	if (f->text)
-		bind_named_text(st, ":text", (const char *)fts.data);
-	bind_named_int(st, ":limit", (int64_t)(f->limit > INT64_MAX ? INT64_MAX : f->limit));
+		idx_bind_named_text(st, ":text", (const char *)fts.data);
+	idx_bind_named_int(st, ":limit", idx_clamp_i64(f->limit));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct idx_event ev;
 
@@ -295,9 +279,9 @@ static int run_sessions(struct idx *ix, const char *sql, const char *id, uint64_
 	if (rc != SQLITE_OK)
 		return idx_errno(rc) ? idx_errno(rc) : -EIO;
 	if (id)
-		bind_named_text(st, ":id", id);
-	bind_named_int(st, ":since", (int64_t)since_ns);
-	bind_named_int(st, ":limit", limit ? (int64_t)(limit > INT64_MAX ? INT64_MAX : limit) : -1);
+		idx_bind_named_text(st, ":id", id);
+	idx_bind_named_int(st, ":since", (int64_t)since_ns);
+	idx_bind_named_int(st, ":limit", limit ? idx_clamp_i64(limit) : -1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct idx_session s;
 

@@ -285,16 +285,22 @@ out:
 	return rc;
 }
 
-static int parse_and(struct cparse *p, struct cnode **out)
+/*
+ * One level of the binary operators: operands parsed by `operand`, joined by
+ * the keyword `kw` into a node of type `t`. A lone operand is returned as is,
+ * so "a" does not become a one-child AND node.
+ */
+static int parse_chain(struct cparse *p, struct cnode **out, enum cnode_type t, const char *kw,
+		       int (*operand)(struct cparse *, struct cnode **))
 {
 	struct cnode *n = NULL, *k = NULL;
 	int rc;
 
-	if ((rc = parse_unary(p, &k)) < 0)
+	if ((rc = operand(p, &k)) < 0)
 		return rc;
-	while (tok_is(p, "and")) {
+	while (tok_is(p, kw)) {
 		if (!n) {
-			n = node_new(CN_AND);
+			n = node_new(t);
 			if (!n || add_kid(n, k) < 0) {
 				rc = -ENOMEM;
 				goto out;
@@ -302,7 +308,7 @@ static int parse_and(struct cparse *p, struct cnode **out)
 			k = NULL;
 		}
 		next(p);
-		if ((rc = parse_unary(p, &k)) < 0)
+		if ((rc = operand(p, &k)) < 0)
 			goto out;
 		if (add_kid(n, k) < 0) {
 			rc = -ENOMEM;
@@ -318,37 +324,15 @@ out:
 	return rc;
 }
 
+/* "and" binds tighter than "or". */
+static int parse_and(struct cparse *p, struct cnode **out)
+{
+	return parse_chain(p, out, CN_AND, "and", parse_unary);
+}
+
 static int parse_or(struct cparse *p, struct cnode **out)
 {
-	struct cnode *n = NULL, *k = NULL;
-	int rc;
-
-	if ((rc = parse_and(p, &k)) < 0)
-		return rc;
-	while (tok_is(p, "or")) {
-		if (!n) {
-			n = node_new(CN_OR);
-			if (!n || add_kid(n, k) < 0) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			k = NULL;
-		}
-		next(p);
-		if ((rc = parse_and(p, &k)) < 0)
-			goto out;
-		if (add_kid(n, k) < 0) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		k = NULL;
-	}
-	*out = n ? n : k;
-	return 0;
-out:
-	cond_free(n);
-	cond_free(k);
-	return rc;
+	return parse_chain(p, out, CN_OR, "or", parse_and);
 }
 
 int cond_parse(struct rule *r, const char *text, struct cnode **out, char *err, size_t errcap,

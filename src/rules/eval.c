@@ -130,6 +130,18 @@ static struct rules_hit *hit_slot(struct rules_result *res, bool want_store)
 	return h;
 }
 
+/* What a hit says of its rule (the strings are the set's, not copies). */
+static void hit_of_rule(struct rules_hit *h, const struct rule *r, enum rules_kind kind)
+{
+	h->rule = r->index;
+	h->rule_id = r->id;
+	h->title = r->title;
+	h->name = r->name;
+	h->level = r->level;
+	h->action = r->action;
+	h->kind = kind;
+}
+
 static bool ls_ok(const char *want, const char *have, bool lenient)
 {
 	if (!want)
@@ -375,13 +387,7 @@ static int eval_correlations(const struct rules_set *set, struct rules_state *st
 		atomic_fetch_add_explicit(&r->hits, 1, memory_order_relaxed);
 		if (!r->generate)
 			continue;
-		h->rule = r->index;
-		h->rule_id = r->id;
-		h->title = r->title;
-		h->name = r->name;
-		h->level = r->level;
-		h->action = r->action;
-		h->kind = RULES_KIND_CORRELATION;
+		hit_of_rule(h, r, RULES_KIND_CORRELATION);
 		h->group = sc->store[res->nhits]->group;
 		h->count = co.count;
 		h->first_ns = co.first_ns;
@@ -445,13 +451,7 @@ static int eval_one(const struct rules_set *set, struct mctx *m, struct rule *r,
 	h = hit_slot(res, false);
 	if (!h)
 		return -ENOMEM;
-	h->rule = r->index;
-	h->rule_id = r->id;
-	h->title = r->title;
-	h->name = r->name;
-	h->level = r->level;
-	h->action = r->action;
-	h->kind = RULES_KIND_DETECTION;
+	hit_of_rule(h, r, RULES_KIND_DETECTION);
 	h->group = "";
 	rule_explain(m, r, ev, h->why, sizeof(h->why));
 	res->nhits++;

@@ -68,17 +68,26 @@ static struct where at_elem(const struct loader *L, const json_t *arr, size_t i)
 	return at_value(L, arr);
 }
 
+static void diag_at(const struct loader *L, enum rules_severity sev, struct where w,
+		    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+static void diag_at(const struct loader *L, enum rules_severity sev, struct where w,
+		    const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	rules_diag(L->set, sev, L->file, w.line, w.col, L->label, "%s", msg);
+}
+
 static int err_at(const struct loader *L, struct where w, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static int err_at(const struct loader *L, struct where w, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	diag_at(L, RULES_ERROR, w, fmt, ap);
 	va_end(ap);
-	rules_diag(L->set, RULES_ERROR, L->file, w.line, w.col, L->label, "%s", msg);
 	return -EINVAL;
 }
 
@@ -86,13 +95,11 @@ static void warn_at(const struct loader *L, struct where w, const char *fmt, ...
 	__attribute__((format(printf, 3, 4)));
 static void warn_at(const struct loader *L, struct where w, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	diag_at(L, RULES_WARNING, w, fmt, ap);
 	va_end(ap);
-	rules_diag(L->set, RULES_WARNING, L->file, w.line, w.col, L->label, "%s", msg);
 }
 
 /* The text of a scalar as written (numbers keep e.g. "0777"). */
@@ -499,6 +506,19 @@ static bool valid_sel_name(const char *s)
 	return !(s[0] >= '0' && s[0] <= '9' && strspn(s, "0123456789") == strlen(s));
 }
 
+/* A selection of bare keywords, one or a list (v): a single alternative
+ * holding one condition without a field, which matches anywhere in the event. */
+static int parse_keywords(const struct loader *L, const json_t *v, struct where w,
+			  struct sel *s)
+{
+	s->alt = vg_calloc(1, sizeof(*s->alt));
+	if (!s->alt || !(s->alt[0].f = vg_calloc(1, sizeof(struct fcond))))
+		return -ENOMEM;
+	s->nalt = 1;
+	s->alt[0].nf = 1;
+	return parse_fcond(L, NULL, NULL, v, w, &s->alt[0].f[0]);
+}
+
 static int parse_selection(const struct loader *L, const json_t *det, const char *name,
 			   const json_t *v, struct sel *s)
 {
@@ -520,13 +540,7 @@ static int parse_selection(const struct loader *L, const json_t *det, const char
 		return parse_selmap(L, v, &s->alt[0]);
 	}
 	if (json_is_string(v) || json_is_number(v)) {
-		/* A single keyword. */
-		s->alt = vg_calloc(1, sizeof(*s->alt));
-		if (!s->alt || !(s->alt[0].f = vg_calloc(1, sizeof(struct fcond))))
-			return -ENOMEM;
-		s->nalt = 1;
-		s->alt[0].nf = 1;
-		return parse_fcond(L, NULL, NULL, v, w, &s->alt[0].f[0]);
+		return parse_keywords(L, v, w, s); /* a single keyword */
 	}
 	if (!json_is_array(v))
 		return err_at(L, w, "selection '%s' must be a map, a list of maps or a list of "
@@ -545,13 +559,7 @@ static int parse_selection(const struct loader *L, const json_t *det, const char
 		if (nmap && nmap != json_array_size(v))
 			return err_at(L, w, "selection '%s' mixes maps and plain values", name);
 		if (!nmap) {
-			/* A keyword list. */
-			s->alt = vg_calloc(1, sizeof(*s->alt));
-			if (!s->alt || !(s->alt[0].f = vg_calloc(1, sizeof(struct fcond))))
-				return -ENOMEM;
-			s->nalt = 1;
-			s->alt[0].nf = 1;
-			return parse_fcond(L, NULL, NULL, v, w, &s->alt[0].f[0]);
+			return parse_keywords(L, v, w, s); /* a keyword list */
 		}
 		s->alt = vg_calloc(nmap, sizeof(*s->alt));
 		if (!s->alt)

@@ -336,7 +336,4 @@ int corr_update(struct rules_state *st, const struct rule *r, const json_t *ev, 
 void corr_lock(struct rules_state *st);
 void corr_unlock(struct rules_state *st);
 
-/* time */
-int rules_parse_time(const char *s, uint64_t *ns);
-
 #endif /* VIGIL_RULES_INT_H */
