@@ -215,14 +215,25 @@ static void *ack_main(void *arg)
 			pthread_cond_wait(&d->ack_cv, &d->ack_mu);
 			continue;
 		}
-		pthread_mutex_unlock(&d->ack_mu);
-		rc = ledger_wait_durable(d->l, target, 500);
+		/* Wait for the next record, not the newest: an answer must not
+		 * wait for a group commit that started after its own (a denied
+		 * event's alert record is appended microseconds after it), so
+		 * every commit that advances durability is acted on at once. */
+		{
+			uint64_t next = d->ack_durable + 1;
+
+			pthread_mutex_unlock(&d->ack_mu);
+			rc = ledger_wait_durable(d->l, next, 500);
+		}
 		pthread_mutex_lock(&d->ack_mu);
 		if (rc == -ETIMEDOUT)
 			continue;
 		if (rc == 0) {
-			if (target > d->ack_durable)
-				d->ack_durable = target;
+			struct ledger_status ls;
+
+			ledger_status(d->l, &ls);
+			if (ls.durable_seq > d->ack_durable)
+				d->ack_durable = ls.durable_seq;
 		} else {
 			struct timespec ts;
 
