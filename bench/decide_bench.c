@@ -20,8 +20,8 @@
  *     rule and session).  Target: p99 at most 10 ms.
  *
  *   decide_bench --vigild PATH --vigil PATH --hook PATH --noop PATH --dir DIR
- *                [--runs N] [--samples N] [--reps N] [--rules N] [--quick]
- *                [--only roundtrip|detect] [--keep]
+ *                [--runs N] [--samples N] [--reps N] [--rules N] [--gap MS]
+ *                [--quick] [--only roundtrip|detect] [--keep]
  *
  * The program starts its own daemons (one per configuration, each on a
  * fresh state directory under DIR, keys made with `vigil keys init`),
@@ -29,8 +29,10 @@
  * directory the config names (`rules: {paths: [...]}`) and checks it with
  * `vigild --check-config`, and removes everything at the end (unless
  * --keep).  Rows are run round-robin, so a slow moment of a shared machine
- * hits every row alike; each repetition prints its table, and the last
- * table is the median over repetitions of each figure.
+ * hits every row alike, with a pause after each run (--gap, 5 ms) so the
+ * work a daemon does after answering (indexing, notifying) is not charged
+ * to the next run; each repetition prints its table, and the last table is
+ * the median over repetitions of each figure.
  *
  * Benchmarks are not tests: the exit status says whether the benchmark
  * ran (0), or not (1: a daemon did not start, a wrong decision, a missing
@@ -85,7 +87,7 @@ static const char payload_fmt[] =
 
 struct opts {
 	char *vigild, *vigil, *hook, *noop, *dir; /* argv strings */
-	int runs, samples, reps, warmup, nrules;
+	int runs, samples, reps, warmup, nrules, gap_ms;
 	bool roundtrip, detect, keep;
 };
 
@@ -807,6 +809,8 @@ static int bench_roundtrip(const struct opts *o, struct daemon *none, struct dae
 		false, o->runs);
 	add_row(rows, &nrows, "socket only, pack, rm -rf / (deny)", ROW_SOCKET, NULL, pack, true,
 		true, o->runs);
+	add_row(rows, &nrows, "socket only, pack, git status (allow)", ROW_SOCKET, NULL, pack,
+		false, false, o->runs);
 	snprintf(name, sizeof(name), "socket only, %ld rules, rm -rf / (deny)", big_rules);
 	add_row(rows, &nrows, name, ROW_SOCKET, NULL, big, true, true, o->runs);
 
@@ -816,12 +820,20 @@ static int bench_roundtrip(const struct opts *o, struct daemon *none, struct dae
 	for (int rep = 0; rep < o->reps; rep++) {
 		char title[200];
 
+		/* A pause after each run lets the daemon finish what follows an
+		 * answer (indexing, notifications) before the next run starts, as
+		 * between an agent's tool calls; without it that work lands in the
+		 * next row's time, the floor's included. */
 		for (int w = 0; w < o->warmup; w++)
-			for (int r = 0; r < nrows; r++)
+			for (int r = 0; r < nrows; r++) {
 				run_row(&rows[r], devnull);
+				usleep((useconds_t)o->gap_ms * 1000);
+			}
 		for (int i = 0; i < o->runs; i++)
-			for (int r = 0; r < nrows; r++)
+			for (int r = 0; r < nrows; r++) {
 				rows[r].ms[i] = run_row(&rows[r], devnull);
+				usleep((useconds_t)o->gap_ms * 1000);
+			}
 		for (int r = 0; r < nrows; r++) {
 			rows[r].rep[rep] = dist_of(rows[r].ms, o->runs);
 			ds[r] = rows[r].rep[rep];
@@ -1154,7 +1166,7 @@ static int bench_detect(const struct opts *o, struct daemon *d, struct recv_stat
 			send_hook[n] = ms_between(t0, th);
 			n++;
 			/* Independent alerts: the notifier is idle when the next comes. */
-			usleep(5000);
+			usleep((useconds_t)o->gap_ms * 1000);
 		}
 		if (n == 0)
 			die("detect: no sample got its notifications");
@@ -1246,12 +1258,13 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: decide_bench --vigild PATH --vigil PATH --hook PATH --noop PATH --dir DIR\n"
-		"                    [--runs N] [--samples N] [--reps N] [--rules N] [--quick]\n"
-		"                    [--only roundtrip|detect] [--keep]\n"
+		"                    [--runs N] [--samples N] [--reps N] [--rules N] [--gap MS]\n"
+		"                    [--quick] [--only roundtrip|detect] [--keep]\n"
 		"  --runs N      hook runs per round-trip row and repetition (default 300)\n"
 		"  --samples N   alerts per detection repetition (default 200)\n"
 		"  --reps N      repetitions; the last table is their median (default 3, at most %d)\n"
 		"  --rules N     rules in the big set: the default pack plus generated ones (1000)\n"
+		"  --gap MS      pause after each run and alert (default 5; 0 for none)\n"
 		"  --quick       20 runs, 20 samples, 1 repetition (a smoke run)\n"
 		"  --only WHAT   only the round trip or only the detection latency\n"
 		"  --keep        keep the temporary directory (state, configs, rules, logs)\n"
@@ -1276,10 +1289,11 @@ int main(int argc, char **argv)
 		{ "samples", required_argument, NULL, 's' }, { "reps", required_argument, NULL, 'R' },
 		{ "rules", required_argument, NULL, 'n' },  { "quick", no_argument, NULL, 'q' },
 		{ "only", required_argument, NULL, 'o' },   { "keep", no_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },	    { NULL, 0, NULL, 0 },
+		{ "gap", required_argument, NULL, 'g' },    { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .runs = 300, .samples = 200, .reps = 3, .warmup = 10, .nrules = 1000,
-			  .roundtrip = true, .detect = true };
+			  .gap_ms = 5, .roundtrip = true, .detect = true };
 	struct daemon none = { 0 }, pack = { 0 }, big = { 0 }, det = { 0 };
 	struct recv_state rs = { .listen_fd = -1 };
 	char yaml[4096], rules_dir[1100], abs_dir[PATH_MAX];
@@ -1298,6 +1312,13 @@ int main(int argc, char **argv)
 		case 's': o.samples = positive(optarg, 1000000); break;
 		case 'R': o.reps = positive(optarg, MAX_REPS); break;
 		case 'n': o.nrules = positive(optarg, 100000); break;
+		case 'g':
+			o.gap_ms = !strcmp(optarg, "0") ? 0 : positive(optarg, 10000);
+			if (o.gap_ms < 0) {
+				fprintf(stderr, "decide_bench: --gap takes 0 to 10000 ms\n");
+				return 2;
+			}
+			break;
 		case 'q':
 			o.runs = o.samples = 20;
 			o.reps = 1;
