@@ -477,15 +477,21 @@ static enum nres file_send(struct nchan *c, const struct nmsg *m, uint64_t *retr
 		r = NRES_FAIL;
 		goto out;
 	}
-	snprintf(dir, sizeof(dir), "%s", c->cfg.path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		e = -vg_mkdir_p(dir, 0700);
-	}
-	if (e == 0) {
-		fd = open(c->cfg.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-		e = fd < 0 ? errno : 0;
+	/* The directory is made only when the file cannot be opened for want
+	 * of it: not a handful of mkdir calls per notification. */
+	fd = open(c->cfg.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	e = fd < 0 ? errno : 0;
+	if (e == ENOENT) {
+		snprintf(dir, sizeof(dir), "%s", c->cfg.path);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			e = -vg_mkdir_p(dir, 0700);
+		}
+		if (e == 0) {
+			fd = open(c->cfg.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+			e = fd < 0 ? errno : 0;
+		}
 	}
 	if (e == 0) {
 		/* One write of the whole line, newline included, so that lines from
