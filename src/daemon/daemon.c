@@ -590,7 +590,7 @@ static char *status_json(struct vd *d, size_t *len)
 	uint64_t idx_last;
 	size_t pending;
 	bool synced;
-	char err[512], *s;
+	char err[512];
 	json_t *j;
 
 	ledger_status(d->l, &ls);
@@ -626,11 +626,7 @@ static char *status_json(struct vd *d, size_t *len)
 		return NULL;
 	json_object_set_new(j, "rules", vd_rules_status(d));
 	json_object_set_new(j, "alerts", vd_alerts_status(d));
-	s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(j);
-	if (s)
-		*len = strlen(s);
-	return s;
+	return vd_json_take(j, JSON_COMPACT | JSON_PRESERVE_ORDER, len);
 }
 
 /*
@@ -644,8 +640,6 @@ static char *control(struct vd *d, struct vd_conn *c, const char *req, size_t le
 {
 	json_t *in = json_loadb(req, len, 0, NULL), *out = NULL;
 	const char *op = json_string_value(json_object_get(in, "op"));
-	char *s = NULL, *copy = NULL;
-
 	if (!op)
 		out = json_pack("{s:b, s:s}", "ok", 0, "error",
 				"a control request is a JSON object with \"op\"");
@@ -657,17 +651,7 @@ static char *control(struct vd *d, struct vd_conn *c, const char *req, size_t le
 	else
 		out = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", "unknown operation", "op", op);
 	json_decref(in);
-	if (out)
-		s = json_dumps(out, JSON_COMPACT);
-	json_decref(out);
-	if (s) {
-		*n = strlen(s);
-		copy = vg_malloc(*n + 1);
-		if (copy)
-			memcpy(copy, s, *n + 1);
-		free(s);
-	}
-	return copy;
+	return vd_json_take(out, JSON_COMPACT, n);
 }
 
 static void refuse(struct vd_conn *c, const char *why)

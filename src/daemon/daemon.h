@@ -103,7 +103,6 @@ struct vd_verdict {
 	char decision[8];	  /* "allow", "deny", "ask"; "" when not blocking */
 	char rule_id[256], rule_name[256], rule_title[512];
 	char reason[2048];
-	size_t nalerts;
 	json_t *recs[VD_VERDICT_MAX_RECS]; /* alert records to append after the event */
 	size_t nrecs;
 };
@@ -276,6 +275,11 @@ void vd_expire(struct vd *d);
 
 /* spool.c: drains every spool file of the state directory once. */
 int vd_drain_spool(struct vd *d);
+
+/* util.c: o serialized (jansson flags) into a vg_malloc'ed buffer, the form
+ * replies to hooks and clients are owned in; takes the reference to o.
+ * NULL when o is NULL or memory runs out. */
+char *vd_json_take(json_t *o, size_t flags, size_t *len);
 
 /* recq helpers (recq.c) */
 void vd_recq_init(struct vd_recq *q);

@@ -16,7 +16,7 @@
 #include <errno.h>
 #include <string.h>
 
-/* What Claude Code accepts in a reason (longer strings are cut by it). */
+/* Room for a systemMessage: a reason and the session's pending alert lines. */
 #define VD_REASON_MAX 2000
 
 struct vd_ruleset {
@@ -429,22 +429,6 @@ int vd_decide(struct vd *d, json_t *ev, unsigned kind, unsigned flags, bool from
 
 /* ---- the answer in the agent's protocol ----------------------------------------- */
 
-static char *dump(json_t *o, size_t *len)
-{
-	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	char *copy = NULL;
-
-	json_decref(o);
-	if (!s)
-		return NULL;
-	*len = strlen(s);
-	copy = vg_malloc(*len + 1);
-	if (copy)
-		memcpy(copy, s, *len + 1);
-	free(s);
-	return copy;
-}
-
 /*
  * Claude Code reads JSON on stdout (exit 0): PreToolUse takes
  * hookSpecificOutput.permissionDecision deny|ask with a reason,
@@ -518,5 +502,5 @@ void vd_answer(struct vd *d, const json_t *ev, const struct vd_verdict *v, struc
 		vg_free(msg);
 	}
 	if (o)
-		ans->out = dump(o, &ans->out_len);
+		ans->out = vd_json_take(o, JSON_COMPACT, &ans->out_len);
 }

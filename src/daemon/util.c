@@ -176,3 +176,19 @@ void vd_idset_add(struct vd_idset *s, const char *uuid)
 	memcpy(s->cur[i], k, 16);
 	s->cur_n++;
 }
+
+char *vd_json_take(json_t *o, size_t flags, size_t *len)
+{
+	char *s = o ? json_dumps(o, flags) : NULL;
+	char *copy = NULL;
+
+	json_decref(o);
+	if (!s)
+		return NULL;
+	*len = strlen(s);
+	copy = vg_malloc(*len + 1);
+	if (copy)
+		memcpy(copy, s, *len + 1);
+	free(s);
+	return copy;
+}
