@@ -142,7 +142,7 @@ mkfifo "$T/fifo"
 "$VIGIL" import "$T/fifo" >"$T/first.out" 2>&1 &
 first=$!
 for _ in $(seq 50); do
-	grep -q '^pid' "$VIGIL_STATE_DIR/ledger/LOCK" 2>/dev/null && break
+	grep -q "^pid $first," "$VIGIL_STATE_DIR/ledger/LOCK" 2>/dev/null && break
 	sleep 0.1
 done
 run import "$FIXTURE"
