@@ -88,6 +88,10 @@ static json_t *invalid_event(struct vd *d, const struct wire_envelope *env, cons
 			 "bytes; the first %u bytes were kept (%s)",
 			 (unsigned long long)env->stdin_len, WIRE_MAX_PAYLOAD, WIRE_MAX_PAYLOAD,
 			 reason);
+	else if (flags & WIRE_F_STDIN_OPEN)
+		snprintf(why, sizeof(why), "the agent kept the hook's stdin open past the hook's "
+			 "deadline; the %llu bytes that had arrived were kept (%s)",
+			 (unsigned long long)env->stdin_len, reason);
 	else
 		snprintf(why, sizeof(why), "%s", reason);
 	ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "schema",

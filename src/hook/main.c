@@ -90,8 +90,18 @@ enum send_result {
 
 struct reply {
 	unsigned status, exit_code;
+	enum wire_decision decision;
 	uint32_t out_len, err_len;
-	uint8_t *body; /* stdout bytes then stderr bytes */
+	const uint8_t *body; /* stdout bytes then stderr bytes (in the reply buffer) */
+};
+
+/* What came back from the daemon. */
+struct outcome {
+	int decided;	     /* answer holds the daemon's answer (staged or final) */
+	int durable;	     /* the event is durable */
+	int failed, refused; /* the daemon could not record it / called it malformed */
+	int late;	     /* the deadline passed while waiting */
+	struct reply answer, refusal;
 };
 
 /* ---- small helpers --------------------------------------------------------- */
@@ -488,12 +498,16 @@ static int build_frame(struct hook *h)
 	}
 	if (n < 0 || (size_t)n > WIRE_MAX_ENVELOPE)
 		return -ENOSPC;
-	if (h->stdin_total > h->payload_len || h->stdin_cut)
+	if (h->stdin_total > h->payload_len)
 		flags |= WIRE_F_TRUNCATED;
 	/* The daemon learns the configured failure mode, so an event drained
 	 * from the spool says whether the agent was blocked or let through. */
 	if (h->o.decide && h->o.fail_closed)
 		flags |= WIRE_F_FAIL_CLOSED;
+	if (h->o.decide)
+		flags |= WIRE_F_STAGED;
+	if (h->stdin_cut)
+		flags |= WIRE_F_STDIN_OPEN;
 	h->frame = payload - n - WIRE_HDR_LEN;
 	memcpy(h->frame + WIRE_HDR_LEN, text, (size_t)n);
 	wire_req_hdr_put(h->frame, h->o.decide ? WIRE_DECIDE : WIRE_EVENT, flags, (uint32_t)n,
@@ -600,36 +614,136 @@ static int send_all(struct hook *h, int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
-static int recv_all(struct hook *h, int fd, uint8_t *p, size_t n)
+/*
+ * Replies arrive into one buffer and are parsed from it, so that what was
+ * read before the deadline and what is read after the final shutdown are
+ * one stream.  At most two replies come (a staged decision, then the durable
+ * acknowledgement), each at most a header and twice WIRE_MAX_OUT.
+ */
+#define REPLY_MAX (WIRE_HDR_LEN + 2u * WIRE_MAX_OUT)
+#define INBUF_MAX (2u * REPLY_MAX)
+
+struct inbuf {
+	uint8_t *p;
+	size_t len, off; /* bytes read; bytes parsed */
+};
+
+/* One complete reply from in, or 0 when it holds only part of one, or
+ * -EPROTO for bytes that are not a reply. */
+static int next_reply(struct inbuf *in, struct reply *rep)
 {
-	while (n > 0) {
-		ssize_t r = recv(fd, p, n, 0);
+	uint8_t *hdr = in->p + in->off;
+	size_t have = in->len - in->off, body;
 
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && errno == EAGAIN) {
-			int rc = wait_fd(h, fd, POLLIN);
-
-			if (rc <= 0)
-				return rc == 0 ? -ETIMEDOUT : rc;
-			continue;
-		}
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -EPIPE; /* the daemon closed before a whole reply */
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
+	if (have < WIRE_HDR_LEN)
+		return 0;
+	if (wire_ack_hdr_get(hdr, &rep->status, &rep->exit_code, &rep->out_len, &rep->err_len) <
+	    0)
+		return -EPROTO;
+	body = (size_t)rep->out_len + rep->err_len;
+	if (have < WIRE_HDR_LEN + body)
+		return 0;
+	rep->decision = wire_ack_hdr_decision(hdr);
+	rep->body = hdr + WIRE_HDR_LEN;
+	in->off += WIRE_HDR_LEN + body;
+	return 1;
 }
 
-static enum send_result deliver(struct hook *h, struct reply *rep)
+/* Takes the replies parsed so far into the outcome.  1 when nothing more
+ * is to come, 0 when a reply is still awaited, -EPROTO for garbage. */
+static int take_replies(struct inbuf *in, struct outcome *oc)
+{
+	struct reply r;
+	int rc;
+
+	while ((rc = next_reply(in, &r)) > 0) {
+		switch (r.status) {
+		case WIRE_DECIDED:
+			oc->decided = 1;
+			oc->answer = r;
+			break;
+		case WIRE_OK:
+			/* An event's acknowledgement, or an older daemon's single
+			 * reply: it carries the answer when no staged one came. */
+			if (!oc->decided) {
+				oc->decided = 1;
+				oc->answer = r;
+			}
+			oc->durable = 1;
+			return 1;
+		case WIRE_REFUSED:
+			oc->refused = 1;
+			oc->refusal = r;
+			return 1;
+		default:
+			oc->failed = 1;
+			return 1;
+		}
+	}
+	return rc;
+}
+
+/* Reads what is already queued on fd without waiting: 0 at EOF or when
+ * nothing is left, -errno on an error, -ENOBUFS past the buffer's limit. */
+static int read_queued(int fd, struct inbuf *in, int *eof)
+{
+	for (;;) {
+		ssize_t r;
+
+		if (in->len == INBUF_MAX)
+			return -ENOBUFS;
+		r = recv(fd, in->p + in->len, INBUF_MAX - in->len, MSG_DONTWAIT);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+		if (r == 0) {
+			*eof = 1;
+			return 0;
+		}
+		in->len += (size_t)r;
+	}
+}
+
+/*
+ * Waits for the replies until the deadline.  Then, if they are not all
+ * here, shuts the reading side (see "Staged decisions" in wire.h): from that
+ * instant the daemon's sends fail, so what is queued now is exactly what the
+ * daemon knows it delivered, and it is read and taken as the answer.
+ */
+static void await_replies(struct hook *h, int fd, struct inbuf *in, struct outcome *oc)
+{
+	int eof = 0, rc = 0;
+
+	for (;;) {
+		rc = read_queued(fd, in, &eof);
+		if (rc == 0)
+			rc = take_replies(in, oc);
+		if (rc != 0 || eof)
+			break;
+		rc = wait_fd(h, fd, POLLIN);
+		if (rc < 0)
+			break;
+		if (rc == 0) {
+			oc->late = 1;
+			shutdown(fd, SHUT_RD);
+			rc = read_queued(fd, in, &eof);
+			if (rc == 0)
+				rc = take_replies(in, oc);
+			break;
+		}
+	}
+	if (rc < 0)
+		dbg(h, "reply: %s", strerror(-rc));
+	else if (oc->late && !oc->durable)
+		dbg(h, "no %s reply before the deadline", oc->decided ? "durable" : "");
+	else if (eof && !oc->durable && !oc->failed && !oc->refused)
+		dbg(h, "reply: the daemon closed the connection early");
+}
+
+static enum send_result deliver(struct hook *h, struct inbuf *in, struct outcome *oc)
 {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	uint8_t hdr[WIRE_HDR_LEN];
-	enum send_result res = SEND_FAILED;
-	size_t body;
 	int fd = -1, rc;
 
 	rc = wire_socket_path(h->state, path, sizeof(path));
@@ -639,43 +753,29 @@ static enum send_result deliver(struct hook *h, struct reply *rep)
 	}
 	if (ms_left(h) == 0) {
 		dbg(h, "deadline passed before connecting");
+		oc->late = 1;
 		return SEND_FAILED;
 	}
 	rc = connect_daemon(h, path, &fd);
 	if (rc < 0) {
 		dbg(h, "connect %s: %s", path, strerror(-rc));
+		if (rc == -ETIMEDOUT)
+			oc->late = 1;
 		return (rc == -ENOENT || rc == -ECONNREFUSED) ? SEND_UNREACHABLE : SEND_FAILED;
 	}
 	rc = send_all(h, fd, h->frame, h->frame_len);
 	if (rc < 0) {
 		dbg(h, "send: %s", strerror(-rc));
-		goto out;
+		if (rc == -ETIMEDOUT)
+			oc->late = 1;
+		close(fd);
+		return SEND_FAILED;
 	}
-	rc = recv_all(h, fd, hdr, sizeof(hdr));
-	if (rc < 0) {
-		dbg(h, "reply: %s", strerror(-rc));
-		goto out;
-	}
-	rc = wire_ack_hdr_get(hdr, &rep->status, &rep->exit_code, &rep->out_len, &rep->err_len);
-	if (rc < 0) {
-		dbg(h, "reply: malformed header (%s)", strerror(-rc));
-		goto out;
-	}
-	body = (size_t)rep->out_len + rep->err_len;
-	if (body) {
-		rep->body = malloc(body);
-		if (!rep->body)
-			goto out;
-		rc = recv_all(h, fd, rep->body, body);
-		if (rc < 0) {
-			dbg(h, "reply body: %s", strerror(-rc));
-			goto out;
-		}
-	}
-	res = SEND_OK;
-out:
+	in->p = malloc(INBUF_MAX);
+	if (in->p)
+		await_replies(h, fd, in, oc);
 	close(fd);
-	return res;
+	return SEND_OK;
 }
 
 /* ---- spool and autostart ------------------------------------------------------ */
@@ -861,11 +961,16 @@ static int finish(const struct hook *h, int code)
  * action run, as a hook that is not installed would; fail-closed blocks it
  * with exit 2, which Claude Code, Codex and Gemini CLI read as "deny" on
  * their pre-tool and prompt hooks, and says why on stderr (shown to the
- * model and the user).
+ * model and the user).  The spooled copy records which of the two it was.
  */
-static int no_decision(const struct hook *h, const char *why)
+static int no_decision(struct hook *h, const char *why)
 {
-	if (!h->o.decide || !h->o.fail_closed)
+	if (!h->o.decide)
+		return 0;
+	copy_str(h->env.applied_by, sizeof(h->env.applied_by),
+		 h->o.fail_closed ? "fail-closed" : "fail-open");
+	copy_str(h->env.applied, sizeof(h->env.applied), h->o.fail_closed ? "deny" : "allow");
+	if (!h->o.fail_closed)
 		return 0;
 	dprintf(STDERR_FILENO,
 		"vigil: blocked because the vigil daemon %s (fail-closed); "
@@ -874,21 +979,82 @@ static int no_decision(const struct hook *h, const char *why)
 	return 2;
 }
 
-static void spool_or_say(struct hook *h, const char *name)
+/* Prints the daemon's answer and returns its exit code; a spooled copy
+ * records that the agent got vigild's decision. */
+static int apply_answer(struct hook *h, const struct reply *r)
 {
-	int rc = spool(h, name);
+	static const char *const names[] = { "", "allow", "deny", "ask" };
 
+	if (r->out_len)
+		write_all(STDOUT_FILENO, r->body, r->out_len);
+	if (r->err_len)
+		write_all(STDERR_FILENO, r->body + r->out_len, r->err_len);
+	if (h->o.decide) {
+		copy_str(h->env.applied_by, sizeof(h->env.applied_by), "rules");
+		/* An older daemon leaves the decision byte 0: then the exit
+		 * code is all that is known (2 blocks). */
+		copy_str(h->env.applied, sizeof(h->env.applied),
+			 r->decision != WIRE_DEC_NONE ? names[r->decision]
+			 : r->exit_code == 2	      ? "deny"
+						      : "allow");
+	}
+	return (int)r->exit_code;
+}
+
+/* Spools the frame again with what the hook did (the envelope is rebuilt
+ * in front of the payload, which stays where it is). */
+static void spool_or_say(struct hook *h, const char *name, const char *reason)
+{
+	int rc;
+
+	copy_str(h->env.spool_reason, sizeof(h->env.spool_reason), reason);
+	rc = build_frame(h);
+	if (rc == 0)
+		rc = spool(h, name);
 	if (rc < 0)
 		dbg(h, "spool %s/%s/%s: %s", h->state, WIRE_SPOOL_DIR, name, strerror(-rc));
 	else
-		dbg(h, "spooled %zu bytes to %s/%s/%s", h->frame_len, h->state, WIRE_SPOOL_DIR,
-		    name);
+		dbg(h, "spooled %zu bytes to %s/%s/%s (%s)", h->frame_len, h->state,
+		    WIRE_SPOOL_DIR, name, reason);
+}
+
+/* After a delivery attempt: the answer, the failure mode, and the spool. */
+static int conclude(struct hook *h, enum send_result res, const struct outcome *oc)
+{
+	const char *reason;
+	int code;
+
+	if (oc->refused) {
+		/* The daemon called the frame malformed: retrying it would fail
+		 * again, but it is still evidence, so it is kept apart. */
+		dbg(h, "daemon refused the event: %.*s",
+		    (int)(oc->refusal.err_len > 300 ? 300 : oc->refusal.err_len),
+		    (const char *)oc->refusal.body + oc->refusal.out_len);
+		code = no_decision(h, "refused the request");
+		spool_or_say(h, HOOK_REJECTED_FILE, "refused");
+		return code;
+	}
+	if (oc->decided) {
+		code = apply_answer(h, &oc->answer);
+		if (oc->durable)
+			return code;
+	} else {
+		code = no_decision(h, res == SEND_UNREACHABLE ? "is not running"
+				      : oc->failed	     ? "could not record the event"
+							     : "did not answer in time");
+	}
+	if (oc->failed)
+		dbg(h, "daemon could not record the event");
+	reason = res == SEND_UNREACHABLE ? "unreachable" : oc->failed ? "failed" : "timeout";
+	spool_or_say(h, WIRE_SPOOL_FILE, reason);
+	return code;
 }
 
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = SIG_IGN };
-	struct reply rep = { 0 };
+	struct inbuf in = { 0 };
+	struct outcome oc = { 0 };
 	enum send_result res;
 	struct hook *h;
 	int code = 0;
@@ -927,40 +1093,18 @@ int main(int argc, char **argv)
 	/* Without a state directory only $VIGIL_SOCKET can name the daemon,
 	 * and there is no spool to fall back on. */
 	if (h->o.spool_only || (!h->have_state && !getenv("VIGIL_SOCKET"))) {
-		spool_or_say(h, WIRE_SPOOL_FILE);
 		code = no_decision(h, h->o.spool_only ? "was not asked (--spool-only)"
 						      : "cannot be found (no state directory)");
+		spool_or_say(h, WIRE_SPOOL_FILE, h->o.spool_only ? "spool-only" : "no-state");
 		goto out;
 	}
-	res = deliver(h, &rep);
-	if (res == SEND_OK && rep.status == WIRE_OK) {
-		if (rep.out_len)
-			write_all(STDOUT_FILENO, rep.body, rep.out_len);
-		if (rep.err_len)
-			write_all(STDERR_FILENO, rep.body + rep.out_len, rep.err_len);
-		code = (int)rep.exit_code;
-		goto out;
-	}
-	if (res == SEND_OK && rep.status == WIRE_REFUSED) {
-		/* The daemon called the frame malformed: retrying it would fail
-		 * again, but it is still evidence, so it is kept apart. */
-		dbg(h, "daemon refused the event: %.*s", (int)(rep.err_len > 300 ? 300 : rep.err_len),
-		    rep.body ? (const char *)rep.body + rep.out_len : "");
-		spool_or_say(h, HOOK_REJECTED_FILE);
-		code = no_decision(h, "refused the request");
-		goto out;
-	}
-	if (res == SEND_OK)
-		dbg(h, "daemon could not record the event (status %u)", rep.status);
-	spool_or_say(h, WIRE_SPOOL_FILE);
-	code = no_decision(h, res == SEND_UNREACHABLE ? "is not running"
-			   : res == SEND_OK	     ? "could not record the event"
-						     : "did not answer in time");
+	res = deliver(h, &in, &oc);
+	code = conclude(h, res, &oc);
 	if (res == SEND_UNREACHABLE && h->o.autostart)
 		autostart(h);
 out:
 	code = finish(h, code);
-	free(rep.body);
+	free(in.p);
 	free(h->buf);
 	free(h);
 	return code;

@@ -123,7 +123,7 @@ int wire_ack_hdr_get(const uint8_t in[WIRE_HDR_LEN], unsigned *status, unsigned 
 
 	if (memcmp(in, WIRE_MAGIC_ACK, 4) != 0)
 		return -EPROTO;
-	if (in[4] > WIRE_FAILED)
+	if (in[4] > WIRE_DECIDED)
 		return -EPROTO;
 	/* A process exit status is 0..255; anything else is a broken daemon. */
 	code = get_le16(in + 6);
@@ -140,7 +140,53 @@ int wire_ack_hdr_get(const uint8_t in[WIRE_HDR_LEN], unsigned *status, unsigned 
 	return 0;
 }
 
+void wire_ack_hdr_set_decision(uint8_t hdr[WIRE_HDR_LEN], enum wire_decision d)
+{
+	hdr[5] = (uint8_t)d;
+}
+
+enum wire_decision wire_ack_hdr_decision(const uint8_t hdr[WIRE_HDR_LEN])
+{
+	/* An older daemon sends 0 here; a value from a newer one is unknown. */
+	return hdr[5] <= WIRE_DEC_ASK ? (enum wire_decision)hdr[5] : WIRE_DEC_NONE;
+}
+
 /* ---- envelope ------------------------------------------------------------- */
+
+int wire_uuid_valid(const char *s)
+{
+	static const char lower_hex[] = "0123456789abcdef";
+
+	if (strlen(s) != 36)
+		return 0;
+	for (int i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!s[i] || !strchr(lower_hex, s[i])) {
+			return 0;
+		}
+	}
+	/* Version nibble 1..8, variant bits 10xx. */
+	return s[14] >= '1' && s[14] <= '8' && strchr("89ab", s[19]) != NULL;
+}
+
+/* Is s one of the NULL-terminated list?  "" (unknown) always is. */
+static int in_list(const char *s, const char *const *list)
+{
+	if (!*s)
+		return 1;
+	for (; *list; list++)
+		if (!strcmp(s, *list))
+			return 1;
+	return 0;
+}
+
+static const char *const applied_names[] = { "allow", "deny", "ask", NULL };
+static const char *const applied_by_names[] = { "rules", "fail-open", "fail-closed", NULL };
+static const char *const spool_reason_names[] = { "unreachable", "timeout",    "failed",
+						   "refused",	  "spool-only", "no-state",
+						   NULL };
 
 struct fmt {
 	char *buf;
@@ -231,6 +277,9 @@ int wire_env_format(const struct wire_envelope *e, char *buf, size_t cap)
 	fmt_str(&f, "cwd", e->cwd, sizeof(e->cwd));
 	fmt_str(&f, "project_dir", e->project_dir, sizeof(e->project_dir));
 	fmt_str(&f, "session", e->session, sizeof(e->session));
+	fmt_str(&f, "applied", e->applied, sizeof(e->applied));
+	fmt_str(&f, "applied_by", e->applied_by, sizeof(e->applied_by));
+	fmt_str(&f, "spool_reason", e->spool_reason, sizeof(e->spool_reason));
 	if (f.err)
 		return f.err;
 	if (f.len > INT_MAX)
@@ -325,12 +374,15 @@ enum env_key {
 	K_CWD,
 	K_PROJECT,
 	K_SESSION,
+	K_APPLIED,
+	K_APPLIED_BY,
+	K_SPOOL_REASON,
 	K_COUNT,
 };
 
 static const char *const env_keys[K_COUNT] = {
 	"id",	 "time_ns", "pid", "ppid",	  "uid",     "stdin_len",
-	"agent", "event",   "cwd", "project_dir", "session",
+	"agent", "event",   "cwd", "project_dir", "session", "applied", "applied_by", "spool_reason",
 };
 
 int wire_env_parse(const char *buf, size_t len, struct wire_envelope *out)
@@ -410,12 +462,28 @@ int wire_env_parse(const char *buf, size_t len, struct wire_envelope *out)
 		case K_SESSION:
 			rc = parse_str(eq + 1, vlen, e.session, sizeof(e.session));
 			break;
+		case K_APPLIED:
+			rc = parse_str(eq + 1, vlen, e.applied, sizeof(e.applied));
+			break;
+		case K_APPLIED_BY:
+			rc = parse_str(eq + 1, vlen, e.applied_by, sizeof(e.applied_by));
+			break;
+		case K_SPOOL_REASON:
+			rc = parse_str(eq + 1, vlen, e.spool_reason, sizeof(e.spool_reason));
+			break;
 		default:
 			break;
 		}
 		if (rc < 0)
 			return rc;
 	}
+	/* The id keys deduplication and names the record: a path, a second
+	 * event's id in another form, or any other string must not pass. */
+	if (!wire_uuid_valid(e.id) && e.id[0])
+		return -EINVAL;
+	if (!in_list(e.applied, applied_names) || !in_list(e.applied_by, applied_by_names) ||
+	    !in_list(e.spool_reason, spool_reason_names))
+		return -EINVAL;
 	*out = e;
 	return 0;
 }

@@ -19,11 +19,24 @@
  *
  *     0    4  magic "VGA1"
  *     4    1  status (enum wire_status)
- *     5    1  reserved, 0
+ *     5    1  decision (enum wire_decision), 0 when the reply carries none
  *     6    2  exit code the hook must exit with, little-endian
  *     8    4  stdout length (<= WIRE_MAX_OUT)
  *    12    4  stderr length (<= WIRE_MAX_OUT)
  *    16    .  stdout bytes, then stderr bytes
+ *
+ * Staged decisions (a blocking hook that sets WIRE_F_STAGED): the daemon
+ * first sends WIRE_DECIDED with the answer, as soon as the rules decided and
+ * before the event is written, then WIRE_OK once it is durable (or
+ * WIRE_FAILED).  The decision a record carries must be the one the agent
+ * applied, and only the kernel can say whether the hook got it in time: at
+ * its deadline the hook shuts down its reading side (shutdown(SHUT_RD)) and
+ * then reads what is already queued.  On a unix stream socket a send either
+ * queues its bytes before that shutdown (the hook reads and applies them) or
+ * fails with EPIPE (the hook applied its failure mode), atomically, so the
+ * daemon learns from its own send() which decision was applied and records
+ * that one.  A frame only partly queued is no answer: the hook ignores it and
+ * the daemon, whose send failed, records the failure mode.
  *
  * A spool record is a request frame followed by a 4-byte little-endian
  * CRC-32 (IEEE, as zlib's crc32()) of the frame, written with one write()
@@ -61,10 +74,22 @@ enum wire_status {
 	WIRE_OK = 0,	  /* durable (or control request done) */
 	WIRE_REFUSED = 1, /* malformed request; stderr says why; do not retry */
 	WIRE_FAILED = 2,  /* not recorded (e.g. disk full); the hook spools it */
+	WIRE_DECIDED = 3, /* staged: the decision, not yet durable; another reply follows */
+};
+
+/* What a reply decided, in byte 5 of its header, so that a hook that spools
+ * after it can say which decision it applied without parsing the answer. */
+enum wire_decision {
+	WIRE_DEC_NONE = 0,
+	WIRE_DEC_ALLOW = 1,
+	WIRE_DEC_DENY = 2,
+	WIRE_DEC_ASK = 3,
 };
 
 #define WIRE_F_TRUNCATED 0x01u	 /* stdin was longer than the payload sent */
 #define WIRE_F_FAIL_CLOSED 0x02u /* blocking hook configured to deny when no decision came */
+#define WIRE_F_STAGED 0x04u	 /* the hook takes a WIRE_DECIDED reply before the durable one */
+#define WIRE_F_STDIN_OPEN 0x08u	 /* the agent held stdin open past the hook's deadline */
 
 /* The envelope.  Strings are NUL-terminated; "" and -1 mean unknown. */
 struct wire_envelope {
@@ -77,7 +102,17 @@ struct wire_envelope {
 	char cwd[4096];
 	char project_dir[4096]; /* CLAUDE_PROJECT_DIR (or the agent's equivalent) */
 	char session[128];	/* CLAUDE_CODE_SESSION_ID, if set */
+	/* Set by the hook on what it spools: what it did with the event. */
+	char applied[8];       /* decision the agent got: "allow", "deny", "ask" */
+	char applied_by[16];   /* "rules" (vigild's answer), "fail-open", "fail-closed" */
+	char spool_reason[16]; /* "unreachable", "timeout", "failed", "refused", "spool-only",
+				  "no-state" */
 };
+
+/* An event id is a UUID in its canonical lowercase form (RFC 9562: 36
+ * characters, version 1..8, variant 10), or empty (the daemon makes one).
+ * 1 or 0. */
+int wire_uuid_valid(const char *s);
 
 /* Header encode/decode.  wire_req_hdr_get checks magic and limits:
  * -EPROTO (bad magic or kind), -E2BIG (a length over its limit). */
@@ -89,10 +124,15 @@ void wire_ack_hdr_put(uint8_t out[WIRE_HDR_LEN], unsigned status, unsigned exit_
 		      uint32_t out_len, uint32_t err_len);
 int wire_ack_hdr_get(const uint8_t in[WIRE_HDR_LEN], unsigned *status, unsigned *exit_code,
 		     uint32_t *out_len, uint32_t *err_len);
+/* The decision byte of a reply header (wire_ack_hdr_put leaves it 0). */
+void wire_ack_hdr_set_decision(uint8_t hdr[WIRE_HDR_LEN], enum wire_decision d);
+enum wire_decision wire_ack_hdr_decision(const uint8_t hdr[WIRE_HDR_LEN]);
 
 /* Envelope text.  format: bytes written (without NUL), or -ENOSPC.
- * parse: 0, or -EINVAL for a malformed line / over-long value (unknown keys
- * are skipped, so old daemons accept newer hooks). */
+ * parse: 0, or -EINVAL for a malformed line / over-long value / an id that
+ * is not a UUID (wire_uuid_valid) / an applied, applied_by or spool_reason
+ * outside its list (unknown keys are skipped, so old daemons accept newer
+ * hooks). */
 int wire_env_format(const struct wire_envelope *e, char *buf, size_t cap);
 int wire_env_parse(const char *buf, size_t len, struct wire_envelope *out);
 

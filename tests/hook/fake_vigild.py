@@ -16,16 +16,24 @@ JSON line describing it to FILE, and answers according to MODE:
     refused   WIRE_REFUSED with a reason on stderr
     garbage   a reply with a bad magic
     silent    accepts and reads nothing, never answers
+    staged    WIRE_DECIDED (deny, exit 2) at once, then WIRE_OK (durable)
+    staged-late    WIRE_DECIDED (deny), then never the durable reply
+    staged-failed  WIRE_DECIDED (deny), then WIRE_FAILED
+    after-deadline sleeps 1.5 s (past a 0.4 s hook deadline), then tries to
+              send WIRE_DECIDED and logs {"late_send": "ok"|"EPIPE"|...}:
+              the hook's shutdown must make that send fail
 
 A malformed frame is logged as {"error": ...}.  It runs until killed.
 """
 import argparse
+import errno
 import json
 import os
 import socket
 import struct
 import sys
 import threading
+import time
 
 HDR = struct.Struct("<4sBBHII")
 MAX_ENV = 16384
@@ -70,8 +78,11 @@ def parse_envelope(text):
     return env
 
 
-def ack(status, code=0, out=b"", err=b""):
-    return struct.pack("<4sBBHII", b"VGA1", status, 0, code, len(out), len(err)) + out + err
+def ack(status, code=0, out=b"", err=b"", decision=0):
+    return struct.pack("<4sBBHII", b"VGA1", status, decision, code, len(out), len(err)) + out + err
+
+
+DECIDED, DENY = 3, 2
 
 
 def handle(conn, mode, log, lock):
@@ -103,6 +114,24 @@ def handle(conn, mode, log, lock):
             conn.sendall(b"XXXX" + bytes(12))
         elif mode == "hang":
             threading.Event().wait()
+        elif mode.startswith("staged"):
+            conn.sendall(ack(DECIDED, 2, DECISION, REASON, DENY))
+            if mode == "staged":
+                conn.sendall(ack(0))
+            elif mode == "staged-failed":
+                conn.sendall(ack(2))
+            else:
+                threading.Event().wait()
+        elif mode == "after-deadline":
+            time.sleep(1.5)
+            try:
+                conn.sendall(ack(DECIDED, 2, DECISION, REASON, DENY))
+                res = "ok"
+            except OSError as e:
+                res = errno.errorcode.get(e.errno, str(e.errno))
+            with lock:
+                with open(log, "a", encoding="utf-8") as f:
+                    f.write(json.dumps({"late_send": res}) + "\n")
     except (ValueError, EOFError, OSError) as e:
         with lock:
             with open(log, "a", encoding="utf-8") as f:
@@ -116,7 +145,8 @@ def main():
     ap.add_argument("--socket", required=True)
     ap.add_argument("--log", required=True)
     ap.add_argument("--mode", required=True,
-                    choices=["ok", "decide", "hang", "close", "failed", "refused", "garbage", "silent"])
+                    choices=["ok", "decide", "hang", "close", "failed", "refused", "garbage", "silent",
+                             "staged", "staged-late", "staged-failed", "after-deadline"])
     a = ap.parse_args()
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:

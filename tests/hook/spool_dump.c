@@ -54,6 +54,9 @@ int main(int argc, char **argv)
 		put_str("cwd", rec.env.cwd);
 		put_str("project_dir", rec.env.project_dir);
 		put_str("session", rec.env.session);
+		put_str("applied", rec.env.applied);
+		put_str("applied_by", rec.env.applied_by);
+		put_str("spool_reason", rec.env.spool_reason);
 		printf("\"time_ns\":%llu,\"pid\":%lld,\"ppid\":%lld,\"uid\":%lld,\"stdin_len\":%llu,",
 		       (unsigned long long)rec.env.time_ns, (long long)rec.env.pid,
 		       (long long)rec.env.ppid, (long long)rec.env.uid,

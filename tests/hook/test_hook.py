@@ -81,11 +81,13 @@ class Fake:
         if line.strip() != b"ready":
             raise RuntimeError("fake_vigild did not start")
 
-    def received(self):
+    def received(self, raw=False):
+        """The frames received; raw: also the fake's notes (late_send)."""
         if not os.path.exists(self.log):
             return []
         with open(self.log, encoding="utf-8") as f:
-            return [json.loads(line) for line in f]
+            lines = [json.loads(line) for line in f]
+        return lines if raw else [r for r in lines if "late_send" not in r]
 
     def stop(self):
         self.p.kill()
@@ -245,6 +247,59 @@ def test_decide():
     shutil.rmtree(state)
 
 
+def test_staged():
+    """A blocking hook gets the decision before the event is durable; what it
+    spools afterwards records the decision it applied."""
+    state = new_state()
+    fake = Fake(state, "staged")
+    p, _ = run_hook(state, ["--agent", "claude-code", "--decide"])
+    got = fake.received()
+    ok(p.returncode == 2 and p.stdout.startswith(b'{"hookSpecificOutput"') and
+       p.stderr == b"blocked by fake rule\n", "staged: the decision is applied", p)
+    ok(len(got) == 1 and got[0].get("flags", 0) & 0x04, "staged: the request says it takes a staged reply", got)
+    ok(not os.path.exists(spool_of(state)), "staged and durable: nothing spooled")
+    fake.stop()
+    shutil.rmtree(state)
+
+    for mode, reason in (("staged-late", "timeout"), ("staged-failed", "failed")):
+        for extra in ((), ("--fail-closed",)):
+            state = new_state()
+            fake = Fake(state, mode)
+            p, _ = run_hook(state, ["--agent", "claude-code", "--decide", "--timeout-ms", "400", *extra])
+            recs, _ = dump(spool_of(state))
+            label = f"{mode}{' fail-closed' if extra else ''}"
+            ok(p.returncode == 2 and p.stderr == b"blocked by fake rule\n",
+               f"{label}: vigild's decision is applied, not the failure mode", p)
+            ok(len(recs) == 1 and recs[0].get("applied") == "deny" and recs[0].get("applied_by") == "rules"
+               and recs[0].get("spool_reason") == reason,
+               f"{label}: spooled, saying the agent got vigild's deny ({reason})", recs)
+            fake.stop()
+            shutil.rmtree(state)
+
+    # vigild answers after the deadline: the hook applied its failure mode,
+    # and the kernel tells the daemon so (its send fails).
+    for extra, code, applied, by in (((), 0, "allow", "fail-open"),
+                                     (("--fail-closed",), 2, "deny", "fail-closed")):
+        state = new_state()
+        fake = Fake(state, "after-deadline")
+        p, _ = run_hook(state, ["--agent", "claude-code", "--decide", "--timeout-ms", "400", *extra])
+        deadline = time.monotonic() + 10
+        late = []
+        while time.monotonic() < deadline and not late:
+            late = [r for r in fake.received(raw=True) if "late_send" in r]
+            time.sleep(0.05)
+        recs, _ = dump(spool_of(state))
+        ok(p.returncode == code and b"fake rule" not in p.stderr,
+           f"late decision, {by}: the hook applied its failure mode", p)
+        ok(len(recs) == 1 and recs[0].get("applied") == applied and recs[0].get("applied_by") == by
+           and recs[0].get("spool_reason") == "timeout",
+           f"late decision, {by}: the spooled copy says {applied} by {by}", recs)
+        ok(late and late[0]["late_send"] in ("EPIPE", "ECONNRESET"),
+           f"late decision, {by}: the daemon's send after the deadline fails", late)
+        fake.stop()
+        shutil.rmtree(state)
+
+
 def expect_spooled(mode, label, args=("--timeout-ms", "400"), spool_name="spool.vgw", limit=None):
     state = new_state()
     fake = Fake(state, mode)
@@ -346,9 +401,11 @@ def test_stdin():
     os.close(r)
     os.close(w)
     recs, _ = dump(spool_of(state))
-    ok(p.returncode == 0 and took < 6.0 and len(recs) == 4 and recs[3]["flags"] == 1
+    # Flag 0x08 (WIRE_F_STDIN_OPEN), not 0x01 (TRUNCATED): nothing was cut
+    # for size, and the daemon must not say so.
+    ok(p.returncode == 0 and took < 6.0 and len(recs) == 4 and recs[3]["flags"] == 0x08
        and bytes.fromhex(recs[3]["payload_hex"]) == b'{"partial":',
-       f"stdin never closed: partial payload spooled, TRUNCATED, {took:.2f}s")
+       f"stdin never closed: partial payload spooled, flagged stdin-open, {took:.2f}s")
     shutil.rmtree(state)
 
 
@@ -452,7 +509,7 @@ def test_concurrent():
 
 def main():
     for t in (test_cli, test_libc_only, test_no_daemon, test_fresh_state_dir, test_spool_fails,
-              test_ok, test_decide, test_failures, test_stdin, test_usage_errors,
+              test_ok, test_decide, test_staged, test_failures, test_stdin, test_usage_errors,
               test_autostart, test_concurrent):
         try:
             t()

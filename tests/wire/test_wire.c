@@ -63,8 +63,18 @@ static void test_headers(void)
 	TAP_OK(wire_ack_hdr_get(h, &status, &code, &ol, &errl) == 0 && status == WIRE_OK &&
 		       code == 2 && ol == 10 && errl == 20,
 	       "reply header round trip");
-	wire_ack_hdr_put(h, WIRE_FAILED + 1, 0, 0, 0);
+	wire_ack_hdr_put(h, WIRE_DECIDED + 1, 0, 0, 0);
 	TAP_EQ_U64(wire_ack_hdr_get(h, &status, &code, &ol, &errl), -EPROTO, "unknown status");
+	wire_ack_hdr_put(h, WIRE_DECIDED, 2, 3, 0);
+	TAP_OK(wire_ack_hdr_get(h, &status, &code, &ol, &errl) == 0 && status == WIRE_DECIDED &&
+		       wire_ack_hdr_decision(h) == WIRE_DEC_NONE,
+	       "a staged decision is a reply; its decision byte starts at 0");
+	wire_ack_hdr_set_decision(h, WIRE_DEC_DENY);
+	TAP_OK(h[5] == WIRE_DEC_DENY && wire_ack_hdr_decision(h) == WIRE_DEC_DENY &&
+		       wire_ack_hdr_get(h, &status, &code, &ol, &errl) == 0 && code == 2,
+	       "the decision byte round-trips and leaves the rest alone");
+	h[5] = 9;
+	TAP_OK(wire_ack_hdr_decision(h) == WIRE_DEC_NONE, "an unknown decision byte reads as none");
 	wire_ack_hdr_put(h, WIRE_OK, 256, 0, 0);
 	TAP_EQ_U64(wire_ack_hdr_get(h, &status, &code, &ol, &errl), -EPROTO, "exit code 256");
 	wire_ack_hdr_put(h, WIRE_OK, 0, WIRE_MAX_OUT + 1, 0);
@@ -200,6 +210,57 @@ static void test_envelope(void)
 		   "over-long id");
 	TAP_EQ_U64(wire_env_parse(buf, WIRE_MAX_ENVELOPE + 1, &o), -EINVAL,
 		   "envelope over the limit");
+
+	/* The id keys deduplication: only a canonical UUID passes. */
+	TAP_OK(parse_str("id=0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b\n", &o) == 0 &&
+		       !strcmp(o.id, "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b"),
+	       "a UUIDv7 id parses");
+	TAP_OK(parse_str("pid=3\n", &o) == 0 && o.id[0] == 0, "no id is unknown, not an error");
+	{
+		static const char *const bad[] = {
+			"../../etc",
+			"0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2",	 /* 35 chars */
+			"0190A1B2-C3D4-7E5F-8A6B-7C8D9E0F1A2B",	 /* upper case */
+			"0190a1b2c3d47e5f8a6b7c8d9e0f1a2b0000",	 /* no dashes */
+			"0190a1b2-c3d4-0e5f-8a6b-7c8d9e0f1a2b",	 /* version 0 */
+			"0190a1b2-c3d4-7e5f-ca6b-7c8d9e0f1a2b",	 /* variant 110 */
+			"0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2g",	 /* not hex */
+			"0190a1b2_c3d4-7e5f-8a6b-7c8d9e0f1a2b",	 /* wrong separator */
+		};
+		char line[128];
+		int refused = 0;
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(line, sizeof(line), "id=%s\n", bad[i]);
+			refused += parse_str(line, &o) == -EINVAL;
+			TAP_OK(!wire_uuid_valid(bad[i]), "wire_uuid_valid refuses '%s'", bad[i]);
+		}
+		TAP_OK(refused == (int)(sizeof(bad) / sizeof(bad[0])),
+		       "the envelope refuses every malformed id");
+	}
+	TAP_OK(parse_str("applied=deny\napplied_by=fail-closed\nspool_reason=timeout\n", &o) == 0 &&
+		       !strcmp(o.applied, "deny") && !strcmp(o.applied_by, "fail-closed") &&
+		       !strcmp(o.spool_reason, "timeout"),
+	       "what the hook applied parses");
+	TAP_EQ_U64(parse_str("applied=maybe\n", &o), -EINVAL, "an unknown applied decision");
+	TAP_EQ_U64(parse_str("applied_by=magic\n", &o), -EINVAL, "an unknown applied_by");
+	TAP_EQ_U64(parse_str("spool_reason=why-not\n", &o), -EINVAL, "an unknown spool reason");
+	{
+		struct wire_envelope ae, back;
+		char text[512];
+		int tn;
+
+		memset(&ae, 0, sizeof(ae));
+		ae.pid = ae.ppid = ae.uid = -1;
+		snprintf(ae.applied, sizeof(ae.applied), "ask");
+		snprintf(ae.applied_by, sizeof(ae.applied_by), "rules");
+		snprintf(ae.spool_reason, sizeof(ae.spool_reason), "failed");
+		tn = wire_env_format(&ae, text, sizeof(text));
+		TAP_OK(tn > 0 && wire_env_parse(text, (size_t)tn, &back) == 0 &&
+			       !strcmp(back.applied, "ask") && !strcmp(back.applied_by, "rules") &&
+			       !strcmp(back.spool_reason, "failed"),
+		       "applied, applied_by and spool_reason round-trip");
+	}
 }
 
 /* ---- paths ------------------------------------------------------------------------------ */
@@ -259,7 +320,8 @@ static uint8_t *make_frame(int w, int s, size_t plen, unsigned kind, size_t *len
 	int n;
 
 	memset(&e, 0, sizeof(e));
-	snprintf(e.id, sizeof(e.id), "w%d-s%d", w, s);
+	snprintf(e.id, sizeof(e.id), "0190a1b2-c3d4-7e5f-8a6b-%06x%06x", (unsigned)w & 0xffffff,
+		 (unsigned)s & 0xffffff);
 	e.time_ns = (uint64_t)w * 1000000 + (uint64_t)s;
 	e.pid = w;
 	e.ppid = s;
@@ -389,7 +451,7 @@ static void test_spool_basic(void)
 		struct wire_spool_rec rec;
 
 		TAP_OK(wire_spool_next(r, &rec) == 1 && rec.kind == WIRE_EVENT &&
-			       strcmp(rec.env.id, "w1-s1") == 0 &&
+			       strcmp(rec.env.id, "0190a1b2-c3d4-7e5f-8a6b-000001000001") == 0 &&
 			       strcmp(rec.env.cwd, "/p/1\n1") == 0 && rec.env.uid == 1000 &&
 			       rec.payload_len == 10,
 		       "first record's envelope decoded");
