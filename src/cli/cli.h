@@ -26,6 +26,10 @@ struct cli {
 	char state_dir[4096];	   /* resolved */
 	bool color;		   /* stdout is a terminal and NO_COLOR is unset */
 	bool progress;		   /* stderr is a terminal */
+	/* Options most commands share (options.h), as given. */
+	bool json;	    /* --json */
+	bool quiet;	    /* --quiet */
+	const char *config; /* --config FILE, NULL when not given */
 };
 
 /* Resolves cli->state_dir; prints an error and returns -errno on failure. */
@@ -79,6 +83,11 @@ int cli_control_json(struct cli *c, const char *op_json, json_t **reply);
 /* The agent kinds vigil knows (event "agent" field, --agent options). */
 #define CLI_AGENTS "claude-code, codex, gemini, cursor, copilot, other"
 bool cli_agent_valid(const char *name);
+/*
+ * Parses a --since/--until value: a duration back from now ("15m", "2h",
+ * "1d", as vg_parse_duration) or an RFC 3339 time / date.  -EINVAL otherwise.
+ */
+int cli_parse_when(const char *v, uint64_t *ns);
 /* ANSI colour around s when colours are on. */
 const char *cli_c(const struct cli *c, const char *code);
 #define CLI_RED "31"

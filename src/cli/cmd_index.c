@@ -9,6 +9,7 @@
  * vigild holds an flock on STATE/vigild.pid while it runs; reindex takes the
  * same lock for its whole run, so a daemon cannot start in the middle.
  */
+#include "options.h"
 #include "query.h"
 
 #include <errno.h>
@@ -25,27 +26,30 @@
 #define SQL_MAX_QUERY (64u * 1024)
 #define SQL_CELL_WIDTH 60 /* characters of a value shown in a table cell */
 
-enum { OPT_JSON = 256, OPT_STATE, OPT_LIMIT, OPT_QUIET };
-
 /* ---- vigil reindex -------------------------------------------------------------- */
 
-static const char reindex_usage[] =
-	"usage: vigil reindex [OPTIONS]\n"
-	"\n"
-	"Rebuilds the index (STATE/index.db) from the ledger (STATE/ledger): every event\n"
-	"record, with tool calls paired, sessions, subagents and full-text search.  The\n"
-	"new index is built in a temporary file and renamed over the old one when\n"
-	"complete.  The daemon must be stopped ('vigil down'); reindex refuses to run\n"
-	"while it runs.  Prints the counts; progress goes to stderr on a terminal.\n"
-	"\n"
-	"Options:\n"
-	"  --json              print the counts as JSON\n"
-	"  --quiet             print nothing but errors\n"
-	"  --state-dir DIR     state directory\n"
-	"\n"
-	"Exit status: 0 rebuilt; 1 the ledger is damaged (the index holds everything\n"
-	"before the damage; run 'vigil verify'); 2 usage error; 3 could not rebuild\n"
-	"(no ledger, the daemon runs, I/O error).\n";
+static const struct cli_option reindex_options[] = {
+	CLI_OPT_JSON("print the counts as JSON"),
+	CLI_OPT_QUIET,
+	CLI_OPT_STATE_DIR,
+	CLI_END,
+};
+
+static const struct cli_cmd reindex_cmd = {
+	.name = "reindex",
+	.usage = "usage: vigil reindex [OPTIONS]\n"
+		 "\n"
+		 "Rebuilds the index (STATE/index.db) from the ledger (STATE/ledger): every event\n"
+		 "record, with tool calls paired, sessions, subagents and full-text search.  The\n"
+		 "new index is built in a temporary file and renamed over the old one when\n"
+		 "complete.  The daemon must be stopped ('vigil down'); reindex refuses to run\n"
+		 "while it runs.  Prints the counts; progress goes to stderr on a terminal.\n",
+	.options = reindex_options,
+	.footer = "Exit status: 0 rebuilt; 1 the ledger is damaged (the index holds everything\n"
+		  "before the damage; run 'vigil verify'); 2 usage error; 3 could not rebuild\n"
+		  "(no ledger, the daemon runs, I/O error).\n",
+	.max_args = 0,
+};
 
 struct reindex_progress {
 	bool show;
@@ -97,123 +101,133 @@ static void remove_db_files(const char *path)
 		unlink(p);
 }
 
-int cmd_reindex(struct cli *c, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "quiet", no_argument, NULL, OPT_QUIET },
-		{ "state-dir", required_argument, NULL, OPT_STATE },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	char ledger[4200], path[4200], tmp[4300], err[512] = "", pid_text[64] = "";
-	struct reindex_progress prog = { 0 };
-	struct idx *ix = NULL;
-	struct idx_counts n = { 0 };
-	bool json = false, quiet = false, damaged = false;
-	uint64_t t0 = vg_mono_ns();
-	int o, rc, lock_fd = -1, status = CLI_OK;
+/* The paths reindex works with. */
+struct reindex {
+	struct cli *c;
+	char ledger[4200], path[4200], tmp[4300];
+	struct idx_counts n;
+	bool damaged;
+	uint64_t t0;
+};
 
-	optind = 0;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'h':
-			fputs(reindex_usage, stdout);
-			return CLI_OK;
-		case OPT_JSON:
-			json = true;
-			break;
-		case OPT_QUIET:
-			quiet = true;
-			break;
-		case OPT_STATE:
-			if (cli_set_state_dir(c, optarg) < 0)
-				return CLI_USAGE;
-			break;
-		default:
-			return cli_usage_error("reindex", "unknown option");
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("reindex", "unexpected argument '%s'", argv[optind]);
-	if (cli_state(c) < 0)
+static int reindex_paths(struct reindex *r)
+{
+	if (cli_state(r->c) < 0)
 		return CLI_ERROR;
-	if (cli_state_path(c, ledger, sizeof(ledger), "ledger") < 0 ||
-	    cli_state_path(c, path, sizeof(path), CLIQ_INDEX_FILE) < 0 ||
-	    vg_path(tmp, sizeof(tmp), "%s.reindex-%ld", path, (long)getpid()) < 0) {
+	if (cli_state_path(r->c, r->ledger, sizeof(r->ledger), "ledger") < 0 ||
+	    cli_state_path(r->c, r->path, sizeof(r->path), CLIQ_INDEX_FILE) < 0 ||
+	    vg_path(r->tmp, sizeof(r->tmp), "%s.reindex-%ld", r->path, (long)getpid()) < 0) {
 		cli_error("state directory path too long");
 		return CLI_ERROR;
 	}
-	if (access(ledger, F_OK) < 0) {
-		cli_error("no ledger at '%s': nothing to index", ledger);
+	if (access(r->ledger, F_OK) < 0) {
+		cli_error("no ledger at '%s': nothing to index", r->ledger);
 		return CLI_ERROR;
 	}
-	lock_fd = lock_out_daemon(c, pid_text, sizeof(pid_text));
-	if (lock_fd == -EBUSY) {
+	return 0;
+}
+
+/* 0 with *fd holding the daemon's lock (-1: no daemon ever ran here), or
+ * CLI_ERROR (printed). */
+static int reindex_lock(struct reindex *r, int *fd)
+{
+	char pid_text[64] = "";
+
+	*fd = lock_out_daemon(r->c, pid_text, sizeof(pid_text));
+	if (*fd == -EBUSY) {
 		cli_error("vigild is running%s%s%s: stop it first ('vigil down'), then reindex; "
 			  "the daemon keeps the index open for writing",
 			  *pid_text ? " (pid " : "", pid_text, *pid_text ? ")" : "");
 		return CLI_ERROR;
 	}
-	if (lock_fd < -1) {
-		cli_error("cannot check for a running daemon: %s", strerror(-lock_fd));
+	if (*fd < -1) {
+		cli_error("cannot check for a running daemon: %s", strerror(-*fd));
 		return CLI_ERROR;
 	}
-	prog.show = c->progress && !json && !quiet;
-	remove_db_files(tmp);
-	rc = idx_open(tmp, IDX_CREATE, &ix, err, sizeof(err));
+	return 0;
+}
+
+/* Builds the new index in r->tmp; 0 or -errno (with err). */
+static int reindex_build(struct reindex *r, char *err, size_t cap)
+{
+	struct reindex_progress prog = { .show = r->c->progress && !r->c->json && !r->c->quiet };
+	struct idx *ix = NULL;
+	int rc;
+
+	remove_db_files(r->tmp);
+	rc = idx_open(r->tmp, IDX_CREATE, &ix, err, cap);
 	if (rc == 0)
-		rc = idx_sync_ledger(ix, ledger, reindex_progress, &prog, err, sizeof(err));
+		rc = idx_sync_ledger(ix, r->ledger, reindex_progress, &prog, err, cap);
 	if (prog.show)
 		fputc('\n', stderr);
 	if (rc < 0 && ix && rc != -ENOMEM && rc != -EIO && rc != -ENOSPC && rc != -EBUSY &&
 	    rc != -EPERM) {
 		/* Damage in the ledger: what came before it is indexed and kept. */
-		damaged = true;
+		r->damaged = true;
 		fprintf(stderr, "vigil reindex: the ledger is damaged: %s; the index holds the "
 				"events before it (run 'vigil verify')\n",
 			err);
 		rc = 0;
 	}
 	if (rc == 0)
-		rc = idx_counts(ix, &n);
+		rc = idx_counts(ix, &r->n);
 	idx_close(ix); /* the last connection: checkpoints and removes the WAL */
-	ix = NULL;
+	return rc;
+}
+
+static void reindex_report(const struct reindex *r)
+{
+	const struct idx_counts *n = &r->n;
+	double secs = (double)(vg_mono_ns() - r->t0) / 1e9;
+
+	if (r->c->json) {
+		json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:f, s:b}", "events",
+				      (json_int_t)n->events, "sessions", (json_int_t)n->sessions,
+				      "tool_calls", (json_int_t)n->tool_calls, "subagents",
+				      (json_int_t)n->agents, "invalid", (json_int_t)n->invalid,
+				      "last_seq", (json_int_t)n->last_seq, "index", r->path, "ledger",
+				      r->ledger, "seconds", secs, "ledger_damaged", r->damaged);
+
+		cliq_print_json_line(j);
+		json_decref(j);
+	} else if (!r->c->quiet) {
+		printf("Indexed %" PRIu64 " event%s (%" PRIu64 " session%s, %" PRIu64
+		       " tool call%s, %" PRIu64 " subagent%s, %" PRIu64 " invalid) into %s in %.2fs\n",
+		       n->events, n->events == 1 ? "" : "s", n->sessions, n->sessions == 1 ? "" : "s",
+		       n->tool_calls, n->tool_calls == 1 ? "" : "s", n->agents,
+		       n->agents == 1 ? "" : "s", n->invalid, r->path, secs);
+	}
+}
+
+int cmd_reindex(struct cli *c, int argc, char **argv)
+{
+	struct reindex r = { .c = c, .t0 = vg_mono_ns() };
+	char err[512] = "";
+	int rc, lock_fd = -1, status = CLI_OK;
+
+	if ((rc = cli_parse(c, &reindex_cmd, NULL, &argc, &argv)) != CLI_CONTINUE)
+		return rc;
+	if ((rc = reindex_paths(&r)) != 0 || (rc = reindex_lock(&r, &lock_fd)) != 0)
+		return rc;
+	rc = reindex_build(&r, err, sizeof(err));
 	if (rc < 0) {
 		cli_error("reindex failed: %s", *err ? err : strerror(-rc));
-		remove_db_files(tmp);
+		remove_db_files(r.tmp);
 		status = CLI_ERROR;
 		goto out;
 	}
 	/* The old index's WAL must not be applied to the new file. */
-	remove_db_files(path);
-	if (rename(tmp, path) < 0) {
-		cli_error("cannot move the new index to '%s': %s", path, strerror(errno));
-		remove_db_files(tmp);
+	remove_db_files(r.path);
+	if (rename(r.tmp, r.path) < 0) {
+		cli_error("cannot move the new index to '%s': %s", r.path, strerror(errno));
+		remove_db_files(r.tmp);
 		status = CLI_ERROR;
 		goto out;
 	}
 	vg_fsync_dir(c->state_dir);
-	if (damaged)
+	reindex_report(&r);
+	if (r.damaged)
 		status = CLI_FAIL;
-	if (json) {
-		json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:f, s:b}", "events",
-				      (json_int_t)n.events, "sessions", (json_int_t)n.sessions,
-				      "tool_calls", (json_int_t)n.tool_calls, "subagents",
-				      (json_int_t)n.agents, "invalid", (json_int_t)n.invalid,
-				      "last_seq", (json_int_t)n.last_seq, "index", path, "ledger",
-				      ledger, "seconds", (double)(vg_mono_ns() - t0) / 1e9,
-				      "ledger_damaged", damaged);
-
-		cliq_print_json_line(j);
-		json_decref(j);
-	} else if (!quiet) {
-		printf("Indexed %" PRIu64 " event%s (%" PRIu64 " session%s, %" PRIu64
-		       " tool call%s, %" PRIu64 " subagent%s, %" PRIu64 " invalid) into %s in %.2fs\n",
-		       n.events, n.events == 1 ? "" : "s", n.sessions, n.sessions == 1 ? "" : "s",
-		       n.tool_calls, n.tool_calls == 1 ? "" : "s", n.agents,
-		       n.agents == 1 ? "" : "s", n.invalid, path, (double)(vg_mono_ns() - t0) / 1e9);
-	}
 out:
 	if (lock_fd >= 0)
 		close(lock_fd);
@@ -222,25 +236,38 @@ out:
 
 /* ---- vigil sql ------------------------------------------------------------------------ */
 
-static const char sql_usage[] =
-	"usage: vigil sql [OPTIONS] QUERY\n"
-	"\n"
-	"Runs one read-only SQL statement (SQLite) on the index and prints the rows as\n"
-	"a table.  Statements that would write, attach a database, set a pragma or load\n"
-	"an extension are refused.  A query is stopped after 30 seconds.  The tables\n"
-	"(events, tool_calls, sessions, agents, file_changes, events_fts) are described\n"
-	"in docs/index.md.  Table cells are cut at 60 characters; --json is not cut.\n"
-	"\n"
-	"Example:\n"
-	"  vigil sql \"SELECT tool, count(*) FROM events GROUP BY tool ORDER BY 2 DESC\"\n"
-	"\n"
-	"Options:\n"
-	"  --limit N           print at most N rows (default 1000, at most 1000000)\n"
-	"  --json              one JSON object per row and line, keyed by column name\n"
-	"  --state-dir DIR     state directory\n"
-	"\n"
-	"Exit status: 0 ran; 1 refused (the statement would write); 2 usage error or\n"
-	"invalid SQL; 3 no index or it cannot be read.\n";
+struct sql_opts {
+	uint64_t limit;
+};
+
+static const struct cli_option sql_options[] = {
+	CLI_UINT("limit", 0, struct sql_opts, limit, 1, SQL_MAX_LIMIT, "N",
+		 "print at most N rows (default 1000, at most 1000000)"),
+	CLI_OPT_JSON("one JSON object per row and line, keyed by column name"),
+	CLI_OPT_STATE_DIR,
+	CLI_END,
+};
+
+static const struct cli_cmd sql_cmd = {
+	.name = "sql",
+	.usage = "usage: vigil sql [OPTIONS] QUERY\n"
+		 "\n"
+		 "Runs one read-only SQL statement (SQLite) on the index and prints the rows as\n"
+		 "a table.  Statements that would write, attach a database, set a pragma or load\n"
+		 "an extension are refused.  A query is stopped after 30 seconds.  The tables\n"
+		 "(events, tool_calls, sessions, agents, file_changes, events_fts) are described\n"
+		 "in docs/index.md.  Table cells are cut at 60 characters; --json is not cut.\n"
+		 "\n"
+		 "Example:\n"
+		 "  vigil sql \"SELECT tool, count(*) FROM events GROUP BY tool ORDER BY 2 DESC\"\n",
+	.options = sql_options,
+	.footer = "Exit status: 0 ran; 1 refused (the statement would write); 2 usage error or\n"
+		  "invalid SQL; 3 no index or it cannot be read.\n",
+	/* The query may start with a word like "-" in a comment: options come
+	 * first. */
+	.flags = CLI_CMD_OPERANDS_END,
+	.max_args = -1,
+};
 
 struct sql_out {
 	const struct cli *c;
@@ -363,64 +390,21 @@ static void sql_print_table(struct sql_out *o, const int *numeric)
 	}
 }
 
-int cmd_sql(struct cli *c, int argc, char **argv)
+/*
+ * The words of the query, joined: `vigil sql SELECT 1` works too.  A --json
+ * or --limit after the query is an option, not SQL (where "--" would
+ * silently start a comment).  0, or the exit status of a usage error.
+ */
+static int sql_query_words(struct cli *c, struct sql_opts *o, int argc, char **argv,
+			   struct vbuf *q)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "limit", required_argument, NULL, OPT_LIMIT },
-		{ "state-dir", required_argument, NULL, OPT_STATE },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct sql_out out = { .c = c };
-	struct vbuf q;
-	struct idx *ix = NULL;
-	uint64_t limit = SQL_DEFAULT_LIMIT;
-	bool truncated = false;
-	char err[1024] = "", *end;
-	int o, rc, status = CLI_OK;
-	int *numeric = NULL;
+	int rc;
 
-	optind = 0;
-	/* "+": the query may start with a word like "-" in a comment; options
-	 * come first. */
-	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'h':
-			fputs(sql_usage, stdout);
-			return CLI_OK;
-		case OPT_JSON:
-			out.json = true;
-			break;
-		case OPT_LIMIT:
-			errno = 0;
-			limit = strtoull(optarg, &end, 10);
-			if (!*optarg || *optarg == '-' || *end || errno || limit == 0 ||
-			    limit > SQL_MAX_LIMIT)
-				return cli_usage_error("sql", "--limit: '%s' is not a number from 1 to "
-							      "%llu",
-						       optarg, SQL_MAX_LIMIT);
-			break;
-		case OPT_STATE:
-			if (cli_set_state_dir(c, optarg) < 0)
-				return CLI_USAGE;
-			break;
-		default:
-			return cli_usage_error("sql", "unknown option");
-		}
-	}
-	if (optind >= argc)
-		return cli_usage_error("sql", "give a query, e.g. vigil sql \"SELECT count(*) FROM "
-					      "events\"");
-	/* The words of the query, joined: `vigil sql SELECT 1` works too.  A
-	 * --json or --limit after the query is an option, not SQL (where "--"
-	 * would silently start a comment). */
-	vbuf_init(&q, SQL_MAX_QUERY);
-	for (int i = optind, words = 0; i < argc; i++) {
+	for (int i = 0, words = 0; i < argc; i++) {
 		const char *lim = NULL;
 
 		if (!strcmp(argv[i], "--json")) {
-			out.json = true;
+			c->json = true;
 			continue;
 		}
 		if (!strcmp(argv[i], "--limit") && i + 1 < argc)
@@ -428,89 +412,114 @@ int cmd_sql(struct cli *c, int argc, char **argv)
 		else if (!strncmp(argv[i], "--limit=", 8))
 			lim = argv[i] + 8;
 		if (lim) {
-			errno = 0;
-			limit = strtoull(lim, &end, 10);
-			if (!*lim || *lim == '-' || *end || errno || limit == 0 ||
-			    limit > SQL_MAX_LIMIT) {
-				vbuf_release(&q);
-				return cli_usage_error("sql", "--limit: '%s' is not a number from 1 "
-							      "to %llu",
-						       lim, SQL_MAX_LIMIT);
-			}
+			if ((rc = cli_apply_option(c, &sql_cmd, o, "limit", lim)) != 0)
+				return rc;
 			continue;
 		}
-		if ((words++ && vbuf_append(&q, " ", 1) < 0) ||
-		    vbuf_append(&q, argv[i], strlen(argv[i])) < 0) {
-			vbuf_release(&q);
+		if ((words++ && vbuf_append(q, " ", 1) < 0) ||
+		    vbuf_append(q, argv[i], strlen(argv[i])) < 0)
 			return cli_usage_error("sql", "the query is longer than %u bytes",
 					       SQL_MAX_QUERY);
-		}
 	}
-	if (!q.len) {
-		vbuf_release(&q);
+	if (!q->len)
 		return cli_usage_error("sql", "give a query, e.g. vigil sql \"SELECT count(*) FROM "
 					      "events\"");
-	}
-	rc = cliq_open(c, &ix);
-	if (rc) {
-		vbuf_release(&q);
-		return rc;
-	}
-	out.rows = json_array();
-	signal(SIGPIPE, SIG_IGN);
-	rc = idx_sql(ix, (const char *)q.data, limit, sql_row, &out, &truncated, err, sizeof(err));
-	if (out.out_err) {
-		status = CLI_OK; /* stdout closed early (| head) */
-		goto out;
-	}
+	return 0;
+}
+
+/* The exit status after idx_sql returned rc. */
+static int sql_status(int rc, const struct sql_out *out, const char *err)
+{
+	if (out->out_err)
+		return CLI_OK; /* stdout closed early (| head) */
 	if (rc == -EPERM) {
 		cli_error("%s", err);
-		status = CLI_FAIL;
-		goto out;
+		return CLI_FAIL;
 	}
 	if (rc == -EINVAL) {
 		cli_error("sql: %s", err);
-		status = CLI_USAGE;
-		goto out;
+		return CLI_USAGE;
 	}
 	if (rc < 0) {
 		cli_error("sql: %s", *err ? err : strerror(-rc));
-		status = CLI_ERROR;
-		goto out;
+		return CLI_ERROR;
 	}
-	if (!out.json && out.names) {
-		/* Numbers right-aligned: a column whose values are all numbers. */
-		numeric = vg_calloc((size_t)out.ncols + 1, sizeof(*numeric));
-		for (int k = 0; numeric && k < out.ncols; k++) {
-			size_t i;
-			json_t *r;
+	return CLI_OK;
+}
 
-			numeric[k] = json_array_size(out.rows) > 0;
-			json_array_foreach(out.rows, i, r) {
-				const char *s = json_string_value(json_array_get(r, (size_t)k));
+/* Prints the buffered rows as a table, numbers right-aligned: a column
+ * whose values are all numbers.  -ENOMEM when it cannot. */
+static int sql_table(struct sql_out *out)
+{
+	int *numeric = vg_calloc((size_t)out->ncols + 1, sizeof(*numeric));
+	char *end;
 
-				if (s && (strtod(s, &end), *end || end == s))
-					numeric[k] = 0;
-			}
+	if (!numeric)
+		return -ENOMEM;
+	for (int k = 0; k < out->ncols; k++) {
+		size_t i;
+		json_t *r;
+
+		numeric[k] = json_array_size(out->rows) > 0;
+		json_array_foreach(out->rows, i, r) {
+			const char *s = json_string_value(json_array_get(r, (size_t)k));
+
+			if (s && (strtod(s, &end), *end || end == s))
+				numeric[k] = 0;
 		}
-		if (numeric)
-			sql_print_table(&out, numeric);
 	}
+	sql_print_table(out, numeric);
+	vg_free(numeric);
+	return 0;
+}
+
+static void sql_out_release(struct sql_out *out)
+{
+	for (int i = 0; out->names && i < out->ncols; i++)
+		vg_free(out->names[i]);
+	vg_free(out->names);
+	vg_free(out->width);
+	json_decref(out->rows);
+}
+
+int cmd_sql(struct cli *c, int argc, char **argv)
+{
+	struct sql_opts o = { .limit = SQL_DEFAULT_LIMIT };
+	struct sql_out out = { .c = c };
+	struct vbuf q;
+	struct idx *ix = NULL;
+	bool truncated = false;
+	char err[1024] = "";
+	int rc, status;
+
+	if ((rc = cli_parse(c, &sql_cmd, &o, &argc, &argv)) != CLI_CONTINUE)
+		return rc;
+	vbuf_init(&q, SQL_MAX_QUERY);
+	status = sql_query_words(c, &o, argc, argv, &q);
+	if (status == 0)
+		status = cliq_open(c, &ix);
+	if (status)
+		goto out;
+	out.json = c->json;
+	out.rows = json_array();
+	signal(SIGPIPE, SIG_IGN);
+	rc = idx_sql(ix, (const char *)q.data, o.limit, sql_row, &out, &truncated, err,
+		     sizeof(err));
+	status = sql_status(rc, &out, err);
+	if (status != CLI_OK || out.out_err)
+		goto out;
+	if (!out.json && out.names && sql_table(&out) < 0)
+		cli_error("out of memory");
 	if (!out.json)
 		printf("(%" PRIu64 " row%s)\n", out.count, out.count == 1 ? "" : "s");
 	if (truncated)
-		fprintf(stderr, "vigil sql: stopped after %" PRIu64 " rows (--limit)\n", limit);
+		fprintf(stderr, "vigil sql: stopped after %" PRIu64 " rows (--limit)\n", o.limit);
 	if (fflush(stdout) == EOF && errno != EPIPE) {
 		cli_error("cannot write the output: %s", strerror(errno));
 		status = CLI_ERROR;
 	}
 out:
-	for (int i = 0; out.names && i < out.ncols; i++)
-		vg_free(out.names[i]);
-	vg_free(out.names);
-	vg_free(out.width);
-	vg_free(numeric);
-	json_decref(out.rows);
+	sql_out_release(&out);
 	idx_close(ix);
 	vbuf_release(&q);
 	return status;

@@ -1,43 +1,48 @@
 /*
  * cmd_keys.c - `vigil keys init` and `vigil keys show`.
  */
-#include "cli.h"
+#include "options.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char keys_usage[] =
-	"usage: vigil keys init [--epoch DURATION] [--force] [--verify-key-out FILE] [--json]\n"
-	"       vigil keys show [--json]\n"
-	"\n"
-	"init  Creates, in STATE/keys, the Ed25519 signing key (signing.key, 0600), its\n"
-	"      public key (signing.pub) and the forward-secure MAC key (mac.key, 0600),\n"
-	"      which evolves one way every epoch so that a later compromise cannot\n"
-	"      re-seal earlier records.  Prints the MAC VERIFICATION KEY once: store\n"
-	"      it off this machine and give it to 'vigil verify --mac-key'.\n"
-	"        --epoch DURATION       MAC key epoch length (default 15m; e.g. 900, 5m, 1h)\n"
-	"        --force                replace existing keys\n"
-	"        --verify-key-out FILE  also write the verification key to FILE (0600)\n"
-	"show  Shows the public key fingerprint, the key files and their modes, and the\n"
-	"      MAC key's epoch length and current epoch (never a secret).\n"
-	"\n"
-	"Options for both: --state-dir DIR, --json, -h/--help.\n";
+struct keys_opts {
+	uint64_t epoch_s;
+	bool force;
+	const char *vko; /* --verify-key-out */
+};
 
-enum { OPT_EPOCH = 256, OPT_FORCE, OPT_VKO, OPT_JSON, OPT_STATE };
+#define KO struct keys_opts
+static const struct cli_option keys_options[] = {
+	CLI_DURATION("epoch", KO, epoch_s, 1, UINT64_MAX, "", "DURATION",
+		     "init: MAC key epoch length (default 15m; e.g. 900, 5m, 1h)"),
+	CLI_FLAG("force", 0, KO, force, "init: replace existing keys"),
+	CLI_STRING("verify-key-out", 0, KO, vko, "FILE",
+		   "init: also write the verification key to FILE (0600)"),
+	CLI_OPT_JSON("print the result as JSON"),
+	CLI_OPT_STATE_DIR,
+	CLI_END,
+};
+#undef KO
 
-static const struct option keys_opts[] = {
-	{ "epoch", required_argument, NULL, OPT_EPOCH },
-	{ "force", no_argument, NULL, OPT_FORCE },
-	{ "verify-key-out", required_argument, NULL, OPT_VKO },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "state-dir", required_argument, NULL, OPT_STATE },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+static const struct cli_cmd keys_cmd = {
+	.name = "keys",
+	.usage = "usage: vigil keys init [--epoch DURATION] [--force] [--verify-key-out FILE] [--json]\n"
+		 "       vigil keys show [--json]\n"
+		 "\n"
+		 "init  Creates, in STATE/keys, the Ed25519 signing key (signing.key, 0600), its\n"
+		 "      public key (signing.pub) and the forward-secure MAC key (mac.key, 0600),\n"
+		 "      which evolves one way every epoch so that a later compromise cannot\n"
+		 "      re-seal earlier records.  Prints the MAC VERIFICATION KEY once: store\n"
+		 "      it off this machine and give it to 'vigil verify --mac-key'.\n"
+		 "show  Shows the public key fingerprint, the key files and their modes, and the\n"
+		 "      MAC key's epoch length and current epoch (never a secret).\n",
+	.options = keys_options,
+	.max_args = 0,
 };
 
 static void print_json(json_t *j)
@@ -200,53 +205,27 @@ static int keys_show(struct cli *c, bool json)
 
 int cmd_keys(struct cli *c, int argc, char **argv)
 {
-	uint64_t epoch_s = LEDGER_DEFAULT_EPOCH_SECONDS;
-	const char *vko = NULL, *sub;
-	bool force = false, json = false;
-	int o;
+	struct keys_opts o = { .epoch_s = LEDGER_DEFAULT_EPOCH_SECONDS };
+	const char *sub;
+	int rc;
 
 	if (argc < 2 || argv[1][0] == '-') {
 		if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-			fputs(keys_usage, stdout);
+			cli_help(&keys_cmd, stdout);
 			return CLI_OK;
 		}
 		return cli_usage_error("keys", "expected 'init' or 'show'");
 	}
 	sub = argv[1];
-	optind = 0;
-	while ((o = getopt_long(argc - 1, argv + 1, "h", keys_opts, NULL)) != -1) {
-		switch (o) {
-		case OPT_EPOCH:
-			if (vg_parse_duration(optarg, &epoch_s) < 0 || epoch_s == 0)
-				return cli_usage_error("keys", "--epoch: '%s' is not a duration", optarg);
-			break;
-		case OPT_FORCE:
-			force = true;
-			break;
-		case OPT_VKO:
-			vko = optarg;
-			break;
-		case OPT_JSON:
-			json = true;
-			break;
-		case OPT_STATE:
-			if (cli_set_state_dir(c, optarg) < 0)
-				return CLI_USAGE;
-			break;
-		case 'h':
-			fputs(keys_usage, stdout);
-			return CLI_OK;
-		default:
-			return cli_usage_error("keys", "unknown option");
-		}
-	}
-	if (optind + 1 < argc)
-		return cli_usage_error("keys", "unexpected argument '%s'", argv[optind + 1]);
+	argc--;
+	argv++;
+	if ((rc = cli_parse(c, &keys_cmd, &o, &argc, &argv)) != CLI_CONTINUE)
+		return rc;
 	if (cli_state(c) < 0)
 		return CLI_ERROR;
 	if (!strcmp(sub, "init"))
-		return keys_init(c, epoch_s, force, vko, json);
+		return keys_init(c, o.epoch_s, o.force, o.vko, c->json);
 	if (!strcmp(sub, "show"))
-		return keys_show(c, json);
+		return keys_show(c, c->json);
 	return cli_usage_error("keys", "unknown subcommand '%s'", sub);
 }

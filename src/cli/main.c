@@ -129,17 +129,6 @@ int cli_find_program(const char *name, const char *subdir, char *out, size_t cap
 	return -ENOENT;
 }
 
-bool cli_agent_valid(const char *name)
-{
-	static const char *const agents[] = { "claude-code", "codex",	"gemini",
-					      "cursor",	     "copilot", "other" };
-
-	for (size_t i = 0; i < VG_ARRAY_LEN(agents); i++)
-		if (!strcmp(agents[i], name))
-			return true;
-	return false;
-}
-
 int cli_set_state_dir(struct cli *c, const char *v)
 {
 	if (!v || !*v || vg_path(c->state_override, sizeof(c->state_override), "%s", v) < 0) {
