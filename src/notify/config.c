@@ -1,7 +1,7 @@
 /*
  * config.c - the `alerts` section of vigil.yaml: a declarative table of the
  * channel keys (name, kind, which channel types take it, limits, where it
- * lands in struct nchan_cfg), from which both validation and parsing come,
+ * lands in struct nf_chan_cfg), from which both validation and parsing come,
  * plus the checks that span keys (a network channel needs a url, email
  * needs from and to).  docs/alerts.md documents the same table for users.
  *
@@ -24,10 +24,10 @@
 static const char *const sev_names[] = { "informational", "low", "medium", "high",
 					 "critical" };
 static const char *const sev_upper[] = { "INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL" };
-static const char *const type_names[NCH__COUNT] = {
-	[NCH_LOG] = "log",	   [NCH_FILE] = "file",	      [NCH_WEBHOOK] = "webhook",
-	[NCH_SLACK] = "slack",	   [NCH_TEAMS] = "teams",     [NCH_EMAIL] = "email",
-	[NCH_SYSLOG] = "syslog",   [NCH_GRAFANA] = "grafana", [NCH_SESSION] = "session",
+static const char *const type_names[NF_CH__COUNT] = {
+	[NF_CH_LOG] = "log",	   [NF_CH_FILE] = "file",	      [NF_CH_WEBHOOK] = "webhook",
+	[NF_CH_SLACK] = "slack",	   [NF_CH_TEAMS] = "teams",     [NF_CH_EMAIL] = "email",
+	[NF_CH_SYSLOG] = "syslog",   [NF_CH_GRAFANA] = "grafana", [NF_CH_SESSION] = "session",
 };
 
 int nf_sev_parse(const char *s)
@@ -35,7 +35,7 @@ int nf_sev_parse(const char *s)
 	if (!s)
 		return -1;
 	if (strcmp(s, "info") == 0)
-		return NSEV_INFO;
+		return NF_SEV_INFO;
 	for (size_t i = 0; i < VG_ARRAY_LEN(sev_names); i++)
 		if (strcmp(s, sev_names[i]) == 0)
 			return (int)i;
@@ -44,20 +44,20 @@ int nf_sev_parse(const char *s)
 
 const char *nf_sev_name(int sev)
 {
-	return sev >= 0 && sev <= NSEV_CRITICAL ? sev_names[sev] : "unknown";
+	return sev >= 0 && sev <= NF_SEV_CRITICAL ? sev_names[sev] : "unknown";
 }
 
 const char *nf_sev_upper(int sev)
 {
-	return sev >= 0 && sev <= NSEV_CRITICAL ? sev_upper[sev] : "UNKNOWN";
+	return sev >= 0 && sev <= NF_SEV_CRITICAL ? sev_upper[sev] : "UNKNOWN";
 }
 
-const char *nf_type_name(enum nchan_type t)
+const char *nf_type_name(enum nf_chan_kind t)
 {
-	return (unsigned)t < NCH__COUNT ? type_names[t] : "unknown";
+	return (unsigned)t < NF_CH__COUNT ? type_names[t] : "unknown";
 }
 
-void nstrv_release(struct nstrv *sv)
+void nf_strv_release(struct nf_strv *sv)
 {
 	for (size_t i = 0; i < sv->n; i++)
 		vg_free(sv->v[i]);
@@ -68,38 +68,38 @@ void nstrv_release(struct nstrv *sv)
 
 /* ---- the key table ---------------------------------------------------------- */
 
-enum nkey_kind { K_NAME, K_STR, K_SECRET, K_BOOL, K_U32, K_MS, K_STRV, K_SEV, K_HEADERS,
+enum nf_key_kind { K_NAME, K_STR, K_SECRET, K_BOOL, K_U32, K_MS, K_STRV, K_SEV, K_HEADERS,
 		 K_ENUM, K_TRI };
 
-struct nchoice {
+struct nf_choice {
 	const char *name;
 	int val;
 };
 
-struct nkey {
+struct nf_key {
 	const char *name;
-	enum nkey_kind kind;
-	uint32_t types; /* bit per enum nchan_type */
+	enum nf_key_kind kind;
+	uint32_t types; /* bit per enum nf_chan_kind */
 	size_t off;
 	uint64_t min, max; /* K_U32 value, K_MS ms, K_STR/K_SECRET length, K_STRV entries */
-	const struct nchoice *choices;
+	const struct nf_choice *choices;
 };
 
 #define T(x) (1u << (x))
-#define T_NET (T(NCH_WEBHOOK) | T(NCH_SLACK) | T(NCH_TEAMS) | T(NCH_EMAIL) | T(NCH_GRAFANA))
-#define T_QUEUED (T_NET | T(NCH_FILE) | T(NCH_SYSLOG))
-#define T_ALL ((1u << NCH__COUNT) - 1)
-#define OFF(f) offsetof(struct nchan_cfg, f)
+#define T_NET (T(NF_CH_WEBHOOK) | T(NF_CH_SLACK) | T(NF_CH_TEAMS) | T(NF_CH_EMAIL) | T(NF_CH_GRAFANA))
+#define T_QUEUED (T_NET | T(NF_CH_FILE) | T(NF_CH_SYSLOG))
+#define T_ALL ((1u << NF_CH__COUNT) - 1)
+#define OFF(f) offsetof(struct nf_chan_cfg, f)
 #define MS_S 1000ull
 #define MS_H (3600ull * MS_S)
 
-static const struct nchoice methods[] = { { "POST", NF_METHOD_POST }, { "PUT", NF_METHOD_PUT },
+static const struct nf_choice methods[] = { { "POST", NF_METHOD_POST }, { "PUT", NF_METHOD_PUT },
 					  { NULL, 0 } };
-static const struct nchoice teams_formats[] = { { "adaptive", NF_TEAMS_ADAPTIVE },
+static const struct nf_choice teams_formats[] = { { "adaptive", NF_TEAMS_ADAPTIVE },
 						{ "messagecard", NF_TEAMS_MESSAGECARD },
 						{ NULL, 0 } };
 /* RFC 5424 facility codes. */
-static const struct nchoice facilities[] = {
+static const struct nf_choice facilities[] = {
 	{ "kern", 0 },	   { "user", 1 },	 { "mail", 2 },	    { "daemon", 3 },
 	{ "auth", 4 },	   { "syslog", 5 },	 { "lpr", 6 },	    { "news", 7 },
 	{ "uucp", 8 },	   { "cron", 9 },	 { "authpriv", 10 }, { "ftp", 11 },
@@ -108,7 +108,7 @@ static const struct nchoice facilities[] = {
 	{ NULL, 0 },
 };
 
-static const struct nkey keys[] = {
+static const struct nf_key keys[] = {
 	{ "name", K_NAME, T_ALL, 0, 1, 63, NULL },
 	{ "enabled", K_BOOL, T_ALL, OFF(enabled), 0, 0, NULL },
 	{ "min_severity", K_SEV, T_ALL, OFF(min_sev), 0, 0, NULL },
@@ -120,41 +120,41 @@ static const struct nkey keys[] = {
 	{ "max_attempts", K_U32, T_QUEUED, OFF(max_attempts), 1, 100, NULL },
 	{ "backoff", K_MS, T_QUEUED, OFF(backoff_ms), 1, MS_H, NULL },
 	{ "backoff_max", K_MS, T_QUEUED, OFF(backoff_max_ms), 1, 24 * MS_H, NULL },
-	{ "timeout", K_MS, T_NET | T(NCH_SYSLOG), OFF(timeout_ms), 100, 600 * MS_S, NULL },
+	{ "timeout", K_MS, T_NET | T(NF_CH_SYSLOG), OFF(timeout_ms), 100, 600 * MS_S, NULL },
 	{ "connect_timeout", K_MS, T_NET, OFF(connect_timeout_ms), 100, 600 * MS_S, NULL },
 	{ "url", K_SECRET, T_NET, OFF(url), 1, NF_MAX_URL, NULL },
-	{ "headers", K_HEADERS, T(NCH_WEBHOOK), OFF(headers), 0, NF_MAX_HEADERS, NULL },
-	{ "method", K_ENUM, T(NCH_WEBHOOK), OFF(method), 0, 0, methods },
-	{ "path", K_STR, T(NCH_FILE), OFF(path), 1, PATH_MAX - 1, NULL },
-	{ "token", K_SECRET, T(NCH_GRAFANA), OFF(token), 1, NF_MAX_STR, NULL },
-	{ "tags", K_STRV, T(NCH_GRAFANA), OFF(tags), 0, NF_MAX_LIST, NULL },
-	{ "dashboard_uid", K_STR, T(NCH_GRAFANA), OFF(dashboard_uid), 1, 128, NULL },
-	{ "panel_id", K_U32, T(NCH_GRAFANA), OFF(panel_id), 1, UINT32_MAX, NULL },
-	{ "format", K_ENUM, T(NCH_TEAMS), OFF(teams_format), 0, 0, teams_formats },
-	{ "from", K_STR, T(NCH_EMAIL), OFF(from), 3, 254, NULL },
-	{ "to", K_STRV, T(NCH_EMAIL), OFF(to), 1, NF_MAX_LIST, NULL },
-	{ "username", K_STR, T(NCH_EMAIL), OFF(username), 1, NF_MAX_STR, NULL },
-	{ "password", K_SECRET, T(NCH_EMAIL), OFF(password), 1, NF_MAX_STR, NULL },
-	{ "starttls", K_TRI, T(NCH_EMAIL), OFF(starttls), 0, 0, NULL },
-	{ "ident", K_STR, T(NCH_SYSLOG), OFF(ident), 1, 48, NULL },
-	{ "facility", K_ENUM, T(NCH_SYSLOG), OFF(facility), 0, 0, facilities },
-	{ "socket", K_STR, T(NCH_SYSLOG), OFF(socket), 1, 107, NULL },
-	{ "max_pending", K_U32, T(NCH_SESSION), OFF(max_pending), 1, 100, NULL },
-	{ "max_age", K_MS, T(NCH_SESSION), OFF(max_age_ms), MS_S, 24 * MS_H, NULL },
+	{ "headers", K_HEADERS, T(NF_CH_WEBHOOK), OFF(headers), 0, NF_MAX_HEADERS, NULL },
+	{ "method", K_ENUM, T(NF_CH_WEBHOOK), OFF(method), 0, 0, methods },
+	{ "path", K_STR, T(NF_CH_FILE), OFF(path), 1, PATH_MAX - 1, NULL },
+	{ "token", K_SECRET, T(NF_CH_GRAFANA), OFF(token), 1, NF_MAX_STR, NULL },
+	{ "tags", K_STRV, T(NF_CH_GRAFANA), OFF(tags), 0, NF_MAX_LIST, NULL },
+	{ "dashboard_uid", K_STR, T(NF_CH_GRAFANA), OFF(dashboard_uid), 1, 128, NULL },
+	{ "panel_id", K_U32, T(NF_CH_GRAFANA), OFF(panel_id), 1, UINT32_MAX, NULL },
+	{ "format", K_ENUM, T(NF_CH_TEAMS), OFF(teams_format), 0, 0, teams_formats },
+	{ "from", K_STR, T(NF_CH_EMAIL), OFF(from), 3, 254, NULL },
+	{ "to", K_STRV, T(NF_CH_EMAIL), OFF(to), 1, NF_MAX_LIST, NULL },
+	{ "username", K_STR, T(NF_CH_EMAIL), OFF(username), 1, NF_MAX_STR, NULL },
+	{ "password", K_SECRET, T(NF_CH_EMAIL), OFF(password), 1, NF_MAX_STR, NULL },
+	{ "starttls", K_TRI, T(NF_CH_EMAIL), OFF(starttls), 0, 0, NULL },
+	{ "ident", K_STR, T(NF_CH_SYSLOG), OFF(ident), 1, 48, NULL },
+	{ "facility", K_ENUM, T(NF_CH_SYSLOG), OFF(facility), 0, 0, facilities },
+	{ "socket", K_STR, T(NF_CH_SYSLOG), OFF(socket), 1, 107, NULL },
+	{ "max_pending", K_U32, T(NF_CH_SESSION), OFF(max_pending), 1, 100, NULL },
+	{ "max_age", K_MS, T(NF_CH_SESSION), OFF(max_age_ms), MS_S, 24 * MS_H, NULL },
 };
 
 /* ---- error messages ------------------------------------------------------------ */
 
-struct nctx {
+struct nf_cfg_ctx {
 	char *err;
 	size_t errlen;
 	size_t index;
 	const char *type; /* NULL before the type is known */
 };
 
-static int cfg_fail(struct nctx *x, const char *key, const char *fmt, ...)
+static int cfg_fail(struct nf_cfg_ctx *x, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static int cfg_fail(struct nctx *x, const char *key, const char *fmt, ...)
+static int cfg_fail(struct nf_cfg_ctx *x, const char *key, const char *fmt, ...)
 {
 	char what[512];
 	va_list ap;
@@ -225,7 +225,7 @@ static bool has_ctl(const char *s)
 	return false;
 }
 
-static int parse_str(struct nctx *x, const char *key, const json_t *v, uint64_t min,
+static int parse_str(struct nf_cfg_ctx *x, const char *key, const json_t *v, uint64_t min,
 		     uint64_t max, char **out)
 {
 	size_t len;
@@ -244,7 +244,7 @@ static int parse_str(struct nctx *x, const char *key, const json_t *v, uint64_t 
 	return *out ? 0 : -ENOMEM;
 }
 
-static int strv_add(struct nstrv *sv, const char *s, size_t len)
+static int strv_add(struct nf_strv *sv, const char *s, size_t len)
 {
 	char **v = vg_realloc(sv->v, (sv->n + 1) * sizeof(*v));
 	char *copy;
@@ -262,14 +262,14 @@ static int strv_add(struct nstrv *sv, const char *s, size_t len)
 }
 
 /* A string or a list of non-empty strings without control characters. */
-static int parse_strv(struct nctx *x, const char *key, const json_t *v, uint64_t min,
-		      uint64_t max, struct nstrv *out)
+static int parse_strv(struct nf_cfg_ctx *x, const char *key, const json_t *v, uint64_t min,
+		      uint64_t max, struct nf_strv *out)
 {
 	const json_t *e;
 	size_t i;
 	int rc;
 
-	nstrv_release(out);
+	nf_strv_release(out);
 	if (json_is_string(v)) {
 		if (json_string_length(v) == 0 || has_ctl(json_string_value(v)) ||
 		    json_string_length(v) > NF_MAX_STR)
@@ -301,15 +301,15 @@ static bool is_tchar(unsigned char c)
 	return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-static int parse_headers(struct nctx *x, const char *key, const json_t *v,
-			 struct nstrv *out)
+static int parse_headers(struct nf_cfg_ctx *x, const char *key, const json_t *v,
+			 struct nf_strv *out)
 {
 	char line[NF_MAX_HEADER];
 	const char *name;
 	const json_t *val;
 	int rc, len;
 
-	nstrv_release(out);
+	nf_strv_release(out);
 	if (!json_is_object(v))
 		return cfg_fail(x, key, "expected a map of header names to values");
 	if (json_object_size(v) > NF_MAX_HEADERS)
@@ -337,8 +337,8 @@ static int parse_headers(struct nctx *x, const char *key, const json_t *v,
 	return 0;
 }
 
-static int parse_key(struct nctx *x, const struct nkey *k, const json_t *v,
-		     struct nchan_cfg *c)
+static int parse_key(struct nf_cfg_ctx *x, const struct nf_key *k, const json_t *v,
+		     struct nf_chan_cfg *c)
 {
 	void *field = (char *)c + k->off;
 	uint64_t u;
@@ -397,7 +397,7 @@ static int parse_key(struct nctx *x, const struct nkey *k, const json_t *v,
 		return parse_headers(x, k->name, v, field);
 	case K_ENUM:
 		if (json_is_string(v))
-			for (const struct nchoice *ch = k->choices; ch->name; ch++)
+			for (const struct nf_choice *ch = k->choices; ch->name; ch++)
 				if (strcmp(json_string_value(v), ch->name) == 0) {
 					*(int *)field = ch->val;
 					return 0;
@@ -406,7 +406,7 @@ static int parse_key(struct nctx *x, const struct nkey *k, const json_t *v,
 			char list[256] = "";
 			size_t off = 0;
 
-			for (const struct nchoice *ch = k->choices; ch->name && off < sizeof(list);
+			for (const struct nf_choice *ch = k->choices; ch->name && off < sizeof(list);
 			     ch++)
 				off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
 							off ? ", " : "", ch->name);
@@ -434,7 +434,7 @@ static bool valid_address(const char *a)
  * Validates c->url for the channel's schemes and sets c->target to what logs
  * may show: the scheme, the host and the port (no user, path or query).
  */
-static int check_url(struct nctx *x, struct nchan_cfg *c, const char *const *schemes)
+static int check_url(struct nf_cfg_ctx *x, struct nf_chan_cfg *c, const char *const *schemes)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL, *port = NULL, hostbuf[201];
@@ -471,7 +471,7 @@ out:
 	return rc;
 }
 
-static int expand_home(struct nctx *x, const char *key, char **path)
+static int expand_home(struct nf_cfg_ctx *x, const char *key, char **path)
 {
 	const char *home = getenv("HOME");
 	char buf[PATH_MAX];
@@ -491,31 +491,31 @@ static int expand_home(struct nctx *x, const char *key, char **path)
 	return 0;
 }
 
-static void set_defaults(struct nchan_cfg *c, enum nchan_type t)
+static void set_defaults(struct nf_chan_cfg *c, enum nf_chan_kind t)
 {
 	memset(c, 0, sizeof(*c));
 	c->type = t;
 	c->enabled = true;
 	snprintf(c->name, sizeof(c->name), "%s", nf_type_name(t));
 	switch (t) {
-	case NCH_LOG:
-		c->min_sev = NSEV_LOW;
+	case NF_CH_LOG:
+		c->min_sev = NF_SEV_LOW;
 		break;
-	case NCH_FILE:
-		c->min_sev = NSEV_INFO;
+	case NF_CH_FILE:
+		c->min_sev = NF_SEV_INFO;
 		break;
-	case NCH_EMAIL:
-	case NCH_SESSION:
-		c->min_sev = NSEV_HIGH;
+	case NF_CH_EMAIL:
+	case NF_CH_SESSION:
+		c->min_sev = NF_SEV_HIGH;
 		break;
 	default:
-		c->min_sev = NSEV_MEDIUM;
+		c->min_sev = NF_SEV_MEDIUM;
 		break;
 	}
 	/* The local record of every alert (log, file) follows its lifecycle and is
 	 * never capped; channels that page people are. */
-	c->lifecycle = t == NCH_LOG || t == NCH_FILE;
-	c->rate_limit = t == NCH_LOG || t == NCH_FILE ? 0 : 60;
+	c->lifecycle = t == NF_CH_LOG || t == NF_CH_FILE;
+	c->rate_limit = t == NF_CH_LOG || t == NF_CH_FILE ? 0 : 60;
 	c->queue = 256;
 	c->max_attempts = 5;
 	c->backoff_ms = 1000;
@@ -528,13 +528,13 @@ static void set_defaults(struct nchan_cfg *c, enum nchan_type t)
 	c->max_age_ms = 600000;
 }
 
-static void chan_cfg_release(struct nchan_cfg *c)
+static void chan_cfg_release(struct nf_chan_cfg *c)
 {
-	nstrv_release(&c->rules);
-	nstrv_release(&c->rule_tags);
-	nstrv_release(&c->headers);
-	nstrv_release(&c->tags);
-	nstrv_release(&c->to);
+	nf_strv_release(&c->rules);
+	nf_strv_release(&c->rule_tags);
+	nf_strv_release(&c->headers);
+	nf_strv_release(&c->tags);
+	nf_strv_release(&c->to);
 	vg_free(c->url);
 	vg_free(c->path);
 	vg_free(c->token);
@@ -550,7 +550,7 @@ static void chan_cfg_release(struct nchan_cfg *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static int finish_channel(struct nctx *x, struct nchan_cfg *c, const char *state_dir)
+static int finish_channel(struct nf_cfg_ctx *x, struct nf_chan_cfg *c, const char *state_dir)
 {
 	static const char *const http_schemes[] = { "http", "https", NULL };
 	static const char *const smtp_schemes[] = { "smtp", "smtps", NULL };
@@ -558,14 +558,14 @@ static int finish_channel(struct nctx *x, struct nchan_cfg *c, const char *state
 	int rc;
 
 	switch (c->type) {
-	case NCH_WEBHOOK:
-	case NCH_SLACK:
-	case NCH_TEAMS:
-	case NCH_GRAFANA:
-	case NCH_EMAIL:
+	case NF_CH_WEBHOOK:
+	case NF_CH_SLACK:
+	case NF_CH_TEAMS:
+	case NF_CH_GRAFANA:
+	case NF_CH_EMAIL:
 		if (!c->url)
 			return cfg_fail(x, "url", "required");
-		rc = check_url(x, c, c->type == NCH_EMAIL ? smtp_schemes : http_schemes);
+		rc = check_url(x, c, c->type == NF_CH_EMAIL ? smtp_schemes : http_schemes);
 		if (rc < 0)
 			return rc;
 		break;
@@ -573,7 +573,7 @@ static int finish_channel(struct nctx *x, struct nchan_cfg *c, const char *state
 		break;
 	}
 	switch (c->type) {
-	case NCH_EMAIL:
+	case NF_CH_EMAIL:
 		if (!c->from)
 			return cfg_fail(x, "from", "required");
 		if (!valid_address(c->from))
@@ -587,7 +587,7 @@ static int finish_channel(struct nctx *x, struct nchan_cfg *c, const char *state
 		if (c->password && !c->username)
 			return cfg_fail(x, "password", "given without username");
 		break;
-	case NCH_FILE:
+	case NF_CH_FILE:
 		if (!c->path) {
 			char dir[PATH_MAX];
 
@@ -607,7 +607,7 @@ static int finish_channel(struct nctx *x, struct nchan_cfg *c, const char *state
 		snprintf(c->target, sizeof(c->target), "%.299s", c->path);
 		nf_utf8_fix_tail(c->target);
 		break;
-	case NCH_SYSLOG:
+	case NF_CH_SYSLOG:
 		if (!c->ident && !(c->ident = vg_strdup("vigil")))
 			return -ENOMEM;
 		for (const char *p = c->ident; *p; p++)
@@ -621,8 +621,8 @@ static int finish_channel(struct nctx *x, struct nchan_cfg *c, const char *state
 		snprintf(c->target, sizeof(c->target), "%.299s", c->socket);
 		nf_utf8_fix_tail(c->target);
 		break;
-	case NCH_LOG:
-	case NCH_SESSION:
+	case NF_CH_LOG:
+	case NF_CH_SESSION:
 		snprintf(c->target, sizeof(c->target), "%s", nf_type_name(c->type));
 		break;
 	default:
@@ -678,8 +678,8 @@ static const char *suggest_key(const char *key, int type)
 	return best;
 }
 
-static int parse_channel(struct nctx *x, const json_t *obj, const char *state_dir,
-			 struct nchan_cfg *c, bool *named)
+static int parse_channel(struct nf_cfg_ctx *x, const json_t *obj, const char *state_dir,
+			 struct nf_chan_cfg *c, bool *named)
 {
 	const json_t *tv, *v;
 	const char *key;
@@ -691,17 +691,17 @@ static int parse_channel(struct nctx *x, const json_t *obj, const char *state_di
 	if (!tv)
 		return cfg_fail(x, "type", "required");
 	if (json_is_string(tv))
-		for (int i = 0; i < NCH__COUNT; i++)
+		for (int i = 0; i < NF_CH__COUNT; i++)
 			if (strcmp(json_string_value(tv), type_names[i]) == 0)
 				t = i;
 	if (t < 0)
 		return cfg_fail(x, "type", "expected log, file, webhook, slack, teams, email, "
 				"syslog, grafana or session");
 	x->type = type_names[t];
-	set_defaults(c, (enum nchan_type)t);
+	set_defaults(c, (enum nf_chan_kind)t);
 	*named = false;
 	json_object_foreach(nf_json_ro(obj), key, v) {
-		const struct nkey *k = NULL;
+		const struct nf_key *k = NULL;
 
 		if (strcmp(key, "type") == 0)
 			continue;
@@ -727,11 +727,11 @@ static int parse_channel(struct nctx *x, const json_t *obj, const char *state_di
 	return finish_channel(x, c, state_dir);
 }
 
-static int add_default(struct nf_config *cfg, enum nchan_type t, const char *state_dir,
+static int add_default(struct nf_config *cfg, enum nf_chan_kind t, const char *state_dir,
 		       char *err, size_t errlen)
 {
-	struct nctx x = { err, errlen, cfg->nchans, nf_type_name(t) };
-	struct nchan_cfg *c = &cfg->chans[cfg->nchans];
+	struct nf_cfg_ctx x = { err, errlen, cfg->nchans, nf_type_name(t) };
+	struct nf_chan_cfg *c = &cfg->chans[cfg->nchans];
 	int rc;
 
 	set_defaults(c, t);
@@ -749,7 +749,7 @@ int nf_config_parse(const json_t *alerts, const char *state_dir, struct nf_confi
 {
 	const json_t *chans = NULL, *v;
 	const char *key;
-	struct nctx x = { err, errlen, 0, NULL };
+	struct nf_cfg_ctx x = { err, errlen, 0, NULL };
 	uint64_t ms;
 	size_t i;
 	int rc = 0, nsession = 0;
@@ -790,14 +790,14 @@ int nf_config_parse(const json_t *alerts, const char *state_dir, struct nf_confi
 	if (!chans) {
 		/* No channels configured: the daemon log, the alert file, and the
 		 * session itself for high and critical alerts. */
-		if ((rc = add_default(cfg, NCH_LOG, state_dir, err, errlen)) < 0 ||
-		    (rc = add_default(cfg, NCH_FILE, state_dir, err, errlen)) < 0 ||
-		    (rc = add_default(cfg, NCH_SESSION, state_dir, err, errlen)) < 0)
+		if ((rc = add_default(cfg, NF_CH_LOG, state_dir, err, errlen)) < 0 ||
+		    (rc = add_default(cfg, NF_CH_FILE, state_dir, err, errlen)) < 0 ||
+		    (rc = add_default(cfg, NF_CH_SESSION, state_dir, err, errlen)) < 0)
 			goto fail;
 		return 0;
 	}
 	json_array_foreach(chans, i, v) {
-		struct nchan_cfg *c = &cfg->chans[cfg->nchans];
+		struct nf_chan_cfg *c = &cfg->chans[cfg->nchans];
 		bool named;
 
 		x.index = i;
@@ -823,7 +823,7 @@ int nf_config_parse(const json_t *alerts, const char *state_dir, struct nf_confi
 			}
 			snprintf(c->name, sizeof(c->name), "%s-%zu", nf_type_name(c->type), i);
 		}
-		if (c->type == NCH_SESSION && ++nsession > 1) {
+		if (c->type == NF_CH_SESSION && ++nsession > 1) {
 			rc = cfg_fail(&x, NULL, "only one session channel is allowed");
 			chan_cfg_release(c);
 			goto fail;

@@ -42,9 +42,9 @@
 #define POLL_SLICE_MS 250
 #define ANSWER_MAX 160 /* bytes of a receiver's answer kept for an error message */
 
-bool nf_type_queued(enum nchan_type t)
+bool nf_type_queued(enum nf_chan_kind t)
 {
-	return t != NCH_LOG && t != NCH_SESSION;
+	return t != NF_CH_LOG && t != NF_CH_SESSION;
 }
 
 /* ---- backoff ------------------------------------------------------------------------ */
@@ -58,7 +58,7 @@ static uint64_t rng_next(uint64_t *s)
 	return *s * 2685821657736338717ull;
 }
 
-uint64_t nf_backoff_ms(const struct nchan_cfg *cfg, uint32_t attempt, uint64_t *rng)
+uint64_t nf_backoff_ms(const struct nf_chan_cfg *cfg, uint32_t attempt, uint64_t *rng)
 {
 	uint64_t d = cfg->backoff_ms;
 
@@ -100,7 +100,7 @@ int nf_parse_retry_after(const char *v, uint64_t now_s, uint64_t *ms)
 
 /* ---- shared curl plumbing ------------------------------------------------------------- */
 
-static bool chan_abort_due(struct nchan *c, uint64_t *slice_ms)
+static bool chan_abort_due(struct nf_chan *c, uint64_t *slice_ms)
 {
 	bool due = false;
 	uint64_t now = vg_mono_ns();
@@ -118,7 +118,7 @@ static bool chan_abort_due(struct nchan *c, uint64_t *slice_ms)
 }
 
 /* Runs one transfer on the channel's multi handle; *aborted at the deadline. */
-static CURLcode run_transfer(struct nchan *c, CURL *easy, bool *aborted)
+static CURLcode run_transfer(struct nf_chan *c, CURL *easy, bool *aborted)
 {
 	CURLM *multi = c->curl_multi;
 	CURLcode res = CURLE_OK;
@@ -192,7 +192,7 @@ static size_t answer_write(char *p, size_t size, size_t nmemb, void *arg)
 	return n; /* the rest is read and ignored */
 }
 
-static void common_opts(struct nchan *c, CURL *easy, const char *protocols)
+static void common_opts(struct nf_chan *c, CURL *easy, const char *protocols)
 {
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)c->cfg.timeout_ms);
@@ -203,17 +203,17 @@ static void common_opts(struct nchan *c, CURL *easy, const char *protocols)
 
 /* ---- HTTP channels: webhook, slack, teams, grafana ------------------------------------- */
 
-static json_t *http_payload(struct nchan *c, const struct nmsg *m)
+static json_t *http_payload(struct nf_chan *c, const struct nf_msg *m)
 {
 	switch (c->cfg.type) {
-	case NCH_SLACK:
-		return nfmt_slack(m);
-	case NCH_TEAMS:
-		return nfmt_teams(m, c->cfg.teams_format);
-	case NCH_GRAFANA:
-		return nfmt_grafana(m, &c->cfg);
+	case NF_CH_SLACK:
+		return nf_fmt_slack(m);
+	case NF_CH_TEAMS:
+		return nf_fmt_teams(m, c->cfg.teams_format);
+	case NF_CH_GRAFANA:
+		return nf_fmt_grafana(m, &c->cfg);
 	default:
-		return nfmt_webhook(m);
+		return nf_fmt_webhook(m);
 	}
 }
 
@@ -222,7 +222,7 @@ static json_t *http_payload(struct nchan *c, const struct nmsg *m)
  * like to answer "Cannot POST /services/T0/B0/SECRET"), the token or a
  * header value.  Such an answer is not repeated in logs or statistics.
  */
-static bool quotes_secret(const struct nchan *c, const char *s)
+static bool quotes_secret(const struct nf_chan *c, const char *s)
 {
 	char piece[NF_MAX_URL + 1];
 	const char *u = c->cfg.url ? strstr(c->cfg.url, "://") : NULL;
@@ -252,7 +252,7 @@ static bool quotes_secret(const struct nchan *c, const char *s)
 	return false;
 }
 
-static enum nres http_classify(struct nchan *c, CURL *easy, CURLcode res, bool aborted,
+static enum nf_res http_classify(struct nf_chan *c, CURL *easy, CURLcode res, bool aborted,
 			       const struct answer *ans, uint64_t *retry_after_ms, char *err,
 			       size_t errlen)
 {
@@ -262,16 +262,16 @@ static enum nres http_classify(struct nchan *c, CURL *easy, CURLcode res, bool a
 
 	if (aborted) {
 		snprintf(err, errlen, "abandoned at shutdown");
-		return NRES_RETRY;
+		return NF_RES_RETRY;
 	}
 	if (res != CURLE_OK) {
 		snprintf(err, errlen, "%s: %s (curl error %d)", c->cfg.target,
 			 curl_easy_strerror(res), (int)res);
-		return curl_permanent(res) ? NRES_FAIL : NRES_RETRY;
+		return curl_permanent(res) ? NF_RES_FAIL : NF_RES_RETRY;
 	}
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
 	if (code >= 200 && code < 300)
-		return NRES_OK;
+		return NF_RES_OK;
 	nf_oneline(snippet, sizeof(snippet), ans->buf);
 	if (quotes_secret(c, snippet))
 		snprintf(err, errlen, "%s: HTTP %ld (answer withheld: it quotes the URL or a "
@@ -284,12 +284,12 @@ static enum nres http_classify(struct nchan *c, CURL *easy, CURLcode res, bool a
 			    CURLHE_OK &&
 		    nf_parse_retry_after(h->value, vg_now_ns() / 1000000000ull, retry_after_ms) < 0)
 			*retry_after_ms = 0;
-		return NRES_RETRY;
+		return NF_RES_RETRY;
 	}
-	return NRES_FAIL;
+	return NF_RES_FAIL;
 }
 
-static enum nres http_send(struct nchan *c, const struct nmsg *m, uint64_t *retry_after_ms,
+static enum nf_res http_send(struct nf_chan *c, const struct nf_msg *m, uint64_t *retry_after_ms,
 			   char *err, size_t errlen)
 {
 	struct curl_slist *hdrs = NULL, *tmp;
@@ -297,7 +297,7 @@ static enum nres http_send(struct nchan *c, const struct nmsg *m, uint64_t *retr
 	char url[NF_MAX_URL + 32], line[NF_MAX_STR + 64];
 	json_t *body = http_payload(c, m);
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	enum nres r = NRES_RETRY;
+	enum nf_res r = NF_RES_RETRY;
 	CURL *easy = NULL;
 	CURLcode res;
 	bool aborted;
@@ -305,10 +305,10 @@ static enum nres http_send(struct nchan *c, const struct nmsg *m, uint64_t *retr
 	ans.buf[0] = '\0';
 	if (!text || strlen(text) > NF_BODY_MAX) {
 		snprintf(err, errlen, "cannot render the notification");
-		r = NRES_FAIL;
+		r = NF_RES_FAIL;
 		goto out;
 	}
-	if (c->cfg.type == NCH_GRAFANA) {
+	if (c->cfg.type == NF_CH_GRAFANA) {
 		size_t len = strlen(c->cfg.url);
 
 		while (len && c->cfg.url[len - 1] == '/')
@@ -341,7 +341,7 @@ static enum nres http_send(struct nchan *c, const struct nmsg *m, uint64_t *retr
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, text);
 	curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
-	if (c->cfg.type == NCH_WEBHOOK && c->cfg.method == NF_METHOD_PUT)
+	if (c->cfg.type == NF_CH_WEBHOOK && c->cfg.method == NF_METHOD_PUT)
 		curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, "PUT");
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, answer_write);
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &ans);
@@ -376,14 +376,14 @@ static size_t upload_read(char *buf, size_t size, size_t nitems, void *arg)
 	return n;
 }
 
-static enum nres email_send(struct nchan *c, const struct nmsg *m, uint64_t *retry_after_ms,
+static enum nf_res email_send(struct nf_chan *c, const struct nf_msg *m, uint64_t *retry_after_ms,
 			    char *err, size_t errlen)
 {
 	struct curl_slist *rcpt = NULL, *tmp = NULL;
 	char addr[300];
 	struct upload up;
 	struct vbuf mail;
-	enum nres r = NRES_RETRY;
+	enum nf_res r = NF_RES_RETRY;
 	CURL *easy = NULL;
 	CURLcode res;
 	long code = 0;
@@ -391,10 +391,10 @@ static enum nres email_send(struct nchan *c, const struct nmsg *m, uint64_t *ret
 	int rc;
 
 	vbuf_init(&mail, NF_BODY_MAX);
-	rc = nfmt_email(m, &c->cfg, c->n->hostname, &mail);
+	rc = nf_fmt_email(m, &c->cfg, c->n->hostname, &mail);
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot render the mail: %s", strerror(-rc));
-		r = NRES_FAIL;
+		r = NF_RES_FAIL;
 		goto out;
 	}
 	for (size_t i = 0; i < c->cfg.to.n; i++) {
@@ -431,18 +431,18 @@ static enum nres email_send(struct nchan *c, const struct nmsg *m, uint64_t *ret
 	if (aborted) {
 		snprintf(err, errlen, "abandoned at shutdown");
 	} else if (res == CURLE_OK) {
-		r = NRES_OK;
+		r = NF_RES_OK;
 	} else {
 		/* SMTP says itself whether to try again: 4xx transient, 5xx not. */
 		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
 		snprintf(err, errlen, "%s: %s (curl error %d, SMTP %ld)", c->cfg.target,
 			 curl_easy_strerror(res), (int)res, code);
 		if (code >= 500 && code < 600)
-			r = NRES_FAIL;
+			r = NF_RES_FAIL;
 		else if (code >= 400 && code < 500)
-			r = NRES_RETRY;
+			r = NF_RES_RETRY;
 		else
-			r = curl_permanent(res) ? NRES_FAIL : NRES_RETRY;
+			r = curl_permanent(res) ? NF_RES_FAIL : NF_RES_RETRY;
 	}
 	(void)retry_after_ms;
 out:
@@ -461,20 +461,20 @@ static bool errno_permanent(int e)
 	       e == ENAMETOOLONG || e == ELOOP;
 }
 
-static enum nres file_send(struct nchan *c, const struct nmsg *m, uint64_t *retry_after_ms,
+static enum nf_res file_send(struct nf_chan *c, const struct nf_msg *m, uint64_t *retry_after_ms,
 			   char *err, size_t errlen)
 {
 	char dir[PATH_MAX], *slash;
-	json_t *o = nfmt_webhook(m);
+	json_t *o = nf_fmt_webhook(m);
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	size_t len, off = 0;
 	int fd = -1, e = 0;
-	enum nres r = NRES_OK;
+	enum nf_res r = NF_RES_OK;
 
 	(void)retry_after_ms;
 	if (!text) {
 		snprintf(err, errlen, "cannot render the notification");
-		r = NRES_FAIL;
+		r = NF_RES_FAIL;
 		goto out;
 	}
 	/* The directory is made only when the file cannot be opened for want
@@ -512,7 +512,7 @@ static enum nres file_send(struct nchan *c, const struct nmsg *m, uint64_t *retr
 	}
 	if (e) {
 		snprintf(err, errlen, "%s: %s", c->cfg.target, strerror(e));
-		r = errno_permanent(e) ? NRES_FAIL : NRES_RETRY;
+		r = errno_permanent(e) ? NF_RES_FAIL : NF_RES_RETRY;
 	}
 out:
 	if (fd >= 0)
@@ -531,7 +531,7 @@ out:
  * same protocol glibc does on /dev/log: a datagram per message, or a stream
  * of NUL-terminated messages where the socket is a stream.
  */
-static int syslog_connect(struct nchan *c, char *err, size_t errlen)
+static int syslog_connect(struct nf_chan *c, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct timeval tv = { .tv_sec = c->cfg.timeout_ms / 1000,
@@ -563,7 +563,7 @@ static int syslog_connect(struct nchan *c, char *err, size_t errlen)
 	return -EPROTOTYPE;
 }
 
-static enum nres syslog_send(struct nchan *c, const struct nmsg *m, uint64_t *retry_after_ms,
+static enum nf_res syslog_send(struct nf_chan *c, const struct nf_msg *m, uint64_t *retry_after_ms,
 			     char *err, size_t errlen)
 {
 	char line[2400];
@@ -571,45 +571,45 @@ static enum nres syslog_send(struct nchan *c, const struct nmsg *m, uint64_t *re
 	int len;
 
 	(void)retry_after_ms;
-	len = nfmt_syslog(m, &c->cfg, getpid(), line, sizeof(line));
+	len = nf_fmt_syslog(m, &c->cfg, getpid(), line, sizeof(line));
 	if (len < 0) {
 		snprintf(err, errlen, "cannot render the message");
-		return NRES_FAIL;
+		return NF_RES_FAIL;
 	}
 	if (c->sock < 0 && syslog_connect(c, err, errlen) < 0)
-		return NRES_RETRY;
+		return NF_RES_RETRY;
 	/* A stream socket takes the terminating NUL as the message separator. */
 	w = send(c->sock, line, (size_t)len + (c->sock_stream ? 1 : 0), MSG_NOSIGNAL);
 	if (w == (ssize_t)len + (c->sock_stream ? 1 : 0))
-		return NRES_OK;
+		return NF_RES_OK;
 	snprintf(err, errlen, "%s: %s", c->cfg.target, w < 0 ? strerror(errno) : "short write");
 	close(c->sock);
 	c->sock = -1;
-	return NRES_RETRY;
+	return NF_RES_RETRY;
 }
 
-static void syslog_close(struct nchan *c)
+static void syslog_close(struct nf_chan *c)
 {
 	if (c->sock >= 0)
 		close(c->sock);
 	c->sock = -1;
 }
 
-static const struct nchan_ops http_ops = { http_send, NULL };
-static const struct nchan_ops email_ops = { email_send, NULL };
-static const struct nchan_ops file_ops = { file_send, NULL };
-static const struct nchan_ops syslog_ops = { syslog_send, syslog_close };
+static const struct nf_chan_ops http_ops = { http_send, NULL };
+static const struct nf_chan_ops email_ops = { email_send, NULL };
+static const struct nf_chan_ops file_ops = { file_send, NULL };
+static const struct nf_chan_ops syslog_ops = { syslog_send, syslog_close };
 
 /* ---- the worker ------------------------------------------------------------------------------ */
 
-static void chan_note_error(struct nchan *c, const char *err)
+static void chan_note_error(struct nf_chan *c, const char *err)
 {
 	snprintf(c->last_error, sizeof(c->last_error), "%s", err);
 	c->last_error_ns = nf_now(c->n);
 }
 
 /* Waits ms before the next attempt; false when shutdown leaves no time for it. */
-static bool wait_retry(struct nchan *c, uint64_t ms)
+static bool wait_retry(struct nf_chan *c, uint64_t ms)
 {
 	uint64_t until = vg_mono_ns() + ms * 1000000ull;
 	struct timespec ts;
@@ -633,7 +633,7 @@ static bool wait_retry(struct nchan *c, uint64_t ms)
 	return go;
 }
 
-static bool past_deadline(struct nchan *c)
+static bool past_deadline(struct nf_chan *c)
 {
 	bool past;
 
@@ -643,27 +643,27 @@ static bool past_deadline(struct nchan *c)
 	return past;
 }
 
-static void deliver_one(struct nchan *c, const struct nmsg *m)
+static void deliver_one(struct nf_chan *c, const struct nf_msg *m)
 {
 	char err[256];
 	uint64_t delay;
-	enum nres r;
+	enum nf_res r;
 
 	for (uint32_t attempt = 1;; attempt++) {
 		uint64_t retry_after = 0;
 
 		err[0] = '\0';
 		r = c->ops->send(c, m, &retry_after, err, sizeof(err));
-		if (r == NRES_OK) {
+		if (r == NF_RES_OK) {
 			pthread_mutex_lock(&c->lock);
 			c->sent++;
 			c->last_ok_ns = nf_now(c->n);
 			pthread_mutex_unlock(&c->lock);
 			return;
 		}
-		if (r == NRES_RETRY && past_deadline(c))
+		if (r == NF_RES_RETRY && past_deadline(c))
 			goto abandoned;
-		if (r == NRES_FAIL || attempt >= c->cfg.max_attempts) {
+		if (r == NF_RES_FAIL || attempt >= c->cfg.max_attempts) {
 			pthread_mutex_lock(&c->lock);
 			c->failed++;
 			chan_note_error(c, err);
@@ -694,8 +694,8 @@ abandoned:
 
 static void *worker_main(void *arg)
 {
-	struct nchan *c = arg;
-	struct nmsg *m;
+	struct nf_chan *c = arg;
+	struct nf_msg *m;
 
 	for (;;) {
 		pthread_mutex_lock(&c->lock);
@@ -709,7 +709,7 @@ static void *worker_main(void *arg)
 			size_t left = c->qlen;
 
 			while (c->qlen) {
-				nmsg_unref(c->q[c->qhead]);
+				nf_msg_unref(c->q[c->qhead]);
 				c->qhead = (c->qhead + 1) % c->cfg.queue;
 				c->qlen--;
 			}
@@ -727,7 +727,7 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&c->lock);
 
 		deliver_one(c, m);
-		nmsg_unref(m);
+		nf_msg_unref(m);
 
 		pthread_mutex_lock(&c->lock);
 		c->busy = false;
@@ -741,7 +741,7 @@ static void *worker_main(void *arg)
 
 /* ---- channel lifecycle --------------------------------------------------------------------- */
 
-int nf_chan_init(struct nchan *c, struct notify *n, const struct nchan_cfg *cfg)
+int nf_chan_init(struct nf_chan *c, struct notify *n, const struct nf_chan_cfg *cfg)
 {
 	pthread_condattr_t ca;
 
@@ -750,19 +750,19 @@ int nf_chan_init(struct nchan *c, struct notify *n, const struct nchan_cfg *cfg)
 	c->cfg = *cfg;
 	c->sock = -1;
 	switch (cfg->type) {
-	case NCH_WEBHOOK:
-	case NCH_SLACK:
-	case NCH_TEAMS:
-	case NCH_GRAFANA:
+	case NF_CH_WEBHOOK:
+	case NF_CH_SLACK:
+	case NF_CH_TEAMS:
+	case NF_CH_GRAFANA:
 		c->ops = &http_ops;
 		break;
-	case NCH_EMAIL:
+	case NF_CH_EMAIL:
 		c->ops = &email_ops;
 		break;
-	case NCH_FILE:
+	case NF_CH_FILE:
 		c->ops = &file_ops;
 		break;
-	case NCH_SYSLOG:
+	case NF_CH_SYSLOG:
 		c->ops = &syslog_ops;
 		break;
 	default:
@@ -792,7 +792,7 @@ int nf_chan_init(struct nchan *c, struct notify *n, const struct nchan_cfg *cfg)
 	return 0;
 }
 
-int nf_chan_start(struct nchan *c)
+int nf_chan_start(struct nf_chan *c)
 {
 	int rc;
 
@@ -805,7 +805,7 @@ int nf_chan_start(struct nchan *c)
 	return 0;
 }
 
-void nf_chan_push(struct nchan *c, struct nmsg *m)
+void nf_chan_push(struct nf_chan *c, struct nf_msg *m)
 {
 	bool full;
 
@@ -814,7 +814,7 @@ void nf_chan_push(struct nchan *c, struct nmsg *m)
 	if (full) {
 		c->dropped++;
 	} else {
-		c->q[(c->qhead + c->qlen) % c->cfg.queue] = nmsg_ref(m);
+		c->q[(c->qhead + c->qlen) % c->cfg.queue] = nf_msg_ref(m);
 		c->qlen++;
 		pthread_cond_broadcast(&c->cond);
 	}
@@ -824,7 +824,7 @@ void nf_chan_push(struct nchan *c, struct nmsg *m)
 		       "rule %s dropped", c->cfg.name, m->rule_id);
 }
 
-int nf_chan_wait_idle(struct nchan *c, uint64_t deadline_mono)
+int nf_chan_wait_idle(struct nf_chan *c, uint64_t deadline_mono)
 {
 	struct timespec ts = { .tv_sec = (time_t)(deadline_mono / 1000000000ull),
 			       .tv_nsec = (long)(deadline_mono % 1000000000ull) };
@@ -841,7 +841,7 @@ int nf_chan_wait_idle(struct nchan *c, uint64_t deadline_mono)
 	return rc;
 }
 
-void nf_chan_stop(struct nchan *c, uint64_t deadline_mono)
+void nf_chan_stop(struct nf_chan *c, uint64_t deadline_mono)
 {
 	if (!c->inited)
 		return;
@@ -855,7 +855,7 @@ void nf_chan_stop(struct nchan *c, uint64_t deadline_mono)
 		curl_multi_wakeup(c->curl_multi);
 }
 
-void nf_chan_join(struct nchan *c)
+void nf_chan_join(struct nf_chan *c)
 {
 	if (!c->started)
 		return;
@@ -863,12 +863,12 @@ void nf_chan_join(struct nchan *c)
 	c->started = false;
 }
 
-void nf_chan_release(struct nchan *c)
+void nf_chan_release(struct nf_chan *c)
 {
 	if (!c->inited)
 		return;
 	while (c->qlen) {
-		nmsg_unref(c->q[c->qhead]);
+		nf_msg_unref(c->q[c->qhead]);
 		c->qhead = (c->qhead + 1) % c->cfg.queue;
 		c->qlen--;
 	}

@@ -1,6 +1,6 @@
 /*
  * format.c - what a notification says and how each channel renders it: the
- * notifier's bounded copy of an alert record (struct nmsg), the one-line
+ * notifier's bounded copy of an alert record (struct nf_msg), the one-line
  * text every channel shares, and the payloads of the generic webhook, Slack
  * (Block Kit), Teams (Adaptive Card or the legacy MessageCard), Grafana
  * annotations, email (RFC 5322) and syslog (RFC 3164 on a local socket).
@@ -104,7 +104,7 @@ static void tb_add(struct tbuf *t, const char *fmt, ...)
 	}
 }
 
-const char *nf_kind_name(enum nmsg_kind k)
+const char *nf_kind_name(enum nf_msg_kind k)
 {
 	static const char *const names[] = { "alert", "repeat", "summary", "update" };
 
@@ -168,7 +168,7 @@ static bool valid_update(const char *u)
 	       strcmp(u, "acknowledge") == 0 || strcmp(u, "resolve") == 0;
 }
 
-static void nmsg_fill_ptrs(struct nmsg *m)
+static void nf_msg_fill_ptrs(struct nf_msg *m)
 {
 	const json_t *a = json_object_get(m->rec, "alert");
 
@@ -233,11 +233,11 @@ static const json_t *project_of(const json_t *record, const json_t *alert)
 	return p;
 }
 
-int nmsg_from_record(const json_t *record, const char *host_default, uint64_t now_ns,
-		     struct nmsg **out)
+int nf_msg_from_record(const json_t *record, const char *host_default, uint64_t now_ns,
+		     struct nf_msg **out)
 {
 	const json_t *src = json_object_get(record, "alert");
-	struct nmsg *m = NULL;
+	struct nf_msg *m = NULL;
 	json_t *rec = NULL, *a = NULL;
 	const json_t *v;
 	int rc = -EINVAL, sev;
@@ -286,12 +286,12 @@ int nmsg_from_record(const json_t *record, const char *host_default, uint64_t no
 		goto out;
 	}
 	m->refs = 1;
-	m->kind = NMSG_ALERT;
+	m->kind = NF_MSG_ALERT;
 	m->sev = sev;
 	m->time_ns = now_ns;
 	m->rec = rec;
 	rec = NULL;
-	nmsg_fill_ptrs(m);
+	nf_msg_fill_ptrs(m);
 	*out = m;
 	m = NULL;
 	rc = 0;
@@ -302,13 +302,13 @@ out:
 	return rc;
 }
 
-struct nmsg *nmsg_ref(struct nmsg *m)
+struct nf_msg *nf_msg_ref(struct nf_msg *m)
 {
 	__atomic_add_fetch(&m->refs, 1, __ATOMIC_RELAXED);
 	return m;
 }
 
-void nmsg_unref(struct nmsg *m)
+void nf_msg_unref(struct nf_msg *m)
 {
 	if (!m || __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
@@ -316,9 +316,9 @@ void nmsg_unref(struct nmsg *m)
 	vg_free(m);
 }
 
-struct nmsg *nmsg_derive(struct nmsg *m, enum nmsg_kind kind, uint64_t now_ns)
+struct nf_msg *nf_msg_derive(struct nf_msg *m, enum nf_msg_kind kind, uint64_t now_ns)
 {
-	struct nmsg *d = vg_malloc(sizeof(*d));
+	struct nf_msg *d = vg_malloc(sizeof(*d));
 
 	if (!d)
 		return NULL;
@@ -334,12 +334,12 @@ struct nmsg *nmsg_derive(struct nmsg *m, enum nmsg_kind kind, uint64_t now_ns)
 
 /* ---- the one-line text ------------------------------------------------------------ */
 
-static const char *title_of(const struct nmsg *m)
+static const char *title_of(const struct nf_msg *m)
 {
 	return *m->title ? m->title : m->rule;
 }
 
-static const char *decision_note(const struct nmsg *m)
+static const char *decision_note(const struct nf_msg *m)
 {
 	if (strcmp(m->decision, "deny") == 0)
 		return " [blocked]";
@@ -348,14 +348,14 @@ static const char *decision_note(const struct nmsg *m)
 	return "";
 }
 
-void nmsg_render_text(struct nmsg *m)
+void nf_msg_render_text(struct nf_msg *m)
 {
 	char raw[NF_TEXT_MAX], since[40];
 	struct tbuf t = { raw, sizeof(raw), 0 };
 
 	raw[0] = '\0';
 	switch (m->kind) {
-	case NMSG_ALERT:
+	case NF_MSG_ALERT:
 		tb_add(&t, "[vigil] %s: %s (%s)", nf_sev_upper(m->sev), title_of(m), m->rule);
 		if (*m->session_id)
 			tb_add(&t, " in session %s", m->session_id);
@@ -365,7 +365,7 @@ void nmsg_render_text(struct nmsg *m)
 		if (*m->reason)
 			tb_add(&t, ": %s", m->reason);
 		break;
-	case NMSG_REPEAT:
+	case NF_MSG_REPEAT:
 		tb_add(&t, "[vigil] %s: %s (%s) matched again", nf_sev_upper(m->sev), title_of(m),
 		       m->rule);
 		if (*m->session_id)
@@ -376,7 +376,7 @@ void nmsg_render_text(struct nmsg *m)
 		if (m->count)
 			tb_add(&t, ": %llu matches so far", (unsigned long long)m->count);
 		break;
-	case NMSG_SUMMARY:
+	case NF_MSG_SUMMARY:
 		vg_format_time(m->since_ns, since, sizeof(since));
 		tb_add(&t, "[vigil] %s: %llu more match%s of %s (%s)", nf_sev_upper(m->sev),
 		       (unsigned long long)m->more, m->more == 1 ? "" : "es", title_of(m),
@@ -385,7 +385,7 @@ void nmsg_render_text(struct nmsg *m)
 			tb_add(&t, " in session %s", m->session_id);
 		tb_add(&t, " since %s", since);
 		break;
-	case NMSG_UPDATE:
+	case NF_MSG_UPDATE:
 		tb_add(&t, "[vigil] alert %s (%s) %s", title_of(m), m->rule,
 		       strcmp(m->update, "resolve") == 0 ? "resolved" : "acknowledged");
 		if (*m->by)
@@ -418,7 +418,7 @@ struct fact {
 	char value[NF_MAX_ID + 32];
 };
 
-static size_t collect_facts(const struct nmsg *m, struct fact *f, size_t cap)
+static size_t collect_facts(const struct nf_msg *m, struct fact *f, size_t cap)
 {
 	size_t n = 0;
 
@@ -449,26 +449,26 @@ static size_t collect_facts(const struct nmsg *m, struct fact *f, size_t cap)
 }
 
 /* The sentence under a rich message's title. */
-static void describe(const struct nmsg *m, char *buf, size_t cap)
+static void describe(const struct nf_msg *m, char *buf, size_t cap)
 {
 	char since[40];
 	struct tbuf t = { buf, cap, 0 };
 
 	buf[0] = '\0';
 	switch (m->kind) {
-	case NMSG_ALERT:
+	case NF_MSG_ALERT:
 		tb_add(&t, "%s", *m->reason ? m->reason : "rule matched");
 		break;
-	case NMSG_REPEAT:
+	case NF_MSG_REPEAT:
 		tb_add(&t, "Matched again (%llu matches so far). %s", (unsigned long long)m->count,
 		       m->reason);
 		break;
-	case NMSG_SUMMARY:
+	case NF_MSG_SUMMARY:
 		vg_format_time(m->since_ns, since, sizeof(since));
 		tb_add(&t, "%llu more match%s since %s. %s", (unsigned long long)m->more,
 		       m->more == 1 ? "" : "es", since, m->reason);
 		break;
-	case NMSG_UPDATE:
+	case NF_MSG_UPDATE:
 		tb_add(&t, "%s%s%s%s%s", strcmp(m->update, "resolve") == 0 ? "Resolved"
 									 : "Acknowledged",
 		       *m->by ? " by " : "", m->by, *m->note ? ": " : "", m->note);
@@ -476,25 +476,25 @@ static void describe(const struct nmsg *m, char *buf, size_t cap)
 	}
 }
 
-static void heading(const struct nmsg *m, char *buf, size_t cap)
+static void heading(const struct nf_msg *m, char *buf, size_t cap)
 {
 	struct tbuf t = { buf, cap, 0 };
 
 	buf[0] = '\0';
-	if (m->kind == NMSG_UPDATE)
+	if (m->kind == NF_MSG_UPDATE)
 		tb_add(&t, "%s: %s", strcmp(m->update, "resolve") == 0 ? "Resolved" : "Acknowledged",
 		       title_of(m));
 	else
 		tb_add(&t, "%s: %s", nf_sev_upper(m->sev), title_of(m));
-	if (m->kind == NMSG_SUMMARY)
+	if (m->kind == NF_MSG_SUMMARY)
 		tb_add(&t, " (%llu more)", (unsigned long long)m->more);
-	if (m->kind != NMSG_UPDATE)
+	if (m->kind != NF_MSG_UPDATE)
 		tb_add(&t, "%s", decision_note(m));
 }
 
 /* ---- webhook and file --------------------------------------------------------------- */
 
-json_t *nfmt_webhook(const struct nmsg *m)
+json_t *nf_fmt_webhook(const struct nf_msg *m)
 {
 	json_t *o = json_object();
 	const char *key;
@@ -514,7 +514,7 @@ json_t *nfmt_webhook(const struct nmsg *m)
 	json_object_foreach(m->rec, key, v)
 		if (json_object_set_new(o, key, json_deep_copy(v)) < 0)
 			goto fail;
-	if (m->kind == NMSG_SUMMARY) {
+	if (m->kind == NF_MSG_SUMMARY) {
 		vg_format_time(m->since_ns, tm, sizeof(tm));
 		if (jset(o, "more", json_integer((json_int_t)m->more)) < 0 ||
 		    jset(o, "since", json_string(tm)) < 0)
@@ -552,7 +552,7 @@ static json_t *slack_text(const char *type, const char *s)
 	return json_pack("{s:s, s:o}", "type", type, "text", jstr_cut(s, 2900));
 }
 
-json_t *nfmt_slack(const struct nmsg *m)
+json_t *nf_fmt_slack(const struct nf_msg *m)
 {
 	struct fact facts[12];
 	size_t nf = collect_facts(m, facts, VG_ARRAY_LEN(facts));
@@ -600,17 +600,17 @@ fail:
 
 static const char *teams_color(int sev)
 {
-	return sev >= NSEV_HIGH ? "Attention" : sev == NSEV_MEDIUM ? "Warning" : "Default";
+	return sev >= NF_SEV_HIGH ? "Attention" : sev == NF_SEV_MEDIUM ? "Warning" : "Default";
 }
 
 static const char *card_theme(int sev)
 {
 	static const char *const c[] = { "808080", "2E86C1", "F0A30A", "C4314B", "8B0000" };
 
-	return sev >= 0 && sev <= NSEV_CRITICAL ? c[sev] : c[0];
+	return sev >= 0 && sev <= NF_SEV_CRITICAL ? c[sev] : c[0];
 }
 
-json_t *nfmt_teams(const struct nmsg *m, int format)
+json_t *nf_fmt_teams(const struct nf_msg *m, int format)
 {
 	struct fact facts[12];
 	size_t nf = collect_facts(m, facts, VG_ARRAY_LEN(facts));
@@ -659,7 +659,7 @@ out:
 
 /* ---- Grafana annotations ---------------------------------------------------------------- */
 
-json_t *nfmt_grafana(const struct nmsg *m, const struct nchan_cfg *c)
+json_t *nf_fmt_grafana(const struct nf_msg *m, const struct nf_chan_cfg *c)
 {
 	json_t *o = json_object(), *tags = json_array();
 	char tag[NF_MAX_ID + 16];
@@ -760,7 +760,7 @@ static int put_body_line(struct vbuf *out, const char *label, const char *value)
 	return rc;
 }
 
-int nfmt_email(const struct nmsg *m, const struct nchan_cfg *c, const char *hostname,
+int nf_fmt_email(const struct nf_msg *m, const struct nf_chan_cfg *c, const char *hostname,
 	       struct vbuf *out)
 {
 	char subject[512], head[400], desc[2048], host[256], id[37], tm[40];
@@ -841,7 +841,7 @@ int nfmt_email(const struct nmsg *m, const struct nchan_cfg *c, const char *host
 			rc = put_body_line(out, "  ", json_string_value(json_array_get(evs, i)));
 	}
 	vg_format_time(m->time_ns, tm, sizeof(tm));
-	if (rc == 0 && *m->alert_id && m->kind != NMSG_UPDATE)
+	if (rc == 0 && *m->alert_id && m->kind != NF_MSG_UPDATE)
 		rc = vbuf_appendf(out, "\r\nAcknowledge: vigil alerts ack %s\r\n", m->alert_id);
 	if (rc == 0 && *m->session_id)
 		rc = put_body_line(out, "Replay the session: vigil replay ", m->session_id);
@@ -857,7 +857,7 @@ static int syslog_severity(int sev)
 	static const int s[] = { 6 /* info */, 5 /* notice */, 4 /* warning */, 3 /* err */,
 				 2 /* crit */ };
 
-	return sev >= 0 && sev <= NSEV_CRITICAL ? s[sev] : 6;
+	return sev >= 0 && sev <= NF_SEV_CRITICAL ? s[sev] : 6;
 }
 
 /* key=value, the value quoted (with \" and \\) when it has spaces or quotes. */
@@ -887,7 +887,7 @@ static void kv(struct tbuf *t, const char *key, const char *v)
 	tb_add(t, "\"");
 }
 
-int nfmt_syslog(const struct nmsg *m, const struct nchan_cfg *c, pid_t pid, char *buf,
+int nf_fmt_syslog(const struct nf_msg *m, const struct nf_chan_cfg *c, pid_t pid, char *buf,
 		size_t cap)
 {
 	char raw[2048], count[24], more[24];
@@ -914,11 +914,11 @@ int nfmt_syslog(const struct nmsg *m, const struct nchan_cfg *c, pid_t pid, char
 	if (m->count)
 		kv(&t, "count", count);
 	snprintf(more, sizeof(more), "%llu", (unsigned long long)m->more);
-	if (m->kind == NMSG_SUMMARY)
+	if (m->kind == NF_MSG_SUMMARY)
 		kv(&t, "more", more);
 	kv(&t, "decision", m->decision);
 	kv(&t, "alert_id", m->alert_id);
-	if (m->kind == NMSG_UPDATE) {
+	if (m->kind == NF_MSG_UPDATE) {
 		kv(&t, "update", m->update);
 		kv(&t, "by", m->by);
 		kv(&t, "note", m->note);

@@ -57,7 +57,7 @@ static uint64_t window_ns(const struct notify *n)
 
 /* ---- routing --------------------------------------------------------------------- */
 
-static bool list_has(const struct nstrv *sv, const char *s)
+static bool list_has(const struct nf_strv *sv, const char *s)
 {
 	for (size_t i = 0; i < sv->n; i++) {
 		size_t len = strlen(sv->v[i]);
@@ -69,9 +69,9 @@ static bool list_has(const struct nstrv *sv, const char *s)
 	return false;
 }
 
-static bool chan_takes(const struct nchan *c, const struct nmsg *m)
+static bool chan_takes(const struct nf_chan *c, const struct nf_msg *m)
 {
-	if (m->kind == NMSG_UPDATE && !c->cfg.lifecycle)
+	if (m->kind == NF_MSG_UPDATE && !c->cfg.lifecycle)
 		return false;
 	if (m->sev < c->cfg.min_sev)
 		return false;
@@ -94,20 +94,20 @@ static bool chan_takes(const struct nchan *c, const struct nmsg *m)
 	return true;
 }
 
-static void count_suppressed(struct nchan *c)
+static void count_suppressed(struct nf_chan *c)
 {
 	pthread_mutex_lock(&c->lock);
 	c->suppressed++;
 	pthread_mutex_unlock(&c->lock);
 }
 
-static void session_store(struct notify *n, struct nchan *c, const struct nmsg *m);
+static void session_store(struct notify *n, struct nf_chan *c, const struct nf_msg *m);
 
-static void log_emit(struct notify *n, struct nchan *c, const struct nmsg *m)
+static void log_emit(struct notify *n, struct nf_chan *c, const struct nf_msg *m)
 {
-	enum vg_log_level level = m->kind == NMSG_UPDATE ? VG_LOG_WARN
-				: m->sev >= NSEV_HIGH	 ? VG_LOG_ERR
-				: m->sev >= NSEV_LOW	 ? VG_LOG_WARN
+	enum vg_log_level level = m->kind == NF_MSG_UPDATE ? VG_LOG_WARN
+				: m->sev >= NF_SEV_HIGH	 ? VG_LOG_ERR
+				: m->sev >= NF_SEV_LOW	 ? VG_LOG_WARN
 							 : VG_LOG_INFO;
 
 	nf_log(n, level, "%s", m->text);
@@ -118,12 +118,12 @@ static void log_emit(struct notify *n, struct nchan *c, const struct nmsg *m)
 }
 
 /* Hands m to every channel that takes it, within each channel's rate cap. */
-static void route(struct notify *n, struct nmsg *m)
+static void route(struct notify *n, struct nf_msg *m)
 {
 	uint64_t minute = m->time_ns / 60000000000ull;
 
 	for (size_t i = 0; i < n->nchans; i++) {
-		struct nchan *c = &n->chans[i];
+		struct nf_chan *c = &n->chans[i];
 
 		if (!chan_takes(c, m))
 			continue;
@@ -139,10 +139,10 @@ static void route(struct notify *n, struct nmsg *m)
 			c->rate_count++;
 		}
 		switch (c->cfg.type) {
-		case NCH_LOG:
+		case NF_CH_LOG:
 			log_emit(n, c, m);
 			break;
-		case NCH_SESSION:
+		case NF_CH_SESSION:
 			session_store(n, c, m);
 			break;
 		default:
@@ -153,7 +153,7 @@ static void route(struct notify *n, struct nmsg *m)
 }
 
 /* Counts a record the window held back on every channel that would take it. */
-static void route_suppressed(struct notify *n, const struct nmsg *m)
+static void route_suppressed(struct notify *n, const struct nf_msg *m)
 {
 	for (size_t i = 0; i < n->nchans; i++)
 		if (chan_takes(&n->chans[i], m))
@@ -162,9 +162,9 @@ static void route_suppressed(struct notify *n, const struct nmsg *m)
 
 /* ---- the session channel ----------------------------------------------------------- */
 
-static void sess_drop_head(struct nchan *c, struct nsess *s)
+static void sess_drop_head(struct nf_chan *c, struct nf_sess *s)
 {
-	struct nsess_msg *h = s->head;
+	struct nf_sess_msg *h = s->head;
 
 	s->head = h->next;
 	if (!s->head)
@@ -176,9 +176,9 @@ static void sess_drop_head(struct nchan *c, struct nsess *s)
 	pthread_mutex_unlock(&c->lock);
 }
 
-static void sess_unlink(struct nchan *c, struct nsess *s)
+static void sess_unlink(struct nf_chan *c, struct nf_sess *s)
 {
-	struct nsess **pp = &c->sessions;
+	struct nf_sess **pp = &c->sessions;
 
 	while (*pp && *pp != s)
 		pp = &(*pp)->next;
@@ -188,13 +188,13 @@ static void sess_unlink(struct nchan *c, struct nsess *s)
 	}
 }
 
-static void sess_free(struct nchan *c, struct nsess *s, bool count)
+static void sess_free(struct nf_chan *c, struct nf_sess *s, bool count)
 {
 	while (s->head) {
 		if (count) {
 			sess_drop_head(c, s);
 		} else {
-			struct nsess_msg *h = s->head;
+			struct nf_sess_msg *h = s->head;
 
 			s->head = h->next;
 			vg_free(h);
@@ -203,10 +203,10 @@ static void sess_free(struct nchan *c, struct nsess *s, bool count)
 	vg_free(s);
 }
 
-static void session_store(struct notify *n, struct nchan *c, const struct nmsg *m)
+static void session_store(struct notify *n, struct nf_chan *c, const struct nf_msg *m)
 {
-	struct nsess *s, *oldest = NULL;
-	struct nsess_msg *msg;
+	struct nf_sess *s, *oldest = NULL;
+	struct nf_sess_msg *msg;
 	size_t len;
 
 	if (!*m->session_id)
@@ -216,7 +216,7 @@ static void session_store(struct notify *n, struct nchan *c, const struct nmsg *
 			break;
 	if (!s) {
 		if (c->nsessions >= NF_MAX_SESSIONS) {
-			for (struct nsess *t = c->sessions; t; t = t->next)
+			for (struct nf_sess *t = c->sessions; t; t = t->next)
 				if (!oldest || (t->head && oldest->head &&
 						t->head->time_ns < oldest->head->time_ns))
 					oldest = t;
@@ -254,13 +254,13 @@ drop:
 }
 
 /* Drops messages older than max_age and sessions left empty. */
-static void session_prune(struct nchan *c, uint64_t now)
+static void session_prune(struct nf_chan *c, uint64_t now)
 {
-	struct nsess **pp = &c->sessions;
+	struct nf_sess **pp = &c->sessions;
 	uint64_t age = c->cfg.max_age_ms * 1000000ull;
 
 	while (*pp) {
-		struct nsess *s = *pp;
+		struct nf_sess *s = *pp;
 
 		while (s->head && s->head->time_ns + age <= now)
 			sess_drop_head(c, s);
@@ -276,8 +276,8 @@ static void session_prune(struct nchan *c, uint64_t now)
 
 char *notify_session_take(struct notify *n, const char *session_id)
 {
-	struct nchan *c = NULL;
-	struct nsess *s;
+	struct nf_chan *c = NULL;
+	struct nf_sess *s;
 	struct vbuf b;
 	uint64_t now;
 	uint32_t taken = 0;
@@ -286,7 +286,7 @@ char *notify_session_take(struct notify *n, const char *session_id)
 	if (!n || !session_id || !*session_id)
 		return NULL;
 	for (size_t i = 0; i < n->nchans; i++)
-		if (n->chans[i].cfg.type == NCH_SESSION)
+		if (n->chans[i].cfg.type == NF_CH_SESSION)
 			c = &n->chans[i];
 	if (!c)
 		return NULL;
@@ -298,7 +298,7 @@ char *notify_session_take(struct notify *n, const char *session_id)
 		if (strcmp(s->id, session_id) == 0)
 			break;
 	if (s) {
-		for (struct nsess_msg *m = s->head; m; m = m->next) {
+		for (struct nf_sess_msg *m = s->head; m; m = m->next) {
 			if (vbuf_appendf(&b, "%s%s", b.len ? "\n" : "", m->text) < 0)
 				break;
 			taken++;
@@ -331,61 +331,61 @@ static uint64_t fnv1a(const char *s)
 	return h;
 }
 
-static void dedup_remove(struct notify *n, struct ndedup *e)
+static void dedup_remove(struct notify *n, struct nf_dedup *e)
 {
-	struct ndedup **pp = &n->dedup[fnv1a(e->key) % n->dedup_buckets];
+	struct nf_dedup **pp = &n->dedup[fnv1a(e->key) % n->dedup_buckets];
 
 	while (*pp && *pp != e)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = e->next;
-	nmsg_unref(e->latest);
+	nf_msg_unref(e->latest);
 	vg_free(e->key);
 	vg_free(e);
 	n->dedup_count--;
 }
 
 /* Sends the summary of e's suppressed matches and opens its next window. */
-static void flush_summary(struct notify *n, struct ndedup *e, uint64_t now)
+static void flush_summary(struct notify *n, struct nf_dedup *e, uint64_t now)
 {
-	struct nmsg *s;
+	struct nf_msg *s;
 
 	if (!e->pending || !e->latest)
 		return;
-	s = nmsg_derive(e->latest, NMSG_SUMMARY, now);
+	s = nf_msg_derive(e->latest, NF_MSG_SUMMARY, now);
 	if (s) {
 		s->more = e->latest->count > e->notified_count ? e->latest->count - e->notified_count
 							       : e->pending;
 		s->since_ns = e->window_start_ns;
-		nmsg_render_text(s);
+		nf_msg_render_text(s);
 		route(n, s);
 		n->summaries++;
 		e->notified_count = e->latest->count;
-		nmsg_unref(s);
+		nf_msg_unref(s);
 	}
 	e->window_start_ns = now;
 	e->pending = 0;
-	nmsg_unref(e->latest);
+	nf_msg_unref(e->latest);
 	e->latest = NULL;
 }
 
-static struct ndedup *oldest_entry(struct notify *n)
+static struct nf_dedup *oldest_entry(struct notify *n)
 {
-	struct ndedup *old = NULL;
+	struct nf_dedup *old = NULL;
 
 	for (size_t b = 0; b < n->dedup_buckets; b++)
-		for (struct ndedup *e = n->dedup[b]; e; e = e->next)
+		for (struct nf_dedup *e = n->dedup[b]; e; e = e->next)
 			if (!old || e->window_start_ns < old->window_start_ns)
 				old = e;
 	return old;
 }
 
 /* Finds the pair's entry; with create, makes one (evicting the oldest when full). */
-static struct ndedup *dedup_get(struct notify *n, const struct nmsg *m, bool create,
+static struct nf_dedup *dedup_get(struct notify *n, const struct nf_msg *m, bool create,
 				bool *created, uint64_t now)
 {
 	char key[2 * NF_MAX_ID + 2];
-	struct ndedup *e;
+	struct nf_dedup *e;
 	size_t b;
 
 	*created = false;
@@ -397,7 +397,7 @@ static struct ndedup *dedup_get(struct notify *n, const struct nmsg *m, bool cre
 	if (!create)
 		return NULL;
 	if (n->dedup_count >= NF_MAX_DEDUP) {
-		struct ndedup *old = oldest_entry(n);
+		struct nf_dedup *old = oldest_entry(n);
 
 		flush_summary(n, old, now);
 		dedup_remove(n, old);
@@ -414,25 +414,25 @@ static struct ndedup *dedup_get(struct notify *n, const struct nmsg *m, bool cre
 	return e;
 }
 
-static void notify_now(struct notify *n, struct ndedup *e, struct nmsg *m, enum nmsg_kind kind,
+static void notify_now(struct notify *n, struct nf_dedup *e, struct nf_msg *m, enum nf_msg_kind kind,
 		       uint64_t now)
 {
 	m->kind = kind;
-	nmsg_render_text(m);
+	nf_msg_render_text(m);
 	route(n, m);
 	if (!e)
 		return;
 	e->window_start_ns = now;
 	e->notified_count = m->count;
 	e->pending = 0;
-	nmsg_unref(e->latest);
+	nf_msg_unref(e->latest);
 	e->latest = NULL;
 }
 
 int notify_submit(struct notify *n, const json_t *record)
 {
-	struct ndedup *e;
-	struct nmsg *m;
+	struct nf_dedup *e;
+	struct nf_msg *m;
 	uint64_t now;
 	bool created, lifecycle, open;
 	int rc;
@@ -440,7 +440,7 @@ int notify_submit(struct notify *n, const json_t *record)
 	if (!n)
 		return -EINVAL;
 	now = nf_now(n);
-	rc = nmsg_from_record(record, n->hostname, now, &m);
+	rc = nf_msg_from_record(record, n->hostname, now, &m);
 	if (rc < 0)
 		return rc;
 	lifecycle = strcmp(m->update, "acknowledge") == 0 || strcmp(m->update, "resolve") == 0;
@@ -456,41 +456,41 @@ int notify_submit(struct notify *n, const json_t *record)
 			if (strcmp(m->update, "resolve") == 0)
 				dedup_remove(n, e);
 		}
-		notify_now(n, NULL, m, NMSG_UPDATE, now);
+		notify_now(n, NULL, m, NF_MSG_UPDATE, now);
 		goto out;
 	}
 	if (n->cfg.window_ms == 0) {
-		notify_now(n, NULL, m, open ? NMSG_ALERT : NMSG_REPEAT, now);
+		notify_now(n, NULL, m, open ? NF_MSG_ALERT : NF_MSG_REPEAT, now);
 		goto out;
 	}
 	e = dedup_get(n, m, true, &created, now);
 	if (!e) {
 		/* Out of memory for the table: better a duplicate than silence. */
-		notify_now(n, NULL, m, open ? NMSG_ALERT : NMSG_REPEAT, now);
+		notify_now(n, NULL, m, open ? NF_MSG_ALERT : NF_MSG_REPEAT, now);
 	} else if (created) {
-		notify_now(n, e, m, open ? NMSG_ALERT : NMSG_REPEAT, now);
+		notify_now(n, e, m, open ? NF_MSG_ALERT : NF_MSG_REPEAT, now);
 	} else if (open) {
 		flush_summary(n, e, now);
-		notify_now(n, e, m, NMSG_ALERT, now);
+		notify_now(n, e, m, NF_MSG_ALERT, now);
 	} else if (now < e->window_start_ns + window_ns(n)) {
 		e->pending++;
-		nmsg_unref(e->latest);
-		e->latest = nmsg_ref(m);
+		nf_msg_unref(e->latest);
+		e->latest = nf_msg_ref(m);
 		n->dedup_suppressed++;
 		route_suppressed(n, m);
 	} else if (e->pending) {
 		/* The window ended before the timer noticed: this match joins the
 		 * summary. */
 		e->pending++;
-		nmsg_unref(e->latest);
-		e->latest = nmsg_ref(m);
+		nf_msg_unref(e->latest);
+		e->latest = nf_msg_ref(m);
 		flush_summary(n, e, now);
 	} else {
-		notify_now(n, e, m, NMSG_REPEAT, now);
+		notify_now(n, e, m, NF_MSG_REPEAT, now);
 	}
 out:
 	pthread_mutex_unlock(&n->lock);
-	nmsg_unref(m);
+	nf_msg_unref(m);
 	return 0;
 }
 
@@ -504,10 +504,10 @@ void notify_tick(struct notify *n)
 	win = window_ns(n);
 	pthread_mutex_lock(&n->lock);
 	for (size_t b = 0; n->dedup && b < n->dedup_buckets; b++) {
-		struct ndedup *e = n->dedup[b];
+		struct nf_dedup *e = n->dedup[b];
 
 		while (e) {
-			struct ndedup *next = e->next;
+			struct nf_dedup *next = e->next;
 
 			if (now >= e->window_start_ns + win) {
 				if (e->pending)
@@ -519,7 +519,7 @@ void notify_tick(struct notify *n)
 		}
 	}
 	for (size_t i = 0; i < n->nchans; i++)
-		if (n->chans[i].cfg.type == NCH_SESSION)
+		if (n->chans[i].cfg.type == NF_CH_SESSION)
 			session_prune(&n->chans[i], now);
 	pthread_mutex_unlock(&n->lock);
 }
@@ -686,7 +686,7 @@ json_t *notify_stats_json(struct notify *n)
 	rc |= json_object_set_new(o, "summaries", json_integer((json_int_t)n->summaries));
 	pthread_mutex_unlock(&n->lock);
 	for (size_t i = 0; i < n->nchans; i++) {
-		struct nchan *c = &n->chans[i];
+		struct nf_chan *c = &n->chans[i];
 		json_t *s;
 
 		pthread_mutex_lock(&c->lock);
@@ -740,7 +740,7 @@ void notify_shutdown(struct notify *n)
 	 * forgotten. */
 	pthread_mutex_lock(&n->lock);
 	for (size_t b = 0; n->dedup && b < n->dedup_buckets; b++)
-		for (struct ndedup *e = n->dedup[b]; e; e = e->next)
+		for (struct nf_dedup *e = n->dedup[b]; e; e = e->next)
 			flush_summary(n, e, nf_now(n));
 	pthread_mutex_unlock(&n->lock);
 
@@ -757,10 +757,10 @@ void notify_free(struct notify *n)
 		return;
 	notify_shutdown(n);
 	for (size_t i = 0; i < n->nchans; i++) {
-		struct nchan *c = &n->chans[i];
+		struct nf_chan *c = &n->chans[i];
 
 		while (c->sessions) {
-			struct nsess *s = c->sessions;
+			struct nf_sess *s = c->sessions;
 
 			c->sessions = s->next;
 			sess_free(c, s, false);

@@ -45,35 +45,35 @@ static inline json_t *nf_json_ro(const json_t *j)
 
 /* ---- severities and channel types ------------------------------------------ */
 
-enum nsev { NSEV_INFO = 0, NSEV_LOW, NSEV_MEDIUM, NSEV_HIGH, NSEV_CRITICAL };
+enum nf_sev { NF_SEV_INFO = 0, NF_SEV_LOW, NF_SEV_MEDIUM, NF_SEV_HIGH, NF_SEV_CRITICAL };
 
-/* "informational" (or "info"), "low", ... to enum nsev; -1 when unknown. */
+/* "informational" (or "info"), "low", ... to enum nf_sev; -1 when unknown. */
 int nf_sev_parse(const char *s);
 const char *nf_sev_name(int sev);  /* "informational", "low", ... */
 const char *nf_sev_upper(int sev); /* "INFO", "LOW", ... */
 
-enum nchan_type {
-	NCH_LOG = 0, NCH_FILE, NCH_WEBHOOK, NCH_SLACK, NCH_TEAMS, NCH_EMAIL, NCH_SYSLOG,
-	NCH_GRAFANA, NCH_SESSION, NCH__COUNT
+enum nf_chan_kind {
+	NF_CH_LOG = 0, NF_CH_FILE, NF_CH_WEBHOOK, NF_CH_SLACK, NF_CH_TEAMS, NF_CH_EMAIL, NF_CH_SYSLOG,
+	NF_CH_GRAFANA, NF_CH_SESSION, NF_CH__COUNT
 };
 
-const char *nf_type_name(enum nchan_type t);
+const char *nf_type_name(enum nf_chan_kind t);
 
 /* ---- parsed configuration (config.c) ---------------------------------------- */
 
-struct nstrv {
+struct nf_strv {
 	char **v;
 	size_t n;
 };
 
-void nstrv_release(struct nstrv *sv);
+void nf_strv_release(struct nf_strv *sv);
 
 enum { NF_TEAMS_ADAPTIVE = 0, NF_TEAMS_MESSAGECARD = 1 };
 enum { NF_METHOD_POST = 0, NF_METHOD_PUT = 1 };
 
 /* One channel, validated and with its defaults applied. */
-struct nchan_cfg {
-	enum nchan_type type;
+struct nf_chan_cfg {
+	enum nf_chan_kind type;
 	char name[64];
 	int min_sev;
 	bool enabled;
@@ -83,21 +83,21 @@ struct nchan_cfg {
 	uint32_t max_attempts;
 	uint32_t backoff_ms, backoff_max_ms;
 	uint32_t timeout_ms, connect_timeout_ms;
-	struct nstrv rules;	/* rule ids or names (or "prefix*") it takes; empty: all */
-	struct nstrv rule_tags; /* rule tags this channel takes; empty: all */
+	struct nf_strv rules;	/* rule ids or names (or "prefix*") it takes; empty: all */
+	struct nf_strv rule_tags; /* rule tags this channel takes; empty: all */
 
 	char *url;		/* secret: webhook, slack, teams, email, grafana */
 	char target[300];	/* what logs and stats may show: scheme://host:port or a path */
 	char *path;		/* file */
 	int method;		/* webhook: NF_METHOD_POST or NF_METHOD_PUT */
-	struct nstrv headers;	/* secret: webhook, "Name: value" */
+	struct nf_strv headers;	/* secret: webhook, "Name: value" */
 	char *token;		/* secret: grafana */
-	struct nstrv tags;	/* grafana annotation tags */
+	struct nf_strv tags;	/* grafana annotation tags */
 	char *dashboard_uid;	/* grafana */
 	uint32_t panel_id;	/* grafana; 0: none */
 	int teams_format;
 	char *from;		/* email */
-	struct nstrv to;	/* email */
+	struct nf_strv to;	/* email */
 	char *username, *password; /* email; password is secret */
 	int starttls;		/* email: 1 require, 0 never, -1 when offered */
 	char *ident;		/* syslog */
@@ -109,7 +109,7 @@ struct nchan_cfg {
 
 struct nf_config {
 	uint64_t window_ms;
-	struct nchan_cfg *chans;
+	struct nf_chan_cfg *chans;
 	size_t nchans;
 };
 
@@ -124,23 +124,23 @@ void nf_config_release(struct nf_config *cfg);
 
 /* ---- notifications (format.c) --------------------------------------------- */
 
-enum nmsg_kind {
-	NMSG_ALERT = 0, /* the first notification of an alert (update "open") */
-	NMSG_REPEAT,	/* a match after its window ended with nothing pending */
-	NMSG_SUMMARY,	/* N more matches were suppressed inside a window */
-	NMSG_UPDATE,	/* acknowledge / resolve */
+enum nf_msg_kind {
+	NF_MSG_ALERT = 0, /* the first notification of an alert (update "open") */
+	NF_MSG_REPEAT,	/* a match after its window ended with nothing pending */
+	NF_MSG_SUMMARY,	/* N more matches were suppressed inside a window */
+	NF_MSG_UPDATE,	/* acknowledge / resolve */
 };
 
-const char *nf_kind_name(enum nmsg_kind k);
+const char *nf_kind_name(enum nf_msg_kind k);
 
 /*
  * One notification, shared read-only by every channel that takes it
  * (reference counted).  rec is the notifier's own bounded copy of the alert
  * record; the string pointers point into it ("" when absent).
  */
-struct nmsg {
+struct nf_msg {
 	int refs;
-	enum nmsg_kind kind;
+	enum nf_msg_kind kind;
 	int sev;
 	uint64_t time_ns;  /* when the notification was made */
 	uint64_t more;	   /* SUMMARY: matches suppressed */
@@ -158,28 +158,28 @@ struct nmsg {
 /*
  * Builds a notification from a submitted record (copied within the limits
  * above).  kind/more/since are set by the caller, who then calls
- * nmsg_render_text().  host_default names the host when the record has none.
+ * nf_msg_render_text().  host_default names the host when the record has none.
  * -EINVAL when record is not an alert record.
  */
-int nmsg_from_record(const json_t *record, const char *host_default, uint64_t now_ns,
-		     struct nmsg **out);
-struct nmsg *nmsg_ref(struct nmsg *m);
-void nmsg_unref(struct nmsg *m);
+int nf_msg_from_record(const json_t *record, const char *host_default, uint64_t now_ns,
+		     struct nf_msg **out);
+struct nf_msg *nf_msg_ref(struct nf_msg *m);
+void nf_msg_unref(struct nf_msg *m);
 /* A new notification of another kind sharing m's record. */
-struct nmsg *nmsg_derive(struct nmsg *m, enum nmsg_kind kind, uint64_t now_ns);
+struct nf_msg *nf_msg_derive(struct nf_msg *m, enum nf_msg_kind kind, uint64_t now_ns);
 /* Fills m->text, the one-line text every channel uses. */
-void nmsg_render_text(struct nmsg *m);
+void nf_msg_render_text(struct nf_msg *m);
 
 /* Renderings; each returns a new JSON object or NULL on allocation failure. */
-json_t *nfmt_webhook(const struct nmsg *m);
-json_t *nfmt_slack(const struct nmsg *m);
-json_t *nfmt_teams(const struct nmsg *m, int format);
-json_t *nfmt_grafana(const struct nmsg *m, const struct nchan_cfg *c);
+json_t *nf_fmt_webhook(const struct nf_msg *m);
+json_t *nf_fmt_slack(const struct nf_msg *m);
+json_t *nf_fmt_teams(const struct nf_msg *m, int format);
+json_t *nf_fmt_grafana(const struct nf_msg *m, const struct nf_chan_cfg *c);
 /* An RFC 5322 message with CRLF line endings into out (reset first). */
-int nfmt_email(const struct nmsg *m, const struct nchan_cfg *c, const char *hostname,
+int nf_fmt_email(const struct nf_msg *m, const struct nf_chan_cfg *c, const char *hostname,
 	       struct vbuf *out);
 /* An RFC 3164 datagram "<PRI>Mmm dd hh:mm:ss ident[pid]: ..." into buf. */
-int nfmt_syslog(const struct nmsg *m, const struct nchan_cfg *c, pid_t pid, char *buf,
+int nf_fmt_syslog(const struct nf_msg *m, const struct nf_chan_cfg *c, pid_t pid, char *buf,
 		size_t cap);
 /* Copies s into buf as one line: controls become spaces, cut at a UTF-8 boundary. */
 void nf_oneline(char *buf, size_t cap, const char *s);
@@ -188,38 +188,38 @@ void nf_utf8_fix_tail(char *s);
 
 /* ---- channels and the notifier (notify.c, deliver.c) ---------------------- */
 
-enum nres { NRES_OK = 0, NRES_RETRY, NRES_FAIL };
+enum nf_res { NF_RES_OK = 0, NF_RES_RETRY, NF_RES_FAIL };
 
-struct nchan;
-struct nchan_ops {
+struct nf_chan;
+struct nf_chan_ops {
 	/*
-	 * Delivers one notification.  NRES_RETRY for a transient failure (with
-	 * *retry_after_ms set when the peer said when), NRES_FAIL for a
+	 * Delivers one notification.  NF_RES_RETRY for a transient failure (with
+	 * *retry_after_ms set when the peer said when), NF_RES_FAIL for a
 	 * permanent one; err gets a reason without secrets.
 	 */
-	enum nres (*send)(struct nchan *c, const struct nmsg *m, uint64_t *retry_after_ms,
+	enum nf_res (*send)(struct nf_chan *c, const struct nf_msg *m, uint64_t *retry_after_ms,
 			  char *err, size_t errlen);
 	/* Releases what send() kept open (a socket) when the worker ends; may be NULL. */
-	void (*close)(struct nchan *c);
+	void (*close)(struct nf_chan *c);
 };
 
-struct nsess_msg {
-	struct nsess_msg *next;
+struct nf_sess_msg {
+	struct nf_sess_msg *next;
 	uint64_t time_ns;
 	char text[]; /* sized to the text */
 };
 
-struct nsess {
-	struct nsess *next;
+struct nf_sess {
+	struct nf_sess *next;
 	char id[NF_MAX_ID + 1];
-	struct nsess_msg *head, *tail;
+	struct nf_sess_msg *head, *tail;
 	uint32_t count;
 };
 
-struct nchan {
+struct nf_chan {
 	struct notify *n;
-	struct nchan_cfg cfg;
-	const struct nchan_ops *ops;
+	struct nf_chan_cfg cfg;
+	const struct nf_chan_ops *ops;
 	pthread_t thread;
 	bool started;
 	bool inited;
@@ -227,7 +227,7 @@ struct nchan {
 	/* lock guards the queue, the stop flag and the counters. */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct nmsg **q;
+	struct nf_msg **q;
 	size_t qhead, qlen;
 	bool busy;
 	bool stopping;
@@ -240,7 +240,7 @@ struct nchan {
 	uint64_t rate_minute;
 	uint32_t rate_count;
 	/* session channel only, guarded by the notifier's lock. */
-	struct nsess *sessions;
+	struct nf_sess *sessions;
 	uint32_t nsessions;
 
 	/* The worker thread's own. */
@@ -250,21 +250,21 @@ struct nchan {
 	uint64_t rng;
 };
 
-struct ndedup {
-	struct ndedup *next;
+struct nf_dedup {
+	struct nf_dedup *next;
 	char *key; /* rule_id "\x1f" session_id */
 	uint64_t window_start_ns;
 	uint64_t notified_count; /* the alert's count when last notified */
 	uint64_t pending;	 /* updates suppressed since */
-	struct nmsg *latest;	 /* the latest suppressed update */
+	struct nf_msg *latest;	 /* the latest suppressed update */
 };
 
 struct notify {
 	pthread_mutex_t lock; /* dedup table, rate caps, session store */
 	struct nf_config cfg;
-	struct nchan *chans;
+	struct nf_chan *chans;
 	size_t nchans;
-	struct ndedup **dedup;
+	struct nf_dedup **dedup;
 	size_t dedup_buckets, dedup_count;
 	uint64_t dedup_suppressed, summaries;
 
@@ -292,18 +292,18 @@ void nf_log(struct notify *n, enum vg_log_level level, const char *fmt, ...)
  * notifier owns its memory), start (a thread for queued types), push from
  * any thread, stop (finish the queue by deadline_mono, then abort), join,
  * release. */
-bool nf_type_queued(enum nchan_type t);
-int nf_chan_init(struct nchan *c, struct notify *n, const struct nchan_cfg *cfg);
-int nf_chan_start(struct nchan *c);
+bool nf_type_queued(enum nf_chan_kind t);
+int nf_chan_init(struct nf_chan *c, struct notify *n, const struct nf_chan_cfg *cfg);
+int nf_chan_start(struct nf_chan *c);
 /* Queues m on c (taking a reference); counts a drop when the queue is full. */
-void nf_chan_push(struct nchan *c, struct nmsg *m);
+void nf_chan_push(struct nf_chan *c, struct nf_msg *m);
 /* Waits until c's queue is empty and nothing is in flight; -ETIMEDOUT. */
-int nf_chan_wait_idle(struct nchan *c, uint64_t deadline_mono);
-void nf_chan_stop(struct nchan *c, uint64_t deadline_mono);
-void nf_chan_join(struct nchan *c);
-void nf_chan_release(struct nchan *c);
+int nf_chan_wait_idle(struct nf_chan *c, uint64_t deadline_mono);
+void nf_chan_stop(struct nf_chan *c, uint64_t deadline_mono);
+void nf_chan_join(struct nf_chan *c);
+void nf_chan_release(struct nf_chan *c);
 /* Exponential backoff with jitter for attempt (1-based), in ms. */
-uint64_t nf_backoff_ms(const struct nchan_cfg *cfg, uint32_t attempt, uint64_t *rng);
+uint64_t nf_backoff_ms(const struct nf_chan_cfg *cfg, uint32_t attempt, uint64_t *rng);
 /* Parses a Retry-After value (seconds or an HTTP date) into ms; -EINVAL. */
 int nf_parse_retry_after(const char *v, uint64_t now_s, uint64_t *ms);
 

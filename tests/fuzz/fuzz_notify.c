@@ -4,7 +4,7 @@
  * picks the mode (its low bit, so corpus files can start with '0' or '1'):
  *
  *   0  the rest as JSON: an `alerts` section for notify_check_config()
- *   1  the rest as JSON: an alert record, copied (nmsg_from_record) and
+ *   1  the rest as JSON: an alert record, copied (nf_msg_from_record) and
  *      rendered as every kind of notification in every channel format
  *
  * Oracles (abort on violation): a configuration is accepted or refused with
@@ -80,16 +80,16 @@ static void check_mail(const struct vbuf *b)
 
 static void fuzz_record(const json_t *j)
 {
-	static const enum nmsg_kind kinds[] = { NMSG_ALERT, NMSG_REPEAT, NMSG_SUMMARY,
-						NMSG_UPDATE };
+	static const enum nf_msg_kind kinds[] = { NF_MSG_ALERT, NF_MSG_REPEAT, NF_MSG_SUMMARY,
+						NF_MSG_UPDATE };
 	char *to[] = { "a@b.example" }, *tags[] = { "t" };
-	struct nchan_cfg cfg = { .from = "v@h.example", .to = { to, 1 }, .tags = { tags, 1 },
+	struct nf_chan_cfg cfg = { .from = "v@h.example", .to = { to, 1 }, .tags = { tags, 1 },
 				 .ident = "vigil", .facility = 4 };
-	struct nmsg *m = NULL;
+	struct nf_msg *m = NULL;
 	struct vbuf mail;
 	char line[2400];
 
-	if (nmsg_from_record(j, "host", 1795453201123000000ull, &m) < 0)
+	if (nf_msg_from_record(j, "host", 1795453201123000000ull, &m) < 0)
 		return;
 	vbuf_init(&mail, NF_BODY_MAX);
 	for (size_t k = 0; k < VG_ARRAY_LEN(kinds); k++) {
@@ -99,29 +99,29 @@ static void fuzz_record(const json_t *j)
 		m->kind = kinds[k];
 		m->more = 3;
 		m->since_ns = 1795453200000000000ull;
-		nmsg_render_text(m);
+		nf_msg_render_text(m);
 		for (const char *p = m->text; *p; p++)
 			check((unsigned char)*p >= 0x20 && *p != 0x7f, "text: no control characters");
 		t = json_string(m->text);
 		check(t != NULL, "text: valid UTF-8");
 		json_decref(t);
-		r[0] = nfmt_webhook(m);
-		r[1] = nfmt_slack(m);
-		r[2] = nfmt_teams(m, NF_TEAMS_ADAPTIVE);
-		r[3] = nfmt_teams(m, NF_TEAMS_MESSAGECARD);
-		r[4] = nfmt_grafana(m, &cfg);
+		r[0] = nf_fmt_webhook(m);
+		r[1] = nf_fmt_slack(m);
+		r[2] = nf_fmt_teams(m, NF_TEAMS_ADAPTIVE);
+		r[3] = nf_fmt_teams(m, NF_TEAMS_MESSAGECARD);
+		r[4] = nf_fmt_grafana(m, &cfg);
 		for (size_t i = 0; i < VG_ARRAY_LEN(r); i++) {
 			check(r[i] != NULL, "every JSON rendering exists");
 			json_decref(r[i]);
 		}
-		check(nfmt_email(m, &cfg, "host", &mail) == 0, "mail rendered");
+		check(nf_fmt_email(m, &cfg, "host", &mail) == 0, "mail rendered");
 		check_mail(&mail);
-		len = nfmt_syslog(m, &cfg, 1, line, sizeof(line));
+		len = nf_fmt_syslog(m, &cfg, 1, line, sizeof(line));
 		check(len > 0 && (size_t)len < sizeof(line), "syslog: fits");
 		check(!strchr(line, '\n') && !strchr(line, '\r'), "syslog: one line");
 	}
 	vbuf_release(&mail);
-	nmsg_unref(m);
+	nf_msg_unref(m);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -264,12 +264,12 @@ static void test_config_defaults(void)
 	rc = nf_config_parse(NULL, "/state", &cfg, err, sizeof(err));
 	TAP_OK(rc == 0 && cfg.nchans == 3, "no configuration: three default channels");
 	if (rc == 0 && cfg.nchans == 3) {
-		TAP_OK(cfg.chans[0].type == NCH_LOG && cfg.chans[0].min_sev == NSEV_LOW,
+		TAP_OK(cfg.chans[0].type == NF_CH_LOG && cfg.chans[0].min_sev == NF_SEV_LOW,
 		       "default log channel takes low and above");
-		TAP_OK(cfg.chans[1].type == NCH_FILE && cfg.chans[1].min_sev == NSEV_INFO &&
+		TAP_OK(cfg.chans[1].type == NF_CH_FILE && cfg.chans[1].min_sev == NF_SEV_INFO &&
 			       strcmp(cfg.chans[1].path, "/state/alerts.jsonl") == 0,
 		       "default file channel writes STATE/alerts.jsonl, every severity");
-		TAP_OK(cfg.chans[2].type == NCH_SESSION && cfg.chans[2].min_sev == NSEV_HIGH,
+		TAP_OK(cfg.chans[2].type == NF_CH_SESSION && cfg.chans[2].min_sev == NF_SEV_HIGH,
 		       "default session channel takes high and above");
 		TAP_EQ_U64(cfg.window_ms, 300000, "default window is 5 minutes");
 		nf_config_release(&cfg);
@@ -290,13 +290,13 @@ static void test_config_defaults(void)
 		TAP_OK(strcmp(cfg.chans[0].name, "webhook") == 0 &&
 			       strcmp(cfg.chans[1].name, "webhook-1") == 0,
 		       "unnamed channels of one type get distinct names");
-		TAP_OK(cfg.chans[0].min_sev == NSEV_MEDIUM && cfg.chans[0].rate_limit == 60 &&
+		TAP_OK(cfg.chans[0].min_sev == NF_SEV_MEDIUM && cfg.chans[0].rate_limit == 60 &&
 			       cfg.chans[0].max_attempts == 5 && cfg.chans[0].timeout_ms == 10000 &&
 			       cfg.chans[0].connect_timeout_ms == 5000 && !cfg.chans[0].lifecycle,
 		       "webhook defaults: medium, 60/min, 5 attempts, 10 s / 5 s");
 		TAP_OK(cfg.chans[1].timeout_ms == 1500 && cfg.chans[1].backoff_ms == 250,
 		       "durations as '1500ms' and as a number of seconds");
-		TAP_OK(cfg.chans[2].min_sev == NSEV_HIGH && cfg.chans[2].to.n == 1 &&
+		TAP_OK(cfg.chans[2].min_sev == NF_SEV_HIGH && cfg.chans[2].to.n == 1 &&
 			       cfg.chans[2].starttls == -1,
 		       "email defaults: high, one recipient from a string, opportunistic TLS");
 		TAP_OK(cfg.chans[3].facility == 4 && strcmp(cfg.chans[3].ident, "vigil") == 0 &&
@@ -311,22 +311,22 @@ static void test_config_defaults(void)
 
 static void test_records(void)
 {
-	struct nmsg *m = NULL;
+	struct nf_msg *m = NULL;
 	json_t *r;
 	char big[NF_MAX_FIELD * 2];
 	size_t len;
 
 	r = parse("{\"event_type\": \"command_execution\"}");
-	TAP_OK(nmsg_from_record(r, "h", 1, &m) == -EINVAL && !m, "a record without alert: -EINVAL");
+	TAP_OK(nf_msg_from_record(r, "h", 1, &m) == -EINVAL && !m, "a record without alert: -EINVAL");
 	json_decref(r);
 	r = record("open", "x", "severe", "s", 1);
-	TAP_OK(nmsg_from_record(r, "h", 1, &m) == -EINVAL, "an unknown level: -EINVAL");
+	TAP_OK(nf_msg_from_record(r, "h", 1, &m) == -EINVAL, "an unknown level: -EINVAL");
 	json_decref(r);
 	r = record("reopen", "x", "high", "s", 1);
-	TAP_OK(nmsg_from_record(r, "h", 1, &m) == -EINVAL, "an unknown update: -EINVAL");
+	TAP_OK(nf_msg_from_record(r, "h", 1, &m) == -EINVAL, "an unknown update: -EINVAL");
 	json_decref(r);
 	r = record("open", "", "high", "s", 1);
-	TAP_OK(nmsg_from_record(r, "h", 1, &m) == -EINVAL, "an empty rule_id: -EINVAL");
+	TAP_OK(nf_msg_from_record(r, "h", 1, &m) == -EINVAL, "an empty rule_id: -EINVAL");
 	json_decref(r);
 
 	/* A reason longer than the limit, with a 3-byte character across the cut. */
@@ -337,15 +337,15 @@ static void test_records(void)
 	json_object_set_new(json_object_get(r, "alert"), "reason", json_string(big));
 	json_object_set_new(r, "project", json_pack("{s:s, s:s}", "root", "/p/root", "name", "p"));
 	json_object_del(r, "host");
-	TAP_OK(nmsg_from_record(r, "fallback-host", 7, &m) == 0 && m, "a long record is accepted");
+	TAP_OK(nf_msg_from_record(r, "fallback-host", 7, &m) == 0 && m, "a long record is accepted");
 	if (m) {
 		len = strlen(m->reason);
 		TAP_OK(len == NF_MAX_FIELD - 1, "the reason is cut before the split character "
 		       "(%zu bytes)", len);
 		TAP_OK(strcmp(m->project, "/p/root") == 0, "project object: its root is used");
 		TAP_OK(strcmp(m->host, "fallback-host") == 0, "no host: the notifier's own");
-		TAP_OK(m->sev == NSEV_CRITICAL && m->count == 1, "severity and count copied");
-		nmsg_unref(m);
+		TAP_OK(m->sev == NF_SEV_CRITICAL && m->count == 1, "severity and count copied");
+		nf_msg_unref(m);
 	}
 	json_decref(r);
 }
@@ -537,7 +537,7 @@ static void test_session_bounds(void)
 
 static void test_backoff(void)
 {
-	struct nchan_cfg c = { .backoff_ms = 1000, .backoff_max_ms = 8000 };
+	struct nf_chan_cfg c = { .backoff_ms = 1000, .backoff_max_ms = 8000 };
 	uint64_t rng = 42, ms;
 	bool ok = true;
 
@@ -565,24 +565,24 @@ static void test_backoff(void)
 
 /* ---- renderings ------------------------------------------------------------------------ */
 
-static struct nmsg *sample(enum nmsg_kind kind, const char *title)
+static struct nf_msg *sample(enum nf_msg_kind kind, const char *title)
 {
-	json_t *r = record(kind == NMSG_UPDATE ? "resolve" : "open", "vigil-destructive-rm",
+	json_t *r = record(kind == NF_MSG_UPDATE ? "resolve" : "open", "vigil-destructive-rm",
 			   "high", "3f1c", 3);
-	struct nmsg *m = NULL;
+	struct nf_msg *m = NULL;
 
 	if (title)
 		json_object_set_new(json_object_get(r, "alert"), "rule_title", json_string(title));
 	json_object_set_new(json_object_get(r, "alert"), "by", json_string("uid 1000"));
-	nmsg_from_record(r, "h", 1795453201123000000ull, &m);
+	nf_msg_from_record(r, "h", 1795453201123000000ull, &m);
 	json_decref(r);
 	if (m) {
 		m->kind = kind;
-		if (kind == NMSG_SUMMARY) {
+		if (kind == NF_MSG_SUMMARY) {
 			m->more = 4;
 			m->since_ns = 1795453200000000000ull;
 		}
-		nmsg_render_text(m);
+		nf_msg_render_text(m);
 	}
 	return m;
 }
@@ -608,10 +608,10 @@ static const char *jpath_s(const json_t *j, const char *path)
 
 static void test_formats(void)
 {
-	struct nmsg *m = sample(NMSG_ALERT, "Destructive <command> & more");
-	struct nmsg *s = sample(NMSG_SUMMARY, NULL);
-	struct nmsg *u = sample(NMSG_UPDATE, NULL);
-	struct nchan_cfg gc = { 0 }, ec = { 0 }, sc = { 0 };
+	struct nf_msg *m = sample(NF_MSG_ALERT, "Destructive <command> & more");
+	struct nf_msg *s = sample(NF_MSG_SUMMARY, NULL);
+	struct nf_msg *u = sample(NF_MSG_UPDATE, NULL);
+	struct nf_chan_cfg gc = { 0 }, ec = { 0 }, sc = { 0 };
 	char *to[] = { "sec@example.com", "ops@example.com" };
 	char *tags[] = { "prod", "vigil" };
 	char line[2400];
@@ -636,7 +636,7 @@ static void test_formats(void)
 			       "by uid 1000 in session 3f1c") == 0,
 	       "update text: %s", u->text);
 
-	j = nfmt_webhook(s);
+	j = nf_fmt_webhook(s);
 	TAP_OK(j && strcmp(jpath_s(j, "notification"), "summary") == 0 &&
 		       strcmp(jpath_s(j, "severity"), "high") == 0 &&
 		       strcmp(jpath_s(j, "text"), s->text) == 0 &&
@@ -651,7 +651,7 @@ static void test_formats(void)
 	       "webhook: notification, severity, text, alert, context, more, since, time");
 	json_decref(j);
 
-	j = nfmt_slack(m);
+	j = nf_fmt_slack(m);
 	TAP_OK(j && strcmp(jpath_s(j, "text"), m->text) == 0 &&
 		       strcmp(jpath_s(j, "blocks.0.type"), "header") == 0 &&
 		       strcmp(jpath_s(j, "blocks.0.text.type"), "plain_text") == 0 &&
@@ -668,25 +668,25 @@ static void test_formats(void)
 	       "slack: at most 10 fields");
 	json_decref(j);
 	{
-		struct nmsg *x = sample(NMSG_ALERT, NULL);
+		struct nf_msg *x = sample(NF_MSG_ALERT, NULL);
 		json_t *r = json_deep_copy(x->rec);
 
-		nmsg_unref(x);
+		nf_msg_unref(x);
 		json_object_set_new(json_object_get(r, "alert"), "reason",
 				    json_string("a <b> & `c`"));
 		json_object_set_new(json_object_get(r, "alert"), "update", json_string("open"));
 		json_object_set_new(json_object_get(r, "alert"), "level", json_string("high"));
-		nmsg_from_record(r, "h", 1, &x);
+		nf_msg_from_record(r, "h", 1, &x);
 		json_decref(r);
-		nmsg_render_text(x);
-		j = nfmt_slack(x);
+		nf_msg_render_text(x);
+		j = nf_fmt_slack(x);
 		TAP_OK(j && strcmp(jpath_s(j, "blocks.1.text.text"), "a &lt;b&gt; &amp; 'c'") == 0,
 		       "slack: mrkdwn escapes &, <, > and backticks");
 		json_decref(j);
-		nmsg_unref(x);
+		nf_msg_unref(x);
 	}
 
-	j = nfmt_teams(m, NF_TEAMS_ADAPTIVE);
+	j = nf_fmt_teams(m, NF_TEAMS_ADAPTIVE);
 	TAP_OK(j && strcmp(jpath_s(j, "type"), "message") == 0 &&
 		       strcmp(jpath_s(j, "attachments.0.contentType"),
 			      "application/vnd.microsoft.card.adaptive") == 0 &&
@@ -704,7 +704,7 @@ static void test_formats(void)
 			       0,
 	       "teams adaptive: message, attachment, AdaptiveCard 1.4, TextBlock, FactSet");
 	json_decref(j);
-	j = nfmt_teams(m, NF_TEAMS_MESSAGECARD);
+	j = nf_fmt_teams(m, NF_TEAMS_MESSAGECARD);
 	TAP_OK(j && strcmp(jpath_s(j, "@type"), "MessageCard") == 0 &&
 		       strcmp(jpath_s(j, "@context"), "https://schema.org/extensions") == 0 &&
 		       strcmp(jpath_s(j, "themeColor"), "C4314B") == 0 &&
@@ -714,10 +714,10 @@ static void test_formats(void)
 	       "teams messagecard: @type, @context, themeColor, summary, facts");
 	json_decref(j);
 
-	gc.tags = (struct nstrv){ tags, 2 };
+	gc.tags = (struct nf_strv){ tags, 2 };
 	gc.dashboard_uid = "dash1";
 	gc.panel_id = 7;
-	j = nfmt_grafana(m, &gc);
+	j = nf_fmt_grafana(m, &gc);
 	TAP_OK(j && json_integer_value(json_object_get(j, "time")) == 1795453201123 &&
 		       strcmp(jpath_s(j, "text"), m->text) == 0 &&
 		       strcmp(jpath_s(j, "dashboardUID"), "dash1") == 0 &&
@@ -732,9 +732,9 @@ static void test_formats(void)
 	json_decref(j);
 
 	ec.from = "vigil@example.com";
-	ec.to = (struct nstrv){ to, 2 };
+	ec.to = (struct nf_strv){ to, 2 };
 	vbuf_init(&mail, NF_BODY_MAX);
-	TAP_OK(nfmt_email(m, &ec, "vm.example", &mail) == 0, "email rendered");
+	TAP_OK(nf_fmt_email(m, &ec, "vm.example", &mail) == 0, "email rendered");
 	{
 		const char *t = (const char *)mail.data;
 		bool bare_lf = false;
@@ -763,25 +763,25 @@ static void test_formats(void)
 		       "email: body with the reason and how to acknowledge");
 	}
 	{
-		struct nmsg *x = sample(NMSG_ALERT, "Zugriff auf geheime Schlüssel — überall");
+		struct nf_msg *x = sample(NF_MSG_ALERT, "Zugriff auf geheime Schlüssel — überall");
 		char longr[3000];
 
 		memset(longr, 'x', sizeof(longr) - 1);
 		longr[sizeof(longr) - 1] = '\0';
-		TAP_OK(x && nfmt_email(x, &ec, "h", &mail) == 0 &&
+		TAP_OK(x && nf_fmt_email(x, &ec, "h", &mail) == 0 &&
 			       strstr((const char *)mail.data, "Subject: =?UTF-8?B?") != NULL,
 		       "email: a non-ASCII subject is an RFC 2047 encoded word");
-		nmsg_unref(x);
-		x = sample(NMSG_ALERT, NULL);
+		nf_msg_unref(x);
+		x = sample(NF_MSG_ALERT, NULL);
 		json_t *r = json_deep_copy(x->rec);
 
-		nmsg_unref(x);
+		nf_msg_unref(x);
 		json_object_set_new(json_object_get(r, "alert"), "reason", json_string(longr));
-		nmsg_from_record(r, "h", 1, &x);
+		nf_msg_from_record(r, "h", 1, &x);
 		json_decref(r);
-		nmsg_render_text(x);
+		nf_msg_render_text(x);
 		{
-			bool short_lines = nfmt_email(x, &ec, "h", &mail) == 0;
+			bool short_lines = nf_fmt_email(x, &ec, "h", &mail) == 0;
 			const char *p = (const char *)mail.data, *nl;
 
 			while (short_lines && (nl = strstr(p, "\r\n"))) {
@@ -791,13 +791,13 @@ static void test_formats(void)
 			}
 			TAP_OK(short_lines, "email: a 3000-byte reason is broken into lines <= 998");
 		}
-		nmsg_unref(x);
+		nf_msg_unref(x);
 	}
 	vbuf_release(&mail);
 
 	sc.facility = 4;
 	sc.ident = "vigil-test";
-	len = nfmt_syslog(m, &sc, 4242, line, sizeof(line));
+	len = nf_fmt_syslog(m, &sc, 4242, line, sizeof(line));
 	TAP_OK(len > 0 && strncmp(line, "<35>Nov ", 8) == 0, "syslog: <PRI> is auth.err for high "
 	       "(%.12s)", line);
 	TAP_OK(strstr(line, " vigil-test[4242]: vigil alert severity=high "
@@ -806,7 +806,7 @@ static void test_formats(void)
 			    "count=3 decision=deny alert_id=01900000-0000-7000-8000-00000000000a "
 			    "reason=\"rm -rf / matched field target (contains 'rm -rf /')\"") != NULL,
 	       "syslog: ident[pid] then key=value fields, quoted where needed: %s", line);
-	len = nfmt_syslog(s, &sc, 1, line, sizeof(line));
+	len = nf_fmt_syslog(s, &sc, 1, line, sizeof(line));
 	TAP_OK(len > 0 && strstr(line, "vigil summary ") && strstr(line, " more=4"),
 	       "syslog: a summary says how many more");
 
@@ -814,11 +814,11 @@ static void test_formats(void)
 		/* Texts cut at their limits must stay valid UTF-8, or jansson
 		 * refuses them and the notification could not be rendered. */
 		char wide[NF_MAX_FIELD * 2 + 1] = "";
-		struct nmsg *x = sample(NMSG_ALERT, NULL);
+		struct nf_msg *x = sample(NF_MSG_ALERT, NULL);
 		json_t *r = json_deep_copy(x->rec), *a = json_object_get(r, "alert");
 		bool all = true;
 
-		nmsg_unref(x);
+		nf_msg_unref(x);
 		for (int off = 0; off < 5 && all; off++) {
 			size_t k = 0;
 
@@ -833,24 +833,24 @@ static void test_formats(void)
 			json_object_set_new(a, "rule_title", json_string(wide));
 			json_object_set_new(r, "project", json_string(wide));
 			x = NULL;
-			if (nmsg_from_record(r, "h", 1, &x) < 0 || !x) {
+			if (nf_msg_from_record(r, "h", 1, &x) < 0 || !x) {
 				all = false;
 				break;
 			}
-			for (enum nmsg_kind k2 = NMSG_ALERT; k2 <= NMSG_UPDATE && all; k2++) {
+			for (enum nf_msg_kind k2 = NF_MSG_ALERT; k2 <= NF_MSG_UPDATE && all; k2++) {
 				json_t *w, *sl, *tm, *mc, *g, *t;
 
 				x->kind = k2;
-				nmsg_render_text(x);
+				nf_msg_render_text(x);
 				t = json_string(x->text);
 				if (!t)
 					all = false;
 				json_decref(t);
-				w = nfmt_webhook(x);
-				sl = nfmt_slack(x);
-				tm = nfmt_teams(x, NF_TEAMS_ADAPTIVE);
-				mc = nfmt_teams(x, NF_TEAMS_MESSAGECARD);
-				g = nfmt_grafana(x, &gc);
+				w = nf_fmt_webhook(x);
+				sl = nf_fmt_slack(x);
+				tm = nf_fmt_teams(x, NF_TEAMS_ADAPTIVE);
+				mc = nf_fmt_teams(x, NF_TEAMS_MESSAGECARD);
+				g = nf_fmt_grafana(x, &gc);
 				if (!w || !sl || !tm || !mc || !g)
 					all = false;
 				json_decref(w);
@@ -859,7 +859,7 @@ static void test_formats(void)
 				json_decref(mc);
 				json_decref(g);
 			}
-			nmsg_unref(x);
+			nf_msg_unref(x);
 		}
 		json_decref(r);
 		TAP_OK(all, "two-byte characters across every cut: every rendering still works");
@@ -869,9 +869,9 @@ static void test_formats(void)
 	json_array_foreach(json_object_get(json_object_get(m->rec, "alert"), "tags"), i, e)
 		TAP_OK(json_is_string(e), "tag %zu copied as a string", i);
 
-	nmsg_unref(m);
-	nmsg_unref(s);
-	nmsg_unref(u);
+	nf_msg_unref(m);
+	nf_msg_unref(s);
+	nf_msg_unref(u);
 }
 
 /* ---- the file channel -------------------------------------------------------------------- */
@@ -978,54 +978,54 @@ static json_t *named_record(const char *session)
 static void test_rule_names(void)
 {
 	json_t *r = named_record("3f1c"), *j;
-	struct nchan_cfg gc = { 0 }, ec = { 0 }, sc = { 0 };
+	struct nf_chan_cfg gc = { 0 }, ec = { 0 }, sc = { 0 };
 	char *to[] = { "sec@example.com" };
 	char line[2400];
-	struct nmsg *m = NULL;
+	struct nf_msg *m = NULL;
 	struct notify *n;
 	struct vbuf mail;
 	char *text;
 
-	TAP_OK(nmsg_from_record(r, "h", 1795453201123000000ull, &m) == 0 && m,
+	TAP_OK(nf_msg_from_record(r, "h", 1795453201123000000ull, &m) == 0 && m,
 	       "names: a record with rule_name");
 	json_decref(r);
 	if (!m)
 		return;
-	nmsg_render_text(m);
+	nf_msg_render_text(m);
 	TAP_OK(strcmp(m->text, "[vigil] HIGH: Secret read then sent out (vigil-exfil-sequence) in "
 			       "session 3f1c on vm [blocked]: rm -rf / matched field target "
 			       "(contains 'rm -rf /')") == 0,
 	       "names: the text names the rule by its name: %s", m->text);
-	j = nfmt_webhook(m);
+	j = nf_fmt_webhook(m);
 	TAP_OK(j && strcmp(jpath_s(j, "alert.rule_name"), "vigil-exfil-sequence") == 0 &&
 		       strcmp(jpath_s(j, "alert.rule_id"), NAMED_ID) == 0 &&
 		       strcmp(jpath_s(j, "text"), m->text) == 0,
 	       "names: webhook carries rule_name and rule_id, text by name");
 	json_decref(j);
-	j = nfmt_slack(m);
+	j = nf_fmt_slack(m);
 	TAP_OK(j && strcmp(jpath_s(j, "blocks.2.fields.1.text"), "*Rule*\nvigil-exfil-sequence") ==
 			    0,
 	       "names: slack's Rule field is the name");
 	json_decref(j);
-	j = nfmt_teams(m, NF_TEAMS_MESSAGECARD);
+	j = nf_fmt_teams(m, NF_TEAMS_MESSAGECARD);
 	TAP_OK(j && strcmp(jpath_s(j, "sections.0.facts.1.value"), "vigil-exfil-sequence") == 0 &&
 		       strcmp(jpath_s(j, "summary"), m->text) == 0,
 	       "names: teams' Rule fact is the name");
 	json_decref(j);
-	j = nfmt_teams(m, NF_TEAMS_ADAPTIVE);
+	j = nf_fmt_teams(m, NF_TEAMS_ADAPTIVE);
 	TAP_OK(j && strcmp(jpath_s(j, "attachments.0.content.body.2.facts.1.value"),
 			   "vigil-exfil-sequence") == 0,
 	       "names: the adaptive card's Rule fact is the name");
 	json_decref(j);
-	j = nfmt_grafana(m, &gc);
+	j = nf_fmt_grafana(m, &gc);
 	TAP_OK(j && strcmp(jpath_s(j, "tags.2"), "rule:vigil-exfil-sequence") == 0 &&
 		       strcmp(jpath_s(j, "text"), m->text) == 0,
 	       "names: grafana's rule tag and text use the name");
 	json_decref(j);
 	ec.from = "vigil@example.com";
-	ec.to = (struct nstrv){ to, 1 };
+	ec.to = (struct nf_strv){ to, 1 };
 	vbuf_init(&mail, NF_BODY_MAX);
-	TAP_OK(nfmt_email(m, &ec, "vm", &mail) == 0 &&
+	TAP_OK(nf_fmt_email(m, &ec, "vm", &mail) == 0 &&
 		       strstr((const char *)mail.data,
 			      "\r\nRule       vigil-exfil-sequence\r\n") != NULL &&
 		       strstr((const char *)mail.data, "\r\nRule ID    " NAMED_ID "\r\n") != NULL,
@@ -1033,10 +1033,10 @@ static void test_rule_names(void)
 	vbuf_release(&mail);
 	sc.facility = 4;
 	sc.ident = "vigil-test";
-	TAP_OK(nfmt_syslog(m, &sc, 1, line, sizeof(line)) > 0 &&
+	TAP_OK(nf_fmt_syslog(m, &sc, 1, line, sizeof(line)) > 0 &&
 		       strstr(line, " rule=vigil-exfil-sequence rule_id=" NAMED_ID " ") != NULL,
 	       "names: syslog has rule=<name> and rule_id=<id>: %s", line);
-	nmsg_unref(m);
+	nf_msg_unref(m);
 
 	/* The session message and a channel's rules filter, by name. */
 	n = make("{\"window\": 0, \"channels\": [{\"type\": \"session\"}, {\"type\": \"log\","
