@@ -155,6 +155,40 @@ int vg_read_file(const char *path, size_t max, char **out, size_t *len);
 int vg_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 int vg_fsync_dir(const char *dir);
 
+/* ---- diagnostics -------------------------------------------------------------- */
+
+/*
+ * What a validator found wrong, as data rather than English: callers locate
+ * it (a YAML file's line and column) from index and key, and decide by code,
+ * never by parsing msg.  msg is the one line shown to people.
+ */
+enum vg_diag_code {
+	VG_DIAG_NONE = 0,
+	VG_DIAG_INVALID,     /* the value is malformed or out of range */
+	VG_DIAG_UNKNOWN_KEY, /* key is not a key here (the diagnostic is about the key) */
+	VG_DIAG_REQUIRED,    /* key is missing */
+	VG_DIAG_NOT_HERE,    /* key exists but does not apply here */
+	VG_DIAG_DUPLICATE,   /* a value that must be unique is not */
+	VG_DIAG_TOO_MANY,    /* more entries than the limit */
+	VG_DIAG_NOMEM,
+};
+
+struct vg_diag {
+	const char *file;	/* filled by whoever knows the source; NULL: none */
+	int line, col;		/* 1-based; 0: unknown */
+	long index;		/* the list element it is about (a channel); -1: none */
+	char section[32];	/* the configuration section ("alerts"); "" : none */
+	char key[64];		/* the key inside the element or section; "": none */
+	enum vg_diag_code code;
+	char msg[512];
+};
+
+/* Resets d to "nothing found" (index -1, empty strings). */
+void vg_diag_clear(struct vg_diag *d);
+/* Sets d's code, index, section, key and its message from fmt. */
+void vg_diag_set(struct vg_diag *d, enum vg_diag_code code, long index, const char *section,
+		 const char *key, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
 /* ---- secrets --------------------------------------------------------------- */
 
 #define VG_SECRET_MAX 65536

@@ -1,9 +1,9 @@
 /*
- * deliver.c - the queued channels: one thread and one bounded queue per
- * channel (so a slow or dead receiver only ever delays itself), the retry
- * policy, and the transports: HTTP(S) for webhook, Slack, Teams and
- * Grafana, SMTP(S) for email (both through libcurl), an append-only JSON
- * lines file, and a local syslog socket.
+ * deliver.c - the delivery engine of the queued channel types: one thread
+ * and one bounded queue per channel (so a slow or dead receiver only ever
+ * delays itself), the retry policy, and the libcurl plumbing the network
+ * types share (HTTP(S) delivery with its status classification, the multi
+ * handle polled in slices).  The types themselves are in ch_*.c.
  *
  * Retry policy (the engine's, not the transport's, as in Fluent Bit): a
  * transport reports OK, RETRY (connection errors, timeouts, HTTP 5xx, 408
@@ -42,10 +42,7 @@
 #define POLL_SLICE_MS 250
 #define ANSWER_MAX 160 /* bytes of a receiver's answer kept for an error message */
 
-bool nf_type_queued(enum nf_chan_kind t)
-{
-	return t != NF_CH_LOG && t != NF_CH_SESSION;
-}
+const char *const nf_http_schemes[] = { "http", "https", NULL };
 
 /* ---- backoff ------------------------------------------------------------------------ */
 
@@ -117,8 +114,7 @@ static bool chan_abort_due(struct nf_chan *c, uint64_t *slice_ms)
 	return due;
 }
 
-/* Runs one transfer on the channel's multi handle; *aborted at the deadline. */
-static CURLcode run_transfer(struct nf_chan *c, CURL *easy, bool *aborted)
+int nf_curl_run(struct nf_chan *c, void *easy, bool *aborted)
 {
 	CURLM *multi = c->curl_multi;
 	CURLcode res = CURLE_OK;
@@ -154,10 +150,9 @@ static CURLcode run_transfer(struct nf_chan *c, CURL *easy, bool *aborted)
 	return res;
 }
 
-/* Transport errors retrying cannot fix. */
-static bool curl_permanent(CURLcode res)
+bool nf_curl_permanent(int res)
 {
-	switch (res) {
+	switch ((CURLcode)res) {
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
 	case CURLE_NOT_BUILT_IN:
@@ -192,7 +187,7 @@ static size_t answer_write(char *p, size_t size, size_t nmemb, void *arg)
 	return n; /* the rest is read and ignored */
 }
 
-static void common_opts(struct nf_chan *c, CURL *easy, const char *protocols)
+void nf_curl_common(struct nf_chan *c, void *easy, const char *protocols)
 {
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)c->cfg.timeout_ms);
@@ -202,20 +197,6 @@ static void common_opts(struct nf_chan *c, CURL *easy, const char *protocols)
 }
 
 /* ---- HTTP channels: webhook, slack, teams, grafana ------------------------------------- */
-
-static json_t *http_payload(struct nf_chan *c, const struct nf_msg *m)
-{
-	switch (c->cfg.type) {
-	case NF_CH_SLACK:
-		return nf_fmt_slack(m);
-	case NF_CH_TEAMS:
-		return nf_fmt_teams(m, c->cfg.teams_format);
-	case NF_CH_GRAFANA:
-		return nf_fmt_grafana(m, &c->cfg);
-	default:
-		return nf_fmt_webhook(m);
-	}
-}
 
 /*
  * Whether a receiver's answer quotes a secret: a piece of the URL (servers
@@ -241,13 +222,26 @@ static bool quotes_secret(const struct nf_chan *c, const char *s)
 		if (!*u)
 			break;
 	}
-	if (c->cfg.token && strstr(s, c->cfg.token))
-		return true;
-	for (size_t i = 0; i < c->cfg.headers.n; i++) {
-		const char *v = strchr(c->cfg.headers.v[i], ':');
+	/* The type's secrets, found by its key table. */
+	for (size_t i = 0; i < c->cfg.type->nkeys; i++) {
+		const struct nf_key *k = &c->cfg.type->keys[i];
+		const void *field = (const char *)c->cfg.opts + k->off;
 
-		if (v && strlen(v + 1) > 4 && strstr(s, v + 2))
-			return true;
+		if (k->kind == NF_K_SECRET) {
+			const char *v = *(char *const *)field;
+
+			if (v && strstr(s, v))
+				return true;
+		} else if (k->kind == NF_K_HEADERS) {
+			const struct nf_strv *sv = field;
+
+			for (size_t j = 0; j < sv->n; j++) {
+				const char *v = strchr(sv->v[j], ':');
+
+				if (v && strlen(v + 1) > 4 && strstr(s, v + 2))
+					return true;
+			}
+		}
 	}
 	return false;
 }
@@ -267,7 +261,7 @@ static enum nf_res http_classify(struct nf_chan *c, CURL *easy, CURLcode res, bo
 	if (res != CURLE_OK) {
 		snprintf(err, errlen, "%s: %s (curl error %d)", c->cfg.target,
 			 curl_easy_strerror(res), (int)res);
-		return curl_permanent(res) ? NF_RES_FAIL : NF_RES_RETRY;
+		return nf_curl_permanent(res) ? NF_RES_FAIL : NF_RES_RETRY;
 	}
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
 	if (code >= 200 && code < 300)
@@ -289,316 +283,82 @@ static enum nf_res http_classify(struct nf_chan *c, CURL *easy, CURLcode res, bo
 	return NF_RES_FAIL;
 }
 
-static enum nf_res http_send(struct nf_chan *c, const struct nf_msg *m, uint64_t *retry_after_ms,
-			   char *err, size_t errlen)
+static struct curl_slist *http_headers(const struct nf_http_req *req)
 {
 	struct curl_slist *hdrs = NULL, *tmp;
-	struct answer ans = { .len = 0 };
-	char url[NF_MAX_URL + 32], line[NF_MAX_STR + 64];
-	json_t *body = http_payload(c, m);
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	enum nf_res r = NF_RES_RETRY;
-	CURL *easy = NULL;
-	CURLcode res;
-	bool aborted;
+	char line[NF_MAX_STR + 64];
 
-	ans.buf[0] = '\0';
-	if (!text || strlen(text) > NF_BODY_MAX) {
-		snprintf(err, errlen, "cannot render the notification");
-		r = NF_RES_FAIL;
-		goto out;
-	}
-	if (c->cfg.type == NF_CH_GRAFANA) {
-		size_t len = strlen(c->cfg.url);
-
-		while (len && c->cfg.url[len - 1] == '/')
-			len--;
-		snprintf(url, sizeof(url), "%.*s/api/annotations", (int)len, c->cfg.url);
-	} else {
-		snprintf(url, sizeof(url), "%s", c->cfg.url);
-	}
-	easy = curl_easy_init();
-	if (!easy) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
 	tmp = curl_slist_append(hdrs, "Content-Type: application/json");
 	hdrs = tmp ? tmp : hdrs;
 	tmp = tmp ? curl_slist_append(hdrs, "User-Agent: vigil/" VIGIL_VERSION) : NULL;
-	for (size_t i = 0; tmp && i < c->cfg.headers.n; i++)
-		tmp = curl_slist_append(hdrs, c->cfg.headers.v[i]);
-	if (tmp && c->cfg.token) {
-		snprintf(line, sizeof(line), "Authorization: Bearer %s", c->cfg.token);
+	for (size_t i = 0; tmp && req->headers && i < req->headers->n; i++)
+		tmp = curl_slist_append(hdrs, req->headers->v[i]);
+	if (tmp && req->bearer) {
+		snprintf(line, sizeof(line), "Authorization: Bearer %s", req->bearer);
 		tmp = curl_slist_append(hdrs, line);
 		vg_wipe(line, sizeof(line));
 	}
 	if (!tmp) {
+		curl_slist_free_all(hdrs);
+		return NULL;
+	}
+	return hdrs;
+}
+
+enum nf_res nf_http_deliver(struct nf_chan *c, const struct nf_msg *m,
+			    const struct nf_http_req *req, uint64_t *retry_after_ms, char *err,
+			    size_t errlen)
+{
+	static const struct nf_http_req plain = { 0 };
+	struct curl_slist *hdrs = NULL;
+	struct answer ans = { .len = 0 };
+	char url[NF_MAX_URL + 32];
+	struct vbuf body;
+	enum nf_res r = NF_RES_RETRY;
+	CURL *easy = NULL;
+	CURLcode res;
+	size_t len;
+	bool aborted;
+
+	req = req ? req : &plain;
+	ans.buf[0] = '\0';
+	vbuf_init(&body, NF_BODY_MAX);
+	if (c->cfg.type->format(c, m, &body) < 0) {
+		snprintf(err, errlen, "cannot render the notification");
+		r = NF_RES_FAIL;
+		goto out;
+	}
+	len = strlen(c->cfg.url);
+	if (req->url_suffix)
+		while (len && c->cfg.url[len - 1] == '/')
+			len--;
+	snprintf(url, sizeof(url), "%.*s%s", (int)len, c->cfg.url,
+		 req->url_suffix ? req->url_suffix : "");
+	easy = curl_easy_init();
+	hdrs = easy ? http_headers(req) : NULL;
+	if (!hdrs) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	common_opts(c, easy, "http,https");
+	nf_curl_common(c, easy, "http,https");
 	curl_easy_setopt(easy, CURLOPT_URL, url);
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, text);
-	curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
-	if (c->cfg.type == NF_CH_WEBHOOK && c->cfg.method == NF_METHOD_PUT)
-		curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, "PUT");
+	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, (const char *)body.data);
+	curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long)body.len);
+	if (req->method)
+		curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, req->method);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, answer_write);
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &ans);
-	res = run_transfer(c, easy, &aborted);
+	res = (CURLcode)nf_curl_run(c, easy, &aborted);
 	r = http_classify(c, easy, res, aborted, &ans, retry_after_ms, err, errlen);
 out:
 	vg_wipe(url, sizeof(url));
 	if (easy)
 		curl_easy_cleanup(easy);
 	curl_slist_free_all(hdrs);
-	free(text);
-	json_decref(body);
+	vbuf_release(&body);
 	return r;
 }
-
-/* ---- email ------------------------------------------------------------------------------ */
-
-struct upload {
-	const uint8_t *p;
-	size_t len, off;
-};
-
-static size_t upload_read(char *buf, size_t size, size_t nitems, void *arg)
-{
-	struct upload *u = arg;
-	size_t n = size * nitems;
-
-	if (n > u->len - u->off)
-		n = u->len - u->off;
-	memcpy(buf, u->p + u->off, n);
-	u->off += n;
-	return n;
-}
-
-static enum nf_res email_send(struct nf_chan *c, const struct nf_msg *m, uint64_t *retry_after_ms,
-			    char *err, size_t errlen)
-{
-	struct curl_slist *rcpt = NULL, *tmp = NULL;
-	char addr[300];
-	struct upload up;
-	struct vbuf mail;
-	enum nf_res r = NF_RES_RETRY;
-	CURL *easy = NULL;
-	CURLcode res;
-	long code = 0;
-	bool aborted;
-	int rc;
-
-	vbuf_init(&mail, NF_BODY_MAX);
-	rc = nf_fmt_email(m, &c->cfg, c->n->hostname, &mail);
-	if (rc < 0) {
-		snprintf(err, errlen, "cannot render the mail: %s", strerror(-rc));
-		r = NF_RES_FAIL;
-		goto out;
-	}
-	for (size_t i = 0; i < c->cfg.to.n; i++) {
-		snprintf(addr, sizeof(addr), "<%s>", c->cfg.to.v[i]);
-		tmp = curl_slist_append(rcpt, addr);
-		if (!tmp)
-			break;
-		rcpt = tmp;
-	}
-	easy = curl_easy_init();
-	if (!tmp || !easy) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	up = (struct upload){ mail.data, mail.len, 0 };
-	common_opts(c, easy, "smtp,smtps");
-	curl_easy_setopt(easy, CURLOPT_URL, c->cfg.url);
-	snprintf(addr, sizeof(addr), "<%s>", c->cfg.from);
-	curl_easy_setopt(easy, CURLOPT_MAIL_FROM, addr);
-	curl_easy_setopt(easy, CURLOPT_MAIL_RCPT, rcpt);
-	curl_easy_setopt(easy, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(easy, CURLOPT_READFUNCTION, upload_read);
-	curl_easy_setopt(easy, CURLOPT_READDATA, &up);
-	curl_easy_setopt(easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)mail.len);
-	curl_easy_setopt(easy, CURLOPT_USE_SSL,
-			 c->cfg.starttls == 1   ? (long)CURLUSESSL_ALL
-			 : c->cfg.starttls == 0 ? (long)CURLUSESSL_NONE
-						: (long)CURLUSESSL_TRY);
-	if (c->cfg.username)
-		curl_easy_setopt(easy, CURLOPT_USERNAME, c->cfg.username);
-	if (c->cfg.password)
-		curl_easy_setopt(easy, CURLOPT_PASSWORD, c->cfg.password);
-	res = run_transfer(c, easy, &aborted);
-	if (aborted) {
-		snprintf(err, errlen, "abandoned at shutdown");
-	} else if (res == CURLE_OK) {
-		r = NF_RES_OK;
-	} else {
-		/* SMTP says itself whether to try again: 4xx transient, 5xx not. */
-		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
-		snprintf(err, errlen, "%s: %s (curl error %d, SMTP %ld)", c->cfg.target,
-			 curl_easy_strerror(res), (int)res, code);
-		if (code >= 500 && code < 600)
-			r = NF_RES_FAIL;
-		else if (code >= 400 && code < 500)
-			r = NF_RES_RETRY;
-		else
-			r = curl_permanent(res) ? NF_RES_FAIL : NF_RES_RETRY;
-	}
-	(void)retry_after_ms;
-out:
-	if (easy)
-		curl_easy_cleanup(easy);
-	curl_slist_free_all(rcpt);
-	vbuf_release(&mail);
-	return r;
-}
-
-/* ---- file -------------------------------------------------------------------------------- */
-
-static bool errno_permanent(int e)
-{
-	return e == EACCES || e == EPERM || e == EISDIR || e == ENOTDIR || e == EROFS ||
-	       e == ENAMETOOLONG || e == ELOOP;
-}
-
-static enum nf_res file_send(struct nf_chan *c, const struct nf_msg *m, uint64_t *retry_after_ms,
-			   char *err, size_t errlen)
-{
-	char dir[PATH_MAX], *slash;
-	json_t *o = nf_fmt_webhook(m);
-	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	size_t len, off = 0;
-	int fd = -1, e = 0;
-	enum nf_res r = NF_RES_OK;
-
-	(void)retry_after_ms;
-	if (!text) {
-		snprintf(err, errlen, "cannot render the notification");
-		r = NF_RES_FAIL;
-		goto out;
-	}
-	/* The directory is made only when the file cannot be opened for want
-	 * of it: not a handful of mkdir calls per notification. */
-	fd = open(c->cfg.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	e = fd < 0 ? errno : 0;
-	if (e == ENOENT) {
-		snprintf(dir, sizeof(dir), "%s", c->cfg.path);
-		slash = strrchr(dir, '/');
-		if (slash && slash != dir) {
-			*slash = '\0';
-			e = -vg_mkdir_p(dir, 0700);
-		}
-		if (e == 0) {
-			fd = open(c->cfg.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-			e = fd < 0 ? errno : 0;
-		}
-	}
-	if (e == 0) {
-		/* One write of the whole line, newline included, so that lines from
-		 * another writer never interleave inside ours. */
-		len = strlen(text);
-		text[len++] = '\n';
-		while (off < len) {
-			ssize_t w = write(fd, text + off, len - off);
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0) {
-				e = w < 0 ? errno : EIO;
-				break;
-			}
-			off += (size_t)w;
-		}
-	}
-	if (e) {
-		snprintf(err, errlen, "%s: %s", c->cfg.target, strerror(e));
-		r = errno_permanent(e) ? NF_RES_FAIL : NF_RES_RETRY;
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	free(text);
-	json_decref(o);
-	return r;
-}
-
-/* ---- syslog ---------------------------------------------------------------------------------- */
-
-/*
- * syslog(3) is not used: openlog() is process-wide, so two channels (or
- * another part of the daemon) could not keep their own ident and facility,
- * and tests could not point it at a socket of their own.  This speaks the
- * same protocol glibc does on /dev/log: a datagram per message, or a stream
- * of NUL-terminated messages where the socket is a stream.
- */
-static int syslog_connect(struct nf_chan *c, char *err, size_t errlen)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = c->cfg.timeout_ms / 1000,
-			      .tv_usec = (c->cfg.timeout_ms % 1000) * 1000 };
-	int types[] = { SOCK_DGRAM, SOCK_STREAM };
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->cfg.socket);
-	for (size_t i = 0; i < VG_ARRAY_LEN(types); i++) {
-		int fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0), e;
-
-		if (fd < 0) {
-			snprintf(err, errlen, "socket: %s", strerror(errno));
-			return -errno;
-		}
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-			c->sock = fd;
-			c->sock_stream = types[i] == SOCK_STREAM;
-			return 0;
-		}
-		e = errno;
-		close(fd);
-		if (e != EPROTOTYPE) {
-			snprintf(err, errlen, "%s: %s", c->cfg.target, strerror(e));
-			return -e;
-		}
-	}
-	snprintf(err, errlen, "%s: not a syslog socket", c->cfg.target);
-	return -EPROTOTYPE;
-}
-
-static enum nf_res syslog_send(struct nf_chan *c, const struct nf_msg *m, uint64_t *retry_after_ms,
-			     char *err, size_t errlen)
-{
-	char line[2400];
-	ssize_t w;
-	int len;
-
-	(void)retry_after_ms;
-	len = nf_fmt_syslog(m, &c->cfg, getpid(), line, sizeof(line));
-	if (len < 0) {
-		snprintf(err, errlen, "cannot render the message");
-		return NF_RES_FAIL;
-	}
-	if (c->sock < 0 && syslog_connect(c, err, errlen) < 0)
-		return NF_RES_RETRY;
-	/* A stream socket takes the terminating NUL as the message separator. */
-	w = send(c->sock, line, (size_t)len + (c->sock_stream ? 1 : 0), MSG_NOSIGNAL);
-	if (w == (ssize_t)len + (c->sock_stream ? 1 : 0))
-		return NF_RES_OK;
-	snprintf(err, errlen, "%s: %s", c->cfg.target, w < 0 ? strerror(errno) : "short write");
-	close(c->sock);
-	c->sock = -1;
-	return NF_RES_RETRY;
-}
-
-static void syslog_close(struct nf_chan *c)
-{
-	if (c->sock >= 0)
-		close(c->sock);
-	c->sock = -1;
-}
-
-static const struct nf_chan_ops http_ops = { http_send, NULL };
-static const struct nf_chan_ops email_ops = { email_send, NULL };
-static const struct nf_chan_ops file_ops = { file_send, NULL };
-static const struct nf_chan_ops syslog_ops = { syslog_send, syslog_close };
 
 /* ---- the worker ------------------------------------------------------------------------------ */
 
@@ -653,7 +413,7 @@ static void deliver_one(struct nf_chan *c, const struct nf_msg *m)
 		uint64_t retry_after = 0;
 
 		err[0] = '\0';
-		r = c->ops->send(c, m, &retry_after, err, sizeof(err));
+		r = c->cfg.type->deliver(c, m, &retry_after, err, sizeof(err));
 		if (r == NF_RES_OK) {
 			pthread_mutex_lock(&c->lock);
 			c->sent++;
@@ -734,8 +494,6 @@ static void *worker_main(void *arg)
 		pthread_cond_broadcast(&c->cond);
 		pthread_mutex_unlock(&c->lock);
 	}
-	if (c->ops->close)
-		c->ops->close(c);
 	return NULL;
 }
 
@@ -744,43 +502,24 @@ static void *worker_main(void *arg)
 int nf_chan_init(struct nf_chan *c, struct notify *n, const struct nf_chan_cfg *cfg)
 {
 	pthread_condattr_t ca;
+	int rc = -ENOMEM;
 
 	memset(c, 0, sizeof(*c));
 	c->n = n;
 	c->cfg = *cfg;
-	c->sock = -1;
-	switch (cfg->type) {
-	case NF_CH_WEBHOOK:
-	case NF_CH_SLACK:
-	case NF_CH_TEAMS:
-	case NF_CH_GRAFANA:
-		c->ops = &http_ops;
-		break;
-	case NF_CH_EMAIL:
-		c->ops = &email_ops;
-		break;
-	case NF_CH_FILE:
-		c->ops = &file_ops;
-		break;
-	case NF_CH_SYSLOG:
-		c->ops = &syslog_ops;
-		break;
-	default:
-		c->ops = NULL;
-		break;
-	}
-	if (nf_type_queued(cfg->type)) {
+	c->hostname = n->hostname;
+	if (cfg->type->flags & NF_CT_QUEUED) {
 		c->q = vg_calloc(cfg->queue, sizeof(*c->q));
 		if (!c->q)
-			return -ENOMEM;
+			goto fail;
 	}
 	if (c->cfg.url) {
 		c->curl_multi = curl_multi_init();
-		if (!c->curl_multi) {
-			vg_free(c->q);
-			return -ENOMEM;
-		}
+		if (!c->curl_multi)
+			goto fail;
 	}
+	if (cfg->type->open && (rc = cfg->type->open(c)) < 0)
+		goto fail;
 	if (vg_random(&c->rng, sizeof(c->rng)) < 0 || c->rng == 0)
 		c->rng = vg_mono_ns() | 1;
 	pthread_mutex_init(&c->lock, NULL);
@@ -790,13 +529,18 @@ int nf_chan_init(struct nf_chan *c, struct notify *n, const struct nf_chan_cfg *
 	pthread_condattr_destroy(&ca);
 	c->inited = true;
 	return 0;
+fail:
+	if (c->curl_multi)
+		curl_multi_cleanup(c->curl_multi);
+	vg_free(c->q);
+	return rc;
 }
 
 int nf_chan_start(struct nf_chan *c)
 {
 	int rc;
 
-	if (!nf_type_queued(c->cfg.type))
+	if (!(c->cfg.type->flags & NF_CT_QUEUED))
 		return 0;
 	rc = pthread_create(&c->thread, NULL, worker_main, c);
 	if (rc)
@@ -875,8 +619,8 @@ void nf_chan_release(struct nf_chan *c)
 	vg_free(c->q);
 	if (c->curl_multi)
 		curl_multi_cleanup(c->curl_multi);
-	if (c->sock >= 0)
-		close(c->sock);
+	if (c->cfg.type->close)
+		c->cfg.type->close(c);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
 	c->inited = false;

@@ -101,22 +101,6 @@ static void count_suppressed(struct nf_chan *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
-static void session_store(struct notify *n, struct nf_chan *c, const struct nf_msg *m);
-
-static void log_emit(struct notify *n, struct nf_chan *c, const struct nf_msg *m)
-{
-	enum vg_log_level level = m->kind == NF_MSG_UPDATE ? VG_LOG_WARN
-				: m->sev >= NF_SEV_HIGH	 ? VG_LOG_ERR
-				: m->sev >= NF_SEV_LOW	 ? VG_LOG_WARN
-							 : VG_LOG_INFO;
-
-	nf_log(n, level, "%s", m->text);
-	pthread_mutex_lock(&c->lock);
-	c->sent++;
-	c->last_ok_ns = m->time_ns;
-	pthread_mutex_unlock(&c->lock);
-}
-
 /* Hands m to every channel that takes it, within each channel's rate cap. */
 static void route(struct notify *n, struct nf_msg *m)
 {
@@ -138,16 +122,14 @@ static void route(struct notify *n, struct nf_msg *m)
 			}
 			c->rate_count++;
 		}
-		switch (c->cfg.type) {
-		case NF_CH_LOG:
-			log_emit(n, c, m);
-			break;
-		case NF_CH_SESSION:
-			session_store(n, c, m);
-			break;
-		default:
+		if (c->cfg.type->flags & NF_CT_QUEUED) {
 			nf_chan_push(c, m);
-			break;
+		} else {
+			/* In place, under n->lock: these types cannot stall. */
+			uint64_t retry_after = 0;
+			char err[256];
+
+			c->cfg.type->deliver(c, m, &retry_after, err, sizeof(err));
 		}
 	}
 }
@@ -160,161 +142,23 @@ static void route_suppressed(struct notify *n, const struct nf_msg *m)
 			count_suppressed(&n->chans[i]);
 }
 
-/* ---- the session channel ----------------------------------------------------------- */
-
-static void sess_drop_head(struct nf_chan *c, struct nf_sess *s)
-{
-	struct nf_sess_msg *h = s->head;
-
-	s->head = h->next;
-	if (!s->head)
-		s->tail = NULL;
-	s->count--;
-	vg_free(h);
-	pthread_mutex_lock(&c->lock);
-	c->dropped++;
-	pthread_mutex_unlock(&c->lock);
-}
-
-static void sess_unlink(struct nf_chan *c, struct nf_sess *s)
-{
-	struct nf_sess **pp = &c->sessions;
-
-	while (*pp && *pp != s)
-		pp = &(*pp)->next;
-	if (*pp) {
-		*pp = s->next;
-		c->nsessions--;
-	}
-}
-
-static void sess_free(struct nf_chan *c, struct nf_sess *s, bool count)
-{
-	while (s->head) {
-		if (count) {
-			sess_drop_head(c, s);
-		} else {
-			struct nf_sess_msg *h = s->head;
-
-			s->head = h->next;
-			vg_free(h);
-		}
-	}
-	vg_free(s);
-}
-
-static void session_store(struct notify *n, struct nf_chan *c, const struct nf_msg *m)
-{
-	struct nf_sess *s, *oldest = NULL;
-	struct nf_sess_msg *msg;
-	size_t len;
-
-	if (!*m->session_id)
-		return; /* no session to tell */
-	for (s = c->sessions; s; s = s->next)
-		if (strcmp(s->id, m->session_id) == 0)
-			break;
-	if (!s) {
-		if (c->nsessions >= NF_MAX_SESSIONS) {
-			for (struct nf_sess *t = c->sessions; t; t = t->next)
-				if (!oldest || (t->head && oldest->head &&
-						t->head->time_ns < oldest->head->time_ns))
-					oldest = t;
-			sess_unlink(c, oldest);
-			sess_free(c, oldest, true);
-		}
-		s = vg_calloc(1, sizeof(*s));
-		if (!s)
-			goto drop;
-		snprintf(s->id, sizeof(s->id), "%s", m->session_id);
-		s->next = c->sessions;
-		c->sessions = s;
-		c->nsessions++;
-	}
-	if (s->count >= c->cfg.max_pending)
-		sess_drop_head(c, s);
-	len = strlen(m->text);
-	msg = vg_malloc(sizeof(*msg) + len + 1);
-	if (!msg)
-		goto drop;
-	msg->next = NULL;
-	msg->time_ns = m->time_ns;
-	memcpy(msg->text, m->text, len + 1);
-	if (s->tail)
-		s->tail->next = msg;
-	else
-		s->head = msg;
-	s->tail = msg;
-	s->count++;
-	return;
-drop:
-	pthread_mutex_lock(&c->lock);
-	c->dropped++;
-	pthread_mutex_unlock(&c->lock);
-}
-
-/* Drops messages older than max_age and sessions left empty. */
-static void session_prune(struct nf_chan *c, uint64_t now)
-{
-	struct nf_sess **pp = &c->sessions;
-	uint64_t age = c->cfg.max_age_ms * 1000000ull;
-
-	while (*pp) {
-		struct nf_sess *s = *pp;
-
-		while (s->head && s->head->time_ns + age <= now)
-			sess_drop_head(c, s);
-		if (!s->head) {
-			*pp = s->next;
-			c->nsessions--;
-			vg_free(s);
-		} else {
-			pp = &s->next;
-		}
-	}
-}
+/* ---- the session channel ---------------------------------------------------------- */
 
 char *notify_session_take(struct notify *n, const char *session_id)
 {
 	struct nf_chan *c = NULL;
-	struct nf_sess *s;
-	struct vbuf b;
-	uint64_t now;
-	uint32_t taken = 0;
-	char *out = NULL;
+	char *out;
 
 	if (!n || !session_id || !*session_id)
 		return NULL;
 	for (size_t i = 0; i < n->nchans; i++)
-		if (n->chans[i].cfg.type == NF_CH_SESSION)
+		if (n->chans[i].cfg.type == &nf_ch_session)
 			c = &n->chans[i];
 	if (!c)
 		return NULL;
-	now = nf_now(n);
-	vbuf_init(&b, (size_t)NF_TEXT_MAX * 101);
 	pthread_mutex_lock(&n->lock);
-	session_prune(c, now);
-	for (s = c->sessions; s; s = s->next)
-		if (strcmp(s->id, session_id) == 0)
-			break;
-	if (s) {
-		for (struct nf_sess_msg *m = s->head; m; m = m->next) {
-			if (vbuf_appendf(&b, "%s%s", b.len ? "\n" : "", m->text) < 0)
-				break;
-			taken++;
-		}
-		sess_unlink(c, s);
-		sess_free(c, s, false);
-	}
+	out = nf_session_take(c, session_id, nf_now(n));
 	pthread_mutex_unlock(&n->lock);
-	if (taken) {
-		pthread_mutex_lock(&c->lock);
-		c->sent += taken;
-		c->last_ok_ns = now;
-		pthread_mutex_unlock(&c->lock);
-		out = vg_strdup((const char *)b.data);
-	}
-	vbuf_release(&b);
 	return out;
 }
 
@@ -519,8 +363,8 @@ void notify_tick(struct notify *n)
 		}
 	}
 	for (size_t i = 0; i < n->nchans; i++)
-		if (n->chans[i].cfg.type == NF_CH_SESSION)
-			session_prune(&n->chans[i], now);
+		if (n->chans[i].cfg.type->tick)
+			n->chans[i].cfg.type->tick(&n->chans[i], now);
 	pthread_mutex_unlock(&n->lock);
 }
 
@@ -550,22 +394,32 @@ static void *timer_main(void *arg)
 
 /* ---- lifecycle ------------------------------------------------------------------------- */
 
-int notify_check_config(const json_t *alerts_cfg, char *err, size_t errlen)
+int notify_check_config(const json_t *alerts_cfg, struct vg_diag *d)
 {
 	struct nf_config cfg;
 	int rc;
 
+	if (d)
+		vg_diag_clear(d);
 	/* A fixed state directory so that checking never depends on $HOME. */
-	rc = nf_config_parse(alerts_cfg, "/nonexistent-state", &cfg, err, errlen);
+	rc = nf_config_parse(alerts_cfg, "/nonexistent-state", &cfg, d);
 	if (rc == 0)
 		nf_config_release(&cfg);
 	return rc;
+}
+
+int notify_check_channel(const json_t *chan, size_t index, struct vg_diag *d)
+{
+	if (d)
+		vg_diag_clear(d);
+	return nf_config_check_channel(chan, index, d);
 }
 
 int notify_new(const json_t *alerts_cfg, const struct notify_opts *opts, struct notify **out,
 	       char *err, size_t errlen)
 {
 	struct notify *n;
+	struct vg_diag d;
 	pthread_condattr_t ca;
 	bool network = false;
 	int rc;
@@ -576,8 +430,10 @@ int notify_new(const json_t *alerts_cfg, const struct notify_opts *opts, struct 
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	rc = nf_config_parse(alerts_cfg, opts ? opts->state_dir : NULL, &n->cfg, err, errlen);
+	vg_diag_clear(&d);
+	rc = nf_config_parse(alerts_cfg, opts ? opts->state_dir : NULL, &n->cfg, &d);
 	if (rc < 0) {
+		snprintf(err, errlen, "%s", d.msg[0] ? d.msg : strerror(-rc));
 		vg_free(n);
 		return rc;
 	}
@@ -691,7 +547,7 @@ json_t *notify_stats_json(struct notify *n)
 
 		pthread_mutex_lock(&c->lock);
 		s = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}",
-			      "name", c->cfg.name, "type", nf_type_name(c->cfg.type), "target",
+			      "name", c->cfg.name, "type", c->cfg.type->name, "target",
 			      c->cfg.target, "min_severity", nf_sev_name(c->cfg.min_sev), "queued",
 			      (json_int_t)c->qlen, "sent", (json_int_t)c->sent, "failed",
 			      (json_int_t)c->failed, "retried", (json_int_t)c->retried, "dropped",
@@ -756,17 +612,8 @@ void notify_free(struct notify *n)
 	if (!n)
 		return;
 	notify_shutdown(n);
-	for (size_t i = 0; i < n->nchans; i++) {
-		struct nf_chan *c = &n->chans[i];
-
-		while (c->sessions) {
-			struct nf_sess *s = c->sessions;
-
-			c->sessions = s->next;
-			sess_free(c, s, false);
-		}
-		nf_chan_release(c);
-	}
+	for (size_t i = 0; i < n->nchans; i++)
+		nf_chan_release(&n->chans[i]);
 	vg_free(n->chans);
 	for (size_t b = 0; n->dedup && b < n->dedup_buckets; b++)
 		while (n->dedup[b])

@@ -62,11 +62,22 @@ struct notify_opts {
 
 /**
  * Validates an `alerts` configuration object without starting anything.
- * alerts_cfg may be NULL (the defaults).  On -EINVAL err names the channel
- * (index and type) and the key, e.g.
- * "alerts.channels[2] (webhook): url: required".
+ * alerts_cfg may be NULL (the defaults).  On -EINVAL d (when not NULL) says
+ * what is wrong as data: index is the channel's position in `channels`
+ * (-1 for the section's own keys), key the key, code what kind of problem
+ * (VG_DIAG_UNKNOWN_KEY: key itself is wrong, not its value), and msg the
+ * line for people, e.g. "alerts.channels[2] (webhook): url: required".
+ * -ENOMEM with code VG_DIAG_NOMEM.
  */
-int notify_check_config(const json_t *alerts_cfg, char *err, size_t errlen);
+int notify_check_config(const json_t *alerts_cfg, struct vg_diag *d);
+
+/**
+ * Validates one channel object alone as if it stood at position index of
+ * `channels` (so that every bad channel can be reported, not only the
+ * first).  Checks across channels (unique names, one session channel) are
+ * notify_check_config()'s.  Errors as notify_check_config().
+ */
+int notify_check_channel(const json_t *chan, size_t index, struct vg_diag *d);
 
 /**
  * Creates a notifier from the `alerts` configuration object (or NULL for

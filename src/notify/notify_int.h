@@ -52,13 +52,6 @@ int nf_sev_parse(const char *s);
 const char *nf_sev_name(int sev);  /* "informational", "low", ... */
 const char *nf_sev_upper(int sev); /* "INFO", "LOW", ... */
 
-enum nf_chan_kind {
-	NF_CH_LOG = 0, NF_CH_FILE, NF_CH_WEBHOOK, NF_CH_SLACK, NF_CH_TEAMS, NF_CH_EMAIL, NF_CH_SYSLOG,
-	NF_CH_GRAFANA, NF_CH_SESSION, NF_CH__COUNT
-};
-
-const char *nf_type_name(enum nf_chan_kind t);
-
 /* ---- parsed configuration (config.c) ---------------------------------------- */
 
 struct nf_strv {
@@ -68,12 +61,16 @@ struct nf_strv {
 
 void nf_strv_release(struct nf_strv *sv);
 
-enum { NF_TEAMS_ADAPTIVE = 0, NF_TEAMS_MESSAGECARD = 1 };
-enum { NF_METHOD_POST = 0, NF_METHOD_PUT = 1 };
+struct nf_chan_type;
 
-/* One channel, validated and with its defaults applied. */
+/*
+ * One channel, validated and with its defaults applied: what every channel
+ * has (routing, queueing, retries, a URL for network channels), and the
+ * options of its type in opts (type->opts_size bytes, laid out by
+ * type->keys).
+ */
 struct nf_chan_cfg {
-	enum nf_chan_kind type;
+	const struct nf_chan_type *type;
 	char name[64];
 	int min_sev;
 	bool enabled;
@@ -85,26 +82,9 @@ struct nf_chan_cfg {
 	uint32_t timeout_ms, connect_timeout_ms;
 	struct nf_strv rules;	/* rule ids or names (or "prefix*") it takes; empty: all */
 	struct nf_strv rule_tags; /* rule tags this channel takes; empty: all */
-
-	char *url;		/* secret: webhook, slack, teams, email, grafana */
+	char *url;		/* secret; NF_CT_URL types only */
 	char target[300];	/* what logs and stats may show: scheme://host:port or a path */
-	char *path;		/* file */
-	int method;		/* webhook: NF_METHOD_POST or NF_METHOD_PUT */
-	struct nf_strv headers;	/* secret: webhook, "Name: value" */
-	char *token;		/* secret: grafana */
-	struct nf_strv tags;	/* grafana annotation tags */
-	char *dashboard_uid;	/* grafana */
-	uint32_t panel_id;	/* grafana; 0: none */
-	int teams_format;
-	char *from;		/* email */
-	struct nf_strv to;	/* email */
-	char *username, *password; /* email; password is secret */
-	int starttls;		/* email: 1 require, 0 never, -1 when offered */
-	char *ident;		/* syslog */
-	int facility;		/* syslog: the facility code (1 user, 4 auth, 16 local0 ...) */
-	char *socket;		/* syslog: the local socket; default /dev/log */
-	uint32_t max_pending;	/* session: messages kept per session */
-	uint32_t max_age_ms;	/* session: how long a message waits */
+	void *opts;		/* the type's own options */
 };
 
 struct nf_config {
@@ -116,11 +96,50 @@ struct nf_config {
 /*
  * Parses and validates an `alerts` object (NULL: the defaults) into cfg.
  * state_dir resolves the default file path (NULL: vg_state_dir(NULL)).
- * -EINVAL with a message naming the channel and key.
+ * -EINVAL with d filled (d may be NULL): the channel's index, the key and a
+ * message naming both.
  */
 int nf_config_parse(const json_t *alerts, const char *state_dir, struct nf_config *cfg,
-		    char *err, size_t errlen);
+		    struct vg_diag *d);
+/* One channel object alone, as channel number index (for locating errors). */
+int nf_config_check_channel(const json_t *chan, size_t index, struct vg_diag *d);
 void nf_config_release(struct nf_config *cfg);
+
+/* ---- the key tables (config.c) --------------------------------------------------
+ * A channel type declares its keys as a table; parsing, validation, the
+ * "did you mean" hint, releasing and the secret scrub all come from it. */
+
+enum nf_key_kind { NF_K_NAME, NF_K_STR, NF_K_SECRET, NF_K_BOOL, NF_K_U32, NF_K_MS,
+		   NF_K_STRV, NF_K_SEV, NF_K_HEADERS, NF_K_ENUM, NF_K_TRI };
+
+struct nf_choice {
+	const char *name;
+	int val;
+};
+
+struct nf_key {
+	const char *name;
+	enum nf_key_kind kind;
+	/* Common keys: the NF_CT_* flags a type needs to take it (0: every
+	 * type).  A type's own keys: unused. */
+	unsigned needs;
+	size_t off;	   /* into struct nf_chan_cfg, or into the type's options */
+	uint64_t min, max; /* NF_K_U32 value, NF_K_MS ms, NF_K_STR/SECRET length, NF_K_STRV entries */
+	const struct nf_choice *choices; /* NF_K_ENUM, NULL-terminated */
+};
+
+/* Where a message about a channel's configuration goes while parsing. */
+struct nf_cfg_ctx {
+	struct vg_diag *d;
+	size_t index;
+	const char *type; /* NULL before the type is known */
+};
+
+/* Fills x->d (when not NULL) and returns -EINVAL. */
+int nf_cfg_fail(struct nf_cfg_ctx *x, enum vg_diag_code code, const char *key,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Expands a leading "~/" and requires an absolute path; -EINVAL, -ENOMEM. */
+int nf_cfg_abs_path(struct nf_cfg_ctx *x, const char *key, char **path);
 
 /* ---- notifications (format.c) --------------------------------------------- */
 
@@ -170,56 +189,140 @@ struct nf_msg *nf_msg_derive(struct nf_msg *m, enum nf_msg_kind kind, uint64_t n
 /* Fills m->text, the one-line text every channel uses. */
 void nf_msg_render_text(struct nf_msg *m);
 
-/* Renderings; each returns a new JSON object or NULL on allocation failure. */
-json_t *nf_fmt_webhook(const struct nf_msg *m);
-json_t *nf_fmt_slack(const struct nf_msg *m);
-json_t *nf_fmt_teams(const struct nf_msg *m, int format);
-json_t *nf_fmt_grafana(const struct nf_msg *m, const struct nf_chan_cfg *c);
-/* An RFC 5322 message with CRLF line endings into out (reset first). */
-int nf_fmt_email(const struct nf_msg *m, const struct nf_chan_cfg *c, const char *hostname,
-	       struct vbuf *out);
-/* An RFC 3164 datagram "<PRI>Mmm dd hh:mm:ss ident[pid]: ..." into buf. */
-int nf_fmt_syslog(const struct nf_msg *m, const struct nf_chan_cfg *c, pid_t pid, char *buf,
-		size_t cap);
+/* ---- shared by the renderings (format.c) -------------------------------------- */
+
+/* A fixed buffer that truncates (at a UTF-8 boundary) instead of failing. */
+struct nf_tbuf {
+	char *p;
+	size_t cap, len;
+};
+
+void nf_tb_add(struct nf_tbuf *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Length of s cut to at most max bytes without splitting a UTF-8 sequence. */
+size_t nf_utf8_cut(const char *s, size_t len, size_t max);
+/* The length of the UTF-8 sequence at s (1 for a stray byte), not past a NUL. */
+size_t nf_utf8_len(const char *s);
+/* A JSON string of s cut at max bytes (UTF-8 safe). */
+json_t *nf_jstr_cut(const char *s, size_t max);
+
+/* The facts every rich format shows, in order; empty values are skipped. */
+struct nf_fact {
+	const char *name;
+	char value[NF_MAX_ID + 32];
+};
+
+size_t nf_collect_facts(const struct nf_msg *m, struct nf_fact *f, size_t cap);
+/* The sentence under a rich message's title. */
+void nf_describe(const struct nf_msg *m, char *buf, size_t cap);
+/* A rich message's title: "HIGH: <title> [blocked]", "Resolved: <title>". */
+void nf_heading(const struct nf_msg *m, char *buf, size_t cap);
+/* The generic JSON form (webhook and file): the record plus what was notified. */
+json_t *nf_msg_json(const struct nf_msg *m);
+/* json_dumps of j (which it releases) into out; -ENOMEM, -E2BIG. */
+int nf_dump_json(json_t *j, struct vbuf *out);
+extern const char *const nf_month_abbr[12];
+
 /* Copies s into buf as one line: controls become spaces, cut at a UTF-8 boundary. */
 void nf_oneline(char *buf, size_t cap, const char *s);
 /* Drops an incomplete UTF-8 sequence at the end of s (left by a byte-wise cut). */
 void nf_utf8_fix_tail(char *s);
 
-/* ---- channels and the notifier (notify.c, deliver.c) ---------------------- */
+/* ---- channel types: one file each (ch_*.c), listed in channels.c ------------- */
 
 enum nf_res { NF_RES_OK = 0, NF_RES_RETRY, NF_RES_FAIL };
 
+#define NF_CT_QUEUED 1u	 /* own thread and bounded queue; deliver() there, with retries */
+#define NF_CT_URL 2u	 /* takes url (required), timeout and connect_timeout */
+#define NF_CT_TIMEOUT 4u /* takes timeout without a url */
+#define NF_CT_RECORD 8u	 /* a local record of every alert: lifecycle on, no rate cap */
+
 struct nf_chan;
-struct nf_chan_ops {
+
+/*
+ * A channel type: a declarative table of its own keys and callbacks for each
+ * step of a delivery.  The engine (config.c, notify.c, deliver.c) owns
+ * everything else: the common keys, routing, rate caps, queues, threads,
+ * retries with backoff and Retry-After, counters and shutdown.  Adding a
+ * type is a ch_NAME.c defining one of these and a line in channels.c.
+ *
+ * The forwarding sinks follow the same shape (keys, validate, open, format,
+ * deliver -> OK | RETRY | FAIL, close) and share the engine's pieces: the
+ * key-table parser, nf_backoff_ms(), nf_parse_retry_after(), and the HTTP
+ * transport (nf_http_deliver()) with its status classification.
+ */
+struct nf_chan_type {
+	const char *name;     /* the `type:` value */
+	unsigned flags;	      /* NF_CT_* */
+	int min_sev;	      /* the default min_severity */
+	const char *const *schemes; /* NF_CT_URL: accepted URL schemes, NULL-terminated */
+	const struct nf_key *keys;  /* the type's own keys, offsets into its options */
+	size_t nkeys;
+	size_t opts_size;	    /* 0: no options */
+	/* Sets the defaults of the options (zeroed before); may be NULL. */
+	void (*defaults)(void *opts);
+	/* Checks across keys and fills c->target; after the keys and the URL
+	 * are parsed.  Errors through nf_cfg_fail(). */
+	int (*validate)(struct nf_cfg_ctx *x, struct nf_chan_cfg *c, const char *state_dir);
+	/* Makes the channel's runtime state (c->state); may be NULL. */
+	int (*open)(struct nf_chan *c);
+	/* Renders a notification as the bytes this type sends (reset out first); may be NULL. */
+	int (*format)(const struct nf_chan *c, const struct nf_msg *m, struct vbuf *out);
 	/*
-	 * Delivers one notification.  NF_RES_RETRY for a transient failure (with
-	 * *retry_after_ms set when the peer said when), NF_RES_FAIL for a
-	 * permanent one; err gets a reason without secrets.
+	 * Delivers one notification.  NF_RES_RETRY for a transient failure
+	 * (with *retry_after_ms set when the peer said when), NF_RES_FAIL for a
+	 * permanent one; err gets a reason without secrets.  Queued types run
+	 * it on their own thread; the others under the notifier's lock, and
+	 * count what they did themselves.
 	 */
-	enum nf_res (*send)(struct nf_chan *c, const struct nf_msg *m, uint64_t *retry_after_ms,
-			  char *err, size_t errlen);
-	/* Releases what send() kept open (a socket) when the worker ends; may be NULL. */
+	enum nf_res (*deliver)(struct nf_chan *c, const struct nf_msg *m,
+			       uint64_t *retry_after_ms, char *err, size_t errlen);
+	/* Periodic work under the notifier's lock (every second); may be NULL. */
+	void (*tick)(struct nf_chan *c, uint64_t now_ns);
+	/* Releases c->state and what deliver() kept open; may be NULL. */
 	void (*close)(struct nf_chan *c);
 };
 
-struct nf_sess_msg {
-	struct nf_sess_msg *next;
-	uint64_t time_ns;
-	char text[]; /* sized to the text */
+/* channels.c: the registered types, and lookup by name (NULL when unknown). */
+extern const struct nf_chan_type *const nf_chan_types[];
+extern const size_t nf_chan_ntypes;
+const struct nf_chan_type *nf_chan_type_find(const char *name);
+/* What a channel of configuration cfg would send for m (its format()), into
+ * out; -EOPNOTSUPP for a type that renders nothing.  For tests and tools. */
+int nf_chan_render(const struct nf_chan_cfg *cfg, const char *hostname, const struct nf_msg *m,
+		   struct vbuf *out);
+
+/* The session channel's store (ch_session.c), for notify_session_take(). */
+extern const struct nf_chan_type nf_ch_session;
+char *nf_session_take(struct nf_chan *c, const char *session_id, uint64_t now_ns);
+
+/* HTTP(S) delivery shared by the web channels (deliver.c). */
+struct nf_http_req {
+	const char *url_suffix;	      /* appended to the URL (without its trailing '/'); NULL: none */
+	const char *method;	      /* NULL: POST */
+	const struct nf_strv *headers; /* extra "Name: value" lines; NULL: none */
+	const char *bearer;	      /* "Authorization: Bearer ..."; NULL: none */
 };
 
-struct nf_sess {
-	struct nf_sess *next;
-	char id[NF_MAX_ID + 1];
-	struct nf_sess_msg *head, *tail;
-	uint32_t count;
-};
+/* "http", "https": the schemes of the web channels. */
+extern const char *const nf_http_schemes[];
+/* Renders m with the channel type's format() and sends it as JSON. */
+enum nf_res nf_http_deliver(struct nf_chan *c, const struct nf_msg *m,
+			    const struct nf_http_req *req, uint64_t *retry_after_ms, char *err,
+			    size_t errlen);
+/* Runs one transfer on the channel's curl multi handle; *aborted at the deadline. */
+int nf_curl_run(struct nf_chan *c, void *easy, bool *aborted);
+/* Sets the options every curl transfer of c has (timeouts, protocols). */
+void nf_curl_common(struct nf_chan *c, void *easy, const char *protocols);
+/* Whether a curl error is one retrying cannot fix. */
+bool nf_curl_permanent(int curl_code);
+
+/* ---- channels and the notifier (notify.c, deliver.c) ---------------------- */
 
 struct nf_chan {
 	struct notify *n;
 	struct nf_chan_cfg cfg;
-	const struct nf_chan_ops *ops;
+	const char *hostname;	/* the notifier's, for messages */
+	void *state;		/* the type's runtime state (type->open) */
 	pthread_t thread;
 	bool started;
 	bool inited;
@@ -239,14 +342,8 @@ struct nf_chan {
 	/* Guarded by the notifier's lock: the rate cap's current minute. */
 	uint64_t rate_minute;
 	uint32_t rate_count;
-	/* session channel only, guarded by the notifier's lock. */
-	struct nf_sess *sessions;
-	uint32_t nsessions;
-
 	/* The worker thread's own. */
-	void *curl_multi;
-	int sock;
-	bool sock_stream;
+	void *curl_multi; /* NF_CT_URL types */
 	uint64_t rng;
 };
 
@@ -292,7 +389,6 @@ void nf_log(struct notify *n, enum vg_log_level level, const char *fmt, ...)
  * notifier owns its memory), start (a thread for queued types), push from
  * any thread, stop (finish the queue by deadline_mono, then abort), join,
  * release. */
-bool nf_type_queued(enum nf_chan_kind t);
 int nf_chan_init(struct nf_chan *c, struct notify *n, const struct nf_chan_cfg *cfg);
 int nf_chan_start(struct nf_chan *c);
 /* Queues m on c (taking a reference); counts a drop when the queue is full. */

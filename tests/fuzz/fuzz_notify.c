@@ -15,6 +15,7 @@
  * line fits its buffer and holds one line.
  */
 #include "notify_int.h"
+#include "render.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -36,17 +37,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
+	render_setup();
 	return 0;
 }
 
 static void fuzz_config(const json_t *j)
 {
-	char err[512] = "";
-	int rc = notify_check_config(j, err, sizeof(err));
+	struct vg_diag d;
+	int rc = notify_check_config(j, &d);
 
 	check(rc == 0 || rc == -EINVAL || rc == -ENOMEM, "config: rc is 0, -EINVAL or -ENOMEM");
-	if (rc == -EINVAL)
-		check(strncmp(err, "alerts", 6) == 0, "config: the error names alerts");
+	if (rc == -EINVAL) {
+		check(strncmp(d.msg, "alerts", 6) == 0, "config: the error names alerts");
+		check(d.code != VG_DIAG_NONE && d.code != VG_DIAG_NOMEM, "config: a code is set");
+		check(d.index >= -1 && d.index < 64, "config: the index is a channel's or -1");
+	}
 }
 
 static void check_mail(const struct vbuf *b)
@@ -82,9 +87,6 @@ static void fuzz_record(const json_t *j)
 {
 	static const enum nf_msg_kind kinds[] = { NF_MSG_ALERT, NF_MSG_REPEAT, NF_MSG_SUMMARY,
 						NF_MSG_UPDATE };
-	char *to[] = { "a@b.example" }, *tags[] = { "t" };
-	struct nf_chan_cfg cfg = { .from = "v@h.example", .to = { to, 1 }, .tags = { tags, 1 },
-				 .ident = "vigil", .facility = 4 };
 	struct nf_msg *m = NULL;
 	struct vbuf mail;
 	char line[2400];
@@ -105,18 +107,18 @@ static void fuzz_record(const json_t *j)
 		t = json_string(m->text);
 		check(t != NULL, "text: valid UTF-8");
 		json_decref(t);
-		r[0] = nf_fmt_webhook(m);
-		r[1] = nf_fmt_slack(m);
-		r[2] = nf_fmt_teams(m, NF_TEAMS_ADAPTIVE);
-		r[3] = nf_fmt_teams(m, NF_TEAMS_MESSAGECARD);
-		r[4] = nf_fmt_grafana(m, &cfg);
+		r[0] = render_json(R_WEBHOOK, m);
+		r[1] = render_json(R_SLACK, m);
+		r[2] = render_json(R_TEAMS, m);
+		r[3] = render_json(R_CARD, m);
+		r[4] = render_json(R_GRAFANA, m);
 		for (size_t i = 0; i < VG_ARRAY_LEN(r); i++) {
 			check(r[i] != NULL, "every JSON rendering exists");
 			json_decref(r[i]);
 		}
-		check(nf_fmt_email(m, &cfg, "host", &mail) == 0, "mail rendered");
+		check(render(R_EMAIL, m, "host", &mail) == 0, "mail rendered");
 		check_mail(&mail);
-		len = nf_fmt_syslog(m, &cfg, 1, line, sizeof(line));
+		len = render_line(m, line, sizeof(line));
 		check(len > 0 && (size_t)len < sizeof(line), "syslog: fits");
 		check(!strchr(line, '\n') && !strchr(line, '\r'), "syslog: one line");
 	}

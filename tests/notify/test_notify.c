@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "notify_int.h"
+#include "render.h"
 #include "tap.h"
 
 /* ---- fixtures ------------------------------------------------------------------- */
@@ -227,19 +228,64 @@ static void test_config_errors(void)
 		{ "{\"channels\": [{\"type\": \"session\", \"rate_limit\": -1}]}",
 		  "alerts.channels[0] (session): rate_limit: expected an integer from 0 to 100000" },
 	};
-	char err[512];
+	struct vg_diag d;
 
 	for (size_t i = 0; i < VG_ARRAY_LEN(bad); i++) {
 		json_t *cfg = parse(bad[i].cfg);
 		int rc;
 
-		err[0] = '\0';
-		rc = notify_check_config(cfg, err, sizeof(err));
-		TAP_OK(rc == -EINVAL && strstr(err, bad[i].want), "config error %zu: %s", i,
+		rc = notify_check_config(cfg, &d);
+		TAP_OK(rc == -EINVAL && strstr(d.msg, bad[i].want), "config error %zu: %s", i,
 		       bad[i].want);
-		if (rc != -EINVAL || !strstr(err, bad[i].want))
-			TAP_DIAG("got %d: %s", rc, err);
+		if (rc != -EINVAL || !strstr(d.msg, bad[i].want))
+			TAP_DIAG("got %d: %s", rc, d.msg);
 		json_decref(cfg);
+	}
+}
+
+/* The error as data: which channel, which key, what kind; never to be parsed from msg. */
+static void test_config_diag(void)
+{
+	static const struct {
+		const char *cfg;
+		long index;
+		const char *key;
+		enum vg_diag_code code;
+	} bad[] = {
+		{ "{\"channels\": [{\"type\": \"log\"}, {\"type\": \"webhook\"}]}", 1, "url",
+		  VG_DIAG_REQUIRED },
+		{ "{\"channels\": [{\"type\": \"slack\", \"url\": \"https://h/\", \"urll\": 1}]}",
+		  0, "urll", VG_DIAG_UNKNOWN_KEY },
+		{ "{\"channels\": [{\"type\": \"log\", \"path\": \"/x\"}]}", 0, "path",
+		  VG_DIAG_NOT_HERE },
+		{ "{\"channels\": [{\"type\": \"log\", \"name\": \"a\"}, {\"type\": \"file\", "
+		  "\"name\": \"a\"}]}", 1, "name", VG_DIAG_DUPLICATE },
+		{ "{\"window\": \"soon\"}", -1, "window", VG_DIAG_INVALID },
+		{ "{\"windows\": 1}", -1, "windows", VG_DIAG_UNKNOWN_KEY },
+		{ "{\"channels\": [{\"type\": \"pager\"}]}", 0, "type", VG_DIAG_INVALID },
+		{ "{\"channels\": [{\"type\": \"syslog\", \"facility\": \"local9\"}]}", 0,
+		  "facility", VG_DIAG_INVALID },
+	};
+	struct vg_diag d;
+
+	for (size_t i = 0; i < VG_ARRAY_LEN(bad); i++) {
+		json_t *cfg = parse(bad[i].cfg);
+		int rc = notify_check_config(cfg, &d);
+
+		TAP_OK(rc == -EINVAL && d.index == bad[i].index && strcmp(d.key, bad[i].key) == 0 &&
+			       d.code == bad[i].code && strcmp(d.section, "alerts") == 0,
+		       "diag %zu: index %ld, key %s, code %d (got %ld, %s, %d)", i, bad[i].index,
+		       bad[i].key, (int)bad[i].code, d.index, d.key, (int)d.code);
+		json_decref(cfg);
+	}
+	{
+		json_t *ch = parse("{\"type\": \"email\", \"url\": \"smtp://m\", \"from\": \"v@h\"}");
+
+		TAP_OK(notify_check_channel(ch, 7, &d) == -EINVAL && d.index == 7 &&
+			       strcmp(d.key, "to") == 0 && d.code == VG_DIAG_REQUIRED &&
+			       strncmp(d.msg, "alerts.channels[7] (email): to: required", 40) == 0,
+		       "one channel checked alone is reported at the index given (%s)", d.msg);
+		json_decref(ch);
 	}
 }
 
@@ -247,29 +293,33 @@ static void test_config_secrets_not_in_errors(void)
 {
 	json_t *cfg = parse("{\"channels\": [{\"type\": \"webhook\", \"url\": "
 			    "\"gopher://hooks.example/services/SECRET-PATH?token=SECRET\"}]}");
-	char err[512] = "";
+	struct vg_diag d;
 
-	TAP_OK(notify_check_config(cfg, err, sizeof(err)) == -EINVAL && !strstr(err, "SECRET"),
-	       "an invalid url is reported without its value (%s)", err);
+	TAP_OK(notify_check_config(cfg, &d) == -EINVAL && !strstr(d.msg, "SECRET"),
+	       "an invalid url is reported without its value (%s)", d.msg);
 	json_decref(cfg);
 }
+
+static struct nf_msg *sample(enum nf_msg_kind kind, const char *title);
 
 static void test_config_defaults(void)
 {
 	struct nf_config cfg;
-	char err[256];
+	struct vg_diag d;
+	char line[2400];
 	json_t *j;
 	int rc;
 
-	rc = nf_config_parse(NULL, "/state", &cfg, err, sizeof(err));
+	rc = nf_config_parse(NULL, "/state", &cfg, &d);
 	TAP_OK(rc == 0 && cfg.nchans == 3, "no configuration: three default channels");
 	if (rc == 0 && cfg.nchans == 3) {
-		TAP_OK(cfg.chans[0].type == NF_CH_LOG && cfg.chans[0].min_sev == NF_SEV_LOW,
+		TAP_OK(cfg.chans[0].type == nf_chan_type_find("log") && cfg.chans[0].min_sev == NF_SEV_LOW,
 		       "default log channel takes low and above");
-		TAP_OK(cfg.chans[1].type == NF_CH_FILE && cfg.chans[1].min_sev == NF_SEV_INFO &&
-			       strcmp(cfg.chans[1].path, "/state/alerts.jsonl") == 0,
+		TAP_OK(cfg.chans[1].type == nf_chan_type_find("file") &&
+			       cfg.chans[1].min_sev == NF_SEV_INFO &&
+			       strcmp(cfg.chans[1].target, "/state/alerts.jsonl") == 0,
 		       "default file channel writes STATE/alerts.jsonl, every severity");
-		TAP_OK(cfg.chans[2].type == NF_CH_SESSION && cfg.chans[2].min_sev == NF_SEV_HIGH,
+		TAP_OK(cfg.chans[2].type == &nf_ch_session && cfg.chans[2].min_sev == NF_SEV_HIGH,
 		       "default session channel takes high and above");
 		TAP_EQ_U64(cfg.window_ms, 300000, "default window is 5 minutes");
 		nf_config_release(&cfg);
@@ -281,7 +331,7 @@ static void test_config_defaults(void)
 		  "{\"type\": \"email\", \"url\": \"smtp://mail\", \"from\": \"v@h\", \"to\": "
 		  "\"a@b\"}, {\"type\": \"syslog\", \"facility\": \"auth\"}, {\"type\": \"log\", "
 		  "\"enabled\": false}]}");
-	rc = nf_config_parse(j, "/state", &cfg, err, sizeof(err));
+	rc = nf_config_parse(j, "/state", &cfg, &d);
 	TAP_OK(rc == 0 && cfg.nchans == 4, "a disabled channel is validated and left out");
 	if (rc == 0 && cfg.nchans == 4) {
 		TAP_EQ_U64(cfg.window_ms, 90000, "window 90s");
@@ -296,12 +346,23 @@ static void test_config_defaults(void)
 		       "webhook defaults: medium, 60/min, 5 attempts, 10 s / 5 s");
 		TAP_OK(cfg.chans[1].timeout_ms == 1500 && cfg.chans[1].backoff_ms == 250,
 		       "durations as '1500ms' and as a number of seconds");
-		TAP_OK(cfg.chans[2].min_sev == NF_SEV_HIGH && cfg.chans[2].to.n == 1 &&
-			       cfg.chans[2].starttls == -1,
-		       "email defaults: high, one recipient from a string, opportunistic TLS");
-		TAP_OK(cfg.chans[3].facility == 4 && strcmp(cfg.chans[3].ident, "vigil") == 0 &&
-			       strcmp(cfg.chans[3].socket, "/dev/log") == 0,
-		       "syslog: facility auth is 4, ident vigil, socket /dev/log");
+		TAP_OK(cfg.chans[2].min_sev == NF_SEV_HIGH, "email defaults: high");
+		{
+			struct nf_msg *m = sample(NF_MSG_ALERT, NULL);
+			struct vbuf b;
+
+			vbuf_init(&b, NF_BODY_MAX);
+			TAP_OK(m && nf_chan_render(&cfg.chans[2], "h", m, &b) == 0 &&
+				       strstr((const char *)b.data, "\r\nTo: <a@b>\r\n") != NULL,
+			       "email: one recipient from a string");
+			TAP_OK(m && nf_chan_render(&cfg.chans[3], "h", m, &b) == 0 &&
+				       snprintf(line, sizeof(line), "%s", (const char *)b.data) > 0 &&
+				       strncmp(line, "<35>", 4) == 0 && strstr(line, " vigil[") &&
+				       strcmp(cfg.chans[3].target, "/dev/log") == 0,
+			       "syslog: facility auth is 4, ident vigil, socket /dev/log (%s)", line);
+			vbuf_release(&b);
+			nf_msg_unref(m);
+		}
 		nf_config_release(&cfg);
 	}
 	json_decref(j);
@@ -611,10 +672,7 @@ static void test_formats(void)
 	struct nf_msg *m = sample(NF_MSG_ALERT, "Destructive <command> & more");
 	struct nf_msg *s = sample(NF_MSG_SUMMARY, NULL);
 	struct nf_msg *u = sample(NF_MSG_UPDATE, NULL);
-	struct nf_chan_cfg gc = { 0 }, ec = { 0 }, sc = { 0 };
-	char *to[] = { "sec@example.com", "ops@example.com" };
-	char *tags[] = { "prod", "vigil" };
-	char line[2400];
+	char line[2400], ident[64];
 	struct vbuf mail;
 	json_t *j;
 	size_t i;
@@ -636,7 +694,7 @@ static void test_formats(void)
 			       "by uid 1000 in session 3f1c") == 0,
 	       "update text: %s", u->text);
 
-	j = nf_fmt_webhook(s);
+	j = render_json(R_WEBHOOK, s);
 	TAP_OK(j && strcmp(jpath_s(j, "notification"), "summary") == 0 &&
 		       strcmp(jpath_s(j, "severity"), "high") == 0 &&
 		       strcmp(jpath_s(j, "text"), s->text) == 0 &&
@@ -651,7 +709,7 @@ static void test_formats(void)
 	       "webhook: notification, severity, text, alert, context, more, since, time");
 	json_decref(j);
 
-	j = nf_fmt_slack(m);
+	j = render_json(R_SLACK, m);
 	TAP_OK(j && strcmp(jpath_s(j, "text"), m->text) == 0 &&
 		       strcmp(jpath_s(j, "blocks.0.type"), "header") == 0 &&
 		       strcmp(jpath_s(j, "blocks.0.text.type"), "plain_text") == 0 &&
@@ -679,14 +737,14 @@ static void test_formats(void)
 		nf_msg_from_record(r, "h", 1, &x);
 		json_decref(r);
 		nf_msg_render_text(x);
-		j = nf_fmt_slack(x);
+		j = render_json(R_SLACK, x);
 		TAP_OK(j && strcmp(jpath_s(j, "blocks.1.text.text"), "a &lt;b&gt; &amp; 'c'") == 0,
 		       "slack: mrkdwn escapes &, <, > and backticks");
 		json_decref(j);
 		nf_msg_unref(x);
 	}
 
-	j = nf_fmt_teams(m, NF_TEAMS_ADAPTIVE);
+	j = render_json(R_TEAMS, m);
 	TAP_OK(j && strcmp(jpath_s(j, "type"), "message") == 0 &&
 		       strcmp(jpath_s(j, "attachments.0.contentType"),
 			      "application/vnd.microsoft.card.adaptive") == 0 &&
@@ -704,7 +762,7 @@ static void test_formats(void)
 			       0,
 	       "teams adaptive: message, attachment, AdaptiveCard 1.4, TextBlock, FactSet");
 	json_decref(j);
-	j = nf_fmt_teams(m, NF_TEAMS_MESSAGECARD);
+	j = render_json(R_CARD, m);
 	TAP_OK(j && strcmp(jpath_s(j, "@type"), "MessageCard") == 0 &&
 		       strcmp(jpath_s(j, "@context"), "https://schema.org/extensions") == 0 &&
 		       strcmp(jpath_s(j, "themeColor"), "C4314B") == 0 &&
@@ -714,10 +772,7 @@ static void test_formats(void)
 	       "teams messagecard: @type, @context, themeColor, summary, facts");
 	json_decref(j);
 
-	gc.tags = (struct nf_strv){ tags, 2 };
-	gc.dashboard_uid = "dash1";
-	gc.panel_id = 7;
-	j = nf_fmt_grafana(m, &gc);
+	j = render_json(R_GRAFANA, m);
 	TAP_OK(j && json_integer_value(json_object_get(j, "time")) == 1795453201123 &&
 		       strcmp(jpath_s(j, "text"), m->text) == 0 &&
 		       strcmp(jpath_s(j, "dashboardUID"), "dash1") == 0 &&
@@ -731,10 +786,8 @@ static void test_formats(void)
 	       "grafana: configured tags (vigil once), severity and rule tags");
 	json_decref(j);
 
-	ec.from = "vigil@example.com";
-	ec.to = (struct nf_strv){ to, 2 };
 	vbuf_init(&mail, NF_BODY_MAX);
-	TAP_OK(nf_fmt_email(m, &ec, "vm.example", &mail) == 0, "email rendered");
+	TAP_OK(render(R_EMAIL, m, "vm.example", &mail) == 0, "email rendered");
 	{
 		const char *t = (const char *)mail.data;
 		bool bare_lf = false;
@@ -768,7 +821,7 @@ static void test_formats(void)
 
 		memset(longr, 'x', sizeof(longr) - 1);
 		longr[sizeof(longr) - 1] = '\0';
-		TAP_OK(x && nf_fmt_email(x, &ec, "h", &mail) == 0 &&
+		TAP_OK(x && render(R_EMAIL, x, "h", &mail) == 0 &&
 			       strstr((const char *)mail.data, "Subject: =?UTF-8?B?") != NULL,
 		       "email: a non-ASCII subject is an RFC 2047 encoded word");
 		nf_msg_unref(x);
@@ -781,7 +834,7 @@ static void test_formats(void)
 		json_decref(r);
 		nf_msg_render_text(x);
 		{
-			bool short_lines = nf_fmt_email(x, &ec, "h", &mail) == 0;
+			bool short_lines = render(R_EMAIL, x, "h", &mail) == 0;
 			const char *p = (const char *)mail.data, *nl;
 
 			while (short_lines && (nl = strstr(p, "\r\n"))) {
@@ -795,18 +848,18 @@ static void test_formats(void)
 	}
 	vbuf_release(&mail);
 
-	sc.facility = 4;
-	sc.ident = "vigil-test";
-	len = nf_fmt_syslog(m, &sc, 4242, line, sizeof(line));
+	len = render_line(m, line, sizeof(line));
 	TAP_OK(len > 0 && strncmp(line, "<35>Nov ", 8) == 0, "syslog: <PRI> is auth.err for high "
 	       "(%.12s)", line);
-	TAP_OK(strstr(line, " vigil-test[4242]: vigil alert severity=high "
+	snprintf(ident, sizeof(ident), " vigil-test[%d]: ", (int)getpid());
+	TAP_OK(strstr(line, ident) != NULL, "syslog: ident[pid]: %s", line);
+	TAP_OK(strstr(line, "]: vigil alert severity=high "
 			    "rule=vigil-destructive-rm title=\"Destructive <command> & more\" "
 			    "session=3f1c agent=claude-code host=vm user=dev project=/home/dev/app "
 			    "count=3 decision=deny alert_id=01900000-0000-7000-8000-00000000000a "
 			    "reason=\"rm -rf / matched field target (contains 'rm -rf /')\"") != NULL,
-	       "syslog: ident[pid] then key=value fields, quoted where needed: %s", line);
-	len = nf_fmt_syslog(s, &sc, 1, line, sizeof(line));
+	       "syslog: key=value fields, quoted where needed: %s", line);
+	len = render_line(s, line, sizeof(line));
 	TAP_OK(len > 0 && strstr(line, "vigil summary ") && strstr(line, " more=4"),
 	       "syslog: a summary says how many more");
 
@@ -846,11 +899,11 @@ static void test_formats(void)
 				if (!t)
 					all = false;
 				json_decref(t);
-				w = nf_fmt_webhook(x);
-				sl = nf_fmt_slack(x);
-				tm = nf_fmt_teams(x, NF_TEAMS_ADAPTIVE);
-				mc = nf_fmt_teams(x, NF_TEAMS_MESSAGECARD);
-				g = nf_fmt_grafana(x, &gc);
+				w = render_json(R_WEBHOOK, x);
+				sl = render_json(R_SLACK, x);
+				tm = render_json(R_TEAMS, x);
+				mc = render_json(R_CARD, x);
+				g = render_json(R_GRAFANA, x);
 				if (!w || !sl || !tm || !mc || !g)
 					all = false;
 				json_decref(w);
@@ -978,8 +1031,6 @@ static json_t *named_record(const char *session)
 static void test_rule_names(void)
 {
 	json_t *r = named_record("3f1c"), *j;
-	struct nf_chan_cfg gc = { 0 }, ec = { 0 }, sc = { 0 };
-	char *to[] = { "sec@example.com" };
 	char line[2400];
 	struct nf_msg *m = NULL;
 	struct notify *n;
@@ -996,44 +1047,40 @@ static void test_rule_names(void)
 			       "session 3f1c on vm [blocked]: rm -rf / matched field target "
 			       "(contains 'rm -rf /')") == 0,
 	       "names: the text names the rule by its name: %s", m->text);
-	j = nf_fmt_webhook(m);
+	j = render_json(R_WEBHOOK, m);
 	TAP_OK(j && strcmp(jpath_s(j, "alert.rule_name"), "vigil-exfil-sequence") == 0 &&
 		       strcmp(jpath_s(j, "alert.rule_id"), NAMED_ID) == 0 &&
 		       strcmp(jpath_s(j, "text"), m->text) == 0,
 	       "names: webhook carries rule_name and rule_id, text by name");
 	json_decref(j);
-	j = nf_fmt_slack(m);
+	j = render_json(R_SLACK, m);
 	TAP_OK(j && strcmp(jpath_s(j, "blocks.2.fields.1.text"), "*Rule*\nvigil-exfil-sequence") ==
 			    0,
 	       "names: slack's Rule field is the name");
 	json_decref(j);
-	j = nf_fmt_teams(m, NF_TEAMS_MESSAGECARD);
+	j = render_json(R_CARD, m);
 	TAP_OK(j && strcmp(jpath_s(j, "sections.0.facts.1.value"), "vigil-exfil-sequence") == 0 &&
 		       strcmp(jpath_s(j, "summary"), m->text) == 0,
 	       "names: teams' Rule fact is the name");
 	json_decref(j);
-	j = nf_fmt_teams(m, NF_TEAMS_ADAPTIVE);
+	j = render_json(R_TEAMS, m);
 	TAP_OK(j && strcmp(jpath_s(j, "attachments.0.content.body.2.facts.1.value"),
 			   "vigil-exfil-sequence") == 0,
 	       "names: the adaptive card's Rule fact is the name");
 	json_decref(j);
-	j = nf_fmt_grafana(m, &gc);
+	j = render_json(R_GRAFANA_PLAIN, m);
 	TAP_OK(j && strcmp(jpath_s(j, "tags.2"), "rule:vigil-exfil-sequence") == 0 &&
 		       strcmp(jpath_s(j, "text"), m->text) == 0,
 	       "names: grafana's rule tag and text use the name");
 	json_decref(j);
-	ec.from = "vigil@example.com";
-	ec.to = (struct nf_strv){ to, 1 };
 	vbuf_init(&mail, NF_BODY_MAX);
-	TAP_OK(nf_fmt_email(m, &ec, "vm", &mail) == 0 &&
+	TAP_OK(render(R_EMAIL, m, "vm", &mail) == 0 &&
 		       strstr((const char *)mail.data,
 			      "\r\nRule       vigil-exfil-sequence\r\n") != NULL &&
 		       strstr((const char *)mail.data, "\r\nRule ID    " NAMED_ID "\r\n") != NULL,
 	       "names: the email body gives the rule's name, then its id");
 	vbuf_release(&mail);
-	sc.facility = 4;
-	sc.ident = "vigil-test";
-	TAP_OK(nf_fmt_syslog(m, &sc, 1, line, sizeof(line)) > 0 &&
+	TAP_OK(render_line(m, line, sizeof(line)) > 0 &&
 		       strstr(line, " rule=vigil-exfil-sequence rule_id=" NAMED_ID " ") != NULL,
 	       "names: syslog has rule=<name> and rule_id=<id>: %s", line);
 	nf_msg_unref(m);
@@ -1070,7 +1117,9 @@ int main(void)
 		perror("mkdtemp");
 		return 1;
 	}
+	render_setup();
 	test_config_errors();
+	test_config_diag();
 	test_config_secrets_not_in_errors();
 	test_config_defaults();
 	test_records();
@@ -1083,6 +1132,7 @@ int main(void)
 	test_rule_names();
 	test_file_channel();
 	test_stats_shape();
+	render_teardown();
 	{
 		char cmd[300];
 
