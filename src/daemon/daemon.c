@@ -57,14 +57,21 @@ struct vd_conn {
 
 /* ---- replies ------------------------------------------------------------------ */
 
+/* The one place a reply is freed, with everything it owns. */
+static void ack_free(struct vd_ack *a)
+{
+	vg_free(a->out);
+	vg_free(a->err);
+	vg_free(a);
+}
+
 static void conn_release(struct vd_conn *c)
 {
 	while (c->head) {
 		struct vd_ack *a = c->head;
 
 		c->head = a->next;
-		vg_free(a->out);
-		vg_free(a);
+		ack_free(a);
 	}
 	vg_free(c);
 }
@@ -153,9 +160,7 @@ static void conn_flush(struct vd_conn *c, uint64_t durable, bool failed)
 		if (!c->head)
 			c->tail = NULL;
 		c->nacks--;
-		vg_free(a->out);
-		vg_free(a->err);
-		vg_free(a);
+		ack_free(a);
 	}
 	if (c->nacks < VD_MAX_ACKS_PER_CONN && c->inflight_bytes < VD_CONN_MAX_INFLIGHT_BYTES &&
 	    !c->closing)
