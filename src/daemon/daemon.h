@@ -4,12 +4,18 @@
  * them, appends them to the ledger with group commit, acknowledges each hook
  * once its event is durable, and feeds the SQLite index from its own thread.
  *
- * Threads: the loop thread owns the socket, the connections and the timers;
- * worker threads normalize, correlate and append (each connection is served
- * by one worker, so its events keep their order); the ledger has its writer
- * thread; the ack thread waits for durability and wakes the loop; the index
- * thread waits until queued records are durable and writes index.db.  What
- * they share is named below with the lock that guards it.
+ * Components, each a file with a private struct and a small header:
+ *   conn.c     connections and replies (loop thread)
+ *   worker.c   worker threads: normalize, correlate, decide, append (each
+ *              connection is served by one worker, so its events keep
+ *              their order)
+ *   ack.c      the ack thread: waits for durability and wakes the loop
+ *   indexer.c  the index thread: writes index.db once records are durable
+ *   control.c  status and control requests from the CLI
+ *   daemon.c   start, stop, timers and signals; wires the others together
+ * The ledger has its own writer thread.  This header holds what all of them
+ * share: struct vd, the pipeline state the workers use (ingest.c), the rules
+ * (decide.c) and alerts (alerts.c), each named with the lock that guards it.
  */
 #ifndef VIGIL_DAEMON_H
 #define VIGIL_DAEMON_H
@@ -25,11 +31,8 @@
 #include "rules.h"
 #include "wire.h"
 
-#define VD_MAX_CONNS 4096	      /* concurrent hook connections */
-#define VD_INDEX_Q_MAX_BYTES (256u << 20) /* past this the index catches up from the ledger */
 #define VD_PROJECT_CACHE 1024
-#define VD_MAX_WORKERS 64
-#define VD_CONN_MAX_INFLIGHT_BYTES (64u << 20) /* a connection is not read past this */
+#define VD_MAX_WORKERS 64 /* vd_config.workers */
 
 /* Statistics are bumped by several threads. */
 #define VD_STAT_ADD(d, field, n) __atomic_fetch_add(&(d)->st.field, (n), __ATOMIC_RELAXED)
@@ -48,23 +51,6 @@ struct vd_config {
 	int pid_fd;			    /* the locked pid file (main.c took the lock) */
 	json_t *conf;			    /* the loaded vigil.yaml tree (config.h), NULL: defaults */
 	char config_path[4096];		    /* where conf came from, "" when none */
-};
-
-/* A record appended but not yet durable, or durable but not yet indexed. */
-struct vd_rec {
-	struct vd_rec *next;
-	uint64_t seq, time_ns;
-	json_t *ev; /* the event it was serialized from (a reference), or NULL */
-	size_t len;
-	char json[]; /* len bytes + NUL */
-};
-
-/* FIFO of records between threads. */
-struct vd_recq {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct vd_rec *head, *tail;
-	size_t bytes, count;
 };
 
 /* Ids appended during this run, for deduplicating spooled events: two
@@ -87,8 +73,10 @@ struct vd_stats {
 };
 
 struct idx;
-struct vd_conn;
 struct vd_ack;
+struct vd_conns;
+struct vd_indexer;
+struct vd_workers;
 struct vd_ruleset;
 struct vd_alerts;
 struct notify;
@@ -119,34 +107,8 @@ struct vd_peer {
 	int64_t pid, uid, gid;
 };
 
-/* One frame for a worker, and its result. */
-struct vd_job {
-	struct vd_job *next;
-	struct vd_conn *conn; /* kept alive while jobs are in flight */
-	struct vd_ack *ack;   /* the reply slot in the connection's queue */
-	unsigned kind, flags;
-	struct vd_peer peer;
-	int rc;
-	uint64_t seq;
-	struct vd_answer ans; /* the worker's answer for the hook */
-	uint32_t env_len; /* data: the envelope text, then the payload, then NUL */
-	size_t len;	  /* payload bytes */
-	char data[];
-};
-
-struct vd_worker {
-	struct vd *d;
-	pthread_t th;
-	struct rules_result rr; /* this worker's evaluation scratch */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct vd_job *head, *tail; /* under mu */
-	bool stop;		    /* under mu */
-	bool started;
-};
 struct event_base;
 struct event;
-struct evconnlistener;
 
 /* A cached project root per (cwd, project_dir). */
 struct vd_project {
@@ -161,8 +123,13 @@ struct vd {
 	char ledger_dir[4200], index_path[4200], spool_dir[4200];
 	char host[256], user[128];
 	struct event_base *base;
-	struct evconnlistener *listener;
-	struct event *ev_sigint, *ev_sigterm, *ev_sighup, *ev_tick, *ev_durable, *ev_synced;
+	struct event *ev_sigint, *ev_sigterm, *ev_sighup, *ev_tick;
+	/* The components (see the top of this file); each guards its own state. */
+	struct vd_conns *conns;
+	struct vd_workers *workers;
+	struct vd_ack *ack;
+	struct vd_indexer *indexer;
+
 	struct ledger *l;
 	struct norm_ctx *norm;
 	pthread_mutex_t append_mu; /* an append and its queueing for the index, as one */
@@ -173,34 +140,6 @@ struct vd {
 	struct vd_idset ids;
 	pthread_mutex_t proj_mu; /* guards projects */
 	struct vd_project projects[VD_PROJECT_CACHE];
-
-	struct vd_conn *conns;
-	uint64_t next_conn_id;
-	struct vd_worker workers[VD_MAX_WORKERS];
-	unsigned nworkers;
-	pthread_mutex_t done_mu; /* guards done_head/tail */
-	struct vd_job *done_head, *done_tail;
-	struct event *ev_done;
-
-	/* Ack thread: waits until ack_target is durable. */
-	pthread_t ack_thr;
-	pthread_mutex_t ack_mu;
-	pthread_cond_t ack_cv;
-	uint64_t ack_target, ack_durable; /* under ack_mu */
-	int ack_err;			  /* under ack_mu */
-	bool ack_stop, ack_started;
-
-	/* Index thread. */
-	pthread_t idx_thr;
-	struct vd_recq idxq;
-	bool idx_stop, idx_started;	/* under idxq.mu */
-	uint64_t idx_durable;		/* index thread: known durable seq */
-	bool idx_lagging;		/* under idxq.mu: records were not queued... */
-	uint64_t idx_gap_from;		/* under idxq.mu: ...from this seq on (0: none) */
-	uint64_t idx_last;		/* under idxq.mu */
-	size_t idx_busy;		/* under idxq.mu: records being indexed now */
-	bool idx_synced;		/* under idxq.mu: the start-up catch-up ran */
-	char idx_error[512];		/* under idxq.mu */
 
 	/* Rules (decide.c): the running set, swapped whole on reload. */
 	pthread_rwlock_t rules_lock;
@@ -221,6 +160,9 @@ struct vd {
 
 /* daemon.c */
 int vd_run(const struct vd_config *cfg);
+/* Stops taking frames, lets the workers finish, seals the ledger, sends the
+ * replies owed and ends the loop (loop thread; once). */
+void vd_stop(struct vd *d, const char *why);
 
 /* ingest.c: one hook frame -> event -> ledger; returns the appended seq
  * (0 when nothing was appended), or -errno (the caller tells the hook to
@@ -229,6 +171,12 @@ int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_env
 	      const char *payload, size_t len, bool from_spool, const struct vd_peer *peer,
 	      struct rules_result *rr, struct vd_answer *ans, uint64_t *seq);
 void vd_answer_release(struct vd_answer *ans);
+/* Appends an already built event (synthetic ones: tool_abandoned); any
+ * thread.  The record then goes to the index thread. */
+int vd_append_event(struct vd *d, json_t *ev, uint64_t *seq);
+/* Records the tool calls whose Post never came as tool_abandoned (loop
+ * thread, from the timer). */
+void vd_expire(struct vd *d);
 
 /* decide.c: the rule set and decisions. */
 int vd_rules_init(struct vd *d);
@@ -268,24 +216,12 @@ void vd_alerts_restore(struct vd *d, struct idx *ix);
 json_t *vd_alerts_control(struct vd *d, const char *op, const char *id, const char *note,
 			  const struct vd_peer *peer);
 json_t *vd_alerts_status(struct vd *d);
-/* Appends an already built event (synthetic ones: tool_abandoned); any
- * thread.  The record then goes to the index thread. */
-int vd_append_event(struct vd *d, json_t *ev, uint64_t *seq);
-void vd_expire(struct vd *d);
-
 /* spool.c: drains every spool file of the state directory once. */
 int vd_drain_spool(struct vd *d);
 
-/* util.c: o serialized (jansson flags) into a vg_malloc'ed buffer, the form
+/* util.c: the id set above, and o serialized (jansson flags) into a vg_malloc'ed buffer, the form
  * replies to hooks and clients are owned in; takes the reference to o.
  * NULL when o is NULL or memory runs out. */
 char *vd_json_take(json_t *o, size_t flags, size_t *len);
-
-/* recq helpers (recq.c) */
-void vd_recq_init(struct vd_recq *q);
-void vd_recq_destroy(struct vd_recq *q);
-struct vd_rec *vd_rec_new(uint64_t seq, uint64_t time_ns, const char *json, size_t len);
-void vd_recq_push(struct vd_recq *q, struct vd_rec *r);
-void vd_rec_free_list(struct vd_rec *r);
 
 #endif /* VIGIL_DAEMON_H */

@@ -5,7 +5,9 @@
  * because an agent sending something unexpected is itself worth keeping.
  */
 #include "daemon.h"
+#include "ack.h"
 #include "idx.h"
+#include "indexer.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -134,22 +136,10 @@ static json_t *invalid_event(struct vd *d, const struct wire_envelope *env, cons
 	return ev;
 }
 
-static void wake_ack_thread(struct vd *d, uint64_t seq)
-{
-	pthread_mutex_lock(&d->ack_mu);
-	if (seq > d->ack_target) {
-		d->ack_target = seq;
-		pthread_cond_signal(&d->ack_cv);
-	}
-	pthread_mutex_unlock(&d->ack_mu);
-}
-
 int vd_append_event(struct vd *d, json_t *ev, uint64_t *seq)
 {
 	const char *id = json_string_value(json_object_get(ev, "id"));
 	struct vbuf b;
-	struct vd_rec *r;
-	bool full;
 	const char *s;
 	size_t n;
 	int rc;
@@ -193,23 +183,10 @@ int vd_append_event(struct vd *d, json_t *ev, uint64_t *seq)
 	 * event itself (no second parse).  Past the queue's limit (or without
 	 * memory) the record is left out and the index thread fills the gap
 	 * from the ledger, from the lowest seq left out. */
-	pthread_mutex_lock(&d->idxq.mu);
-	full = d->idxq.bytes > VD_INDEX_Q_MAX_BYTES;
-	pthread_mutex_unlock(&d->idxq.mu);
-	r = full ? NULL : vd_rec_new(*seq, vg_now_ns(), s, n);
+	vd_indexer_queue(d->indexer, *seq, vg_now_ns(), s, n, ev);
 	vbuf_release(&b);
-	if (r) {
-		r->ev = json_incref(ev);
-		vd_recq_push(&d->idxq, r);
-	} else {
-		pthread_mutex_lock(&d->idxq.mu);
-		d->idx_lagging = true;
-		if (!d->idx_gap_from || *seq < d->idx_gap_from)
-			d->idx_gap_from = *seq;
-		pthread_mutex_unlock(&d->idxq.mu);
-	}
 	pthread_mutex_unlock(&d->append_mu);
-	wake_ack_thread(d, *seq);
+	vd_ack_want(d->ack, *seq);
 	return 0;
 }
 

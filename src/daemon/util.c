@@ -1,72 +1,11 @@
 /*
- * util.c - the daemon's small data structures: the record queue between
- * threads and the set of event ids seen in this run.
+ * util.c - the daemon's small helpers: the set of event ids seen in this
+ * run, and JSON replies.
  */
 #include "daemon.h"
 
 #include <errno.h>
 #include <string.h>
-
-/* ---- record queue ------------------------------------------------------------ */
-
-void vd_recq_init(struct vd_recq *q)
-{
-	memset(q, 0, sizeof(*q));
-	pthread_mutex_init(&q->mu, NULL);
-	pthread_cond_init(&q->cv, NULL);
-}
-
-void vd_recq_destroy(struct vd_recq *q)
-{
-	vd_rec_free_list(q->head);
-	q->head = q->tail = NULL;
-	pthread_mutex_destroy(&q->mu);
-	pthread_cond_destroy(&q->cv);
-}
-
-struct vd_rec *vd_rec_new(uint64_t seq, uint64_t time_ns, const char *json, size_t len)
-{
-	struct vd_rec *r = vg_malloc(sizeof(*r) + len + 1);
-
-	if (!r)
-		return NULL;
-	r->next = NULL;
-	r->ev = NULL;
-	r->seq = seq;
-	r->time_ns = time_ns;
-	r->len = len;
-	memcpy(r->json, json, len);
-	r->json[len] = '\0';
-	return r;
-}
-
-void vd_recq_push(struct vd_recq *q, struct vd_rec *r)
-{
-	pthread_mutex_lock(&q->mu);
-	if (q->tail)
-		q->tail->next = r;
-	else
-		q->head = r;
-	q->tail = r;
-	q->bytes += r->len;
-	q->count++;
-	/* The consumer waits for a first record, then for a batch: wake it
-	 * only then, not for every record. */
-	if (q->count == 1 || q->count % 1024 == 0)
-		pthread_cond_signal(&q->cv);
-	pthread_mutex_unlock(&q->mu);
-}
-
-void vd_rec_free_list(struct vd_rec *r)
-{
-	while (r) {
-		struct vd_rec *next = r->next;
-
-		json_decref(r->ev);
-		vg_free(r);
-		r = next;
-	}
-}
 
 /* ---- id set --------------------------------------------------------------------- */
 
