@@ -139,7 +139,7 @@ ok $([ "$(count "json_extract(json, '\$.payload.prompt') LIKE 'spooled-%'")" -eq
 ok $([ "$(spooled_bytes)" -eq 0 ]; echo $?) "the spool is empty after the drain"
 
 # ---- a spooled copy of an event already recorded is dropped ---------------------
-python3 - "$VIGIL_STATE_DIR" <<'PY' >"$T/dup.out" 2>&1
+python3 - "$VIGIL_STATE_DIR" "$T/dup.rec" <<'PY' >"$T/dup.out" 2>&1
 import os, socket, struct, sys, zlib
 state = sys.argv[1]
 env = b"id=01890a5d-ac96-774b-bcce-b302099a8057\ntime_ns=1700000000000000000\nagent=claude-code\ncwd=/tmp\n"
@@ -150,14 +150,17 @@ s.connect(os.path.join(state, "vigild.sock"))
 s.sendall(frame)
 hdr = s.recv(16)
 assert hdr[:4] == b"VGA1" and hdr[4] == 0, hdr
-# The hook would have spooled it too had the ack been late: same id, twice.
-with open(os.path.join(state, "spool", "spool.vgw"), "ab") as f:
-    for _ in range(2):
-        f.write(frame + struct.pack("<I", zlib.crc32(frame) & 0xffffffff))
+with open(os.path.join(sys.argv[2]), "wb") as f:
+    f.write(frame + struct.pack("<I", zlib.crc32(frame) & 0xffffffff))
 print("sent")
 PY
-ok $? "an event acknowledged by the daemon, then spooled twice with the same id"
+ok $? "an event acknowledged by the daemon"
 "$VIGIL" down >/dev/null 2>&1
+# The hook would have spooled it too had the ack been late: same id, twice.
+# Written while the daemon is down: a running daemon drains the spool on its
+# own every few seconds and would count the duplicates before the restart.
+cat "$T/dup.rec" "$T/dup.rec" >>"$VIGIL_STATE_DIR/spool/spool.vgw"
+ok $? "then spooled twice with the same id"
 "$VIGIL" up >/dev/null 2>&1
 settle
 ok $([ "$(count "json_extract(json, '\$.payload.prompt') = 'dup-1'")" -eq 1 ]; echo $?) "is in the ledger once after the drain"
