@@ -1259,7 +1259,7 @@ int idx_sync_ledger_from(struct idx *ix, const char *ledger_dir, uint64_t from_s
 		 * incomplete record at the end: that is where the ledger ends for
 		 * now, not damage (a real torn tail is cut and recorded by the
 		 * writer's recovery, and reported by vigil verify). */
-		if (rc < 0 && strstr(rerr, "incomplete record at the end"))
+		if (rc == LEDGER_E_SHORT_TAIL)
 			rc = 0;
 		if (rc <= 0) {
 			damaged = rc < 0;

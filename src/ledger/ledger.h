@@ -23,6 +23,7 @@
 #ifndef VIGIL_LEDGER_H
 #define VIGIL_LEDGER_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -230,7 +231,15 @@ int ledger_reader_open(const char *dir, struct ledger_reader **out, char *err, s
  */
 int ledger_reader_open_at(const char *dir, uint64_t from_seq, struct ledger_reader **out,
 			  char *err, size_t errcap);
-/* 1 with a record, 0 at the end, negative on damage (err says where).
+/*
+ * What ledger_reader_next() returns for an incomplete record at the end of
+ * the last bytes read: a frame a live writer has not finished, or a torn
+ * tail (the writer's recovery cuts it; vigil verify reports it).
+ */
+#define LEDGER_E_SHORT_TAIL (-ENODATA)
+
+/* 1 with a record, 0 at the end, LEDGER_E_SHORT_TAIL for an incomplete
+ * record at the end, -EBADMSG for other damage (err says where in both).
  * Only checks framing; use ledger_verify() for integrity. */
 int ledger_reader_next(struct ledger_reader *r, struct ledger_record *rec, char *err,
 		       size_t errcap);

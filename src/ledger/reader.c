@@ -171,7 +171,9 @@ int ledger_reader_next(struct ledger_reader *r, struct ledger_record *rec, char 
 			 st == FRAME_SHORT ? "incomplete record at the end"
 			 : st == FRAME_CRC ? "checksum mismatch"
 					   : "malformed record");
-		return -EBADMSG;
+		/* A short frame at the end is also what a live writer's frame
+		 * looks like mid-write: its own code, so callers need not read err. */
+		return st == FRAME_SHORT ? LEDGER_E_SHORT_TAIL : -EBADMSG;
 	}
 	rec->segment = r->segs[r->cur];
 	rec->offset = r->off;
