@@ -30,12 +30,19 @@ struct cli {
 	bool json;	    /* --json */
 	bool quiet;	    /* --quiet */
 	const char *config; /* --config FILE, NULL when not given */
+	char config_abs[4096]; /* up --config, made absolute (config points here) */
 };
 
 /* Resolves cli->state_dir; prints an error and returns -errno on failure. */
 int cli_state(struct cli *c);
 /* out = state_dir/rel; returns -ENAMETOOLONG when it does not fit. */
 int cli_state_path(struct cli *c, char *out, size_t cap, const char *rel);
+/*
+ * out = path made absolute against the current directory (not resolved: no
+ * symlink is followed and no ".." folded).  0, -ENAMETOOLONG, or -errno of
+ * getcwd.
+ */
+int cli_absolutize(const char *path, char *out, size_t cap);
 /* Handles a --state-dir value seen by a command's option parser. */
 int cli_set_state_dir(struct cli *c, const char *v);
 /*
@@ -95,6 +102,12 @@ const char *cli_c(const struct cli *c, const char *code);
 #define CLI_YELLOW "33"
 #define CLI_BOLD "1"
 #define CLI_RESET "0"
+
+/*
+ * `vigil keys init` (for `vigil up` too): creates the keys in STATE/keys and
+ * reports them (as JSON with c->json).  The exit status.
+ */
+int cli_keys_init(struct cli *c, uint64_t epoch_s, bool force, const char *vko);
 
 int cmd_install(struct cli *c, int argc, char **argv);
 int cmd_uninstall(struct cli *c, int argc, char **argv);

@@ -6,6 +6,7 @@
  * writes the acknowledge / resolve record into the ledger, and the index
  * follows from there like for any other record.
  */
+#include "options.h"
 #include "query.h"
 
 #include <errno.h>
@@ -20,46 +21,108 @@
 #define ALERTS_MAX_NOTE 1024 /* bytes of an ack/resolve note */
 #define ALERT_ID_MIN_ABBREV 8
 
-static const char alerts_usage[] =
-	"usage: vigil alerts [show] [OPTIONS]     list alerts, newest first\n"
-	"       vigil alerts show ID [--json]     one alert in detail, with its events\n"
-	"       vigil alerts stats [--days N] [--json]\n"
-	"       vigil alerts ack ID [--note TEXT] [--json]\n"
-	"       vigil alerts resolve ID [--note TEXT] [--json]\n"
-	"\n"
-	"Alerts are raised by the rules (docs/rules.md) and recorded in the ledger; these\n"
-	"commands read them from the index (STATE/index.db).  ID is an alert id or a\n"
-	"unique prefix of one (the listing shows the shortest unique prefix).  Times are\n"
-	"UTC.\n"
-	"\n"
-	"Options of show:\n"
-	"  --severity LEVEL    at least this level: informational, low, medium, high,\n"
-	"                      critical; =LEVEL for exactly that level\n"
-	"  --state STATE       open, acknowledged, resolved or all (a comma list works;\n"
-	"                      default: open,acknowledged)\n"
-	"  --session ID        one session (a prefix of its id is enough)\n"
-	"  --rule RULE         one rule, by its id or its name (vigil-exfil-sequence)\n"
-	"  --since WHEN        alerts seen since WHEN: a duration back from now (30m, 2h,\n"
-	"                      7d) or a time (2025-11-23T12:00:00Z, 2025-11-23)\n"
-	"  --until WHEN        alerts first seen before WHEN (same forms)\n"
-	"  --limit N           at most N alerts (default 50; 0: all)\n"
-	"  --json              one JSON object per line (fields in docs/alerts.md)\n"
-	"  --state-dir DIR     state directory\n"
-	"\n"
-	"stats: alerts first seen in the last N days (default 7, today included): per\n"
-	"day and level, by state, by rule, and the mean time to acknowledge and to\n"
-	"resolve.\n"
-	"\n"
-	"ack, resolve: ask the running daemon (vigild) to acknowledge or resolve the\n"
-	"alert; it records that in the ledger, with your uid and the note.\n"
-	"\n"
-	"Exit status: 0 done (a listing may be empty); 1 no such alert, an ambiguous\n"
-	"prefix, the daemon refused, or vigild is not running; 2 usage error; 3 no index\n"
-	"or it cannot be read, or the daemon could not be asked.\n";
+struct show_opts {
+	struct idx_alert_filter f;
+};
 
-enum {
-	OPT_SEVERITY = 500, OPT_STATE_F, OPT_SESSION, OPT_RULE, OPT_SINCE, OPT_UNTIL, OPT_LIMIT,
-	OPT_JSON, OPT_STATE_DIR, OPT_DAYS, OPT_NOTE,
+static int opt_severity(const struct cli_optarg *p, const char *arg);
+static int opt_states(const struct cli_optarg *p, const char *arg);
+
+#define SO struct show_opts
+static const struct cli_option show_options[] = {
+	CLI_GROUP("Options of show:"),
+	CLI_CALLBACK("severity", 0, SO, f, CLI_ARG_REQUIRED, opt_severity, "LEVEL",
+		     "at least this level: informational, low, medium, high,\n"
+		     "critical; =LEVEL for exactly that level"),
+	CLI_CALLBACK("state", 0, SO, f.states, CLI_ARG_REQUIRED, opt_states, "STATE",
+		     "open, acknowledged, resolved or all (a comma list works;\n"
+		     "default: open,acknowledged)"),
+	CLI_STRING("session", 0, SO, f.session, "ID", "one session (a prefix of its id is enough)"),
+	CLI_STRING("rule", 0, SO, f.rule, "RULE",
+		   "one rule, by its id or its name (vigil-exfil-sequence)"),
+	CLI_OPT_WHEN("since", SO, f.since_ns,
+		     "alerts seen since WHEN: a duration back from now (30m, 2h,\n"
+		     "7d) or a time (2025-11-23T12:00:00Z, 2025-11-23)"),
+	CLI_OPT_WHEN("until", SO, f.until_ns, "alerts first seen before WHEN (same forms)"),
+	CLI_UINT("limit", 0, SO, f.limit, 0, ALERTS_MAX_LIMIT, "N",
+		 "at most N alerts (default 50; 0: all)"),
+	CLI_OPT_JSON("one JSON object per line (fields in docs/alerts.md)"),
+	CLI_OPT_STATE_DIR,
+	CLI_END,
+};
+#undef SO
+
+static const struct cli_cmd show_cmd = {
+	.name = "alerts",
+	.usage = "usage: vigil alerts [show] [OPTIONS]     list alerts, newest first\n"
+		 "       vigil alerts show ID [--json]     one alert in detail, with its events\n"
+		 "       vigil alerts stats [--days N] [--json]\n"
+		 "       vigil alerts ack ID [--note TEXT] [--json]\n"
+		 "       vigil alerts resolve ID [--note TEXT] [--json]\n"
+		 "\n"
+		 "Alerts are raised by the rules (docs/rules.md) and recorded in the ledger; these\n"
+		 "commands read them from the index (STATE/index.db).  ID is an alert id or a\n"
+		 "unique prefix of one (the listing shows the shortest unique prefix).  Times are\n"
+		 "UTC.\n",
+	.options = show_options,
+	.footer = "stats: alerts first seen in the last N days (default 7, today included): per\n"
+		  "day and level, by state, by rule, and the mean time to acknowledge and to\n"
+		  "resolve.\n"
+		  "\n"
+		  "ack, resolve: ask the running daemon (vigild) to acknowledge or resolve the\n"
+		  "alert; it records that in the ledger, with your uid and the note.\n"
+		  "\n"
+		  "Exit status: 0 done (a listing may be empty); 1 no such alert, an ambiguous\n"
+		  "prefix, the daemon refused, or vigild is not running; 2 usage error; 3 no index\n"
+		  "or it cannot be read, or the daemon could not be asked.\n",
+	.max_args = 1,
+};
+
+struct stats_opts {
+	uint64_t days;
+};
+
+static const struct cli_option stats_options[] = {
+	CLI_UINT("days", 0, struct stats_opts, days, 1, IDX_ALERT_STATS_MAX_DAYS, "N",
+		 "the last N days"),
+	CLI_OPT_JSON("print the statistics as JSON"),
+	CLI_OPT_STATE_DIR,
+	CLI_END,
+};
+
+static const struct cli_cmd stats_cmd = {
+	.name = "alerts stats",
+	.options = stats_options,
+	.max_args = 0,
+	.help_of = &show_cmd,
+};
+
+struct change_opts {
+	const char *note;
+};
+
+static int opt_note(const struct cli_optarg *p, const char *arg);
+
+static const struct cli_option change_options[] = {
+	CLI_CALLBACK("note", 0, struct change_opts, note, CLI_ARG_REQUIRED, opt_note, "TEXT",
+		     "a note recorded with the change"),
+	CLI_OPT_JSON("print the alert as JSON"),
+	CLI_OPT_STATE_DIR,
+	CLI_END,
+};
+
+static const struct cli_cmd ack_cmd = {
+	.name = "alerts ack",
+	.options = change_options,
+	.max_args = 1,
+	.help_of = &show_cmd,
+};
+
+static const struct cli_cmd resolve_cmd = {
+	.name = "alerts resolve",
+	.options = change_options,
+	.max_args = 1,
+	.help_of = &show_cmd,
 };
 
 /* ---- JSON and colours ------------------------------------------------------------ */
@@ -146,24 +209,10 @@ static const char *state_color(const struct cli *c, const char *state)
 	return cli_c(c, CLI_YELLOW);
 }
 
-static int parse_count(const char *cmd, const char *opt, const char *v, uint64_t max,
-		       uint64_t *out)
-{
-	char *end;
-	unsigned long long n;
-
-	errno = 0;
-	n = strtoull(v, &end, 10);
-	if (!*v || *v == '-' || *end || errno || n > max)
-		return cli_usage_error(cmd, "%s: '%s' is not a number from 0 to %" PRIu64, opt, v,
-				       max);
-	*out = n;
-	return 0;
-}
-
 /* --severity LEVEL (at least) or =LEVEL (exactly). */
-static int parse_severity(const char *v, struct idx_alert_filter *f)
+static int opt_severity(const struct cli_optarg *p, const char *v)
 {
+	struct idx_alert_filter *f = p->value;
 	bool exact = v[0] == '=';
 	int l = idx_level_parse(exact ? v + 1 : v);
 
@@ -179,8 +228,9 @@ static int parse_severity(const char *v, struct idx_alert_filter *f)
 }
 
 /* --state: a comma list of states, or all. */
-static int parse_states(const char *v, unsigned *states)
+static int opt_states(const struct cli_optarg *opt, const char *v)
 {
+	unsigned *states = opt->value;
 	char word[32];
 	const char *p = v;
 
@@ -426,74 +476,18 @@ static int show_detail(struct cli *c, struct idx *ix, const char *prefix, bool j
 
 static int alerts_show(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "severity", required_argument, NULL, OPT_SEVERITY },
-		{ "state", required_argument, NULL, OPT_STATE_F },
-		{ "session", required_argument, NULL, OPT_SESSION },
-		{ "rule", required_argument, NULL, OPT_RULE },
-		{ "since", required_argument, NULL, OPT_SINCE },
-		{ "until", required_argument, NULL, OPT_UNTIL },
-		{ "limit", required_argument, NULL, OPT_LIMIT },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct idx_alert_filter f = { .states = IDX_ALERT_OPEN | IDX_ALERT_ACKNOWLEDGED,
-				      .limit = ALERTS_DEFAULT_LIMIT };
+	struct show_opts o = { .f = { .states = IDX_ALERT_OPEN | IDX_ALERT_ACKNOWLEDGED,
+				      .limit = ALERTS_DEFAULT_LIMIT } };
 	struct alert_lister l = { .c = c };
 	struct idx *ix = NULL;
-	const char *id = NULL;
+	const char *id;
 	char err[512] = "";
-	int o, rc;
+	int rc;
 
-	optind = 0;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'h':
-			fputs(alerts_usage, stdout);
-			return CLI_OK;
-		case OPT_SEVERITY:
-			if (parse_severity(optarg, &f))
-				return CLI_USAGE;
-			break;
-		case OPT_STATE_F:
-			if (parse_states(optarg, &f.states))
-				return CLI_USAGE;
-			break;
-		case OPT_SESSION:
-			f.session = optarg;
-			break;
-		case OPT_RULE:
-			f.rule = optarg;
-			break;
-		case OPT_SINCE:
-		case OPT_UNTIL:
-			if (cliq_parse_when(optarg, o == OPT_SINCE ? &f.since_ns : &f.until_ns) < 0)
-				return cli_usage_error("alerts",
-						       "%s: '%s' is neither a duration (30m, 2h, "
-						       "7d) nor a time (2025-11-23T12:00:00Z)",
-						       o == OPT_SINCE ? "--since" : "--until", optarg);
-			break;
-		case OPT_LIMIT:
-			if (parse_count("alerts", "--limit", optarg, ALERTS_MAX_LIMIT, &f.limit))
-				return CLI_USAGE;
-			break;
-		case OPT_JSON:
-			l.json = true;
-			break;
-		case OPT_STATE_DIR:
-			if (cli_set_state_dir(c, optarg) < 0)
-				return CLI_USAGE;
-			break;
-		default:
-			return cli_usage_error("alerts", "unknown option");
-		}
-	}
-	if (optind < argc)
-		id = argv[optind++];
-	if (optind < argc)
-		return cli_usage_error("alerts", "unexpected argument '%s'", argv[optind]);
+	if ((rc = cli_parse(c, &show_cmd, &o, &argc, &argv)) != CLI_CONTINUE)
+		return rc;
+	id = argc > 0 ? argv[0] : NULL;
+	l.json = c->json;
 	rc = cliq_open(c, &ix);
 	if (rc)
 		return rc;
@@ -504,7 +498,7 @@ static int alerts_show(struct cli *c, int argc, char **argv)
 		return rc;
 	}
 	l.ix = ix;
-	rc = idx_alerts(ix, &f, list_alert, &l, err, sizeof(err));
+	rc = idx_alerts(ix, &o.f, list_alert, &l, err, sizeof(err));
 	idx_close(ix);
 	if (l.out_err || rc == -EPIPE)
 		return CLI_OK;
@@ -635,47 +629,14 @@ static void stats_print(const struct cli *c, const struct idx_alert_stats *s, un
 
 static int alerts_stats(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "days", required_argument, NULL, OPT_DAYS },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct stats_opts o = { .days = ALERTS_DEFAULT_DAYS };
 	struct idx_alert_stats *s = NULL;
 	struct idx *ix = NULL;
-	uint64_t days = ALERTS_DEFAULT_DAYS;
-	bool json = false;
 	char err[512] = "";
-	int o, rc, status = CLI_OK;
+	int rc, status = CLI_OK;
 
-	optind = 0;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'h':
-			fputs(alerts_usage, stdout);
-			return CLI_OK;
-		case OPT_DAYS:
-			if (parse_count("alerts stats", "--days", optarg, IDX_ALERT_STATS_MAX_DAYS,
-					&days))
-				return CLI_USAGE;
-			if (!days)
-				return cli_usage_error("alerts stats", "--days: give 1 to %u",
-						       IDX_ALERT_STATS_MAX_DAYS);
-			break;
-		case OPT_JSON:
-			json = true;
-			break;
-		case OPT_STATE_DIR:
-			if (cli_set_state_dir(c, optarg) < 0)
-				return CLI_USAGE;
-			break;
-		default:
-			return cli_usage_error("alerts stats", "unknown option");
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("alerts stats", "unexpected argument '%s'", argv[optind]);
+	if ((rc = cli_parse(c, &stats_cmd, &o, &argc, &argv)) != CLI_CONTINUE)
+		return rc;
 	rc = cliq_open(c, &ix);
 	if (rc)
 		return rc;
@@ -685,15 +646,15 @@ static int alerts_stats(struct cli *c, int argc, char **argv)
 		status = CLI_ERROR;
 		goto out;
 	}
-	rc = idx_alert_stats(ix, (unsigned)days, vg_now_ns(), s, err, sizeof(err));
+	rc = idx_alert_stats(ix, (unsigned)o.days, vg_now_ns(), s, err, sizeof(err));
 	if (rc < 0) {
 		cli_error("cannot compute alert statistics: %s", *err ? err : strerror(-rc));
 		status = CLI_ERROR;
 		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (json) {
-		json_t *j = stats_json(s, (unsigned)days);
+	if (c->json) {
+		json_t *j = stats_json(s, (unsigned)o.days);
 
 		rc = cliq_print_json_line(j);
 		json_decref(j);
@@ -702,7 +663,7 @@ static int alerts_stats(struct cli *c, int argc, char **argv)
 			status = CLI_ERROR;
 		}
 	} else {
-		stats_print(c, s, (unsigned)days);
+		stats_print(c, s, (unsigned)o.days);
 	}
 out:
 	vg_free(s);
@@ -740,60 +701,39 @@ static int id_for_daemon(struct cli *c, const char *arg, char *out, size_t cap)
 	return vg_path(out, cap, "%s", arg);
 }
 
+static int opt_note(const struct cli_optarg *p, const char *arg)
+{
+	if (strlen(arg) > ALERTS_MAX_NOTE)
+		return cli_usage_error(p->cmd, "--note: at most %d bytes", ALERTS_MAX_NOTE);
+	*(const char **)p->value = arg;
+	return 0;
+}
+
 static int alerts_change(struct cli *c, const char *sub, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "note", required_argument, NULL, OPT_NOTE },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	bool ack = !strcmp(sub, "ack"), json = false;
-	const char *note = NULL, *why;
-	char cmd[32], id[IDX_ALERT_MAX_ID + 8], shown[IDX_ALERT_MAX_ID * 4 + 8];
+	struct change_opts o = { 0 };
+	bool ack = !strcmp(sub, "ack");
+	const char *why, *cmd = ack ? "alerts ack" : "alerts resolve";
+	char id[IDX_ALERT_MAX_ID + 8], shown[IDX_ALERT_MAX_ID * 4 + 8];
 	json_t *req = NULL, *reply = NULL, *alert;
 	char *text = NULL;
-	int o, rc, status = CLI_OK;
+	int rc, status = CLI_OK;
 
-	snprintf(cmd, sizeof(cmd), "alerts %s", sub);
-	optind = 0;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'h':
-			fputs(alerts_usage, stdout);
-			return CLI_OK;
-		case OPT_NOTE:
-			if (strlen(optarg) > ALERTS_MAX_NOTE)
-				return cli_usage_error(cmd, "--note: at most %d bytes", ALERTS_MAX_NOTE);
-			note = optarg;
-			break;
-		case OPT_JSON:
-			json = true;
-			break;
-		case OPT_STATE_DIR:
-			if (cli_set_state_dir(c, optarg) < 0)
-				return CLI_USAGE;
-			break;
-		default:
-			return cli_usage_error(cmd, "unknown option");
-		}
-	}
-	if (optind >= argc)
+	if ((rc = cli_parse(c, ack ? &ack_cmd : &resolve_cmd, &o, &argc, &argv)) != CLI_CONTINUE)
+		return rc;
+	if (argc < 1)
 		return cli_usage_error(cmd, "which alert? give its id (or a unique prefix)");
-	if (optind + 1 < argc)
-		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
-	if (!*argv[optind] || strlen(argv[optind]) > IDX_ALERT_MAX_ID)
+	if (!*argv[0] || strlen(argv[0]) > IDX_ALERT_MAX_ID)
 		return cli_usage_error(cmd, "an alert id has 1 to %u characters", IDX_ALERT_MAX_ID);
 	if (cli_state(c) < 0)
 		return CLI_ERROR;
-	rc = id_for_daemon(c, argv[optind], id, sizeof(id));
+	rc = id_for_daemon(c, argv[0], id, sizeof(id));
 	if (rc < 0)
 		return CLI_FAIL;
 	cliq_clean(id, IDX_ALERT_MAX_ID, shown, sizeof(shown));
 	req = json_pack("{s:s, s:s}", "op", ack ? "alert.acknowledge" : "alert.resolve", "id", id);
-	if (req && note)
-		json_object_set_new(req, "note", json_string(note));
+	if (req && o.note)
+		json_object_set_new(req, "note", json_string(o.note));
 	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	if (!text) {
 		cli_error("out of memory");
@@ -820,7 +760,7 @@ static int alerts_change(struct cli *c, const char *sub, int argc, char **argv)
 		goto out;
 	}
 	alert = json_object_get(reply, "alert");
-	if (json) {
+	if (c->json) {
 		if (cliq_print_json_line(json_is_object(alert) ? alert : reply) == -EIO)
 			status = CLI_ERROR;
 	} else {

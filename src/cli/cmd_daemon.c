@@ -2,13 +2,12 @@
  * cmd_daemon.c - `vigil up`, `vigil down`, `vigil status`: start, stop and
  * ask the capture daemon (vigild) of a state directory, over its unix socket.
  */
-#include "cli.h"
+#include "options.h"
 #include "wire.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
@@ -47,72 +46,20 @@ static long daemon_pid(struct cli *c)
 	return pid;
 }
 
-static const struct option ctl_opts[] = {
-	{ "json", no_argument, NULL, 'j' },
-	{ "foreground", no_argument, NULL, 'f' },
-	{ "config", required_argument, NULL, 'c' },
-	{ "timeout", required_argument, NULL, 't' },
-	{ "state-dir", required_argument, NULL, 's' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
-struct ctl_args {
-	bool json, foreground;
+struct ctl_opts {
+	bool foreground;
 	uint64_t timeout_s;
-	char config[4096]; /* up --config: absolute, "" when not given */
 };
 
-static int parse_ctl(struct cli *c, const char *cmd, const char *usage, int argc, char **argv,
-		     struct ctl_args *a)
+/* 0 with the state directory resolved, or the exit status of cli_parse. */
+static int parse_ctl(struct cli *c, const struct cli_cmd *cmd, struct ctl_opts *o, int argc,
+		     char **argv)
 {
-	int o;
+	int rc = cli_parse(c, cmd, o, &argc, &argv);
 
-	optind = 0;
-	while ((o = getopt_long(argc, argv, "h", ctl_opts, NULL)) != -1) {
-		switch (o) {
-		case 'j':
-			a->json = true;
-			break;
-		case 'f':
-			if (strcmp(cmd, "up"))
-				return cli_usage_error(cmd, "unknown option '--foreground'");
-			a->foreground = true;
-			break;
-		case 'c': {
-			char cwd[4096];
-
-			if (strcmp(cmd, "up"))
-				return cli_usage_error(cmd, "unknown option '--config'");
-			/* The daemon runs from another directory: make it absolute. */
-			if (optarg[0] == '/' ? vg_path(a->config, sizeof(a->config), "%s", optarg) < 0
-					     : (!getcwd(cwd, sizeof(cwd)) ||
-						vg_path(a->config, sizeof(a->config), "%s/%s", cwd,
-							optarg) < 0))
-				return cli_usage_error(cmd, "--config: path too long");
-			break;
-		}
-		case 't':
-			if (vg_parse_duration(optarg, &a->timeout_s) < 0 || !a->timeout_s ||
-			    a->timeout_s > 3600)
-				return cli_usage_error(cmd, "--timeout: '%s' is not a duration "
-							    "between 1s and 1h",
-						       optarg);
-			break;
-		case 's':
-			if (cli_set_state_dir(c, optarg) < 0)
-				return CLI_USAGE;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return -1;
-		default:
-			return cli_usage_error(cmd, "unknown option");
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-	return cli_state(c) < 0 ? CLI_ERROR : 0;
+	if (rc != CLI_CONTINUE)
+		return rc;
+	return cli_state(c) < 0 ? CLI_ERROR : CLI_CONTINUE;
 }
 
 static void print_json(json_t *j)
@@ -126,18 +73,23 @@ static void print_json(json_t *j)
 
 /* ---- vigil status ------------------------------------------------------------- */
 
-static const char status_usage[] =
-	"usage: vigil status [--json]\n"
-	"\n"
-	"Shows whether the capture daemon of the state directory runs and what it has\n"
-	"done: pid, uptime, socket, ledger sequence numbers (appended, durable, sealed),\n"
-	"how far the index has caught up, event counts, and events waiting in the spool.\n"
-	"\n"
-	"Options:\n"
-	"  --json              print the status as JSON\n"
-	"  --state-dir DIR     state directory\n"
-	"\n"
-	"Exit status: 0 the daemon runs; 1 it does not; 2 usage error; 3 error.\n";
+static const struct cli_option status_options[] = {
+	CLI_OPT_JSON("print the status as JSON"),
+	CLI_OPT_STATE_DIR,
+	CLI_END,
+};
+
+static const struct cli_cmd status_cmd = {
+	.name = "status",
+	.usage = "usage: vigil status [--json]\n"
+		 "\n"
+		 "Shows whether the capture daemon of the state directory runs and what it has\n"
+		 "done: pid, uptime, socket, ledger sequence numbers (appended, durable, sealed),\n"
+		 "how far the index has caught up, event counts, and events waiting in the spool.\n",
+	.options = status_options,
+	.footer = "Exit status: 0 the daemon runs; 1 it does not; 2 usage error; 3 error.\n",
+	.max_args = 0,
+};
 
 /* Bytes hooks have spooled and the daemon has not drained yet. */
 static uint64_t spool_bytes(struct cli *c)
@@ -227,19 +179,19 @@ static void print_status(struct cli *c, json_t *j)
 
 int cmd_status(struct cli *c, int argc, char **argv)
 {
-	struct ctl_args a = { 0 };
+	struct ctl_opts a = { 0 };
 	size_t n = 0;
 	char *out = NULL;
 	json_t *j;
-	int rc = parse_ctl(c, "status", status_usage, argc, argv, &a);
+	int rc = parse_ctl(c, &status_cmd, &a, argc, argv);
 
-	if (rc)
-		return rc < 0 ? CLI_OK : rc;
+	if (rc != CLI_CONTINUE)
+		return rc;
 	rc = cli_control(c, WIRE_STATUS, NULL, 0, &out, &n);
 	if (rc < 0) {
 		long pid = daemon_pid(c);
 
-		if (a.json) {
+		if (c->json) {
 			print_json(json_pack("{s:b, s:s, s:I, s:s}", "running", 0, "state_dir",
 					     c->state_dir, "spool_bytes", (json_int_t)spool_bytes(c),
 					     "error", strerror(-rc)));
@@ -262,7 +214,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		cli_error("the daemon's status is not a JSON object");
 		return CLI_ERROR;
 	}
-	if (a.json) {
+	if (c->json) {
 		json_object_set_new(j, "running", json_true());
 		json_object_set_new(j, "spool_bytes", json_integer((json_int_t)spool_bytes(c)));
 		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -276,24 +228,45 @@ int cmd_status(struct cli *c, int argc, char **argv)
 
 /* ---- vigil up ------------------------------------------------------------------- */
 
-static const char up_usage[] =
-	"usage: vigil up [--config FILE] [--foreground] [--json]\n"
-	"\n"
-	"Starts the capture daemon (vigild) for the state directory and returns once it\n"
-	"listens on STATE/vigild.sock (or $VIGIL_SOCKET).  Creates the keys first when the\n"
-	"state directory has none ('vigil keys init').  Does nothing when it already runs.\n"
-	"The daemon opens no network port; it logs to STATE/vigild.log.\n"
-	"\n"
-	"Options:\n"
-	"  --config FILE       vigil.yaml to run with (default: $VIGIL_CONFIG, else\n"
-	"                      ~/.config/vigil/vigil.yaml, else /etc/vigil/vigil.yaml;\n"
-	"                      see docs/config.md); checked before the daemon starts\n"
-	"  --foreground        run the daemon in this terminal (logs to stderr; Ctrl-C\n"
-	"                      stops it)\n"
-	"  --json              print the outcome as JSON\n"
-	"  --state-dir DIR     state directory\n"
-	"\n"
-	"Exit status: 0 running; 3 it could not start (the reason is printed).\n";
+static int opt_abs_path(const struct cli_optarg *p, const char *arg);
+
+static const struct cli_option up_options[] = {
+	{ .type = CLI_OPT_CALLBACK, .long_name = "config", .flags = CLI_OPTF_CLI,
+	  .off = offsetof(struct cli, config), .arg = CLI_ARG_REQUIRED, .cb = opt_abs_path,
+	  .argh = "FILE",
+	  .help = "vigil.yaml to run with (default: $VIGIL_CONFIG, else\n"
+		  "~/.config/vigil/vigil.yaml, else /etc/vigil/vigil.yaml;\n"
+		  "see docs/config.md); checked before the daemon starts" },
+	CLI_FLAG("foreground", 0, struct ctl_opts, foreground,
+		 "run the daemon in this terminal (logs to stderr; Ctrl-C\n"
+		 "stops it)"),
+	CLI_OPT_JSON("print the outcome as JSON"),
+	CLI_OPT_STATE_DIR,
+	CLI_END,
+};
+
+static const struct cli_cmd up_cmd = {
+	.name = "up",
+	.usage = "usage: vigil up [--config FILE] [--foreground] [--json]\n"
+		 "\n"
+		 "Starts the capture daemon (vigild) for the state directory and returns once it\n"
+		 "listens on STATE/vigild.sock (or $VIGIL_SOCKET).  Creates the keys first when the\n"
+		 "state directory has none ('vigil keys init').  Does nothing when it already runs.\n"
+		 "The daemon opens no network port; it logs to STATE/vigild.log.\n",
+	.options = up_options,
+	.footer = "Exit status: 0 running; 3 it could not start (the reason is printed).\n",
+	.max_args = 0,
+};
+
+/* up --config: the daemon runs from another directory, so the path is made
+ * absolute (in c->config_abs). */
+static int opt_abs_path(const struct cli_optarg *p, const char *arg)
+{
+	if (cli_absolutize(arg, p->c->config_abs, sizeof(p->c->config_abs)) < 0)
+		return cli_usage_error(p->cmd, "--config: path too long");
+	p->c->config = p->c->config_abs;
+	return 0;
+}
 
 static void say_up(bool json, const char *what, long pid, const char *state)
 {
@@ -305,47 +278,43 @@ static void say_up(bool json, const char *what, long pid, const char *state)
 		printf("vigild %s (pid %ld, state %s)\n", what, pid, state);
 }
 
-int cmd_up(struct cli *c, int argc, char **argv)
+/* Creates the keys when the state directory has none; the exit status. */
+static int up_keys(struct cli *c)
 {
-	struct ctl_args a = { 0 };
-	char vigild[PATH_MAX], key[4300], *out = NULL;
-	size_t n;
-	pid_t pid;
-	int rc = parse_ctl(c, "up", up_usage, argc, argv, &a), status;
+	char key[4300];
+	bool json = c->json;
+	int rc;
 
-	if (rc)
-		return rc < 0 ? CLI_OK : rc;
-	if (cli_control(c, WIRE_STATUS, NULL, 0, &out, &n) == 0) {
-		vg_free(out);
-		say_up(a.json, "is already running", daemon_pid(c), c->state_dir);
+	if (cli_state_path(c, key, sizeof(key), "keys/" LEDGER_SIGNING_KEY_FILE) < 0 ||
+	    access(key, F_OK) == 0 || getenv("VIGIL_SIGNING_KEY"))
 		return CLI_OK;
-	}
-	if (cli_find_program("vigild", "daemon", vigild, sizeof(vigild)) < 0) {
-		cli_error("cannot find the vigild program next to vigil or on PATH");
-		return CLI_ERROR;
-	}
-	if (cli_state_path(c, key, sizeof(key), "keys/" LEDGER_SIGNING_KEY_FILE) == 0 &&
-	    access(key, F_OK) < 0 && !getenv("VIGIL_SIGNING_KEY")) {
-		char *kargv[] = { (char *)"keys", (char *)"init", NULL };
+	if (!json)
+		printf("No keys yet in %s/keys: creating them.\n", c->state_dir);
+	fflush(stdout);
+	/* The key report is text; with --json it goes to stderr, to keep stdout
+	 * one JSON document. */
+	c->json = false;
+	if (json) {
+		int saved = dup(STDOUT_FILENO);
 
-		if (!a.json)
-			printf("No keys yet in %s/keys: creating them.\n", c->state_dir);
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		rc = cli_keys_init(c, LEDGER_DEFAULT_EPOCH_SECONDS, false, NULL);
 		fflush(stdout);
-		if (a.json) {
-			/* Keep stdout one JSON document: the key report goes to stderr. */
-			int saved = dup(STDOUT_FILENO);
-
-			dup2(STDERR_FILENO, STDOUT_FILENO);
-			rc = cmd_keys(c, 2, kargv);
-			fflush(stdout);
-			dup2(saved, STDOUT_FILENO);
-			close(saved);
-		} else {
-			rc = cmd_keys(c, 2, kargv);
-		}
-		if (rc != CLI_OK)
-			return CLI_ERROR;
+		dup2(saved, STDOUT_FILENO);
+		close(saved);
+	} else {
+		rc = cli_keys_init(c, LEDGER_DEFAULT_EPOCH_SECONDS, false, NULL);
 	}
+	c->json = json;
+	return rc == CLI_OK ? CLI_OK : CLI_ERROR;
+}
+
+/* Runs vigild (it detaches, or stays in front with --foreground) and waits
+ * for it; 0 with *status its wait status, or CLI_ERROR. */
+static int up_run(struct cli *c, const struct ctl_opts *a, const char *vigild, int *status)
+{
+	pid_t pid;
+
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0) {
@@ -353,50 +322,80 @@ int cmd_up(struct cli *c, int argc, char **argv)
 		return CLI_ERROR;
 	}
 	if (pid == 0) {
-		if (a.config[0])
-			execl(vigild, "vigild", "--state-dir", c->state_dir, "--config", a.config,
-			      a.foreground ? "--foreground" : "--daemon", (char *)NULL);
+		if (c->config)
+			execl(vigild, "vigild", "--state-dir", c->state_dir, "--config", c->config,
+			      a->foreground ? "--foreground" : "--daemon", (char *)NULL);
 		else
 			execl(vigild, "vigild", "--state-dir", c->state_dir,
-			      a.foreground ? "--foreground" : "--daemon", (char *)NULL);
+			      a->foreground ? "--foreground" : "--daemon", (char *)NULL);
 		fprintf(stderr, "vigil: error: cannot run %s: %s\n", vigild, strerror(errno));
 		_exit(127);
 	}
-	if (a.foreground) {
+	if (a->foreground) {
 		/* Ctrl-C goes to the daemon (same process group); we just wait. */
 		signal(SIGINT, SIG_IGN);
 	}
-	while (waitpid(pid, &status, 0) < 0)
+	while (waitpid(pid, status, 0) < 0)
 		if (errno != EINTR) {
 			cli_error("waitpid: %s", strerror(errno));
 			return CLI_ERROR;
 		}
+	return 0;
+}
+
+int cmd_up(struct cli *c, int argc, char **argv)
+{
+	struct ctl_opts a = { 0 };
+	char vigild[PATH_MAX], *out = NULL;
+	size_t n;
+	int rc = parse_ctl(c, &up_cmd, &a, argc, argv), status;
+
+	if (rc != CLI_CONTINUE)
+		return rc;
+	rc = cli_control(c, WIRE_STATUS, NULL, 0, &out, &n);
+	if (rc == 0) {
+		vg_free(out);
+		say_up(c->json, "is already running", daemon_pid(c), c->state_dir);
+		return CLI_OK;
+	}
+	if (cli_find_program("vigild", "daemon", vigild, sizeof(vigild)) < 0) {
+		cli_error("cannot find the vigild program next to vigil or on PATH");
+		return CLI_ERROR;
+	}
+	if ((rc = up_keys(c)) != CLI_OK || (rc = up_run(c, &a, vigild, &status)) != 0)
+		return rc;
 	if (a.foreground)
 		return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? CLI_OK : CLI_ERROR;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		/* vigild printed why. */
 		return WIFEXITED(status) && WEXITSTATUS(status) == 1 ? CLI_OK : CLI_ERROR;
 	}
-	say_up(a.json, "started", daemon_pid(c), c->state_dir);
+	say_up(c->json, "started", daemon_pid(c), c->state_dir);
 	return CLI_OK;
 }
 
 /* ---- vigil down ----------------------------------------------------------------- */
 
-static const char down_usage[] =
-	"usage: vigil down [--timeout DURATION] [--json]\n"
-	"\n"
-	"Stops the capture daemon cleanly: it stops accepting hooks (they spool their\n"
-	"events meanwhile), makes everything durable, seals the ledger with a signed\n"
-	"checkpoint, finishes indexing and exits.  Past the timeout (default 30s) it is\n"
-	"sent SIGTERM, then SIGKILL.  Does nothing when no daemon runs.\n"
-	"\n"
-	"Options:\n"
-	"  --timeout DURATION  how long to wait (default 30s)\n"
-	"  --json              print the outcome as JSON\n"
-	"  --state-dir DIR     state directory\n"
-	"\n"
-	"Exit status: 0 stopped (or was not running); 3 it could not be stopped.\n";
+static const struct cli_option down_options[] = {
+	CLI_DURATION("timeout", struct ctl_opts, timeout_s, 1, 3600, "between 1s and 1h",
+		     "DURATION", "how long to wait (default 30s)"),
+	CLI_OPT_JSON("print the outcome as JSON"),
+	CLI_OPT_STATE_DIR,
+	CLI_END,
+};
+
+static const struct cli_cmd down_cmd = {
+	.name = "down",
+	.usage = "usage: vigil down [--timeout DURATION] [--json]\n"
+		 "\n"
+		 "Stops the capture daemon cleanly: it stops accepting hooks (they spool their\n"
+		 "events meanwhile), makes everything durable, seals the ledger with a signed\n"
+		 "checkpoint, finishes indexing and exits.  Past the timeout (default 30s) it is\n"
+		 "sent SIGTERM, then SIGKILL.  Does nothing when no daemon runs.\n",
+	.options = down_options,
+	.footer = "Exit status: 0 stopped (or was not running); 3 it could not be stopped.\n",
+	.max_args = 0,
+};
 
 static bool wait_gone(struct cli *c, uint64_t ms)
 {
@@ -414,20 +413,20 @@ static bool wait_gone(struct cli *c, uint64_t ms)
 
 int cmd_down(struct cli *c, int argc, char **argv)
 {
-	struct ctl_args a = { .timeout_s = 30 };
+	struct ctl_opts a = { .timeout_s = 30 };
 	const char *how = "stopped";
 	char *out = NULL;
 	size_t n;
 	long pid;
-	int rc = parse_ctl(c, "down", down_usage, argc, argv, &a);
+	int rc = parse_ctl(c, &down_cmd, &a, argc, argv);
 
-	if (rc)
-		return rc < 0 ? CLI_OK : rc;
+	if (rc != CLI_CONTINUE)
+		return rc;
 	pid = daemon_pid(c);
 	rc = cli_control(c, WIRE_SHUTDOWN, NULL, 0, &out, &n);
 	vg_free(out);
 	if (rc < 0 && !pid) {
-		if (a.json)
+		if (c->json)
 			print_json(json_pack("{s:b, s:b, s:s}", "running", 0, "stopped", 0,
 					     "state_dir", c->state_dir));
 		else
@@ -449,7 +448,7 @@ int cmd_down(struct cli *c, int argc, char **argv)
 			return CLI_ERROR;
 		}
 	}
-	if (a.json)
+	if (c->json)
 		print_json(json_pack("{s:b, s:b, s:I, s:s, s:s}", "running", 0, "stopped", 1, "pid",
 				     (json_int_t)pid, "how", how, "state_dir", c->state_dir));
 	else

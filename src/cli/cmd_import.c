@@ -7,11 +7,10 @@
  * Each event is stored as canonical JSON (compact, keys sorted) so its hash
  * does not depend on how the input was formatted.
  */
-#include "cli.h"
+#include "options.h"
 #include "pipeline.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -21,54 +20,56 @@
 #define IMPORT_MAX_FILES 4096
 #define IMPORT_MAX_REPORTED 100 /* bad lines listed in --json output */
 
-static const char import_usage[] =
-	"usage: vigil import [OPTIONS] FILE... | -\n"
-	"\n"
-	"Appends JSON lines to the ledger in STATE/ledger without a daemon, then seals\n"
-	"it with a signed checkpoint.  Each line is one agent hook payload (a hook's\n"
-	"stdin, as in a recorded hook log): it goes through the same normalizer as live\n"
-	"events (event type, project scope, secret redaction, truncation).  Lines that\n"
-	"already are vigil events (\"schema\": \"vigil.event.v1\") are kept as they are;\n"
-	"those without an \"id\" get a UUIDv7.  Empty lines are ignored.  Bad lines are\n"
-	"reported as FILE:LINE and skipped; with --strict the import stops at the first\n"
-	"one (everything before it stays in the ledger, sealed and durable).  The daemon\n"
-	"must not be running on the same state directory (it holds the ledger).\n"
-	"\n"
-	"Options:\n"
-	"  --agent NAME        agent that produced the hook log: claude-code (default),\n"
-	"                      codex, gemini, cursor, copilot, other\n"
-	"  --raw               store every line as it is, without normalizing\n"
-	"  --max-string SIZE   truncate longer payload strings (default 2000 bytes)\n"
-	"  --strict            stop at the first bad line\n"
-	"  --max-line SIZE     longest accepted line (default 1M, at most 16M)\n"
-	"  --signing-key SPEC  signing key (default $VIGIL_SIGNING_KEY, else\n"
-	"                      STATE/keys/signing.key)\n"
-	"  --mac-key SPEC      MAC key (default $VIGIL_MAC_KEY, else STATE/keys/mac.key)\n"
-	"                      SPEC is file:PATH, PATH, env:NAME or cmd:COMMAND\n"
-	"  --segment-size SIZE start a new segment past this size (default 64M)\n"
-	"  --quiet             print nothing but errors\n"
-	"  --json              print the summary as JSON\n"
-	"  --state-dir DIR     state directory\n"
-	"\n"
-	"Exit status: 0 all lines imported; 1 bad lines were skipped (or --strict\n"
-	"stopped); 2 usage error; 3 the ledger or keys could not be used.\n";
+struct import_opts {
+	const char *agent;
+	bool raw, strict;
+	uint64_t max_string, max_line, segment;
+	const char *sign, *mac; /* key specs as given */
+};
 
-enum { OPT_AGENT = 200, OPT_RAW, OPT_MAXSTR, OPT_STRICT = 256, OPT_MAXLINE, OPT_SIGN, OPT_MAC, OPT_SEG, OPT_QUIET, OPT_JSON, OPT_STATE };
+#define IO struct import_opts
+static const struct cli_option import_options[] = {
+	CLI_OPT_AGENT(IO, agent,
+		      "agent that produced the hook log: claude-code (default),\n"
+		      "codex, gemini, cursor, copilot, other"),
+	CLI_FLAG("raw", 0, IO, raw, "store every line as it is, without normalizing"),
+	CLI_SIZE("max-string", IO, max_string, 16, LEDGER_MAX_PAYLOAD, "between 16 and 16M",
+		 "SIZE", "truncate longer payload strings (default 2000 bytes)"),
+	CLI_FLAG("strict", 0, IO, strict, "stop at the first bad line"),
+	CLI_SIZE("max-line", IO, max_line, 1, LEDGER_MAX_PAYLOAD, "between 1 and 16M", "SIZE",
+		 "longest accepted line (default 1M, at most 16M)"),
+	CLI_STRING("signing-key", 0, IO, sign, "SPEC",
+		   "signing key (default $VIGIL_SIGNING_KEY, else\n"
+		   "STATE/keys/signing.key)"),
+	CLI_STRING("mac-key", 0, IO, mac, "SPEC",
+		   "MAC key (default $VIGIL_MAC_KEY, else STATE/keys/mac.key)\n"
+		   "SPEC is file:PATH, PATH, env:NAME or cmd:COMMAND"),
+	CLI_SIZE("segment-size", IO, segment, 4096, UINT64_MAX, "of at least 4K", "SIZE",
+		 "start a new segment past this size (default 64M)"),
+	CLI_OPT_QUIET,
+	CLI_OPT_JSON("print the summary as JSON"),
+	CLI_OPT_STATE_DIR,
+	CLI_END,
+};
+#undef IO
 
-static const struct option import_opts[] = {
-	{ "agent", required_argument, NULL, OPT_AGENT },
-	{ "raw", no_argument, NULL, OPT_RAW },
-	{ "max-string", required_argument, NULL, OPT_MAXSTR },
-	{ "strict", no_argument, NULL, OPT_STRICT },
-	{ "max-line", required_argument, NULL, OPT_MAXLINE },
-	{ "signing-key", required_argument, NULL, OPT_SIGN },
-	{ "mac-key", required_argument, NULL, OPT_MAC },
-	{ "segment-size", required_argument, NULL, OPT_SEG },
-	{ "quiet", no_argument, NULL, OPT_QUIET },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "state-dir", required_argument, NULL, OPT_STATE },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+static const struct cli_cmd import_cmd = {
+	.name = "import",
+	.usage = "usage: vigil import [OPTIONS] FILE... | -\n"
+		 "\n"
+		 "Appends JSON lines to the ledger in STATE/ledger without a daemon, then seals\n"
+		 "it with a signed checkpoint.  Each line is one agent hook payload (a hook's\n"
+		 "stdin, as in a recorded hook log): it goes through the same normalizer as live\n"
+		 "events (event type, project scope, secret redaction, truncation).  Lines that\n"
+		 "already are vigil events (\"schema\": \"vigil.event.v1\") are kept as they are;\n"
+		 "those without an \"id\" get a UUIDv7.  Empty lines are ignored.  Bad lines are\n"
+		 "reported as FILE:LINE and skipped; with --strict the import stops at the first\n"
+		 "one (everything before it stays in the ledger, sealed and durable).  The daemon\n"
+		 "must not be running on the same state directory (it holds the ledger).\n",
+	.options = import_options,
+	.footer = "Exit status: 0 all lines imported; 1 bad lines were skipped (or --strict\n"
+		  "stopped); 2 usage error; 3 the ledger or keys could not be used.\n",
+	.max_args = -1,
 };
 
 struct import {
@@ -85,6 +86,7 @@ struct import {
 	uint64_t progress_at;
 	int fatal;	  /* a ledger error: stop everything */
 	const char *file; /* the input being read, for messages */
+	char dir[4200];	  /* the ledger directory */
 };
 
 static void bad_line(struct import *im, const char *file, uint64_t line, const char *fmt, ...)
@@ -246,127 +248,79 @@ static const char *key_spec(const char *opt, const char *env, char *buf, size_t 
 	return buf;
 }
 
-int cmd_import(struct cli *c, int argc, char **argv)
+/* Every input must be readable before anything is appended. */
+static int check_inputs(int argc, char **argv)
 {
-	struct import im = { .c = c, .max_line = IMPORT_DEFAULT_MAX_LINE, .agent = "claude-code" };
-	struct norm_options no = { 0 };
-	bool raw = false;
-	const char *sign_opt = NULL, *mac_opt = NULL, *sign, *mac;
-	char sbuf[4300], mbuf[4300], dir[4200], err[1024];
-	struct ledger_options lo = { 0 };
-	struct ledger_open_info info;
-	uint64_t seg = 0, v, sealed = 0;
-	int o, rc, status = CLI_OK;
-
-	optind = 0;
-	while ((o = getopt_long(argc, argv, "h", import_opts, NULL)) != -1) {
-		switch (o) {
-		case OPT_AGENT:
-			if (!cli_agent_valid(optarg))
-				return cli_usage_error("import", "--agent: unknown agent '%s' (one of "
-								 "%s)", optarg, CLI_AGENTS);
-			im.agent = optarg;
-			break;
-		case OPT_RAW:
-			raw = true;
-			break;
-		case OPT_MAXSTR:
-			if (vg_parse_size(optarg, &v) < 0 || v < 16 || v > LEDGER_MAX_PAYLOAD)
-				return cli_usage_error("import", "--max-string: '%s' is not a size "
-								 "between 16 and 16M", optarg);
-			no.max_string = (size_t)v;
-			break;
-		case OPT_STRICT:
-			im.strict = true;
-			break;
-		case OPT_MAXLINE:
-			if (vg_parse_size(optarg, &v) < 0 || v == 0 || v > LEDGER_MAX_PAYLOAD)
-				return cli_usage_error("import", "--max-line: '%s' is not a size "
-								 "between 1 and 16M", optarg);
-			im.max_line = (size_t)v;
-			break;
-		case OPT_SIGN:
-			sign_opt = optarg;
-			break;
-		case OPT_MAC:
-			mac_opt = optarg;
-			break;
-		case OPT_SEG:
-			if (vg_parse_size(optarg, &seg) < 0 || seg < 4096)
-				return cli_usage_error("import", "--segment-size: '%s' is not a size "
-								 "of at least 4K", optarg);
-			break;
-		case OPT_QUIET:
-			im.quiet = true;
-			break;
-		case OPT_JSON:
-			im.json = true;
-			break;
-		case OPT_STATE:
-			if (cli_set_state_dir(c, optarg) < 0)
-				return CLI_USAGE;
-			break;
-		case 'h':
-			fputs(import_usage, stdout);
-			return CLI_OK;
-		default:
-			return cli_usage_error("import", "unknown option");
-		}
-	}
-	if (optind >= argc)
+	if (argc < 1)
 		return cli_usage_error("import", "give one or more files, or - for standard input");
-	if (argc - optind > IMPORT_MAX_FILES)
+	if (argc > IMPORT_MAX_FILES)
 		return cli_usage_error("import", "at most %d files at once", IMPORT_MAX_FILES);
-	for (int i = optind; i < argc; i++) {
+	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "-") && access(argv[i], R_OK) < 0) {
 			cli_error("cannot read '%s': %s", argv[i], strerror(errno));
 			return CLI_ERROR;
 		}
 	}
-	if (cli_state(c) < 0)
+	return 0;
+}
+
+/* The normalizer and the correlator (not with --raw). */
+static int setup_normalizer(struct import *im, const struct import_opts *o)
+{
+	struct norm_options no = { .max_string = (size_t)o->max_string, .max_input = im->max_line };
+	int rc;
+
+	if (o->raw)
+		return 0;
+	rc = norm_ctx_new(&no, &im->norm);
+	if (rc == 0)
+		rc = corr_new(NULL, &im->corr);
+	if (rc < 0) {
+		cli_error("cannot set up the normalizer: %s", strerror(-rc));
 		return CLI_ERROR;
-	sign = key_spec(sign_opt, "VIGIL_SIGNING_KEY", sbuf, sizeof(sbuf), c,
-			LEDGER_SIGNING_KEY_FILE);
-	mac = key_spec(mac_opt, "VIGIL_MAC_KEY", mbuf, sizeof(mbuf), c, LEDGER_MAC_KEY_FILE);
-	if (!sign || !mac || cli_state_path(c, dir, sizeof(dir), "ledger") < 0) {
+	}
+	return 0;
+}
+
+/* Opens the ledger of the state directory with its keys; 0 or CLI_ERROR. */
+static int open_ledger(struct import *im, const struct import_opts *o)
+{
+	struct ledger_options lo = { .dir = im->dir, .segment_bytes = o->segment };
+	struct ledger_open_info info;
+	char sbuf[4300], mbuf[4300], err[1024];
+	int rc;
+
+	lo.signing_key = key_spec(o->sign, "VIGIL_SIGNING_KEY", sbuf, sizeof(sbuf), im->c,
+				  LEDGER_SIGNING_KEY_FILE);
+	lo.mac_key = key_spec(o->mac, "VIGIL_MAC_KEY", mbuf, sizeof(mbuf), im->c,
+			      LEDGER_MAC_KEY_FILE);
+	if (!lo.signing_key || !lo.mac_key) {
 		cli_error("state directory path too long");
 		return CLI_ERROR;
 	}
-	if (!sign_opt && !getenv("VIGIL_SIGNING_KEY") && access(sbuf + 5, F_OK) < 0) {
+	if (!o->sign && !getenv("VIGIL_SIGNING_KEY") && access(sbuf + 5, F_OK) < 0) {
 		cli_error("no signing key at '%s'; run 'vigil keys init' first", sbuf + 5);
 		return CLI_ERROR;
 	}
-	if (!raw) {
-		no.max_input = im.max_line;
-		rc = norm_ctx_new(&no, &im.norm);
-		if (rc == 0)
-			rc = corr_new(NULL, &im.corr);
-		if (rc < 0) {
-			cli_error("cannot set up the normalizer: %s", strerror(-rc));
-			return CLI_ERROR;
-		}
-	}
-	lo.dir = dir;
-	lo.signing_key = sign;
-	lo.mac_key = mac;
-	lo.segment_bytes = seg;
-	rc = ledger_open(&lo, &im.l, &info, err, sizeof(err));
+	rc = ledger_open(&lo, &im->l, &info, err, sizeof(err));
 	if (rc < 0) {
 		cli_error("%s", err);
-		norm_ctx_free(im.norm);
-		corr_free(im.corr);
 		return CLI_ERROR;
 	}
-	if (info.recovered && !im.quiet)
+	if (info.recovered && !im->quiet)
 		fprintf(stderr,
 			"vigil import: recovered the ledger after a crash: cut %" PRIu64
 			" bytes (%" PRIu64 " partial records) from segment %" PRIu64 "\n",
 			info.dropped_bytes, info.dropped_frames, info.recovered_segment);
-	if (im.json)
-		im.bad = json_array();
-	vbuf_init(&im.canon, LEDGER_MAX_PAYLOAD);
+	return 0;
+}
 
-	for (int i = optind; i < argc && !im.stop && !im.fatal; i++) {
+/* Reads every input in turn; CLI_OK, or CLI_ERROR when one could not be read. */
+static int import_files(struct import *im, int argc, char **argv)
+{
+	int status = CLI_OK;
+
+	for (int i = 0; i < argc && !im->stop && !im->fatal; i++) {
 		bool is_stdin = !strcmp(argv[i], "-");
 		FILE *f = is_stdin ? stdin : fopen(argv[i], "re");
 
@@ -375,55 +329,103 @@ int cmd_import(struct cli *c, int argc, char **argv)
 			status = CLI_ERROR;
 			break;
 		}
-		if (import_stream(&im, is_stdin ? "<stdin>" : argv[i], f) < 0)
+		if (import_stream(im, is_stdin ? "<stdin>" : argv[i], f) < 0)
 			status = CLI_ERROR;
 		if (!is_stdin)
 			fclose(f);
 	}
-	show_progress(&im, true);
+	show_progress(im, true);
+	return status;
+}
 
-	/* Seal and close: what was appended is durable and sealed, whatever
-	 * happened above. */
-	rc = ledger_seal(im.l, &sealed);
+/* Seals and closes: what was appended is durable and sealed, whatever
+ * happened before.  CLI_OK or CLI_ERROR. */
+static int seal_and_close(struct import *im, uint64_t *sealed)
+{
+	int rc = ledger_seal(im->l, sealed);
+
 	if (rc == 0)
-		rc = ledger_close(im.l);
+		rc = ledger_close(im->l);
 	else
-		ledger_close(im.l);
+		ledger_close(im->l);
+	im->l = NULL;
 	if (rc < 0) {
 		cli_error("cannot make the ledger durable: %s", strerror(-rc));
-		status = CLI_ERROR;
+		return CLI_ERROR;
 	}
-	if (im.fatal) {
-		cli_error("ledger append failed: %s", strerror(-im.fatal));
-		status = CLI_ERROR;
-	}
-	norm_ctx_free(im.norm);
-	corr_free(im.corr);
-	vbuf_release(&im.canon);
-	if (status == CLI_OK && im.skipped)
-		status = CLI_FAIL;
+	return CLI_OK;
+}
 
-	if (im.json) {
-		json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:b, s:o}", "imported",
-				      (json_int_t)im.imported, "skipped", (json_int_t)im.skipped,
-				      "first_seq", (json_int_t)im.first_seq, "last_seq",
-				      (json_int_t)im.last_seq, "sealed_seq", (json_int_t)sealed,
-				      "ledger", dir, "stopped", im.stop && im.strict, "bad_lines",
-				      im.bad);
+static void report(const struct import *im, uint64_t sealed)
+{
+	if (im->json) {
+		json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:b, s:O}", "imported",
+				      (json_int_t)im->imported, "skipped", (json_int_t)im->skipped,
+				      "first_seq", (json_int_t)im->first_seq, "last_seq",
+				      (json_int_t)im->last_seq, "sealed_seq", (json_int_t)sealed,
+				      "ledger", im->dir, "stopped", im->stop && im->strict,
+				      "bad_lines", im->bad);
 
 		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
 		json_decref(j);
-	} else if (!im.quiet) {
-		printf("Imported %" PRIu64 " event%s into %s", im.imported,
-		       im.imported == 1 ? "" : "s", dir);
-		if (im.imported)
-			printf(" (seq %" PRIu64 "..%" PRIu64 ")", im.first_seq, im.last_seq);
-		printf("; %" PRIu64 " bad line%s %s", im.skipped, im.skipped == 1 ? "" : "s",
-		       im.strict && im.skipped ? "(stopped)" : "skipped");
+	} else if (!im->quiet) {
+		printf("Imported %" PRIu64 " event%s into %s", im->imported,
+		       im->imported == 1 ? "" : "s", im->dir);
+		if (im->imported)
+			printf(" (seq %" PRIu64 "..%" PRIu64 ")", im->first_seq, im->last_seq);
+		printf("; %" PRIu64 " bad line%s %s", im->skipped, im->skipped == 1 ? "" : "s",
+		       im->strict && im->skipped ? "(stopped)" : "skipped");
 		if (sealed)
 			printf("; sealed through seq %" PRIu64, sealed);
 		printf("\n");
 	}
+}
+
+int cmd_import(struct cli *c, int argc, char **argv)
+{
+	struct import_opts o = { .agent = "claude-code", .max_line = IMPORT_DEFAULT_MAX_LINE };
+	struct import im = { .c = c };
+	uint64_t sealed = 0;
+	int rc, status;
+
+	if ((rc = cli_parse(c, &import_cmd, &o, &argc, &argv)) != CLI_CONTINUE)
+		return rc;
+	if ((rc = check_inputs(argc, argv)) != 0)
+		return rc;
+	if (cli_state(c) < 0)
+		return CLI_ERROR;
+	im.agent = o.agent;
+	im.strict = o.strict;
+	im.quiet = c->quiet;
+	im.json = c->json;
+	im.max_line = (size_t)o.max_line;
+	if (cli_state_path(c, im.dir, sizeof(im.dir), "ledger") < 0) {
+		cli_error("state directory path too long");
+		return CLI_ERROR;
+	}
+	status = setup_normalizer(&im, &o);
+	if (status == 0)
+		status = open_ledger(&im, &o);
+	if (status)
+		goto out;
+	if (im.json)
+		im.bad = json_array();
+	vbuf_init(&im.canon, LEDGER_MAX_PAYLOAD);
+	status = import_files(&im, argc, argv);
+	if (seal_and_close(&im, &sealed) != CLI_OK)
+		status = CLI_ERROR;
+	if (im.fatal) {
+		cli_error("ledger append failed: %s", strerror(-im.fatal));
+		status = CLI_ERROR;
+	}
+	if (status == CLI_OK && im.skipped)
+		status = CLI_FAIL;
+	report(&im, sealed);
+out:
+	norm_ctx_free(im.norm);
+	corr_free(im.corr);
+	vbuf_release(&im.canon);
+	json_decref(im.bad);
 	return status;
 }

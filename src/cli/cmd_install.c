@@ -11,12 +11,11 @@
  * just before replacing it so that an edit made meanwhile (the agent itself
  * writes settings.local.json) is merged again rather than lost.
  */
-#include "cli.h"
+#include "options.h"
 #include "config.h"
 #include "install.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
@@ -31,87 +30,9 @@
 #define INSTALL_ATTEMPTS 3 /* rereads when the file changes under us */
 #define INSTALL_BACKUP_SUFFIX ".vigil-bak"
 
-static const char install_usage[] =
-	"usage: vigil install   [--project|--local|--user] [--agent AGENT] [--dir PROJECT]\n"
-	"                       [--hook PATH] [--timeout SECONDS] [--fail-closed[=EVENTS]]\n"
-	"                       [--dry-run] [--json]\n"
-	"       vigil uninstall [--project|--local|--user] [--agent AGENT] [--dir PROJECT]\n"
-	"                       [--hook PATH] [--dry-run] [--json]\n"
-	"\n"
-	"install adds vigil's hook (vigil-hook) to every hook event of a coding agent, so\n"
-	"that each prompt, tool call, result, subagent and stop reaches vigild.  It merges\n"
-	"into the settings file: the user's own hooks and every other setting stay as\n"
-	"they are, vigil's entries are added once and updated in place (a second run\n"
-	"changes nothing).  A file that is not valid JSON or not shaped like hook\n"
-	"settings is left untouched, with the reason.  uninstall removes exactly vigil's\n"
-	"entries.  The first change to an existing file keeps a copy of it as\n"
-	"FILE" INSTALL_BACKUP_SUFFIX ".\n"
-	"\n"
-	"Where (Claude Code; PROJECT is --dir, else the git root of the current\n"
-	"directory, else the current directory):\n"
-	"  --project           PROJECT/.claude/settings.json (default; shared with the team)\n"
-	"  --local             PROJECT/.claude/settings.local.json (this checkout only)\n"
-	"  --user              ~/.claude/settings.json ($CLAUDE_CONFIG_DIR if set)\n"
-	"  --agent AGENT       claude (default), codex (PROJECT/.codex/hooks.json or\n"
-	"                      ~/.codex/hooks.json) or gemini (PROJECT/.gemini/settings.json\n"
-	"                      or ~/.gemini/settings.json); codex and gemini have no --local\n"
-	"\n"
-	"Options:\n"
-	"  --dir PROJECT       the project directory\n"
-	"  --hook PATH         the vigil-hook to run (default: the one next to this vigil,\n"
-	"                      else vigil-hook on PATH); uninstall also recognises\n"
-	"                      commands running PATH\n"
-	"  --timeout SECONDS   the agent's time limit for one hook run (default 10)\n"
-	"  --fail-closed[=EVENTS]  blocking events whose action is refused when vigild\n"
-	"                      cannot decide (down, late, failing); EVENTS is a comma\n"
-	"                      list (e.g. PreToolUse), all blocking events without it.\n"
-	"                      Default: fail open (the action runs, the event is\n"
-	"                      spooled and an alert is raised once vigild is back)\n"
-	"  --dry-run           show what would change and the resulting file; write nothing\n"
-	"  --json              print {action, agent, scope, file, changed, added, updated,\n"
-	"                      removed, ...} as JSON\n"
-	"  --state-dir DIR     state directory of the vigild to report to\n"
-	"\n"
-	"When the state directory is not the default one (--state-dir or\n"
-	"$VIGIL_STATE_DIR is set), the hook command starts with VIGIL_STATE_DIR=DIR so\n"
-	"that the hook reaches that daemon; $VIGIL_SOCKET is carried the same way.\n"
-	"\n"
-	"Exit status: 0 done (or nothing to do); 1 the settings file cannot be used\n"
-	"(invalid JSON, wrong shape, too large); 2 usage error; 3 vigil-hook not found\n"
-	"or the file could not be read or written.\n";
-
-enum install_scope { SCOPE_PROJECT, SCOPE_LOCAL, SCOPE_USER };
+/* SCOPE_UNSET: no scope option given yet (then the project). */
+enum install_scope { SCOPE_UNSET = -1, SCOPE_PROJECT, SCOPE_LOCAL, SCOPE_USER };
 static const char *const scope_names[] = { "project", "local", "user" };
-
-enum {
-	OPT_PROJECT = 256,
-	OPT_LOCAL,
-	OPT_USER,
-	OPT_AGENT,
-	OPT_DIR,
-	OPT_HOOK,
-	OPT_TIMEOUT,
-	OPT_DRY,
-	OPT_JSON,
-	OPT_STATE,
-	OPT_FAIL_CLOSED,
-};
-
-static const struct option install_opts[] = {
-	{ "project", no_argument, NULL, OPT_PROJECT },
-	{ "local", no_argument, NULL, OPT_LOCAL },
-	{ "user", no_argument, NULL, OPT_USER },
-	{ "agent", required_argument, NULL, OPT_AGENT },
-	{ "dir", required_argument, NULL, OPT_DIR },
-	{ "hook", required_argument, NULL, OPT_HOOK },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "dry-run", no_argument, NULL, OPT_DRY },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "state-dir", required_argument, NULL, OPT_STATE },
-	{ "fail-closed", optional_argument, NULL, OPT_FAIL_CLOSED },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
 
 struct install {
 	struct cli *c;
@@ -119,8 +40,8 @@ struct install {
 	const struct install_agent *agent;
 	enum install_scope scope;
 	const char *dir, *hook;
-	bool remove, dry_run, json, timeout_set;
-	long long timeout_s;
+	bool remove, dry_run, json;
+	uint64_t timeout_s; /* --timeout; 0: not given */
 	char path[PATH_MAX];   /* the settings file, as named */
 	char target[PATH_MAX]; /* the file written: path, or a symlink's target */
 	char hook_path[PATH_MAX];
@@ -685,87 +606,165 @@ static int check_fail_closed(struct install *in)
 	return 0;
 }
 
+static int opt_scope(const struct cli_optarg *p, const char *arg);
+static int opt_agent(const struct cli_optarg *p, const char *arg);
+static int opt_fail_closed(const struct cli_optarg *p, const char *arg);
+static int opt_timeout(const struct cli_optarg *p, const char *arg);
+
+#define IN struct install
+static const struct cli_option install_options[] = {
+	CLI_GROUP("Where (Claude Code; PROJECT is --dir, else the git root of the current\n"
+		  "directory, else the current directory):"),
+	CLI_CALLBACK("project", 0, IN, scope, CLI_ARG_NONE, opt_scope, NULL,
+		     "PROJECT/.claude/settings.json (default; shared with the team)"),
+	CLI_CALLBACK("local", 0, IN, scope, CLI_ARG_NONE, opt_scope, NULL,
+		     "PROJECT/.claude/settings.local.json (this checkout only)"),
+	CLI_CALLBACK("user", 0, IN, scope, CLI_ARG_NONE, opt_scope, NULL,
+		     "~/.claude/settings.json ($CLAUDE_CONFIG_DIR if set)"),
+	CLI_CALLBACK("agent", 0, IN, agent, CLI_ARG_REQUIRED, opt_agent, "AGENT",
+		     "claude (default), codex (PROJECT/.codex/hooks.json or\n"
+		     "~/.codex/hooks.json) or gemini (PROJECT/.gemini/settings.json\n"
+		     "or ~/.gemini/settings.json); codex and gemini have no --local"),
+	CLI_GROUP("Options:"),
+	CLI_STRING("dir", 0, IN, dir, "PROJECT", "the project directory"),
+	CLI_STRING("hook", 0, IN, hook, "PATH",
+		   "the vigil-hook to run (default: the one next to this vigil,\n"
+		   "else vigil-hook on PATH); uninstall also recognises\n"
+		   "commands running PATH"),
+	CLI_CALLBACK("timeout", 0, IN, timeout_s, CLI_ARG_REQUIRED, opt_timeout, "SECONDS",
+		     "the agent's time limit for one hook run (default 10)"),
+	CLI_CALLBACK("fail-closed", 0, IN, fail_closed, CLI_ARG_OPTIONAL, opt_fail_closed,
+		     "[=EVENTS]",
+		     "blocking events whose action is refused when vigild\n"
+		     "cannot decide (down, late, failing); EVENTS is a comma\n"
+		     "list (e.g. PreToolUse), all blocking events without it.\n"
+		     "Default: fail open (the action runs, the event is\n"
+		     "spooled and an alert is raised once vigild is back)"),
+	CLI_FLAG("dry-run", 0, IN, dry_run, "show what would change and the resulting file; write nothing"),
+	CLI_OPT_JSON("print {action, agent, scope, file, changed, added, updated,\n"
+		     "removed, ...} as JSON"),
+	CLI_OPT_STATE_DIR_HELP("state directory of the vigild to report to"),
+	CLI_END,
+};
+#undef IN
+
+#define INSTALL_USAGE                                                                      \
+	"usage: vigil install   [--project|--local|--user] [--agent AGENT] [--dir PROJECT]\n" \
+	"                       [--hook PATH] [--timeout SECONDS] [--fail-closed[=EVENTS]]\n" \
+	"                       [--dry-run] [--json]\n"                                        \
+	"       vigil uninstall [--project|--local|--user] [--agent AGENT] [--dir PROJECT]\n" \
+	"                       [--hook PATH] [--dry-run] [--json]\n"                          \
+	"\n"                                                                                    \
+	"install adds vigil's hook (vigil-hook) to every hook event of a coding agent, so\n"   \
+	"that each prompt, tool call, result, subagent and stop reaches vigild.  It merges\n"  \
+	"into the settings file: the user's own hooks and every other setting stay as\n"       \
+	"they are, vigil's entries are added once and updated in place (a second run\n"        \
+	"changes nothing).  A file that is not valid JSON or not shaped like hook\n"           \
+	"settings is left untouched, with the reason.  uninstall removes exactly vigil's\n"    \
+	"entries.  The first change to an existing file keeps a copy of it as\n"               \
+	"FILE" INSTALL_BACKUP_SUFFIX ".\n"
+#define INSTALL_FOOTER                                                                     \
+	"When the state directory is not the default one (--state-dir or\n"                    \
+	"$VIGIL_STATE_DIR is set), the hook command starts with VIGIL_STATE_DIR=DIR so\n"      \
+	"that the hook reaches that daemon; $VIGIL_SOCKET is carried the same way.\n"          \
+	"\n"                                                                                    \
+	"Exit status: 0 done (or nothing to do); 1 the settings file cannot be used\n"         \
+	"(invalid JSON, wrong shape, too large); 2 usage error; 3 vigil-hook not found\n"      \
+	"or the file could not be read or written.\n"
+
+static const struct cli_cmd install_cmd = {
+	.name = "install",
+	.usage = INSTALL_USAGE,
+	.options = install_options,
+	.footer = INSTALL_FOOTER,
+	.max_args = 0,
+};
+
+static const struct cli_cmd uninstall_cmd = {
+	.name = "uninstall",
+	.usage = INSTALL_USAGE,
+	.options = install_options,
+	.footer = INSTALL_FOOTER,
+	.max_args = 0,
+};
+
+/* --project, --local, --user: one of them. */
+static int opt_scope(const struct cli_optarg *p, const char *arg)
+{
+	const char *name = p->opt->long_name;
+	enum install_scope *scope = p->value;
+	enum install_scope s = !strcmp(name, "project") ? SCOPE_PROJECT
+			       : !strcmp(name, "local") ? SCOPE_LOCAL
+							: SCOPE_USER;
+
+	(void)arg;
+	if (*scope != SCOPE_UNSET && s != *scope)
+		return cli_usage_error(p->cmd, "give one of --project, --local, --user");
+	*scope = s;
+	return 0;
+}
+
+static int opt_agent(const struct cli_optarg *p, const char *arg)
+{
+	const struct install_agent *a = install_agent_find(arg);
+
+	if (!a)
+		return cli_usage_error(p->cmd, "--agent '%s': not one of claude, codex, gemini", arg);
+	*(const struct install_agent **)p->value = a;
+	return 0;
+}
+
+static int opt_timeout(const struct cli_optarg *p, const char *arg)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || end == arg || *end || *arg == '-' || v < 1 || v > INSTALL_MAX_TIMEOUT)
+		return cli_usage_error(p->cmd, "--timeout '%s': give whole seconds, 1 to %d", arg,
+				       INSTALL_MAX_TIMEOUT);
+	*(uint64_t *)p->value = v;
+	return 0;
+}
+
+/* --fail-closed[=EVENTS]: "*" for all, else ",Ev1,Ev2," (checked later,
+ * when the agent is known). */
+static int opt_fail_closed(const struct cli_optarg *p, const char *arg)
+{
+	char *fc = p->value;
+	size_t cap = sizeof(((struct install *)0)->fail_closed);
+
+	if (!arg || !*arg || !strcmp(arg, "all"))
+		snprintf(fc, cap, "*");
+	else if (snprintf(fc, cap, ",%s,", arg) >= (int)cap)
+		return cli_usage_error(p->cmd, "--fail-closed: list too long");
+	return 0;
+}
+
+/* CLI_CONTINUE, or the exit status (--help, usage errors). */
 static int parse_args(struct install *in, int argc, char **argv)
 {
-	bool scope_set = false;
-	char *end;
-	int o;
+	int rc = cli_parse(in->c, in->remove ? &uninstall_cmd : &install_cmd, in, &argc, &argv);
 
-	optind = 0;
-	while ((o = getopt_long(argc, argv, "h", install_opts, NULL)) != -1) {
-		switch (o) {
-		case OPT_PROJECT:
-		case OPT_LOCAL:
-		case OPT_USER: {
-			enum install_scope s = o == OPT_PROJECT ? SCOPE_PROJECT
-					     : o == OPT_LOCAL	? SCOPE_LOCAL
-								: SCOPE_USER;
-
-			if (scope_set && s != in->scope)
-				return cli_usage_error(in->cmd, "give one of --project, --local, --user");
-			in->scope = s;
-			scope_set = true;
-			break;
-		}
-		case OPT_AGENT:
-			in->agent = install_agent_find(optarg);
-			if (!in->agent)
-				return cli_usage_error(in->cmd,
-						       "--agent '%s': not one of claude, codex, gemini",
-						       optarg);
-			break;
-		case OPT_DIR:
-			in->dir = optarg;
-			break;
-		case OPT_HOOK:
-			in->hook = optarg;
-			break;
-		case OPT_TIMEOUT:
-			errno = 0;
-			in->timeout_s = strtoll(optarg, &end, 10);
-			if (errno || end == optarg || *end || in->timeout_s < 1 ||
-			    in->timeout_s > INSTALL_MAX_TIMEOUT)
-				return cli_usage_error(in->cmd,
-						       "--timeout '%s': give whole seconds, 1 to %d",
-						       optarg, INSTALL_MAX_TIMEOUT);
-			in->timeout_set = true;
-			break;
-		case OPT_DRY:
-			in->dry_run = true;
-			break;
-		case OPT_FAIL_CLOSED:
-			if (!optarg || !*optarg || !strcmp(optarg, "all"))
-				snprintf(in->fail_closed, sizeof(in->fail_closed), "*");
-			else if (snprintf(in->fail_closed, sizeof(in->fail_closed), ",%s,",
-					  optarg) >= (int)sizeof(in->fail_closed))
-				return cli_usage_error(in->cmd, "--fail-closed: list too long");
-			break;
-		case OPT_JSON:
-			in->json = true;
-			break;
-		case OPT_STATE:
-			if (cli_set_state_dir(in->c, optarg) < 0)
-				return CLI_USAGE;
-			break;
-		case 'h':
-			fputs(install_usage, stdout);
-			return -1;
-		default:
-			return cli_usage_error(in->cmd, "unknown option");
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error(in->cmd, "unexpected argument '%s'", argv[optind]);
+	if (rc != CLI_CONTINUE)
+		return rc;
+	in->json = in->c->json;
+	if (in->scope == SCOPE_UNSET)
+		in->scope = SCOPE_PROJECT;
 	if (in->scope == SCOPE_LOCAL && !in->agent->local_file)
 		return cli_usage_error(in->cmd, "%s has no local scope; use --project or --user",
 				       in->agent->title);
 	if (in->scope == SCOPE_USER && in->dir)
 		return cli_usage_error(in->cmd, "--dir applies to --project and --local");
-	if (in->remove && in->timeout_set)
+	if (in->remove && in->timeout_s)
 		return cli_usage_error(in->cmd, "--timeout applies to install");
 	if (in->remove && in->fail_closed[0])
 		return cli_usage_error(in->cmd, "--fail-closed applies to install");
-	return check_fail_closed(in);
+	if (!in->timeout_s)
+		in->timeout_s = INSTALL_DEFAULT_TIMEOUT;
+	rc = check_fail_closed(in);
+	return rc ? rc : CLI_CONTINUE;
 }
 
 static int install_main(struct cli *c, int argc, char **argv, bool remove)
@@ -775,7 +774,7 @@ static int install_main(struct cli *c, int argc, char **argv, bool remove)
 		.cmd = remove ? "uninstall" : "install",
 		.agent = install_agent_find("claude"),
 		.remove = remove,
-		.timeout_s = INSTALL_DEFAULT_TIMEOUT,
+		.scope = SCOPE_UNSET,
 	};
 	bool retry = false;
 	int rc;
@@ -790,10 +789,8 @@ static int install_main(struct cli *c, int argc, char **argv, bool remove)
 		goto out;
 	}
 	rc = parse_args(&in, argc, argv);
-	if (rc != 0) {
-		rc = rc < 0 ? CLI_OK : rc; /* -1: --help */
+	if (rc != CLI_CONTINUE)
 		goto out;
-	}
 	if (settings_path(&in) < 0) {
 		rc = CLI_ERROR;
 		goto out;

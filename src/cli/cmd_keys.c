@@ -52,8 +52,10 @@ static void print_json(json_t *j)
 	json_decref(j);
 }
 
-static int keys_init(struct cli *c, uint64_t epoch_s, bool force, const char *vko, bool json)
+int cli_keys_init(struct cli *c, uint64_t epoch_s, bool force, const char *vko)
 {
+	bool json = c->json;
+
 	struct ledger_keys_created kc;
 	char dir[4200], err[512], vk[256];
 	int rc, n;
@@ -224,7 +226,7 @@ int cmd_keys(struct cli *c, int argc, char **argv)
 	if (cli_state(c) < 0)
 		return CLI_ERROR;
 	if (!strcmp(sub, "init"))
-		return keys_init(c, o.epoch_s, o.force, o.vko, c->json);
+		return cli_keys_init(c, o.epoch_s, o.force, o.vko);
 	if (!strcmp(sub, "show"))
 		return keys_show(c, c->json);
 	return cli_usage_error("keys", "unknown subcommand '%s'", sub);

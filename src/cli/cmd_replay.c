@@ -21,24 +21,27 @@
 #define REPLAY_TARGET 72     /* characters of a target on a line */
 #define REPLAY_TEXT 200	     /* characters of a prompt or an error */
 
-static const char replay_usage[] =
-	"usage: vigil replay [OPTIONS] SESSION\n"
-	"\n"
-	"Shows one session as a timeline: prompts, each tool call on one line (its\n"
-	"PreToolUse and PostToolUse paired: tool, target, outcome, duration; pending and\n"
-	"abandoned calls marked), subagents indented under the Agent call that spawned\n"
-	"them, files changed, stops and the end; then a summary (duration, counts, files\n"
-	"changed, tokens and cost when known).  SESSION is a session id or a unique\n"
-	"prefix of one (see 'vigil sessions').  Times are UTC.\n"
-	"\n"
-	"Options:\n"
-	"  --json              one JSON document: session, timeline, files_changed, summary\n"
-	"  --state-dir DIR     state directory\n"
-	"\n"
-	"Exit status: 0 shown; 1 no such session (or the prefix is ambiguous); 2 usage\n"
-	"error; 3 no index or it cannot be read.\n";
+static const struct cli_option replay_options[] = {
+	CLI_OPT_JSON("one JSON document: session, timeline, files_changed, summary"),
+	CLI_OPT_STATE_DIR,
+	CLI_END,
+};
 
-enum { OPT_JSON = 256, OPT_STATE };
+static const struct cli_cmd replay_cmd = {
+	.name = "replay",
+	.usage = "usage: vigil replay [OPTIONS] SESSION\n"
+		 "\n"
+		 "Shows one session as a timeline: prompts, each tool call on one line (its\n"
+		 "PreToolUse and PostToolUse paired: tool, target, outcome, duration; pending and\n"
+		 "abandoned calls marked), subagents indented under the Agent call that spawned\n"
+		 "them, files changed, stops and the end; then a summary (duration, counts, files\n"
+		 "changed, tokens and cost when known).  SESSION is a session id or a unique\n"
+		 "prefix of one (see 'vigil sessions').  Times are UTC.\n",
+	.options = replay_options,
+	.footer = "Exit status: 0 shown; 1 no such session (or the prefix is ambiguous); 2 usage\n"
+		  "error; 3 no index or it cannot be read.\n",
+	.max_args = -1,
+};
 
 struct replay {
 	const struct cli *c;
@@ -248,76 +251,89 @@ static void print_call(struct replay *r, const struct idx_event *ev, json_t *cal
 	}
 }
 
-static int on_event(void *arg, const struct idx_event *ev)
+/* The tool call an event belongs to (NULL: none). */
+static json_t *event_call(struct replay *r, const struct idx_event *ev)
 {
-	struct replay *r = arg;
-	int depth = agent_depth(r, ev->agent_id);
 	const char *ty = ev->event_type ? ev->event_type : "other";
 	const char *hook = ev->hook ? ev->hook : "";
-	char key[512], text[REPLAY_TEXT * 4 + 8], sub[64], extra[160] = "";
-	json_t *call = NULL, *change, *entry;
+	char key[512];
+
+	if (!ev->tool_use_id)
+		return NULL;
+	if (strcmp(hook, "PreToolUse") && strcmp(hook, "PostToolUse") &&
+	    strcmp(hook, "PostToolUseFailure") && strcmp(ty, "tool_abandoned"))
+		return NULL;
+	call_key(ev->agent_id, ev->tool_use_id, key, sizeof(key));
+	return json_object_get(r->calls, key);
+}
+
+/* A tool call's line, or nothing when it was shown at another event of it. */
+static int on_call_event(struct replay *r, const struct idx_event *ev, json_t *call, int depth)
+{
+	json_t *pre = json_object_get(call, "pre_seq");
+	json_t *post = json_object_get(call, "post_seq"), *change, *entry;
 	bool lone = false;
+	char key[32];
 
-	if (ev->tool_use_id) {
-		call_key(ev->agent_id, ev->tool_use_id, key, sizeof(key));
-		call = json_object_get(r->calls, key);
-	}
-	if (call && (!strcmp(hook, "PreToolUse") || !strcmp(hook, "PostToolUse") ||
-		     !strcmp(hook, "PostToolUseFailure") || !strcmp(ty, "tool_abandoned"))) {
-		json_t *pre = json_object_get(call, "pre_seq"), *post;
-
-		/* A call is shown once, where it started; a Post (or the daemon's
-		 * tool_abandoned) without a Pre is shown where it is. */
-		if (json_is_integer(pre) && (uint64_t)json_integer_value(pre) != ev->seq)
+	/* A call is shown once, where it started; a Post (or the daemon's
+	 * tool_abandoned) without a Pre is shown where it is. */
+	if (json_is_integer(pre) && (uint64_t)json_integer_value(pre) != ev->seq)
+		return 0;
+	if (!json_is_integer(pre)) {
+		if (json_is_integer(post) && (uint64_t)json_integer_value(post) != ev->seq)
 			return 0;
-		if (!json_is_integer(pre)) {
-			post = json_object_get(call, "post_seq");
-			if (json_is_integer(post) && (uint64_t)json_integer_value(post) != ev->seq)
-				return 0;
-			lone = true;
-		}
-		post = json_object_get(call, "post_seq");
-		snprintf(key, sizeof(key), "%" JSON_INTEGER_FORMAT,
-			 json_is_integer(post) ? json_integer_value(post) : (json_int_t)0);
-		change = json_object_get(r->changes, key);
-		if (r->json) {
-			entry = base_entry(ev, "tool_call", depth);
-			if (entry) {
-				json_object_update(entry, call);
-				json_object_set(entry, "file_change", change ? change : json_null());
-				json_object_set_new(entry, "seq", json_integer((json_int_t)ev->seq));
-			}
-			return emit_json(r, entry);
-		}
-		print_call(r, ev, call, change, depth, lone);
-		return ferror(stdout) ? -EPIPE : 0;
+		lone = true;
 	}
-
-	/* Everything else is one line of its own. */
+	snprintf(key, sizeof(key), "%" JSON_INTEGER_FORMAT,
+		 json_is_integer(post) ? json_integer_value(post) : (json_int_t)0);
+	change = json_object_get(r->changes, key);
 	if (r->json) {
-		const char *kind = !strcmp(ty, "user_prompt")	   ? "prompt"
-				   : !strcmp(ty, "session_start")  ? "session_start"
-				   : !strcmp(ty, "session_end")	   ? "session_end"
-				   : !strcmp(ty, "stop")	   ? "stop"
-				   : !strcmp(ty, "subagent_start") ? "subagent_start"
-				   : !strcmp(ty, "subagent_stop")  ? "subagent_stop"
-								   : "event";
-
-		entry = base_entry(ev, kind, depth);
+		entry = base_entry(ev, "tool_call", depth);
 		if (entry) {
-			json_object_set_new(entry, "hook", jopt_str(ev->hook));
-			json_object_set_new(entry, "event_type", jopt_str(ev->event_type));
-			json_object_set_new(entry, "tool", jopt_str(ev->tool));
-			json_object_set_new(entry, "target", jopt_str(ev->target));
-			json_object_set_new(entry, "error", jopt_str(ev->error));
-			if (ev->agent_id && !strcmp(kind, "subagent_start")) {
-				json_t *a = json_object_get(r->agents, ev->agent_id);
-
-				json_object_set(entry, "agent", a ? a : json_null());
-			}
+			json_object_update(entry, call);
+			json_object_set(entry, "file_change", change ? change : json_null());
+			json_object_set_new(entry, "seq", json_integer((json_int_t)ev->seq));
 		}
 		return emit_json(r, entry);
 	}
+	print_call(r, ev, call, change, depth, lone);
+	return ferror(stdout) ? -EPIPE : 0;
+}
+
+/* Any other event, as a JSON timeline entry. */
+static int other_json(struct replay *r, const struct idx_event *ev, int depth)
+{
+	const char *ty = ev->event_type ? ev->event_type : "other";
+	const char *kind = !strcmp(ty, "user_prompt")	   ? "prompt"
+			   : !strcmp(ty, "session_start")  ? "session_start"
+			   : !strcmp(ty, "session_end")	   ? "session_end"
+			   : !strcmp(ty, "stop")	   ? "stop"
+			   : !strcmp(ty, "subagent_start") ? "subagent_start"
+			   : !strcmp(ty, "subagent_stop")  ? "subagent_stop"
+							   : "event";
+	json_t *entry = base_entry(ev, kind, depth);
+
+	if (entry) {
+		json_object_set_new(entry, "hook", jopt_str(ev->hook));
+		json_object_set_new(entry, "event_type", jopt_str(ev->event_type));
+		json_object_set_new(entry, "tool", jopt_str(ev->tool));
+		json_object_set_new(entry, "target", jopt_str(ev->target));
+		json_object_set_new(entry, "error", jopt_str(ev->error));
+		if (ev->agent_id && !strcmp(kind, "subagent_start")) {
+			json_t *a = json_object_get(r->agents, ev->agent_id);
+
+			json_object_set(entry, "agent", a ? a : json_null());
+		}
+	}
+	return emit_json(r, entry);
+}
+
+/* Any other event, as a line of its own. */
+static int other_line(struct replay *r, const struct idx_event *ev, int depth)
+{
+	const char *ty = ev->event_type ? ev->event_type : "other";
+	char text[REPLAY_TEXT * 4 + 8], sub[64], extra[160] = "";
+
 	line_start(r, ev->time_ns, depth);
 	cliq_clean(ev->target ? ev->target : ev->error ? ev->error : "", REPLAY_TEXT, text,
 		   sizeof(text));
@@ -355,6 +371,17 @@ static int on_event(void *arg, const struct idx_event *ev)
 		printf("%s%s%s\n", h, *text ? ": " : "", text);
 	}
 	return ferror(stdout) ? -EPIPE : 0;
+}
+
+static int on_event(void *arg, const struct idx_event *ev)
+{
+	struct replay *r = arg;
+	int depth = agent_depth(r, ev->agent_id);
+	json_t *call = event_call(r, ev);
+
+	if (call)
+		return on_call_event(r, ev, call, depth);
+	return r->json ? other_json(r, ev, depth) : other_line(r, ev, depth);
 }
 
 static void print_summary(struct replay *r)
@@ -438,123 +465,126 @@ static void print_header(struct replay *r)
 	printf("\n");
 }
 
+/* The session's tool calls, subagents and file changes, for lookup. */
+static int replay_load(struct replay *r, struct idx *ix, const char *sid)
+{
+	int rc = 0;
+
+	r->calls = json_object();
+	r->agents = json_object();
+	r->changes = json_object();
+	r->files = json_object();
+	if (!r->calls || !r->agents || !r->changes || !r->files)
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = idx_session_get(ix, sid, on_session, r);
+	if (rc == 0)
+		rc = idx_tool_calls(ix, sid, on_call, r);
+	if (rc == 0)
+		rc = idx_agents(ix, sid, on_agent, r);
+	if (rc == 0)
+		rc = idx_file_changes(ix, sid, on_change, r);
+	return rc;
+}
+
+/* The end of the --json document: subagents, files changed, summary. */
+static void print_json_tail(struct replay *r)
+{
+	json_t *files = json_array(), *agents = json_array(), *summary, *v;
+	const char *k;
+
+	json_object_foreach(r->files, k, v)
+		json_array_append(files, v);
+	json_object_foreach(r->agents, k, v) {
+		json_object_set_new(v, "depth", json_integer(agent_depth(r, k)));
+		json_array_append(agents, v);
+	}
+	summary = json_deep_copy(r->session);
+	if (summary) {
+		json_object_set_new(summary, "pending", json_integer((json_int_t)r->pending));
+		json_object_set_new(summary, "files_changed",
+				    json_integer((json_int_t)json_object_size(r->files)));
+	}
+	fputs("],\"subagents\":", stdout);
+	json_dumpf(agents, stdout, JSON_COMPACT);
+	fputs(",\"files_changed\":", stdout);
+	json_dumpf(files, stdout, JSON_COMPACT);
+	fputs(",\"summary\":", stdout);
+	json_dumpf(summary, stdout, JSON_COMPACT);
+	fputs("}\n", stdout);
+	json_decref(files);
+	json_decref(agents);
+	json_decref(summary);
+}
+
+/* Header, timeline and summary; the exit status. */
+static int replay_print(struct replay *r, struct idx *ix, const char *sid)
+{
+	struct idx_filter f = { .session_exact = true, .session = sid };
+	char err[512] = "";
+	int rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (r->json) {
+		fputs("{\"session\":", stdout);
+		json_dumpf(r->session, stdout, JSON_COMPACT);
+		fputs(",\"timeline\":[\n", stdout);
+	} else {
+		print_header(r);
+	}
+	rc = idx_query_events(ix, &f, on_event, r, err, sizeof(err));
+	if (rc == -EPIPE)
+		return CLI_OK;
+	if (rc < 0) {
+		cli_error("%s", *err ? err : strerror(-rc));
+		return CLI_ERROR;
+	}
+	if (r->json)
+		print_json_tail(r);
+	else
+		print_summary(r);
+	if (fflush(stdout) == EOF && errno != EPIPE) {
+		cli_error("cannot write the output: %s", strerror(errno));
+		return CLI_ERROR;
+	}
+	return CLI_OK;
+}
+
 int cmd_replay(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "state-dir", required_argument, NULL, OPT_STATE },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct replay r = { .c = c };
-	struct idx_filter f = { .session_exact = true };
 	struct idx *ix = NULL;
-	char sid[512], err[512] = "";
-	int o, rc, status = CLI_OK;
+	char sid[512];
+	int rc, status;
 
-	optind = 0;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'h':
-			fputs(replay_usage, stdout);
-			return CLI_OK;
-		case OPT_JSON:
-			r.json = true;
-			break;
-		case OPT_STATE:
-			if (cli_set_state_dir(c, optarg) < 0)
-				return CLI_USAGE;
-			break;
-		default:
-			return cli_usage_error("replay", "unknown option");
-		}
-	}
-	if (optind >= argc)
+	if ((rc = cli_parse(c, &replay_cmd, NULL, &argc, &argv)) != CLI_CONTINUE)
+		return rc;
+	if (argc < 1)
 		return cli_usage_error("replay", "which session? (see 'vigil sessions')");
-	if (argc - optind > 1)
+	if (argc > 1)
 		return cli_usage_error("replay", "one session at a time");
-	if (!*argv[optind] || strlen(argv[optind]) > 256)
+	if (!*argv[0] || strlen(argv[0]) > 256)
 		return cli_usage_error("replay", "a session id is 1 to 256 characters");
+	r.json = c->json;
 	rc = cliq_open(c, &ix);
 	if (rc)
 		return rc;
-	rc = idx_session_resolve(ix, argv[optind], sid, sizeof(sid));
+	rc = idx_session_resolve(ix, argv[0], sid, sizeof(sid));
 	if (rc == -ENOENT || rc == -ENOTUNIQ) {
 		cli_error(rc == -ENOENT ? "no session '%s' in the index"
 					: "'%s' is the start of several sessions; give more of the id",
-			  argv[optind]);
+			  argv[0]);
 		status = CLI_FAIL;
 		goto out;
 	}
-	r.calls = json_object();
-	r.agents = json_object();
-	r.changes = json_object();
-	r.files = json_object();
-	if (rc == 0 && (!r.calls || !r.agents || !r.changes || !r.files))
-		rc = -ENOMEM;
 	if (rc == 0)
-		rc = idx_session_get(ix, sid, on_session, &r);
-	if (rc == 0)
-		rc = idx_tool_calls(ix, sid, on_call, &r);
-	if (rc == 0)
-		rc = idx_agents(ix, sid, on_agent, &r);
-	if (rc == 0)
-		rc = idx_file_changes(ix, sid, on_change, &r);
+		rc = replay_load(&r, ix, sid);
 	if (rc < 0) {
 		cli_error("cannot read session '%s': %s", sid, strerror(-rc));
 		status = CLI_ERROR;
 		goto out;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	f.session = sid;
-	if (r.json) {
-		fputs("{\"session\":", stdout);
-		json_dumpf(r.session, stdout, JSON_COMPACT);
-		fputs(",\"timeline\":[\n", stdout);
-	} else {
-		print_header(&r);
-	}
-	rc = idx_query_events(ix, &f, on_event, &r, err, sizeof(err));
-	if (rc == -EPIPE)
-		goto out;
-	if (rc < 0) {
-		cli_error("%s", *err ? err : strerror(-rc));
-		status = CLI_ERROR;
-		goto out;
-	}
-	if (r.json) {
-		json_t *files = json_array(), *agents = json_array(), *summary, *v;
-		const char *k;
-
-		json_object_foreach(r.files, k, v)
-			json_array_append(files, v);
-		json_object_foreach(r.agents, k, v) {
-			json_object_set_new(v, "depth", json_integer(agent_depth(&r, k)));
-			json_array_append(agents, v);
-		}
-		summary = json_deep_copy(r.session);
-		if (summary) {
-			json_object_set_new(summary, "pending", json_integer((json_int_t)r.pending));
-			json_object_set_new(summary, "files_changed",
-					    json_integer((json_int_t)json_object_size(r.files)));
-		}
-		fputs("],\"subagents\":", stdout);
-		json_dumpf(agents, stdout, JSON_COMPACT);
-		fputs(",\"files_changed\":", stdout);
-		json_dumpf(files, stdout, JSON_COMPACT);
-		fputs(",\"summary\":", stdout);
-		json_dumpf(summary, stdout, JSON_COMPACT);
-		fputs("}\n", stdout);
-		json_decref(files);
-		json_decref(agents);
-		json_decref(summary);
-	} else {
-		print_summary(&r);
-	}
-	if (fflush(stdout) == EOF && errno != EPIPE) {
-		cli_error("cannot write the output: %s", strerror(errno));
-		status = CLI_ERROR;
-	}
+	status = replay_print(&r, ix, sid);
 out:
 	json_decref(r.session);
 	json_decref(r.calls);

@@ -7,13 +7,12 @@
  * the normalizer first, as `vigil import` does) or runs the test cases the
  * rules carry; `reload` asks the running daemon to load its rules again.
  */
-#include "cli.h"
+#include "options.h"
 #include "config.h"
 #include "pipeline.h"
 #include "rules.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -23,78 +22,15 @@
 #define RULES_CLI_MAX_LINE     (1024u * 1024u)
 #define RULES_CLI_TARGET_SHOWN 100 /* characters of an event's target in the text output */
 
-static const char rules_usage[] =
-	"usage: vigil rules list [--json] [SET OPTIONS]\n"
-	"       vigil rules validate [--json] [SET OPTIONS] [PATH...]\n"
-	"       vigil rules test [--json] [SET OPTIONS] [EVENTS...|-]\n"
-	"       vigil rules reload [--json]\n"
-	"\n"
-	"The Sigma detection rules, as the daemon loads them: the default pack built\n"
-	"into vigil, the files and directories of rules.paths in vigil.yaml, and the\n"
-	"overrides of rules.overrides (docs/config.md, docs/rules.md).\n"
-	"\n"
-	"  list       every rule: id, name, level, action, kind, source file:line, title\n"
-	"  validate   load the rules (and the config) and report every problem as\n"
-	"             FILE:LINE:COL: reason; with PATHs, check those files or directories\n"
-	"             instead of the configured ones\n"
-	"  test       with EVENTS (files of JSON lines, or - for stdin): run the rules\n"
-	"             over them in order, correlation windows included, and show which\n"
-	"             rules fire and why.  A line is a vigil event (\"schema\":\n"
-	"             \"vigil.event.v1\", as `vigil events --json` prints) or a raw hook\n"
-	"             payload, which is normalized first as `vigil import` does.  Without\n"
-	"             EVENTS: run the test cases embedded in the rules (tests:\n"
-	"             true_positives / false_positives) and show each result\n"
-	"  reload     ask the running daemon to load its config and rules again (it\n"
-	"             keeps the old set when the new one has errors)\n"
-	"\n"
-	"Set options:\n"
-	"  --config FILE       the config file (default: $VIGIL_CONFIG, else\n"
-	"                      $XDG_CONFIG_HOME/vigil/vigil.yaml, else\n"
-	"                      /etc/vigil/vigil.yaml)\n"
-	"  --rules PATH        load this rule file or directory instead of rules.paths\n"
-	"                      (repeatable); the default pack is then left out unless\n"
-	"                      --default-pack is given\n"
-	"  --default-pack      include the default pack\n"
-	"  --no-default-pack   leave the default pack out\n"
-	"  --no-overrides      ignore rules.overrides\n"
-	"  --agent NAME        test: the agent of raw hook payloads (default claude-code)\n"
-	"  --json              machine-readable output\n"
-	"\n"
-	"Exit status: 0 OK (test with EVENTS: the events were evaluated, whether or not\n"
-	"rules fired); 1 the rules or the config have errors, a test case failed, an\n"
-	"input line was bad, or the daemon refused the reload; 2 usage error; 3 could\n"
-	"not do the job (no daemon running for reload, unreadable input).\n";
-
-enum {
-	OPT_CONFIG = 300,
-	OPT_RULES,
-	OPT_PACK,
-	OPT_NOPACK,
-	OPT_NOOVR,
-	OPT_AGENT,
-	OPT_JSON,
-	OPT_STATE
-};
-
-static const struct option rules_opts[] = {
-	{ "config", required_argument, NULL, OPT_CONFIG },
-	{ "rules", required_argument, NULL, OPT_RULES },
-	{ "default-pack", no_argument, NULL, OPT_PACK },
-	{ "no-default-pack", no_argument, NULL, OPT_NOPACK },
-	{ "no-overrides", no_argument, NULL, OPT_NOOVR },
-	{ "agent", required_argument, NULL, OPT_AGENT },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "state-dir", required_argument, NULL, OPT_STATE },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+struct rules_paths {
+	const char *v[RULES_CLI_MAX_PATHS];
+	size_t n;
 };
 
 struct rcmd {
 	struct cli *c;
 	const char *sub;
-	const char *config;
-	const char *paths[RULES_CLI_MAX_PATHS];
-	size_t npaths;
+	struct rules_paths paths;
 	int pack; /* CONFIG_PACK_* */
 	bool no_overrides, json;
 	const char *agent;
@@ -104,6 +40,74 @@ struct rcmd {
 	struct config_diags cdiags;
 	size_t errors; /* config + rules errors */
 };
+
+static int opt_rules(const struct cli_optarg *p, const char *arg);
+
+#define RC struct rcmd
+static const struct cli_option rules_options[] = {
+	CLI_GROUP("Set options:"),
+	CLI_OPT_CONFIG("the config file (default: $VIGIL_CONFIG, else\n"
+		       "$XDG_CONFIG_HOME/vigil/vigil.yaml, else\n"
+		       "/etc/vigil/vigil.yaml)"),
+	CLI_CALLBACK("rules", 0, RC, paths, CLI_ARG_REQUIRED, opt_rules, "PATH",
+		     "load this rule file or directory instead of rules.paths\n"
+		     "(repeatable); the default pack is then left out unless\n"
+		     "--default-pack is given"),
+	CLI_SET_INT("default-pack", RC, pack, CONFIG_PACK_YES, "include the default pack"),
+	CLI_SET_INT("no-default-pack", RC, pack, CONFIG_PACK_NO, "leave the default pack out"),
+	CLI_FLAG("no-overrides", 0, RC, no_overrides, "ignore rules.overrides"),
+	CLI_OPT_AGENT(RC, agent, "test: the agent of raw hook payloads (default claude-code)"),
+	CLI_OPT_JSON("machine-readable output"),
+	CLI_OPT_STATE_DIR_HELP("state directory (reload: of the daemon to ask)"),
+	CLI_END,
+};
+#undef RC
+
+static const struct cli_cmd rules_cmd = {
+	.name = "rules",
+	.usage = "usage: vigil rules list [--json] [SET OPTIONS]\n"
+		 "       vigil rules validate [--json] [SET OPTIONS] [PATH...]\n"
+		 "       vigil rules test [--json] [SET OPTIONS] [EVENTS...|-]\n"
+		 "       vigil rules reload [--json]\n"
+		 "\n"
+		 "The Sigma detection rules, as the daemon loads them: the default pack built\n"
+		 "into vigil, the files and directories of rules.paths in vigil.yaml, and the\n"
+		 "overrides of rules.overrides (docs/config.md, docs/rules.md).\n"
+		 "\n"
+		 "  list       every rule: id, name, level, action, kind, source file:line, title\n"
+		 "  validate   load the rules (and the config) and report every problem as\n"
+		 "             FILE:LINE:COL: reason; with PATHs, check those files or directories\n"
+		 "             instead of the configured ones\n"
+		 "  test       with EVENTS (files of JSON lines, or - for stdin): run the rules\n"
+		 "             over them in order, correlation windows included, and show which\n"
+		 "             rules fire and why.  A line is a vigil event (\"schema\":\n"
+		 "             \"vigil.event.v1\", as `vigil events --json` prints) or a raw hook\n"
+		 "             payload, which is normalized first as `vigil import` does.  Without\n"
+		 "             EVENTS: run the test cases embedded in the rules (tests:\n"
+		 "             true_positives / false_positives) and show each result\n"
+		 "  reload     ask the running daemon to load its config and rules again (it\n"
+		 "             keeps the old set when the new one has errors)\n",
+	.options = rules_options,
+	.footer = "Exit status: 0 OK (test with EVENTS: the events were evaluated, whether or not\n"
+		  "rules fired); 1 the rules or the config have errors, a test case failed, an\n"
+		  "input line was bad, or the daemon refused the reload; 2 usage error; 3 could\n"
+		  "not do the job (no daemon running for reload, unreadable input).\n",
+	.max_args = -1,
+};
+
+/* Adds a rule path (--rules, and validate's operands). */
+static int add_path(struct rules_paths *paths, const char *path)
+{
+	if (paths->n == RULES_CLI_MAX_PATHS)
+		return cli_usage_error("rules", "at most %d rule paths", RULES_CLI_MAX_PATHS);
+	paths->v[paths->n++] = path;
+	return 0;
+}
+
+static int opt_rules(const struct cli_optarg *p, const char *arg)
+{
+	return add_path(p->value, arg);
+}
 
 /* ---- loading the set -------------------------------------------------------------- */
 
@@ -147,14 +151,14 @@ static void print_diags(const struct rcmd *r)
 static int load_set(struct rcmd *r)
 {
 	struct config_rules_opts o = {
-		.paths = r->paths,
-		.npaths = r->npaths,
+		.paths = r->paths.v,
+		.npaths = r->paths.n,
 		.default_pack = r->pack,
 		.no_overrides = r->no_overrides,
 	};
 	int rc;
 
-	rc = config_load(r->config, &r->conf, &r->cdiags);
+	rc = config_load(r->c->config, &r->conf, &r->cdiags);
 	r->errors += r->cdiags.errors;
 	if (rc == -ENOMEM) {
 		cli_error("out of memory");
@@ -719,14 +723,33 @@ static int do_reload(struct rcmd *r)
 
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
+/* Runs the subcommand on the loaded set; the exit status. */
+static int run_sub(struct rcmd *r, int nargs, char **args)
+{
+	int rc = load_set(r);
+
+	if (rc != 0) {
+		if (r->json)
+			print_json(json_pack("{s:b, s:o}", "ok", 0, "diagnostics",
+					     all_diags_json(r)));
+		return rc;
+	}
+	if (!strcmp(r->sub, "list"))
+		return do_list(r);
+	if (!strcmp(r->sub, "validate"))
+		return do_validate(r);
+	if (nargs)
+		return do_test_events(r, nargs, args);
+	return do_selftest(r);
+}
+
 int cmd_rules(struct cli *c, int argc, char **argv)
 {
 	struct rcmd r = { .c = c, .pack = CONFIG_PACK_AS_CONFIGURED, .agent = "claude-code" };
-	int o, rc, nargs;
-	char **args;
+	int rc;
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fputs(rules_usage, argc < 2 ? stderr : stdout);
+		cli_help(&rules_cmd, argc < 2 ? stderr : stdout);
 		return argc < 2 ? CLI_USAGE : CLI_OK;
 	}
 	r.sub = argv[1];
@@ -736,80 +759,27 @@ int cmd_rules(struct cli *c, int argc, char **argv)
 				       "unknown subcommand '%s' (list, validate, test, "
 				       "reload)",
 				       r.sub);
-	optind = 0;
-	while ((o = getopt_long(argc - 1, argv + 1, "h", rules_opts, NULL)) != -1) {
-		switch (o) {
-		case OPT_CONFIG:
-			if (!*optarg)
-				return cli_usage_error("rules", "--config needs a file name");
-			r.config = optarg;
-			break;
-		case OPT_RULES:
-			if (r.npaths == RULES_CLI_MAX_PATHS)
-				return cli_usage_error("rules", "at most %d rule paths",
-						       RULES_CLI_MAX_PATHS);
-			r.paths[r.npaths++] = optarg;
-			break;
-		case OPT_PACK:
-			r.pack = CONFIG_PACK_YES;
-			break;
-		case OPT_NOPACK:
-			r.pack = CONFIG_PACK_NO;
-			break;
-		case OPT_NOOVR:
-			r.no_overrides = true;
-			break;
-		case OPT_AGENT:
-			if (!cli_agent_valid(optarg))
-				return cli_usage_error("rules", "--agent: '%s' is not one of %s",
-						       optarg, CLI_AGENTS);
-			r.agent = optarg;
-			break;
-		case OPT_JSON:
-			r.json = true;
-			break;
-		case OPT_STATE:
-			if (cli_set_state_dir(c, optarg) < 0)
-				return CLI_USAGE;
-			break;
-		case 'h':
-			fputs(rules_usage, stdout);
-			return CLI_OK;
-		default:
-			return cli_usage_error("rules", "bad option");
-		}
-	}
-	args = argv + 1 + optind;
-	nargs = argc - 1 - optind;
+	argc--;
+	argv++;
+	if ((rc = cli_parse(c, &rules_cmd, &r, &argc, &argv)) != CLI_CONTINUE)
+		return rc;
+	if (c->config && !*c->config)
+		return cli_usage_error("rules", "--config needs a file name");
+	r.json = c->json;
 	if (!strcmp(r.sub, "reload")) {
-		if (nargs > 0)
-			return cli_usage_error("rules", "unexpected argument '%s'", args[0]);
+		if (argc > 0)
+			return cli_usage_error("rules", "unexpected argument '%s'", argv[0]);
 		return do_reload(&r);
 	}
 	if (!strcmp(r.sub, "validate")) {
-		for (int i = 0; i < nargs; i++) {
-			if (r.npaths == RULES_CLI_MAX_PATHS)
-				return cli_usage_error("rules", "at most %d rule paths",
-						       RULES_CLI_MAX_PATHS);
-			r.paths[r.npaths++] = args[i];
-		}
-		nargs = 0;
+		for (int i = 0; i < argc; i++)
+			if ((rc = add_path(&r.paths, argv[i])) != 0)
+				return rc;
+		argc = 0;
 	}
-	if (nargs > 0 && strcmp(r.sub, "test"))
-		return cli_usage_error("rules", "unexpected argument '%s'", args[0]);
-	rc = load_set(&r);
-	if (rc == 0) {
-		if (!strcmp(r.sub, "list"))
-			rc = do_list(&r);
-		else if (!strcmp(r.sub, "validate"))
-			rc = do_validate(&r);
-		else if (nargs)
-			rc = do_test_events(&r, nargs, args);
-		else
-			rc = do_selftest(&r);
-	} else if (r.json) {
-		print_json(json_pack("{s:b, s:o}", "ok", 0, "diagnostics", all_diags_json(&r)));
-	}
+	if (argc > 0 && strcmp(r.sub, "test"))
+		return cli_usage_error("rules", "unexpected argument '%s'", argv[0]);
+	rc = run_sub(&r, argc, argv);
 	rcmd_release(&r);
 	return rc;
 }

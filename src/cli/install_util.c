@@ -59,15 +59,8 @@ void install_fold_dots(char *p)
 /* out = in, made absolute against the current directory, dots folded. */
 int install_absolutize(const char *in, char *out, size_t cap)
 {
-	char cwd[PATH_MAX];
-	int rc;
+	int rc = cli_absolutize(in, out, cap);
 
-	if (in[0] == '/')
-		rc = vg_path(out, cap, "%s", in);
-	else if (!getcwd(cwd, sizeof(cwd)))
-		return -errno;
-	else
-		rc = vg_path(out, cap, "%s/%s", cwd, in);
 	if (rc == 0)
 		install_fold_dots(out);
 	return rc;

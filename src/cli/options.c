@@ -213,7 +213,7 @@ int cli_parse(struct cli *c, const struct cli_cmd *cmd, void *opts, int *argc, c
 		else if (o != 'h' && o != '?' && o != ':')
 			opt = by_short(cmd, o);
 		if (!opt && o == 'h') {
-			cli_help(cmd, stdout);
+			cli_help(cmd->help_of ? cmd->help_of : cmd, stdout);
 			return CLI_OK;
 		}
 		if (!opt)

@@ -76,6 +76,9 @@ struct cli_cmd {
 	const char *footer; /* after the options ("Exit status: ..."); may be NULL */
 	unsigned flags;	    /* CLI_CMD_* */
 	int max_args;	    /* more operands are a usage error; -1: any number */
+	/* --help prints this command's help instead (subcommands that share one
+	 * page, such as `alerts stats` and `alerts show`); NULL: its own. */
+	const struct cli_cmd *help_of;
 };
 
 /* Options end at the first operand (sql: a query may look like an option). */

@@ -7,8 +7,8 @@
 
 #include "cli.h"
 #include "idx.h"
+#include "options.h"
 
-#include <getopt.h>
 #include <jansson.h>
 
 #define CLIQ_INDEX_FILE "index.db"
@@ -19,12 +19,6 @@
  * code (CLI_ERROR); 0 on success.
  */
 int cliq_open(struct cli *c, struct idx **ix);
-
-/*
- * Parses --since/--until: a duration back from now ("15m", "2h", "1d", as
- * vg_parse_duration) or an RFC 3339 time / date.  -EINVAL otherwise.
- */
-int cliq_parse_when(const char *v, uint64_t *ns);
 
 /* "2025-11-23 12:07:00" (UTC), or "-" for 0. */
 void cliq_time(uint64_t ns, char *out, size_t cap);
@@ -46,54 +40,40 @@ json_t *cliq_session_json(const struct idx_session *s);
  * stdout is gone. */
 int cliq_print_json_line(json_t *j);
 
-/* Event filter options shared by `events` and `tail`. */
-struct cliq_filter_opts {
-	struct idx_filter f;
-	bool json;
-};
-enum {
-	CLIQ_OPT_SESSION = 300, CLIQ_OPT_TOOL, CLIQ_OPT_HOOK, CLIQ_OPT_TYPE, CLIQ_OPT_RISK,
-	CLIQ_OPT_OUTSIDE, CLIQ_OPT_SINCE, CLIQ_OPT_UNTIL, CLIQ_OPT_TEXT, CLIQ_OPT_AGENT,
-	CLIQ_OPT_JSON, CLIQ_OPT_STATE, CLIQ_OPT_DECISION, CLIQ_OPT_RULE,
-};
-/* Entries for a getopt_long table. */
-#define CLIQ_FILTER_OPTIONS                                                                \
-	{ "session", required_argument, NULL, CLIQ_OPT_SESSION },                          \
-	{ "tool", required_argument, NULL, CLIQ_OPT_TOOL },                                \
-	{ "hook", required_argument, NULL, CLIQ_OPT_HOOK },                                \
-	{ "type", required_argument, NULL, CLIQ_OPT_TYPE },                                \
-	{ "risk", required_argument, NULL, CLIQ_OPT_RISK },                                \
-	{ "outside-scope", no_argument, NULL, CLIQ_OPT_OUTSIDE },                          \
-	{ "since", required_argument, NULL, CLIQ_OPT_SINCE },                              \
-	{ "until", required_argument, NULL, CLIQ_OPT_UNTIL },                              \
-	{ "text", required_argument, NULL, CLIQ_OPT_TEXT },                                \
-	{ "agent-id", required_argument, NULL, CLIQ_OPT_AGENT },                           \
-	{ "decision", required_argument, NULL, CLIQ_OPT_DECISION },                        \
-	{ "rule", required_argument, NULL, CLIQ_OPT_RULE },                                \
-	{ "json", no_argument, NULL, CLIQ_OPT_JSON },                                      \
-	{ "state-dir", required_argument, NULL, CLIQ_OPT_STATE }
-/* The options' help text. */
-#define CLIQ_FILTER_HELP                                                                   \
-	"  --session ID        one session (a unique prefix of its id is enough)\n"         \
-	"  --tool NAME         tool name, e.g. Bash, Read, mcp__github__create_issue\n"     \
-	"  --hook NAME         hook event, e.g. PreToolUse, UserPromptSubmit\n"             \
-	"  --type TYPE         event_type, e.g. command_execution, file_write\n"            \
-	"  --risk LEVEL        at least this risk: info, low, medium, high, critical\n"     \
-	"  --outside-scope     only events that touch paths outside the project\n"          \
-	"  --since WHEN        from WHEN: a duration back from now (30m, 2h, 7d) or a\n"    \
-	"                      time (2025-11-23T12:00:00Z, 2025-11-23)\n"                    \
-	"  --until WHEN        before WHEN (same forms)\n"                                   \
-	"  --text WORDS        events whose target, error, prompt or message text holds\n"  \
-	"                      every word (full-text search; whole words)\n"                \
-	"  --agent-id ID       only events of this subagent\n"                              \
-	"  --decision WHAT     events the daemon decided so: allow, deny or ask\n"          \
-	"  --rule RULE         events a rule matched (its detections): its id or name\n"    \
-	"  --json              one JSON object per line: the stored event plus \"seq\"\n"   \
-	"  --state-dir DIR     state directory\n"
-/* Handles one option of a command's getopt loop: 0 when it was a filter
- * option, -1 when not, or an exit code (usage error already printed). */
-int cliq_filter_opt(struct cli *c, const char *cmd, int opt, const char *arg,
-		    struct cliq_filter_opts *o);
+/* Handlers of the event filter options (the idx_filter member at the entry). */
+int cliq_opt_risk(const struct cli_optarg *p, const char *arg);
+int cliq_opt_text(const struct cli_optarg *p, const char *arg);
+int cliq_opt_decision(const struct cli_optarg *p, const char *arg);
+int cliq_opt_rule(const struct cli_optarg *p, const char *arg);
+
+/* The event filter options of `events` and `tail`, into the struct idx_filter
+ * member F of the command's options struct T; --json and --state-dir too. */
+#define CLIQ_FILTER_OPTIONS(T, F)                                                          \
+	CLI_STRING("session", 0, T, F.session, "ID",                                       \
+		   "one session (a unique prefix of its id is enough)"),                    \
+	CLI_STRING("tool", 0, T, F.tool, "NAME",                                           \
+		   "tool name, e.g. Bash, Read, mcp__github__create_issue"),                \
+	CLI_STRING("hook", 0, T, F.hook, "NAME", "hook event, e.g. PreToolUse, UserPromptSubmit"), \
+	CLI_STRING("type", 0, T, F.event_type, "TYPE",                                     \
+		   "event_type, e.g. command_execution, file_write"),                       \
+	CLI_CALLBACK("risk", 0, T, F.min_risk, CLI_ARG_REQUIRED, cliq_opt_risk, "LEVEL",   \
+		     "at least this risk: info, low, medium, high, critical"),              \
+	CLI_FLAG("outside-scope", 0, T, F.outside_scope,                                   \
+		 "only events that touch paths outside the project"),                       \
+	CLI_OPT_WHEN("since", T, F.since_ns,                                               \
+		     "from WHEN: a duration back from now (30m, 2h, 7d) or a\n"             \
+		     "time (2025-11-23T12:00:00Z, 2025-11-23)"),                             \
+	CLI_OPT_WHEN("until", T, F.until_ns, "before WHEN (same forms)"),                  \
+	CLI_CALLBACK("text", 0, T, F.text, CLI_ARG_REQUIRED, cliq_opt_text, "WORDS",       \
+		     "events whose target, error, prompt or message text holds\n"           \
+		     "every word (full-text search; whole words)"),                          \
+	CLI_STRING("agent-id", 0, T, F.agent_id, "ID", "only events of this subagent"),    \
+	CLI_CALLBACK("decision", 0, T, F.decision, CLI_ARG_REQUIRED, cliq_opt_decision,    \
+		     "WHAT", "events the daemon decided so: allow, deny or ask"),           \
+	CLI_CALLBACK("rule", 0, T, F.rule, CLI_ARG_REQUIRED, cliq_opt_rule, "RULE",        \
+		     "events a rule matched (its detections): its id or name"),             \
+	CLI_OPT_JSON("one JSON object per line: the stored event plus \"seq\""),          \
+	CLI_OPT_STATE_DIR
 
 /* The human line of one event (fixed columns, for streaming). */
 void cliq_print_event_header(const struct cli *c);

@@ -1,0 +1,92 @@
+/*
+ * paths.c - where things are: the state directory and the paths in it,
+ * absolute paths for what outlives the current directory (the daemon runs
+ * from "/"), and vigil's own programs.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int cli_absolutize(const char *in, char *out, size_t cap)
+{
+	char cwd[PATH_MAX];
+
+	if (in[0] == '/')
+		return vg_path(out, cap, "%s", in);
+	if (!getcwd(cwd, sizeof(cwd)))
+		return -errno;
+	return vg_path(out, cap, "%s/%s", strcmp(cwd, "/") ? cwd : "", in);
+}
+
+int cli_set_state_dir(struct cli *c, const char *v)
+{
+	if (!v || !*v || vg_path(c->state_override, sizeof(c->state_override), "%s", v) < 0) {
+		cli_error("--state-dir needs a directory path of at most %zu bytes",
+			  sizeof(c->state_override) - 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cli_state(struct cli *c)
+{
+	int rc = vg_state_dir(c->state_override, c->state_dir, sizeof(c->state_dir));
+
+	if (rc < 0)
+		cli_error("cannot find a state directory: set --state-dir, VIGIL_STATE_DIR or HOME");
+	return rc;
+}
+
+int cli_state_path(struct cli *c, char *out, size_t cap, const char *rel)
+{
+	return vg_path(out, cap, "%s/%s", c->state_dir, rel);
+}
+
+static bool is_program(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+int cli_find_program(const char *name, const char *subdir, char *out, size_t cap)
+{
+	char self[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	const char *path = getenv("PATH");
+
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			if (vg_path(out, cap, "%s/%s", self, name) == 0 && is_program(out))
+				return 0;
+			slash = strrchr(self, '/');
+			if (slash) {
+				*slash = '\0';
+				if (vg_path(out, cap, "%s/%s/%s", self, subdir, name) == 0 &&
+				    is_program(out))
+					return 0;
+			}
+		}
+	}
+	/* Only absolute entries: agents run hooks from other directories. */
+	while (path && *path) {
+		const char *end = strchr(path, ':');
+		size_t len = end ? (size_t)(end - path) : strlen(path);
+
+		if (len && path[0] == '/' &&
+		    vg_path(out, cap, "%.*s/%s", (int)len, path, name) == 0 && is_program(out))
+			return 0;
+		path = end ? end + 1 : NULL;
+	}
+	if (cap)
+		out[0] = '\0';
+	return -ENOENT;
+}
