@@ -7,7 +7,7 @@
  * The events: the real Claude Code capture (session-rich.hooks.jsonl, 24
  * hook payloads) replayed as many sessions as it takes to reach --events,
  * each with its own session id and tool_use_ids, through the normalizer
- * (norm_event) and the correlator (corr_apply), serialized as the daemon
+ * (norm_event) and the correlator (pair_apply), serialized as the daemon
  * does (json_dumps COMPACT | SORT_KEYS).  Building them is not timed.
  *
  * What it times (median of --runs runs, each into a fresh index file under
@@ -141,10 +141,10 @@ static void build_events(struct events *ev, size_t n)
 	size_t nl = load_fixture(lines);
 	struct norm_options no = { .host = "benchhost", .user = "bench" };
 	struct norm_ctx *ctx = NULL;
-	struct corr *corr = NULL;
+	struct pair *corr = NULL;
 	char err[256];
 
-	if (norm_ctx_new(&no, &ctx) < 0 || corr_new(NULL, &corr) < 0)
+	if (norm_ctx_new(&no, &ctx) < 0 || pair_new(NULL, &corr) < 0)
 		die("cannot set up the normalizer");
 	ev->json = calloc(n, sizeof(*ev->json));
 	ev->len = calloc(n, sizeof(*ev->len));
@@ -159,8 +159,8 @@ static void build_events(struct events *ev, size_t n)
 
 		if (norm_event(ctx, &env, payload, strlen(payload), &e, err, sizeof(err)) < 0)
 			die("norm_event: %s", err);
-		if (corr_apply(corr, e, now) < 0)
-			die("corr_apply failed");
+		if (pair_apply(corr, e, now) < 0)
+			die("pair_apply failed");
 		ev->json[i] = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
 		if (!ev->json[i])
 			die("out of memory");
@@ -172,7 +172,7 @@ static void build_events(struct events *ev, size_t n)
 	ev->n = n;
 	for (size_t i = 0; i < nl; i++)
 		free(lines[i]);
-	corr_free(corr);
+	pair_free(corr);
 	norm_ctx_free(ctx);
 }
 

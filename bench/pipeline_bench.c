@@ -1,6 +1,6 @@
 /*
  * pipeline_bench.c - what the per-event pipeline of vigild costs: the
- * normalizer (norm_event), the correlator (corr_apply) and the
+ * normalizer (norm_event), the correlator (pair_apply) and the
  * serialization of the event for the ledger, next to the floor jansson
  * itself sets (parsing the payload and dumping it again).
  * docs/benchmarks.md ("Pipeline") explains the figures; bench/meson.build
@@ -15,7 +15,7 @@
  *   floor: parse       json_loadb of the raw payload
  *   floor: dump        json_dumps (COMPACT | SORT_KEYS) of that parse
  *   norm_event         the payload to a schema-v1 event
- *   corr_apply         pairing, subagent parents, agent_version
+ *   pair_apply         pairing, subagent parents, agent_version
  *   serialize          the event to the ledger's bytes, three ways:
  *                      json_dumps COMPACT | SORT_KEYS (what the daemon did),
  *                      json_dumps COMPACT (insertion order), and
@@ -23,7 +23,7 @@
  *   free               json_decref of the event
  *
  * Figures are ns/event, the median over --runs runs; "whole" adds
- * norm_event, corr_apply, norm_serialize and free, and its events/s is one
+ * norm_event, pair_apply, norm_serialize and free, and its events/s is one
  * core's rate.  Benchmarks are not tests: the exit status never depends on
  * the figures, only on whether the outputs agreed (norm_serialize must give
  * json_dumps' bytes, or the comparison is void).
@@ -162,7 +162,7 @@ static const char *const stage_name[S_COUNT] = {
 	[S_PARSE] = "floor: json_loadb (payload)",
 	[S_DUMP] = "floor: json_dumps sorted (payload)",
 	[S_NORM] = "norm_event",
-	[S_CORR] = "corr_apply",
+	[S_CORR] = "pair_apply",
 	[S_SER_SORTED] = "serialize: json_dumps SORT_KEYS",
 	[S_SER_ORDER] = "serialize: json_dumps insertion order",
 	[S_SER_NORM] = "serialize: norm_serialize",
@@ -174,12 +174,12 @@ static void run_once(const struct payloads *pl, const struct norm_ctx *ctx, uint
 		     size_t *bytes_out)
 {
 	json_t *ev[BATCH];
-	struct corr *corr = NULL;
+	struct pair *corr = NULL;
 	struct vbuf out;
 	char err[256];
 	size_t bytes = 0;
 
-	if (corr_new(NULL, &corr) < 0)
+	if (pair_new(NULL, &corr) < 0)
 		die("cannot make a correlator");
 	vbuf_init(&out, 64u * 1024u * 1024u);
 	memset(ns, 0, S_COUNT * sizeof(ns[0]));
@@ -221,8 +221,8 @@ static void run_once(const struct payloads *pl, const struct norm_ctx *ctx, uint
 		t1 = cpu_ns();
 		ns[S_NORM] += t1 - t0;
 		for (size_t i = 0; i < m; i++)
-			if (corr_apply(corr, ev[i], BASE_NS + (uint64_t)(b + i) * 1000000ull) < 0)
-				die("corr_apply failed");
+			if (pair_apply(corr, ev[i], BASE_NS + (uint64_t)(b + i) * 1000000ull) < 0)
+				die("pair_apply failed");
 		t2 = cpu_ns();
 		ns[S_CORR] += t2 - t1;
 
@@ -265,27 +265,27 @@ static void run_once(const struct payloads *pl, const struct norm_ctx *ctx, uint
 			size_t k = 0;
 
 			do {
-				if (corr_expire(corr, BASE_NS + (uint64_t)(b + m) * 1000000ull, ab,
+				if (pair_expire(corr, BASE_NS + (uint64_t)(b + m) * 1000000ull, ab,
 						VG_ARRAY_LEN(ab), &k) < 0)
-					die("corr_expire failed");
+					die("pair_expire failed");
 				for (size_t i = 0; i < k; i++)
 					json_decref(ab[i]);
 			} while (k == VG_ARRAY_LEN(ab));
 		}
 	}
 	vbuf_release(&out);
-	corr_free(corr);
+	pair_free(corr);
 	*bytes_out = bytes;
 }
 
 /* norm_serialize must give json_dumps' bytes for every event, or the figures lie. */
 static void check_same(const struct payloads *pl, const struct norm_ctx *ctx)
 {
-	struct corr *corr = NULL;
+	struct pair *corr = NULL;
 	struct vbuf out;
 	char err[256];
 
-	if (corr_new(NULL, &corr) < 0)
+	if (pair_new(NULL, &corr) < 0)
 		die("cannot make a correlator");
 	vbuf_init(&out, 64u * 1024u * 1024u);
 	for (size_t i = 0; i < pl->n && i < 10000; i++) {
@@ -294,8 +294,8 @@ static void check_same(const struct payloads *pl, const struct norm_ctx *ctx)
 
 		if (norm_event(ctx, NULL, pl->p[i], pl->len[i], &ev, err, sizeof(err)) < 0)
 			die("norm_event: %s", err);
-		if (corr_apply(corr, ev, BASE_NS + i) < 0)
-			die("corr_apply failed");
+		if (pair_apply(corr, ev, BASE_NS + i) < 0)
+			die("pair_apply failed");
 		s = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
 		vbuf_reset(&out);
 		if (!s || norm_serialize(ev, &out) < 0)
@@ -306,7 +306,7 @@ static void check_same(const struct payloads *pl, const struct norm_ctx *ctx)
 		json_decref(ev);
 	}
 	vbuf_release(&out);
-	corr_free(corr);
+	pair_free(corr);
 }
 
 static int cmp_u64(const void *a, const void *b)

@@ -76,7 +76,7 @@ struct import {
 	struct cli *c;
 	struct ledger *l;
 	struct norm_ctx *norm; /* NULL with --raw */
-	struct corr *corr;     /* pairs Pre/Post and links subagents, as the daemon does */
+	struct pair *corr;     /* pairs Pre/Post and links subagents, as the daemon does */
 	struct vbuf canon;     /* the record being written, reused line to line */
 	const char *agent;
 	bool strict, quiet, json, stop;
@@ -153,7 +153,7 @@ static void import_line(struct import *im, const char *file, uint64_t lineno, co
 			goto out;
 		}
 		ev = nev;
-		corr_apply(im->corr, ev, vg_now_ns());
+		pair_apply(im->corr, ev, vg_now_ns());
 	}
 	id = json_object_get(ev, "id");
 	if (id && !json_is_string(id)) {
@@ -274,7 +274,7 @@ static int setup_normalizer(struct import *im, const struct import_opts *o)
 		return 0;
 	rc = norm_ctx_new(&no, &im->norm);
 	if (rc == 0)
-		rc = corr_new(NULL, &im->corr);
+		rc = pair_new(NULL, &im->corr);
 	if (rc < 0) {
 		cli_error("cannot set up the normalizer: %s", strerror(-rc));
 		return CLI_ERROR;
@@ -424,7 +424,7 @@ int cmd_import(struct cli *c, int argc, char **argv)
 	report(&im, sealed);
 out:
 	norm_ctx_free(im.norm);
-	corr_free(im.corr);
+	pair_free(im.corr);
 	vbuf_release(&im.canon);
 	json_decref(im.bad);
 	return status;

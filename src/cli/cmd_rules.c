@@ -391,7 +391,7 @@ static int do_selftest(struct rcmd *r)
 struct evrun {
 	struct rcmd *r;
 	struct norm_ctx *norm;
-	struct corr *corr;
+	struct pair *corr;
 	struct rules_state *state;
 	struct rules_result res;
 	json_t *results; /* --json: the events that fired */
@@ -537,7 +537,7 @@ static void run_line(struct evrun *ev, const char *file, uint64_t lineno, const 
 		}
 		json_decref(e);
 		e = nev;
-		corr_apply(ev->corr, e, vg_now_ns());
+		pair_apply(ev->corr, e, vg_now_ns());
 	}
 	/* The event's own time drives the correlation windows; without one, a
 	 * second after the previous event. */
@@ -596,7 +596,7 @@ static int do_test_events(struct rcmd *r, int nfiles, char **files)
 			return CLI_ERROR;
 		}
 	rules_result_init(&ev.res);
-	if ((rc = norm_ctx_new(&no, &ev.norm)) < 0 || (rc = corr_new(NULL, &ev.corr)) < 0 ||
+	if ((rc = norm_ctx_new(&no, &ev.norm)) < 0 || (rc = pair_new(NULL, &ev.corr)) < 0 ||
 	    (rc = rules_state_new(r->set, NULL, &ev.state)) < 0 ||
 	    (r->json && !(ev.results = json_array()))) {
 		cli_error("cannot set up: %s", strerror(rc < 0 ? -rc : ENOMEM));
@@ -650,7 +650,7 @@ out:
 	json_decref(ev.results);
 	rules_result_release(&ev.res);
 	rules_state_free(ev.state);
-	corr_free(ev.corr);
+	pair_free(ev.corr);
 	norm_ctx_free(ev.norm);
 	return status;
 }

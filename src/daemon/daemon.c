@@ -252,7 +252,7 @@ static int open_all(struct vd *d, char *err, size_t errcap)
 	struct ledger_options lo = { 0 };
 	struct ledger_open_info info;
 	struct norm_options no = { 0 };
-	struct corr_options co = { 0 };
+	struct pair_options co = { 0 };
 	char sign[4400], mac[4400];
 	int rc, fd;
 
@@ -289,7 +289,7 @@ static int open_all(struct vd *d, char *err, size_t errcap)
 	no.host = d->host;
 	no.user = d->user;
 	co.abandon_ns = d->cfg.abandon_ns;
-	if ((rc = norm_ctx_new(&no, &d->norm)) < 0 || (rc = corr_new(&co, &d->corr)) < 0 ||
+	if ((rc = norm_ctx_new(&no, &d->norm)) < 0 || (rc = pair_new(&co, &d->corr)) < 0 ||
 	    (rc = vd_idset_init(&d->ids, 1u << 20)) < 0) {
 		snprintf(err, errcap, "cannot set up the pipeline: %s", strerror(-rc));
 		return rc;
@@ -415,7 +415,7 @@ static void close_all(struct vd *d)
 	idx_close(d->ro_idx);
 	json_decref(d->cfg.conf);
 	d->cfg.conf = NULL;
-	corr_free(d->corr);
+	pair_free(d->corr);
 	norm_ctx_free(d->norm);
 	vd_idset_free(&d->ids);
 	for (size_t i = 0; i < VD_PROJECT_CACHE; i++) {

@@ -134,7 +134,7 @@ struct vd {
 	struct norm_ctx *norm;
 	pthread_mutex_t append_mu; /* an append and its queueing for the index, as one */
 	pthread_mutex_t corr_mu; /* guards corr */
-	struct corr *corr;
+	struct pair *corr;
 	struct idx *ro_idx; /* dedup lookups (loop thread); opened once the index exists */
 	pthread_mutex_t ids_mu;	 /* guards ids */
 	struct vd_idset ids;

@@ -303,7 +303,7 @@ int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_env
 	} else {
 		add_agent_version(ev);
 		pthread_mutex_lock(&d->corr_mu);
-		corr_apply(d->corr, ev, env->time_ns ? env->time_ns : vg_now_ns());
+		pair_apply(d->corr, ev, env->time_ns ? env->time_ns : vg_now_ns());
 		pthread_mutex_unlock(&d->corr_mu);
 	}
 	if (peer)
@@ -348,7 +348,7 @@ void vd_expire(struct vd *d)
 		int rc;
 
 		pthread_mutex_lock(&d->corr_mu);
-		rc = corr_expire(d->corr, vg_now_ns(), out, VG_ARRAY_LEN(out), &n);
+		rc = pair_expire(d->corr, vg_now_ns(), out, VG_ARRAY_LEN(out), &n);
 		pthread_mutex_unlock(&d->corr_mu);
 		if (rc < 0)
 			return;

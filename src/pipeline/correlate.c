@@ -1,5 +1,5 @@
 /*
- * correlate.c - the daemon's memory across events (pipeline.h, struct corr):
+ * correlate.c - the daemon's memory across events (pipeline.h, struct pair):
  * pairs each PostToolUse with its PreToolUse, places subagents under the
  * Agent/Task call that started them, carries a session's agent_version to
  * its later events, and reports Pres that never got a Post as synthetic
@@ -12,16 +12,16 @@
  *            and one per session (SubagentStart looks for its parent there;
  *            SessionEnd abandons them).  At most max_pending.
  *   doomed   Pres already known to be abandoned (session ended or evicted,
- *            Pre evicted or superseded) waiting for corr_expire() to report
+ *            Pre evicted or superseded) waiting for pair_expire() to report
  *            them.  At most max_pending too; past that the oldest is dropped
  *            with a warning, since nobody is collecting them.
  *   sessions in a hash map and a least-recently-seen list (eviction takes
  *            the head); each holds its subagents (agent_id -> parent
- *            agent_id and tool_use_id, at most CORR_MAX_AGENTS, the oldest
+ *            agent_id and tool_use_id, at most PAIR_MAX_AGENTS, the oldest
  *            forgotten first) and its agent_version.
  *
  * The hash maps use SipHash-2-4 with a random key, so ids chosen by a
- * payload cannot be crafted to collide.  Ids longer than CORR_MAX_ID bytes
+ * payload cannot be crafted to collide.  Ids longer than PAIR_MAX_ID bytes
  * are not tracked.
  */
 #include "pipeline.h"
@@ -32,11 +32,11 @@
 #include <errno.h>
 #include <stdbool.h>
 
-#define CORR_DEFAULT_ABANDON_NS (600ull * 1000000000ull)
-#define CORR_DEFAULT_MAX_PENDING 100000u
-#define CORR_DEFAULT_MAX_SESSIONS 10000u
-#define CORR_MAX_AGENTS 1024u
-#define CORR_MAX_ID 1024u
+#define PAIR_DEFAULT_ABANDON_NS (600ull * 1000000000ull)
+#define PAIR_DEFAULT_MAX_PENDING 100000u
+#define PAIR_DEFAULT_MAX_SESSIONS 10000u
+#define PAIR_MAX_AGENTS 1024u
+#define PAIR_MAX_ID 1024u
 
 /* ---- SipHash-2-4 (Aumasson and Bernstein), written from the paper ------------ */
 
@@ -229,20 +229,20 @@ struct sess {
 	char *agent_version;
 };
 
-struct corr {
+struct pair {
 	uint64_t abandon_ns;
 	size_t max_pending, max_sessions;
 	uint8_t key[16];
 	struct map pends, sessions;
 	struct plist live, doomed;
 	struct sess *lru_head, *lru_tail;
-	uint64_t dropped; /* doomed Pres dropped unreported (nobody called corr_expire) */
+	uint64_t dropped; /* doomed Pres dropped unreported (nobody called pair_expire) */
 };
 
-int corr_new(const struct corr_options *o, struct corr **out)
+int pair_new(const struct pair_options *o, struct pair **out)
 {
-	struct corr_options d = { 0 };
-	struct corr *c;
+	struct pair_options d = { 0 };
+	struct pair *c;
 	int rc;
 
 	*out = NULL;
@@ -251,9 +251,9 @@ int corr_new(const struct corr_options *o, struct corr **out)
 	c = vg_calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->abandon_ns = o->abandon_ns ? o->abandon_ns : CORR_DEFAULT_ABANDON_NS;
-	c->max_pending = o->max_pending ? o->max_pending : CORR_DEFAULT_MAX_PENDING;
-	c->max_sessions = o->max_sessions ? o->max_sessions : CORR_DEFAULT_MAX_SESSIONS;
+	c->abandon_ns = o->abandon_ns ? o->abandon_ns : PAIR_DEFAULT_ABANDON_NS;
+	c->max_pending = o->max_pending ? o->max_pending : PAIR_DEFAULT_MAX_PENDING;
+	c->max_sessions = o->max_sessions ? o->max_sessions : PAIR_DEFAULT_MAX_SESSIONS;
 	if ((rc = vg_random(c->key, sizeof(c->key))) < 0) {
 		vg_free(c);
 		return -EIO;
@@ -316,7 +316,7 @@ static void sess_unlink_pend(struct sess *s, struct pend *p)
 	p->s = NULL;
 }
 
-static void lru_unlink(struct corr *c, struct sess *s)
+static void lru_unlink(struct pair *c, struct sess *s)
 {
 	if (s->prev)
 		s->prev->next = s->next;
@@ -329,7 +329,7 @@ static void lru_unlink(struct corr *c, struct sess *s)
 	s->prev = s->next = NULL;
 }
 
-static void lru_push(struct corr *c, struct sess *s)
+static void lru_push(struct pair *c, struct sess *s)
 {
 	s->next = NULL;
 	s->prev = c->lru_tail;
@@ -363,7 +363,7 @@ static void agent_free(struct agent *a)
 }
 
 /* Drops the oldest doomed Pre when nobody collects them. */
-static void doomed_trim(struct corr *c)
+static void doomed_trim(struct pair *c)
 {
 	while (c->doomed.n > c->max_pending) {
 		struct pend *p = c->doomed.head;
@@ -377,7 +377,7 @@ static void doomed_trim(struct corr *c)
 }
 
 /* Moves a live Pre to the doomed list: it is abandoned for reason. */
-static void pend_doom(struct corr *c, struct pend *p, const char *reason)
+static void pend_doom(struct pair *c, struct pend *p, const char *reason)
 {
 	map_remove(&c->pends, &p->node);
 	if (p->s)
@@ -389,7 +389,7 @@ static void pend_doom(struct corr *c, struct pend *p, const char *reason)
 }
 
 /* A live Pre got its Post: forget it. */
-static void pend_done(struct corr *c, struct pend *p)
+static void pend_done(struct pair *c, struct pend *p)
 {
 	map_remove(&c->pends, &p->node);
 	if (p->s)
@@ -399,7 +399,7 @@ static void pend_done(struct corr *c, struct pend *p)
 }
 
 /* Forgets a session; its pending Pres become abandoned for reason. */
-static void sess_end(struct corr *c, struct sess *s, const char *reason)
+static void sess_end(struct pair *c, struct sess *s, const char *reason)
 {
 	while (s->phead)
 		pend_doom(c, s->phead, reason);
@@ -416,7 +416,7 @@ static void sess_end(struct corr *c, struct sess *s, const char *reason)
 	vg_free(s);
 }
 
-void corr_free(struct corr *c)
+void pair_free(struct pair *c)
 {
 	struct pend *p;
 
@@ -440,23 +440,23 @@ void corr_free(struct corr *c)
 
 /* ---- keys and lookups ------------------------------------------------------------- */
 
-/* A map key: at most three ids of at most CORR_MAX_ID bytes, each with its length. */
-#define CORR_KEY_MAX (3u * (4u + CORR_MAX_ID))
+/* A map key: at most three ids of at most PAIR_MAX_ID bytes, each with its length. */
+#define PAIR_KEY_MAX (3u * (4u + PAIR_MAX_ID))
 
 /*
  * Length-prefixed parts, so ("a", "bc") and ("ab", "c") differ, into buf
- * (CORR_KEY_MAX bytes: every id was checked against CORR_MAX_ID).  A lookup
+ * (PAIR_KEY_MAX bytes: every id was checked against PAIR_MAX_ID).  A lookup
  * uses the stack; only a key that is kept is copied to the heap.
  */
-static size_t make_key(const char *const *parts, size_t count, char buf[CORR_KEY_MAX])
+static size_t make_key(const char *const *parts, size_t count, char buf[PAIR_KEY_MAX])
 {
 	size_t o = 0;
 
 	for (size_t i = 0; i < count; i++) {
 		size_t l = strlen(parts[i]);
 
-		if (l > CORR_MAX_ID)
-			l = CORR_MAX_ID; /* not reached: the callers checked */
+		if (l > PAIR_MAX_ID)
+			l = PAIR_MAX_ID; /* not reached: the callers checked */
 		vg_put_le32((uint8_t *)buf + o, (uint32_t)l);
 		memcpy(buf + o + 4, parts[i], l);
 		o += 4 + l;
@@ -488,22 +488,22 @@ static const char *get_str(const json_t *o, const char *key)
 
 static bool id_ok(const char *s)
 {
-	return s && *s && strlen(s) <= CORR_MAX_ID;
+	return s && *s && strlen(s) <= PAIR_MAX_ID;
 }
 
-static struct pend *pend_find(struct corr *c, const char *sid, const char *aid, const char *tuid)
+static struct pend *pend_find(struct pair *c, const char *sid, const char *aid, const char *tuid)
 {
 	const char *parts[3] = { sid, aid, tuid };
-	char k[CORR_KEY_MAX];
+	char k[PAIR_KEY_MAX];
 	size_t klen = make_key(parts, 3, k);
 
 	return (struct pend *)map_find(&c->pends, k, klen, siphash(c->key, k, klen));
 }
 
 /* The session, created (evicting the least recently seen) when new; NULL: -ENOMEM. */
-static struct sess *sess_get(struct corr *c, const char *sid)
+static struct sess *sess_get(struct pair *c, const char *sid)
 {
-	char kb[CORR_KEY_MAX], *k;
+	char kb[PAIR_KEY_MAX], *k;
 	size_t klen = make_key(&sid, 1, kb);
 	uint64_t h = siphash(c->key, kb, klen);
 	struct sess *s = (struct sess *)map_find(&c->sessions, kb, klen, h);
@@ -564,7 +564,7 @@ static int agent_set(struct sess *s, const char *aid, const char *parent_aid, co
 		}
 		a->next = s->agents;
 		s->agents = a;
-		if (++s->nagents > CORR_MAX_AGENTS) {
+		if (++s->nagents > PAIR_MAX_AGENTS) {
 			struct agent **pp = &s->agents;
 
 			while ((*pp)->next)
@@ -598,14 +598,14 @@ static bool is_delegation(const char *tool)
 
 /* ---- the events ---------------------------------------------------------------------- */
 
-static int pend_add(struct corr *c, struct sess *s, json_t *ev, const char *sid, const char *aid,
+static int pend_add(struct pair *c, struct sess *s, json_t *ev, const char *sid, const char *aid,
 		    const char *tuid, uint64_t now_ns)
 {
 	const char *parts[3] = { sid, aid, tuid };
 	const char *id = get_str(ev, "id");
 	struct pend *p, *old;
 	const json_t *st;
-	char k[CORR_KEY_MAX];
+	char k[PAIR_KEY_MAX];
 	size_t klen = make_key(parts, 3, k);
 
 	old = (struct pend *)map_find(&c->pends, k, klen, siphash(c->key, k, klen));
@@ -687,7 +687,7 @@ static struct pend *claim_parent(struct sess *s, const char *agent_type)
 	return best;
 }
 
-int corr_apply(struct corr *c, json_t *ev, uint64_t now_ns)
+int pair_apply(struct pair *c, json_t *ev, uint64_t now_ns)
 {
 	const char *hook, *sid, *aid, *tuid, *v;
 	bool post, pre, start;
@@ -706,7 +706,7 @@ int corr_apply(struct corr *c, json_t *ev, uint64_t now_ns)
 	/* Our own tool_abandoned events: nothing to learn, and no session to revive. */
 	if (strcmp(hook, "vigil") == 0)
 		return 0;
-	if (!aid || strlen(aid) > CORR_MAX_ID)
+	if (!aid || strlen(aid) > PAIR_MAX_ID)
 		aid = "";
 	if (!id_ok(tuid))
 		tuid = NULL;
@@ -845,7 +845,7 @@ out:
 	return ev;
 }
 
-int corr_expire(struct corr *c, uint64_t now_ns, json_t **out, size_t max, size_t *n)
+int pair_expire(struct pair *c, uint64_t now_ns, json_t **out, size_t max, size_t *n)
 {
 	if (n)
 		*n = 0;

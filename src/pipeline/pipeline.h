@@ -17,7 +17,7 @@
  *
  * Two helpers below touch the filesystem and are NOT pure: the daemon calls
  * them and hands the results in through the envelope (norm_project_root,
- * norm_transcript_version).  The correlator (struct corr) is the daemon's
+ * norm_transcript_version).  The pairer (struct pair) is the daemon's
  * state across events: Pre/Post pairing, the subagent tree, abandoned calls.
  *
  * Errors: functions return 0 on success or a negative errno.  Functions that
@@ -143,20 +143,20 @@ int norm_project_root(const char *cwd, const char *project_dir, char *out, size_
  */
 int norm_transcript_version(const char *transcript_path, char *out, size_t cap);
 
-/* ---- the correlator (correlate.c) ------------------------------------------- */
+/* ---- tool-call pairing (correlate.c) ------------------------------------------ */
 
 /** Options; zero values mean the defaults. */
-struct corr_options {
+struct pair_options {
 	uint64_t abandon_ns; /* a Pre with no Post after this is abandoned; 0: 10 minutes */
 	size_t max_pending;  /* Pres remembered; 0: 100000 */
 	size_t max_sessions; /* sessions remembered; 0: 10000 */
 };
 
 /*
- * The correlator: daemon-side state that enriches normalized events in
+ * The pairer (struct pair): daemon-side state that enriches normalized events in
  * arrival order.  Not thread-safe: a correlator used from more than one
- * thread needs the caller's lock around every call (corr_apply,
- * corr_expire, corr_free); in vigild it has one owner, the event loop.  It
+ * thread needs the caller's lock around every call (pair_apply,
+ * pair_expire, pair_free); in vigild it has one owner, the event loop.  It
  * keeps references to the strings of the PreToolUse events it remembers
  * (no copies), which is safe because strings are never changed in place
  * (see norm_event) and jansson's reference counts are atomic.
@@ -164,11 +164,11 @@ struct corr_options {
  * seen session is evicted first, and an evicted Pre is reported as
  * abandoned.  Each session also remembers at most 1024 subagents.
  */
-struct corr;
+struct pair;
 
 /** -ENOMEM, -EIO (no randomness for the hash seed). */
-int corr_new(const struct corr_options *o, struct corr **out);
-void corr_free(struct corr *c);
+int pair_new(const struct pair_options *o, struct pair **out);
+void pair_free(struct pair *c);
 
 /**
  * Enriches a normalized event (norm_event()'s output) in place:
@@ -188,13 +188,13 @@ void corr_free(struct corr *c);
  *  - agent_version: remembered per session from the first event carrying
  *    it and copied to the session's later events that lack it.
  *  - SessionEnd: the session's state is dropped after enriching; its
- *    pending Pres are reported by the next corr_expire().
+ *    pending Pres are reported by the next pair_expire().
  * Returns 0, -EINVAL (ev is not an object) or -ENOMEM (ev may then be
  * partly enriched).  Events without a session_id are left alone, except
  * that a Post is marked unpaired; so are hook "vigil" events (the
  * correlator's own tool_abandoned events).
  */
-int corr_apply(struct corr *c, json_t *ev, uint64_t now_ns);
+int pair_apply(struct pair *c, json_t *ev, uint64_t now_ns);
 
 /**
  * Reports abandoned Pres (older than abandon_ns at now_ns, or of ended or
@@ -208,6 +208,6 @@ int corr_apply(struct corr *c, json_t *ev, uint64_t now_ns);
  * call).  Call it from a timer (e.g. every few seconds) and after
  * SessionEnd.
  */
-int corr_expire(struct corr *c, uint64_t now_ns, json_t **out, size_t max, size_t *n);
+int pair_expire(struct pair *c, uint64_t now_ns, json_t **out, size_t max, size_t *n);
 
 #endif /* VIGIL_PIPELINE_H */

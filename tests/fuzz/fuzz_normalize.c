@@ -20,9 +20,9 @@
  * scan (redact_scan) finds something, and norm_redact must equal it.
  *
  * The event then goes through a long-lived correlator (small bounds, so
- * eviction runs) as it would in the daemon: corr_apply must accept it, and
- * every synthetic event corr_expire returns must be a complete schema-v1
- * tool_abandoned event.  The input is also fed to corr_apply as a raw JSON
+ * eviction runs) as it would in the daemon: pair_apply must accept it, and
+ * every synthetic event pair_expire returns must be a complete schema-v1
+ * tool_abandoned event.  The input is also fed to pair_apply as a raw JSON
  * object, which reaches the correlator's handling of odd field types.
  */
 #include "common.h"
@@ -37,7 +37,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct norm_ctx *ctx;
-static struct corr *corr;
+static struct pair *corr;
 static uint64_t clock_ns = 1700000000000000000ull;
 
 static void check_abandoned(json_t *ev)
@@ -76,9 +76,9 @@ static void correlate(json_t *ev)
 	size_t n = 0;
 
 	clock_ns += 1000000000ull;
-	if (corr_apply(corr, ev, clock_ns) < 0)
+	if (pair_apply(corr, ev, clock_ns) < 0)
 		abort();
-	if (corr_expire(corr, clock_ns, out, VG_ARRAY_LEN(out), &n) < 0 || n > VG_ARRAY_LEN(out))
+	if (pair_expire(corr, clock_ns, out, VG_ARRAY_LEN(out), &n) < 0 || n > VG_ARRAY_LEN(out))
 		abort();
 	check_serialize(ev);
 	for (size_t i = 0; i < n; i++) {
@@ -96,12 +96,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	/* abandon after 5 inputs; small bounds so eviction runs. */
-	struct corr_options co = { .abandon_ns = 5000000000ull, .max_pending = 16,
+	struct pair_options co = { .abandon_ns = 5000000000ull, .max_pending = 16,
 				   .max_sessions = 4 };
 
 	if (!ctx && norm_ctx_new(&o, &ctx) < 0)
 		abort();
-	if (!corr && corr_new(&co, &corr) < 0)
+	if (!corr && pair_new(&co, &corr) < 0)
 		abort();
 	return 0;
 }

@@ -83,15 +83,15 @@ static void test_fixture(void)
 	/* For each line: the line of the Pre it pairs with (0: not a Post). */
 	static const int pre_of[] = { 0, 0, 0, 3, 0, 5, 0, 7, 0, 9, 0, 0,
 				      0, 13, 0, 15, 0, 11, 0, 19, 0, 21, 0, 0 };
-	struct corr *c;
+	struct pair *c;
 	json_t *out[8];
 	size_t n = 99;
 
-	TAP_OK(corr_new(NULL, &c) == 0, "corr_new with defaults");
+	TAP_OK(pair_new(NULL, &c) == 0, "pair_new with defaults");
 	TAP_EQ_U64(nlines, VG_ARRAY_LEN(pre_of), "the fixture has %zu lines", VG_ARRAY_LEN(pre_of));
 	for (size_t k = 1; k <= nlines && k <= VG_ARRAY_LEN(pre_of); k++) {
 		json_t *ev = fixture_event(k, k == 1 ? "2.1.197" : NULL);
-		int rc = corr_apply(c, ev, T0 + k * SEC);
+		int rc = pair_apply(c, ev, T0 + k * SEC);
 		const char *hook = sget(ev, "hook");
 
 		TAP_OK(rc == 0, "line %zu applies", k);
@@ -122,9 +122,9 @@ static void test_fixture(void)
 			       "line %zu (main agent) has no parent fields", k);
 		json_decref(ev);
 	}
-	TAP_OK(corr_expire(c, T0 + 3600 * SEC, out, VG_ARRAY_LEN(out), &n) == 0 && n == 0,
+	TAP_OK(pair_expire(c, T0 + 3600 * SEC, out, VG_ARRAY_LEN(out), &n) == 0 && n == 0,
 	       "after SessionEnd nothing is left to abandon (%zu)", n);
-	corr_free(c);
+	pair_free(c);
 }
 
 /*
@@ -134,13 +134,13 @@ static void test_fixture(void)
 static void test_reused_ids(void)
 {
 	static const size_t order[] = { 1, 11, 12, 3, 13, 14, 4 };
-	struct corr *c;
+	struct pair *c;
 	json_t *ev[VG_ARRAY_LEN(order)];
 
-	corr_new(NULL, &c);
+	pair_new(NULL, &c);
 	for (size_t i = 0; i < VG_ARRAY_LEN(order); i++) {
 		ev[i] = fixture_event(order[i], NULL);
-		corr_apply(c, ev[i], T0 + i * SEC);
+		pair_apply(c, ev[i], T0 + i * SEC);
 	}
 	TAP_OK(streq(sget(ev[5], "pre_id"), "id-13"),
 	       "the subagent's Grep Post pairs with the subagent's Pre (got %s), not the main "
@@ -151,7 +151,7 @@ static void test_reused_ids(void)
 	       sget(ev[6], "pre_id"));
 	for (size_t i = 0; i < VG_ARRAY_LEN(order); i++)
 		json_decref(ev[i]);
-	corr_free(c);
+	pair_free(c);
 }
 
 static json_t *mk(const char *hook, const char *sid, const char *aid, const char *tuid,
@@ -184,10 +184,10 @@ static json_t *mk(const char *hook, const char *sid, const char *aid, const char
 	return ev;
 }
 
-/* Applies and drops an event; returns corr_apply's result. */
-static int apply(struct corr *c, json_t *ev, uint64_t t)
+/* Applies and drops an event; returns pair_apply's result. */
+static int apply(struct pair *c, json_t *ev, uint64_t t)
 {
-	int rc = corr_apply(c, ev, t);
+	int rc = pair_apply(c, ev, t);
 
 	json_decref(ev);
 	return rc;
@@ -201,22 +201,22 @@ static void free_out(json_t **out, size_t n)
 
 static void test_abandoned(void)
 {
-	struct corr_options o = { .abandon_ns = 30 * SEC };
-	struct corr *c;
+	struct pair_options o = { .abandon_ns = 30 * SEC };
+	struct pair *c;
 	json_t *out[4], *pre, *post, *proj;
 	size_t n = 0;
 	char hex[65], *dump;
 
-	TAP_OK(corr_new(&o, &c) == 0, "corr_new with abandon 30 s");
+	TAP_OK(pair_new(&o, &c) == 0, "pair_new with abandon 30 s");
 	pre = mk("PreToolUse", "s1", NULL, "tu1", "Bash");
 	proj = json_pack("{s:s, s:s, s:s}", "root", "/p", "name", "p", "source", "git");
 	json_object_set_new(pre, "project", proj);
 	json_object_set_new(pre, "prompt_id", json_string("pr1"));
 	json_object_set_new(pre, "agent_version", json_string("2.1.197"));
-	TAP_OK(corr_apply(c, pre, T0) == 0, "a Pre that gets no Post");
-	TAP_OK(corr_expire(c, T0 + 30 * SEC - 1, out, 4, &n) == 0 && n == 0,
+	TAP_OK(pair_apply(c, pre, T0) == 0, "a Pre that gets no Post");
+	TAP_OK(pair_expire(c, T0 + 30 * SEC - 1, out, 4, &n) == 0 && n == 0,
 	       "not abandoned before abandon_ns");
-	TAP_OK(corr_expire(c, T0 + 30 * SEC, out, 4, &n) == 0 && n == 1, "abandoned at abandon_ns");
+	TAP_OK(pair_expire(c, T0 + 30 * SEC, out, 4, &n) == 0 && n == 1, "abandoned at abandon_ns");
 	if (n == 1) {
 		const json_t *a = out[0], *payload = json_object_get(a, "payload");
 		const json_t *risk = json_object_get(a, "risk");
@@ -255,10 +255,10 @@ static void test_abandoned(void)
 		free(dump);
 	}
 	free_out(out, n);
-	TAP_OK(corr_expire(c, T0 + 3600 * SEC, out, 4, &n) == 0 && n == 0, "reported only once");
+	TAP_OK(pair_expire(c, T0 + 3600 * SEC, out, 4, &n) == 0 && n == 0, "reported only once");
 	post = mk("PostToolUse", "s1", NULL, "tu1", "Bash");
 	json_object_set_new(post, "outcome", json_string("success"));
-	corr_apply(c, post, T0 + 40 * SEC);
+	pair_apply(c, post, T0 + 40 * SEC);
 	TAP_OK(json_is_true(json_object_get(post, "unpaired")) &&
 		       streq(sget(post, "outcome"), "success") && !json_object_get(post, "pre_id"),
 	       "a Post after its Pre was abandoned: unpaired, outcome kept");
@@ -269,7 +269,7 @@ static void test_abandoned(void)
 	apply(c, mk("PreToolUse", "s1", NULL, "tu2", "Bash"), T0 + 100 * SEC);
 	post = mk("PostToolUseFailure", "s1", NULL, "tu2", "Bash");
 	json_object_set_new(post, "outcome", json_string("failure"));
-	corr_apply(c, post, T0 + 100 * SEC + 1234567890ull);
+	pair_apply(c, post, T0 + 100 * SEC + 1234567890ull);
 	TAP_OK(iget(post, "duration_ms") == 1234 && streq(sget(post, "outcome"), "failure") &&
 		       json_object_get(post, "pre_id"),
 	       "Post without duration_ms: 1234 ms from the Pre (got %ld)", iget(post, "duration_ms"));
@@ -280,49 +280,49 @@ static void test_abandoned(void)
 	apply(c, mk("PreToolUse", "s2", "sub", "b", "Grep"), T0 + 200 * SEC);
 	apply(c, mk("PreToolUse", "s3", NULL, "c", "Read"), T0 + 200 * SEC);
 	apply(c, mk("SessionEnd", "s2", NULL, NULL, NULL), T0 + 201 * SEC);
-	TAP_OK(corr_expire(c, T0 + 201 * SEC, out, 4, &n) == 0 && n == 2 &&
+	TAP_OK(pair_expire(c, T0 + 201 * SEC, out, 4, &n) == 0 && n == 2 &&
 		       streq(sget(json_object_get(out[0], "payload"), "reason"), "session_end") &&
 		       streq(sget(out[0], "tool_use_id"), "a") && streq(sget(out[1], "tool_use_id"), "b") &&
 		       streq(sget(out[1], "agent_id"), "sub") && iget(out[0], "duration_ms") == 1000,
 	       "SessionEnd: its 2 pending Pres are abandoned at the next expire (%zu)", n);
 	free_out(out, n);
 	post = mk("PostToolUse", "s2", NULL, "a", "Read");
-	corr_apply(c, post, T0 + 202 * SEC);
+	pair_apply(c, post, T0 + 202 * SEC);
 	TAP_OK(json_is_true(json_object_get(post, "unpaired")), "the session's state is gone");
 	json_decref(post);
 	post = mk("PostToolUse", "s3", NULL, "c", "Read");
-	corr_apply(c, post, T0 + 202 * SEC);
+	pair_apply(c, post, T0 + 202 * SEC);
 	TAP_OK(json_object_get(post, "pre_id") && !json_object_get(post, "unpaired"),
 	       "another session's Pre is untouched by that SessionEnd");
 	json_decref(post);
-	corr_free(c);
+	pair_free(c);
 }
 
 static void test_bounds(void)
 {
-	struct corr_options o = { .max_pending = 3, .max_sessions = 2 };
-	struct corr *c;
+	struct pair_options o = { .max_pending = 3, .max_sessions = 2 };
+	struct pair *c;
 	json_t *out[16], *post;
 	size_t n = 0;
 	char tu[8];
 
-	corr_new(&o, &c);
+	pair_new(&o, &c);
 	for (int i = 0; i < 5; i++) {
 		snprintf(tu, sizeof(tu), "t%d", i);
 		apply(c, mk("PreToolUse", "s", NULL, tu, "Bash"), T0 + (uint64_t)i * SEC);
 	}
-	TAP_OK(corr_expire(c, T0 + 5 * SEC, out, 16, &n) == 0 && n == 2 &&
+	TAP_OK(pair_expire(c, T0 + 5 * SEC, out, 16, &n) == 0 && n == 2 &&
 		       streq(sget(out[0], "tool_use_id"), "t0") &&
 		       streq(sget(out[1], "tool_use_id"), "t1") &&
 		       streq(sget(json_object_get(out[0], "payload"), "reason"), "evicted"),
 	       "max_pending 3: the 2 oldest of 5 Pres are evicted and reported (%zu)", n);
 	free_out(out, n);
 	post = mk("PostToolUse", "s", NULL, "t0", "Bash");
-	corr_apply(c, post, T0 + 6 * SEC);
+	pair_apply(c, post, T0 + 6 * SEC);
 	TAP_OK(json_is_true(json_object_get(post, "unpaired")), "an evicted Pre no longer pairs");
 	json_decref(post);
 	post = mk("PostToolUse", "s", NULL, "t4", "Bash");
-	corr_apply(c, post, T0 + 6 * SEC);
+	pair_apply(c, post, T0 + 6 * SEC);
 	TAP_OK(json_object_get(post, "pre_id") && !json_object_get(post, "unpaired"),
 	       "a kept Pre still pairs");
 	json_decref(post);
@@ -331,7 +331,7 @@ static void test_bounds(void)
 	apply(c, mk("PreToolUse", "A", NULL, "x", "Bash"), T0 + 10 * SEC);
 	apply(c, mk("Stop", "s", NULL, NULL, NULL), T0 + 11 * SEC);
 	apply(c, mk("PreToolUse", "B", NULL, "y", "Bash"), T0 + 12 * SEC);
-	TAP_OK(corr_expire(c, T0 + 12 * SEC, out, 16, &n) == 0 && n == 1,
+	TAP_OK(pair_expire(c, T0 + 12 * SEC, out, 16, &n) == 0 && n == 1,
 	       "max_sessions 2: a third session evicts the least recently seen one (%zu)", n);
 	{
 		bool a = false;
@@ -350,17 +350,17 @@ static void test_bounds(void)
 		apply(c, mk("PreToolUse", "B", NULL, tu, "Bash"), T0 + 20 * SEC);
 	}
 	apply(c, mk("SessionEnd", "B", NULL, NULL, NULL), T0 + 21 * SEC);
-	TAP_OK(corr_expire(c, T0 + 21 * SEC, out, 1, &n) == 0 && n == 1, "max 1: one event");
+	TAP_OK(pair_expire(c, T0 + 21 * SEC, out, 1, &n) == 0 && n == 1, "max 1: one event");
 	free_out(out, n);
-	TAP_OK(corr_expire(c, T0 + 21 * SEC, out, 16, &n) == 0 && n == 2, "then the other two");
+	TAP_OK(pair_expire(c, T0 + 21 * SEC, out, 16, &n) == 0 && n == 2, "then the other two");
 	free_out(out, n);
-	TAP_OK(corr_expire(c, T0 + 21 * SEC, NULL, 0, &n) == 0 && n == 0, "max 0 is a no-op");
-	corr_free(c);
+	TAP_OK(pair_expire(c, T0 + 21 * SEC, NULL, 0, &n) == 0 && n == 0, "max 0 is a no-op");
+	pair_free(c);
 
 	/* Nobody collects: the abandoned list stays bounded too. */
 	o.max_pending = 2;
 	o.max_sessions = 100;
-	corr_new(&o, &c);
+	pair_new(&o, &c);
 	for (int i = 0; i < 50; i++) {
 		char sid[8];
 
@@ -368,19 +368,19 @@ static void test_bounds(void)
 		apply(c, mk("PreToolUse", sid, NULL, "t", "Bash"), T0);
 		apply(c, mk("SessionEnd", sid, NULL, NULL, NULL), T0);
 	}
-	TAP_OK(corr_expire(c, T0, out, 16, &n) == 0 && n == 2 &&
+	TAP_OK(pair_expire(c, T0, out, 16, &n) == 0 && n == 2 &&
 		       streq(sget(out[1], "session_id"), "S49"),
 	       "50 abandoned, never collected: only the newest max_pending are kept (%zu)", n);
 	free_out(out, n);
-	corr_free(c);
+	pair_free(c);
 }
 
 static void test_subagents(void)
 {
-	struct corr *c;
+	struct pair *c;
 	json_t *pre, *ev;
 
-	corr_new(NULL, &c);
+	pair_new(NULL, &c);
 	/* Two pending Agent calls of different types: matched by type, not age. */
 	pre = mk("PreToolUse", "s", NULL, "ta", "Agent");
 	json_object_set_new(pre, "payload", json_pack("{s:{s:s}}", "tool_input", "subagent_type",
@@ -392,29 +392,29 @@ static void test_subagents(void)
 	apply(c, pre, T0 + 1);
 	ev = mk("SubagentStart", "s", "X", NULL, NULL);
 	json_object_set_new(ev, "agent_type", json_string("Explore"));
-	corr_apply(c, ev, T0 + 2);
+	pair_apply(c, ev, T0 + 2);
 	TAP_OK(streq(sget(ev, "parent_tool_use_id"), "tb") && !json_object_get(ev, "parent_agent_id"),
 	       "SubagentStart Explore takes the Explore call, though younger (got %s)",
 	       sget(ev, "parent_tool_use_id"));
 	json_decref(ev);
 	ev = mk("SubagentStart", "s", "Y", NULL, NULL);
 	json_object_set_new(ev, "agent_type", json_string("general-purpose"));
-	corr_apply(c, ev, T0 + 3);
+	pair_apply(c, ev, T0 + 3);
 	TAP_OK(streq(sget(ev, "parent_tool_use_id"), "ta"), "the next one takes the other call");
 	json_decref(ev);
 	apply(c, mk("PreToolUse", "s", NULL, "tc", "Agent"), T0 + 3);
 	ev = mk("SubagentStart", "s", "X", NULL, NULL);
 	json_object_set_new(ev, "agent_type", json_string("Explore"));
-	corr_apply(c, ev, T0 + 3);
+	pair_apply(c, ev, T0 + 3);
 	TAP_OK(streq(sget(ev, "parent_tool_use_id"), "tb"),
 	       "a repeated SubagentStart keeps its parent and claims nothing new");
 	json_decref(ev);
 	ev = mk("PostToolUse", "s", NULL, "tc", "Agent");
-	corr_apply(c, ev, T0 + 3);
+	pair_apply(c, ev, T0 + 3);
 	TAP_OK(json_object_get(ev, "pre_id"), "(that Agent call then completes unclaimed)");
 	json_decref(ev);
 	ev = mk("SubagentStart", "s", "Z", NULL, NULL);
-	corr_apply(c, ev, T0 + 4);
+	pair_apply(c, ev, T0 + 4);
 	TAP_OK(!json_object_get(ev, "parent_tool_use_id"),
 	       "no unclaimed Agent call left: no parent fields");
 	json_decref(ev);
@@ -423,12 +423,12 @@ static void test_subagents(void)
 	apply(c, mk("PreToolUse", "s", "X", "tn", "Agent"), T0 + 5);
 	ev = mk("SubagentStart", "s", "W", NULL, NULL);
 	json_object_set_new(ev, "agent_type", json_string("general-purpose"));
-	corr_apply(c, ev, T0 + 6);
+	pair_apply(c, ev, T0 + 6);
 	TAP_OK(streq(sget(ev, "parent_tool_use_id"), "tn") && streq(sget(ev, "parent_agent_id"), "X"),
 	       "a subagent's subagent: parent_agent_id X, parent_tool_use_id tn");
 	json_decref(ev);
 	ev = mk("PreToolUse", "s", "W", "tw", "Read");
-	corr_apply(c, ev, T0 + 7);
+	pair_apply(c, ev, T0 + 7);
 	TAP_OK(streq(sget(ev, "parent_agent_id"), "X") && streq(sget(ev, "parent_tool_use_id"), "tn"),
 	       "the nested subagent's later events carry its parents");
 	json_decref(ev);
@@ -437,10 +437,10 @@ static void test_subagents(void)
 	apply(c, mk("PreToolUse", "s", NULL, "tq", "Agent"), T0 + 8);
 	ev = mk("PostToolUse", "s", NULL, "tq", "Agent");
 	json_object_set_new(ev, "payload", json_pack("{s:{s:s}}", "tool_response", "agentId", "Q"));
-	corr_apply(c, ev, T0 + 9);
+	pair_apply(c, ev, T0 + 9);
 	json_decref(ev);
 	ev = mk("SubagentStop", "s", "Q", NULL, NULL);
-	corr_apply(c, ev, T0 + 10);
+	pair_apply(c, ev, T0 + 10);
 	TAP_OK(streq(sget(ev, "parent_tool_use_id"), "tq"),
 	       "tool_response.agentId sets the mapping for later events");
 	json_decref(ev);
@@ -450,14 +450,14 @@ static void test_subagents(void)
 	json_object_set_new(ev, "agent_version", json_string("9.9.9"));
 	apply(c, ev, T0);
 	ev = mk("Stop", "v", NULL, NULL, NULL);
-	corr_apply(c, ev, T0);
+	pair_apply(c, ev, T0);
 	TAP_OK(streq(sget(ev, "agent_version"), "9.9.9"), "agent_version copied to later events");
 	json_decref(ev);
 	ev = mk("Stop", "other", NULL, NULL, NULL);
-	corr_apply(c, ev, T0);
+	pair_apply(c, ev, T0);
 	TAP_OK(!json_object_get(ev, "agent_version"), "not to another session's");
 	json_decref(ev);
-	corr_free(c);
+	pair_free(c);
 }
 
 static void test_bad_input(void)
@@ -479,26 +479,26 @@ static void test_bad_input(void)
 		"{\"hook\":\"SessionEnd\",\"session_id\":\"s\"}",
 		"{\"hook\":\"PostToolUse\",\"session_id\":\"s\",\"tool_use_id\":\"t\"}",
 	};
-	struct corr *c;
+	struct pair *c;
 	json_t *out[8], *ev;
 	size_t n = 0;
 	struct vbuf big;
 
-	corr_new(NULL, &c);
+	pair_new(NULL, &c);
 	for (size_t i = 0; i < VG_ARRAY_LEN(bad); i++) {
 		ev = json_loads(bad[i], 0, NULL);
-		TAP_OK(ev && corr_apply(c, ev, T0) == 0, "odd event %zu: no error, no crash", i);
+		TAP_OK(ev && pair_apply(c, ev, T0) == 0, "odd event %zu: no error, no crash", i);
 		if (i == 2)
 			TAP_OK(json_is_true(json_object_get(ev, "unpaired")),
 			       "a Post without a session is unpaired");
 		json_decref(ev);
 	}
 	ev = json_array();
-	TAP_OK(corr_apply(c, ev, T0) == -EINVAL, "an array: -EINVAL");
+	TAP_OK(pair_apply(c, ev, T0) == -EINVAL, "an array: -EINVAL");
 	json_decref(ev);
-	TAP_OK(corr_apply(c, NULL, T0) == -EINVAL, "NULL: -EINVAL");
-	TAP_OK(corr_expire(c, T0, NULL, 3, &n) == -EINVAL, "expire without out: -EINVAL");
-	TAP_OK(corr_expire(c, T0, out, 3, NULL) == -EINVAL, "expire without n: -EINVAL");
+	TAP_OK(pair_apply(c, NULL, T0) == -EINVAL, "NULL: -EINVAL");
+	TAP_OK(pair_expire(c, T0, NULL, 3, &n) == -EINVAL, "expire without out: -EINVAL");
+	TAP_OK(pair_expire(c, T0, out, 3, NULL) == -EINVAL, "expire without n: -EINVAL");
 
 	/* Ids over the bound are not tracked: the Post is unpaired, nothing leaks. */
 	vbuf_init(&big, 1 << 20);
@@ -506,22 +506,22 @@ static void test_bad_input(void)
 		vbuf_append(&big, "x", 1);
 	apply(c, mk("PreToolUse", "s", NULL, (const char *)big.data, "Bash"), T0);
 	ev = mk("PostToolUse", "s", NULL, (const char *)big.data, "Bash");
-	corr_apply(c, ev, T0);
+	pair_apply(c, ev, T0);
 	TAP_OK(json_is_true(json_object_get(ev, "unpaired")), "a 5000-byte tool_use_id is not tracked");
 	json_decref(ev);
 	vbuf_release(&big);
 
 	/* Synthetic events fed back in are harmless. */
 	apply(c, mk("PreToolUse", "s", NULL, "t9", "Bash"), T0);
-	TAP_OK(corr_expire(c, T0 + 700 * SEC, out, 8, &n) == 0 && n >= 1,
+	TAP_OK(pair_expire(c, T0 + 700 * SEC, out, 8, &n) == 0 && n >= 1,
 	       "default abandon_ns is 10 minutes (%zu abandoned)", n);
 	for (size_t i = 0; i < n; i++)
-		TAP_OK(corr_apply(c, out[i], T0 + 700 * SEC) == 0 &&
+		TAP_OK(pair_apply(c, out[i], T0 + 700 * SEC) == 0 &&
 			       !json_object_get(out[i], "unpaired"),
 		       "a tool_abandoned event re-applied is left alone");
 	free_out(out, n);
-	corr_free(c);
-	corr_free(NULL);
+	pair_free(c);
+	pair_free(NULL);
 }
 
 int main(void)

@@ -41,14 +41,14 @@ static void test_fixture(void)
 {
 	struct norm_options o = { .host = "h", .user = "u" };
 	struct norm_ctx *ctx = NULL;
-	struct corr *corr = NULL;
+	struct pair *corr = NULL;
 	char *line = NULL, err[256];
 	size_t cap = 0, n = 0, good = 0;
 	FILE *f = fopen(FIXTURE, "r");
 	ssize_t got;
 
 	TAP_OK(f != NULL, "the fixture opens");
-	if (!f || norm_ctx_new(&o, &ctx) < 0 || corr_new(NULL, &corr) < 0)
+	if (!f || norm_ctx_new(&o, &ctx) < 0 || pair_new(NULL, &corr) < 0)
 		return;
 	while ((got = getline(&line, &cap, f)) > 1) {
 		struct norm_envelope env = { .id = "0190c7c0-0000-7000-8000-000000000001",
@@ -58,7 +58,7 @@ static void test_fixture(void)
 
 		n++;
 		if (norm_event(ctx, &env, line, (size_t)got - 1, &ev, err, sizeof(err)) == 0 &&
-		    corr_apply(corr, ev, env.recv_ns) == 0 && same(ev))
+		    pair_apply(corr, ev, env.recv_ns) == 0 && same(ev))
 			good++;
 		json_decref(ev);
 	}
@@ -66,7 +66,7 @@ static void test_fixture(void)
 	       good, n);
 	free(line);
 	fclose(f);
-	corr_free(corr);
+	pair_free(corr);
 	norm_ctx_free(ctx);
 }
 
