@@ -95,12 +95,12 @@ static struct cnode *node_new(enum cnode_type t)
 	return n;
 }
 
-void cond_free(struct cnode *n)
+void rint_cond_free(struct cnode *n)
 {
 	if (!n)
 		return;
 	for (size_t i = 0; i < n->nkids; i++)
-		cond_free(n->kids[i]);
+		rint_cond_free(n->kids[i]);
 	vg_free(n->kids);
 	vg_free(n);
 }
@@ -280,8 +280,8 @@ done:
 	n = NULL;
 out:
 	p->depth--;
-	cond_free(n);
-	cond_free(k);
+	rint_cond_free(n);
+	rint_cond_free(k);
 	return rc;
 }
 
@@ -319,8 +319,8 @@ static int parse_chain(struct cparse *p, struct cnode **out, enum cnode_type t, 
 	*out = n ? n : k;
 	return 0;
 out:
-	cond_free(n);
-	cond_free(k);
+	rint_cond_free(n);
+	rint_cond_free(k);
 	return rc;
 }
 
@@ -335,7 +335,7 @@ static int parse_or(struct cparse *p, struct cnode **out)
 	return parse_chain(p, out, CN_OR, "or", parse_and);
 }
 
-int cond_parse(struct rule *r, const char *text, struct cnode **out, char *err, size_t errcap,
+int rint_cond_parse(struct rule *r, const char *text, struct cnode **out, char *err, size_t errcap,
 	       size_t *errpos, uint64_t *used)
 {
 	struct cparse p = { .r = r, .s = text, .len = strlen(text), .err = err, .errcap = errcap };
@@ -366,7 +366,7 @@ int cond_parse(struct rule *r, const char *text, struct cnode **out, char *err, 
 				  (int)(p.tlen ? p.tlen : 1), p.s + p.tpos);
 	}
 	if (rc < 0) {
-		cond_free(n);
+		rint_cond_free(n);
 		if (rc == -ENOMEM)
 			snprintf(err, errcap, "out of memory");
 		*errpos = p.errpos;
@@ -384,28 +384,28 @@ static bool sel_value(struct mctx *m, int i, const json_t *ev, uint64_t *done, u
 
 	if (!(*done & bit)) {
 		*done |= bit;
-		if (sel_match(m, &m->rule->sels[i], ev))
+		if (rint_sel_match(m, &m->rule->sels[i], ev))
 			*val |= bit;
 	}
 	return (*val & bit) != 0;
 }
 
-bool cond_eval(struct mctx *m, const struct cnode *n, const json_t *ev, uint64_t *done,
+bool rint_cond_eval(struct mctx *m, const struct cnode *n, const json_t *ev, uint64_t *done,
 	       uint64_t *val)
 {
 	switch (n->type) {
 	case CN_SEL:
 		return sel_value(m, n->sel, ev, done, val);
 	case CN_NOT:
-		return !cond_eval(m, n->kids[0], ev, done, val);
+		return !rint_cond_eval(m, n->kids[0], ev, done, val);
 	case CN_AND:
 		for (size_t i = 0; i < n->nkids; i++)
-			if (!cond_eval(m, n->kids[i], ev, done, val))
+			if (!rint_cond_eval(m, n->kids[i], ev, done, val))
 				return false;
 		return true;
 	case CN_OR:
 		for (size_t i = 0; i < n->nkids; i++)
-			if (cond_eval(m, n->kids[i], ev, done, val))
+			if (rint_cond_eval(m, n->kids[i], ev, done, val))
 				return true;
 		return false;
 	case CN_ONE_OF:

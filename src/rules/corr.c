@@ -54,12 +54,12 @@ struct rules_state {
 	uint64_t evicted;
 };
 
-void corr_lock(struct rules_state *st)
+void rint_corr_lock(struct rules_state *st)
 {
 	pthread_mutex_lock(&st->mu);
 }
 
-void corr_unlock(struct rules_state *st)
+void rint_corr_unlock(struct rules_state *st)
 {
 	pthread_mutex_unlock(&st->mu);
 }
@@ -250,9 +250,9 @@ static const json_t *group_value(const struct corr_def *c, size_t i, const struc
 			continue;
 		for (size_t k = 0; k < c->aliases[a].n; k++)
 			if (!strcmp(c->aliases[a].rule[k], via->name))
-				return fpath_get(ev, &c->aliases[a].field[k]);
+				return rint_fpath_get(ev, &c->aliases[a].field[k]);
 	}
-	return fpath_get(ev, &c->gb[i]);
+	return rint_fpath_get(ev, &c->gb[i]);
 }
 
 static size_t group_key(const struct corr_def *c, const struct rule *via, const json_t *ev,
@@ -269,7 +269,7 @@ static size_t group_key(const struct corr_def *c, const struct rule *via, const 
 		int w;
 
 		if (v)
-			scalar_text(v, num, sizeof(num), &s, &n);
+			rint_scalar_text(v, num, sizeof(num), &s, &n);
 		w = snprintf(buf + len, cap - len, "%s%s=%.*s", i ? ", " : "", c->gb_name[i],
 			     (int)(n > 200 ? 200 : n), s);
 		if (w < 0)
@@ -323,7 +323,7 @@ static void add_id(struct rules_state *st, struct grp *g, const json_t *ev)
 	snprintf(g->ids[slot], sizeof(g->ids[slot]), "%s", id);
 }
 
-int corr_update(struct rules_state *st, const struct rule *r, const json_t *ev, uint64_t t,
+int rint_corr_update(struct rules_state *st, const struct rule *r, const json_t *ev, uint64_t t,
 		const uint8_t *matched, bool *fired, struct corr_out *out, struct hit_store *store)
 {
 	const struct corr_def *c = r->corr;
@@ -359,7 +359,7 @@ int corr_update(struct rules_state *st, const struct rule *r, const json_t *ev, 
 		*fired = cond_holds(c, g->n);
 		break;
 	case RULES_CORR_VALUE_COUNT: {
-		const json_t *v = fpath_get(ev, &c->field);
+		const json_t *v = rint_fpath_get(ev, &c->field);
 		char num[48];
 		const char *vs;
 		size_t vn;
@@ -368,7 +368,7 @@ int corr_update(struct rules_state *st, const struct rule *r, const json_t *ev, 
 		for (k = 0; k < g->n && g->t[k] < lo; k++)
 			;
 		drop_front(g, k);
-		if (!v || json_is_null(v) || scalar_text(v, num, sizeof(num), &vs, &vn) < 0)
+		if (!v || json_is_null(v) || rint_scalar_text(v, num, sizeof(num), &vs, &vn) < 0)
 			break; /* no value: nothing to count */
 		h = hash_bytes(vs, vn);
 		for (k = 0; k < g->n && g->vh[k] != h; k++)

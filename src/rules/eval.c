@@ -51,7 +51,7 @@ void rules_result_release(struct rules_result *r)
 	rules_result_init(r);
 }
 
-int scratch_prepare(const struct rules_set *set, struct rules_result *res)
+int rint_scratch_prepare(const struct rules_set *set, struct rules_result *res)
 {
 	struct rules_scratch *sc = res->scratch;
 
@@ -151,7 +151,7 @@ static bool ls_ok(const char *want, const char *have, bool lenient)
 	return !strcasecmp(have, want);
 }
 
-bool rule_match_detection(struct mctx *m, struct rule *r, const json_t *ev, bool lenient)
+bool rint_rule_match_detection(struct mctx *m, struct rule *r, const json_t *ev, bool lenient)
 {
 	struct rules_scratch *sc = m->scratch;
 	uint64_t done = 0, val = 0;
@@ -167,7 +167,7 @@ bool rule_match_detection(struct mctx *m, struct rule *r, const json_t *ev, bool
 	    !ls_ok(r->service, sc->hook, lenient))
 		return false;
 	m->rule = r;
-	return cond_eval(m, r->cond, ev, &done, &val);
+	return rint_cond_eval(m, r->cond, ev, &done, &val);
 }
 
 /* ---- why --------------------------------------------------------------------------- */
@@ -215,7 +215,7 @@ static void witnesses(struct mctx *m, const struct cnode *n, const json_t *ev, u
 {
 	switch (n->type) {
 	case CN_SEL:
-		if (cond_eval(m, n, ev, done, val))
+		if (rint_cond_eval(m, n, ev, done, val))
 			*out |= 1ull << n->sel;
 		break;
 	case CN_NOT:
@@ -226,7 +226,7 @@ static void witnesses(struct mctx *m, const struct cnode *n, const json_t *ev, u
 		break;
 	case CN_OR:
 		for (size_t i = 0; i < n->nkids; i++) {
-			if (cond_eval(m, n->kids[i], ev, done, val)) {
+			if (rint_cond_eval(m, n->kids[i], ev, done, val)) {
 				witnesses(m, n->kids[i], ev, done, val, out);
 				break;
 			}
@@ -237,7 +237,7 @@ static void witnesses(struct mctx *m, const struct cnode *n, const json_t *ev, u
 		for (int i = 0; i < 64; i++) {
 			struct cnode one = { .type = CN_SEL, .sel = i };
 
-			if (!(n->mask & (1ull << i)) || !cond_eval(m, &one, ev, done, val))
+			if (!(n->mask & (1ull << i)) || !rint_cond_eval(m, &one, ev, done, val))
 				continue;
 			*out |= 1ull << i;
 			if (n->type == CN_ONE_OF)
@@ -267,7 +267,7 @@ static void explain_sel(struct mctx *m, const struct sel *s, const json_t *ev, s
 			bool first)
 {
 	for (size_t a = 0; a < s->nalt; a++) {
-		if (!selmap_match(m, &s->alt[a], ev))
+		if (!rint_selmap_match(m, &s->alt[a], ev))
 			continue;
 		wput(w, "%s selection '%s':", first ? "" : ";", s->name);
 		for (size_t f = 0; f < s->alt[a].nf; f++) {
@@ -275,7 +275,7 @@ static void explain_sel(struct mctx *m, const struct sel *s, const json_t *ev, s
 			const struct fcond *fc = &s->alt[a].f[f];
 
 			m->ex = &ex;
-			fcond_match(m, fc, ev);
+			rint_fcond_match(m, fc, ev);
 			m->ex = NULL;
 			wput(w, "%s %s", f ? "," : "", fc->key);
 			if (ex.v)
@@ -292,7 +292,7 @@ static void explain_sel(struct mctx *m, const struct sel *s, const json_t *ev, s
 	}
 }
 
-void rule_explain(struct mctx *m, struct rule *r, const json_t *ev, char *out, size_t cap)
+void rint_rule_explain(struct mctx *m, struct rule *r, const json_t *ev, char *out, size_t cap)
 {
 	struct wbuf w = { out, cap, 0 };
 	uint64_t done = 0, val = 0, wit = 0;
@@ -359,7 +359,7 @@ static int eval_correlations(const struct rules_set *set, struct rules_state *st
 	struct rules_scratch *sc = res->scratch;
 	int rc = 0;
 
-	corr_lock(st);
+	rint_corr_lock(st);
 	for (size_t i = 0; i < set->ncorr; i++) {
 		struct rule *r = set->rules[set->corr[i]];
 		struct corr_out co = { 0 };
@@ -378,7 +378,7 @@ static int eval_correlations(const struct rules_set *set, struct rules_state *st
 			rc = -ENOMEM;
 			break;
 		}
-		rc = corr_update(st, r, ev, t, sc->matched, &fired, &co, sc->store[res->nhits]);
+		rc = rint_corr_update(st, r, ev, t, sc->matched, &fired, &co, sc->store[res->nhits]);
 		if (rc < 0)
 			break;
 		if (!fired)
@@ -397,7 +397,7 @@ static int eval_correlations(const struct rules_set *set, struct rules_state *st
 		corr_why(r, &co, h->group, h->why, sizeof(h->why));
 		res->nhits++;
 	}
-	corr_unlock(st);
+	rint_corr_unlock(st);
 	return rc;
 }
 
@@ -442,7 +442,7 @@ static int eval_one(const struct rules_set *set, struct mctx *m, struct rule *r,
 	 */
 	atomic_store_explicit(&r->evals, atomic_load_explicit(&r->evals, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
-	if (!rule_match_detection(m, r, ev, false))
+	if (!rint_rule_match_detection(m, r, ev, false))
 		return 0;
 	m->scratch->matched[r->index] = 1;
 	atomic_fetch_add_explicit(&r->hits, 1, memory_order_relaxed);
@@ -453,7 +453,7 @@ static int eval_one(const struct rules_set *set, struct mctx *m, struct rule *r,
 		return -ENOMEM;
 	hit_of_rule(h, r, RULES_KIND_DETECTION);
 	h->group = "";
-	rule_explain(m, r, ev, h->why, sizeof(h->why));
+	rint_rule_explain(m, r, ev, h->why, sizeof(h->why));
 	res->nhits++;
 	return 0;
 }
@@ -472,7 +472,7 @@ int rules_eval(const struct rules_set *set, struct rules_state *st, const json_t
 	res->blocking = false;
 	if (!set->finished || !json_is_object(ev))
 		return -EINVAL;
-	if ((rc = scratch_prepare(set, res)) < 0)
+	if ((rc = rint_scratch_prepare(set, res)) < 0)
 		return rc;
 	m.scratch = res->scratch;
 	/* The statistics are the only mutable part of a finished set. */

@@ -76,7 +76,7 @@ static void diag_at(const struct loader *L, enum rules_severity sev, struct wher
 	char msg[512];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	rules_diag(L->set, sev, L->file, w.line, w.col, L->label, "%s", msg);
+	rint_diag(L->set, sev, L->file, w.line, w.col, L->label, "%s", msg);
 }
 
 static int err_at(const struct loader *L, struct where w, const char *fmt, ...)
@@ -308,7 +308,7 @@ static int add_base64(struct val *v, const char *s, unsigned mods)
 		hi = mods & MOD_BASE64OFF ? elen - cut[(n + i) % 3] : elen;
 		if (hi < lo)
 			hi = lo;
-		rc = pat_compile_string(enc + lo, hi - lo,
+		rc = rint_pat_compile_string(enc + lo, hi - lo,
 					MOD_CASED | (mods & (MODS_STR | MOD_KEYWORD)), &p, NULL, 0);
 		vg_free(raw);
 		vg_free(enc);
@@ -354,12 +354,12 @@ static int compile_value(const struct loader *L, struct where w, unsigned mods, 
 		return add_pat(out, &p);
 	}
 	if (mods & MOD_CIDR) {
-		if (!json_is_string(v) || pat_compile_cidr(text, &p, err, sizeof(err)) < 0)
+		if (!json_is_string(v) || rint_pat_compile_cidr(text, &p, err, sizeof(err)) < 0)
 			return err_at(L, w, "%s", err[0] ? err : "'cidr' wants a string");
 		return add_pat(out, &p);
 	}
 	if (mods & MOD_RE) {
-		rc = pat_compile_re(L->set, text, strlen(text), mods, &p, err, sizeof(err));
+		rc = rint_pat_compile_re(L->set, text, strlen(text), mods, &p, err, sizeof(err));
 		if (rc == -ENOMEM)
 			return rc;
 		if (rc < 0)
@@ -383,7 +383,7 @@ static int compile_value(const struct loader *L, struct where w, unsigned mods, 
 	}
 	if (mods & (MOD_BASE64 | MOD_BASE64OFF))
 		return add_base64(out, text, mods);
-	rc = pat_compile_string(text, strlen(text), mods, &p, err, sizeof(err));
+	rc = rint_pat_compile_string(text, strlen(text), mods, &p, err, sizeof(err));
 	if (rc < 0)
 		return rc;
 	return add_pat(out, &p);
@@ -392,10 +392,10 @@ static int compile_value(const struct loader *L, struct where w, unsigned mods, 
 static void fcond_release(struct fcond *fc)
 {
 	for (size_t i = 0; i < fc->nv; i++)
-		val_release(&fc->v[i]);
+		rint_val_release(&fc->v[i]);
 	vg_free(fc->v);
 	vg_free(fc->key);
-	fpath_release(&fc->path);
+	rint_fpath_release(&fc->path);
 	memset(fc, 0, sizeof(*fc));
 }
 
@@ -422,7 +422,7 @@ static int parse_fcond(const struct loader *L, const json_t *obj, const char *ke
 	if (!field[0]) {
 		fc->keyword = true;
 		mods |= MOD_KEYWORD;
-	} else if ((rc = fpath_init(&fc->path, field)) < 0) {
+	} else if ((rc = rint_fpath_init(&fc->path, field)) < 0) {
 		return rc == -ENOMEM ? rc
 				     : err_at(L, at_key(L, obj, key),
 					      "bad field name '%.80s' (dotted path of at most %u parts)",
@@ -469,7 +469,7 @@ static int parse_selmap(const struct loader *L, const json_t *map, struct selmap
 	sm->f = vg_calloc(json_object_size(map), sizeof(*sm->f));
 	if (!sm->f)
 		return -ENOMEM;
-	json_object_foreach(jro(map), key, v) {
+	json_object_foreach(rint_jro(map), key, v) {
 		rc = parse_fcond(L, map, key, v, at_member(L, map, key), &sm->f[sm->nf++]);
 		if (rc == -ENOMEM)
 			return rc;
@@ -608,7 +608,7 @@ static int parse_detection(const struct loader *L, struct rule *r, const json_t 
 	if (json_object_get(det, "timeframe"))
 		bad |= err_at(L, at_key(L, det, "timeframe"),
 			      "'timeframe' is deprecated: write a correlation rule") < 0;
-	json_object_foreach(jro(det), key, v)
+	json_object_foreach(rint_jro(det), key, v)
 		n += strcmp(key, "condition") && strcmp(key, "timeframe");
 	if (n == 0)
 		return err_at(L, at_member(L, root, "detection"), "'detection' has no selection");
@@ -618,7 +618,7 @@ static int parse_detection(const struct loader *L, struct rule *r, const json_t 
 	r->sels = vg_calloc(n, sizeof(*r->sels));
 	if (!r->sels)
 		return -ENOMEM;
-	json_object_foreach(jro(det), key, v) {
+	json_object_foreach(rint_jro(det), key, v) {
 		if (!strcmp(key, "condition") || !strcmp(key, "timeframe"))
 			continue;
 		rc = parse_selection(L, det, key, v, &r->sels[r->nsels++]);
@@ -633,7 +633,7 @@ static int parse_detection(const struct loader *L, struct rule *r, const json_t 
 		char err[256];
 		size_t pos;
 
-		rc = cond_parse(r, json_string_value(cond), &r->cond, err, sizeof(err), &pos, &used);
+		rc = rint_cond_parse(r, json_string_value(cond), &r->cond, err, sizeof(err), &pos, &used);
 		if (rc == -ENOMEM)
 			return rc;
 		if (rc < 0)
@@ -658,7 +658,7 @@ static int parse_detection(const struct loader *L, struct rule *r, const json_t 
 
 			if (!json_is_string(c))
 				return err_at(L, at_elem(L, cond, i), "a condition must be a string");
-			rc = cond_parse(r, json_string_value(c), &or->kids[i], err, sizeof(err), &pos,
+			rc = rint_cond_parse(r, json_string_value(c), &or->kids[i], err, sizeof(err), &pos,
 					&used);
 			if (rc == -ENOMEM)
 				return rc;
@@ -689,7 +689,7 @@ static void corr_free(struct corr_def *c)
 	vg_free(c->ref_col);
 	vg_free(c->refs);
 	for (size_t i = 0; i < c->ngb; i++)
-		fpath_release(&c->gb[i]);
+		rint_fpath_release(&c->gb[i]);
 	vg_free(c->gb);
 	free_strings(c->gb_name, c->ngb);
 	for (size_t i = 0; i < c->naliases; i++) {
@@ -698,11 +698,11 @@ static void corr_free(struct corr_def *c)
 		vg_free(a->alias);
 		free_strings(a->rule, a->n);
 		for (size_t j = 0; j < a->n; j++)
-			fpath_release(&a->field[j]);
+			rint_fpath_release(&a->field[j]);
 		vg_free(a->field);
 	}
 	vg_free(c->aliases);
-	fpath_release(&c->field);
+	rint_fpath_release(&c->field);
 	vg_free(c->field_name);
 	vg_free(c);
 }
@@ -729,11 +729,11 @@ static int parse_corr_condition(const struct loader *L, struct corr_def *c, cons
 
 	if (!json_is_object(cond))
 		return err_at(L, at_value(L, cond), "correlation 'condition' must be a map");
-	json_object_foreach(jro(cond), key, v) {
+	json_object_foreach(rint_jro(cond), key, v) {
 		size_t i;
 
 		if (!strcmp(key, "field")) {
-			if (!json_is_string(v) || fpath_init(&c->field, json_string_value(v)) < 0)
+			if (!json_is_string(v) || rint_fpath_init(&c->field, json_string_value(v)) < 0)
 				return err_at(L, at_member(L, cond, key), "'field' must be a field name");
 			c->field_name = vg_strdup(json_string_value(v));
 			if (!c->field_name)
@@ -778,7 +778,7 @@ static int parse_correlation(const struct loader *L, struct rule *r, const json_
 	c = r->corr = vg_calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	json_object_foreach(jro(co), key, v) {
+	json_object_foreach(rint_jro(co), key, v) {
 		for (i = 0; i < VG_ARRAY_LEN(known) && strcmp(known[i], key); i++)
 			;
 		if (i == VG_ARRAY_LEN(known))
@@ -819,7 +819,7 @@ static int parse_correlation(const struct loader *L, struct rule *r, const json_
 	if (!c->gb)
 		return -ENOMEM;
 	for (i = 0; i < c->ngb; i++)
-		if (fpath_init(&c->gb[i], c->gb_name[i]) < 0)
+		if (rint_fpath_init(&c->gb[i], c->gb_name[i]) < 0)
 			return err_at(L, at_member(L, co, "group-by"), "bad group-by field '%.80s'",
 				      c->gb_name[i]);
 	/* timespan */
@@ -854,7 +854,7 @@ static int parse_correlation(const struct loader *L, struct rule *r, const json_
 		c->aliases = vg_calloc(json_object_size(v) + 1, sizeof(*c->aliases));
 		if (!c->aliases)
 			return -ENOMEM;
-		json_object_foreach(jro(v), ak, av) {
+		json_object_foreach(rint_jro(v), ak, av) {
 			struct corr_alias *a = &c->aliases[c->naliases++];
 			const char *rk;
 			const json_t *rv;
@@ -866,8 +866,8 @@ static int parse_correlation(const struct loader *L, struct rule *r, const json_
 				return -ENOMEM;
 			if (!json_is_object(av))
 				return err_at(L, at_member(L, v, ak), "alias '%s' must map rule names to fields", ak);
-			json_object_foreach(jro(av), rk, rv) {
-				if (!json_is_string(rv) || fpath_init(&a->field[a->n], json_string_value(rv)) < 0)
+			json_object_foreach(rint_jro(av), rk, rv) {
+				if (!json_is_string(rv) || rint_fpath_init(&a->field[a->n], json_string_value(rv)) < 0)
 					return err_at(L, at_member(L, av, rk), "bad field for alias '%s'", ak);
 				a->rule[a->n] = vg_strdup(rk);
 				if (!a->rule[a->n++])
@@ -898,7 +898,7 @@ static int parse_tests(const struct loader *L, struct rule *r, const json_t *roo
 	if (!json_is_object(t))
 		return err_at(L, at_member(L, root, "tests"),
 			      "'tests' must be a map with true_positives and false_positives");
-	json_object_foreach(jro(t), key, list) {
+	json_object_foreach(rint_jro(t), key, list) {
 		if (strcmp(key, "true_positives") && strcmp(key, "false_positives"))
 			return err_at(L, at_key(L, t, key),
 				      "unknown key '%s' in tests (want true_positives, false_positives)",
@@ -911,7 +911,7 @@ static int parse_tests(const struct loader *L, struct rule *r, const json_t *roo
 	r->tests = vg_calloc(total + 1, sizeof(*r->tests));
 	if (!r->tests)
 		return -ENOMEM;
-	json_object_foreach(jro(t), key, list) {
+	json_object_foreach(rint_jro(t), key, list) {
 		size_t i;
 		json_t *c;
 
@@ -1080,14 +1080,14 @@ static int parse_rule(struct loader *L, const json_t *root, struct rule **out)
 		CHECK(parse_tests(L, r, root));
 	/* Unique ids and names across the set. */
 	if (r->id && L->set->nerrors == nerr) {
-		struct rule *o = set_lookup(L->set, r->id);
+		struct rule *o = rint_set_lookup(L->set, r->id);
 
 		if (o)
 			err_at(L, at_member(L, root, "id"), "duplicate id '%.80s' (first in %s:%d)",
 			       r->id, o->file, o->line);
 	}
 	if (r->name && L->set->nerrors == nerr) {
-		struct rule *o = set_lookup(L->set, r->name);
+		struct rule *o = rint_set_lookup(L->set, r->name);
 
 		if (o)
 			err_at(L, at_member(L, root, "name"),
@@ -1097,7 +1097,7 @@ static int parse_rule(struct loader *L, const json_t *root, struct rule **out)
 	rc = L->set->nerrors == nerr ? 0 : -EINVAL;
 out:
 	if (rc < 0) {
-		rule_free(r);
+		rint_rule_free(r);
 		return rc;
 	}
 	*out = r;
@@ -1119,7 +1119,7 @@ static int add_rule(struct rules_set *set, struct rule *r)
 	return 0;
 }
 
-int load_text(struct rules_set *set, const char *name, const char *text, size_t len)
+int rint_load_text(struct rules_set *set, const char *name, const char *text, size_t len)
 {
 	struct yj_limits lim = { .max_input = set->o.max_file };
 	struct yj_doc *doc = NULL;
@@ -1135,9 +1135,9 @@ int load_text(struct rules_set *set, const char *name, const char *text, size_t 
 		int line = 0, col = 0, off = 0;
 
 		if (!strncmp(err, name, strlen(name)) && sscanf(p, ":%d:%d: %n", &line, &col, &off) == 2 && off)
-			rules_diag(set, RULES_ERROR, name, line, col, NULL, "%s", p + off);
+			rint_diag(set, RULES_ERROR, name, line, col, NULL, "%s", p + off);
 		else
-			rules_diag(set, RULES_ERROR, name, 0, 0, NULL, "%s", err);
+			rint_diag(set, RULES_ERROR, name, 0, 0, NULL, "%s", err);
 		return 0;
 	}
 	for (size_t i = 0; i < yj_count(doc); i++) {
@@ -1161,7 +1161,7 @@ int load_text(struct rules_set *set, const char *name, const char *text, size_t 
 		if (rc == -ENOMEM)
 			goto out;
 		if (r && (rc = add_rule(set, r)) < 0) {
-			rule_free(r);
+			rint_rule_free(r);
 			goto out;
 		}
 	}
@@ -1171,7 +1171,7 @@ out:
 	return rc;
 }
 
-void rule_free(struct rule *r)
+void rint_rule_free(struct rule *r)
 {
 	if (!r)
 		return;
@@ -1190,7 +1190,7 @@ void rule_free(struct rule *r)
 	for (size_t i = 0; i < r->nsels; i++)
 		sel_release(&r->sels[i]);
 	vg_free(r->sels);
-	cond_free(r->cond);
+	rint_cond_free(r->cond);
 	corr_free(r->corr);
 	for (size_t i = 0; i < r->ntests; i++)
 		json_decref(r->tests[i].ev);

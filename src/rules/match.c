@@ -24,7 +24,7 @@ static inline uint8_t lower(uint8_t c)
 
 /* ---- field paths ------------------------------------------------------------------- */
 
-int fpath_init(struct fpath *p, const char *s)
+int rint_fpath_init(struct fpath *p, const char *s)
 {
 	size_t len = strlen(s), n = 1;
 
@@ -38,7 +38,7 @@ int fpath_init(struct fpath *p, const char *s)
 	p->buf = vg_malloc(len + 1);
 	p->c = vg_calloc(n, sizeof(*p->c));
 	if (!p->buf || !p->c) {
-		fpath_release(p);
+		rint_fpath_release(p);
 		return -ENOMEM;
 	}
 	memcpy(p->buf, s, len + 1);
@@ -51,14 +51,14 @@ int fpath_init(struct fpath *p, const char *s)
 	}
 	for (size_t i = 0; i < p->n; i++) {
 		if (!p->c[i][0]) {
-			fpath_release(p);
+			rint_fpath_release(p);
 			return -EINVAL;
 		}
 	}
 	return 0;
 }
 
-void fpath_release(struct fpath *p)
+void rint_fpath_release(struct fpath *p)
 {
 	vg_free(p->buf);
 	vg_free(p->c);
@@ -86,14 +86,14 @@ static const json_t *get_from(const json_t *v, const struct fpath *p, size_t i)
 	return v;
 }
 
-const json_t *fpath_get(const json_t *ev, const struct fpath *p)
+const json_t *rint_fpath_get(const json_t *ev, const struct fpath *p)
 {
 	return get_from(ev, p, 0);
 }
 
 /* ---- compiling --------------------------------------------------------------------- */
 
-void pat_release(struct pat *p)
+void rint_pat_release(struct pat *p)
 {
 	vg_free(p->lit);
 	vg_free(p->tok);
@@ -102,10 +102,10 @@ void pat_release(struct pat *p)
 	memset(p, 0, sizeof(*p));
 }
 
-void val_release(struct val *v)
+void rint_val_release(struct val *v)
 {
 	for (size_t i = 0; i < v->np; i++)
-		pat_release(&v->p[i]);
+		rint_pat_release(&v->p[i]);
 	vg_free(v->p);
 	vg_free(v->display);
 	memset(v, 0, sizeof(*v));
@@ -150,7 +150,7 @@ static size_t tokenize(const char *s, size_t n, bool cased, unsigned mods, uint1
 	return nt;
 }
 
-int pat_compile_string(const char *s, size_t n, unsigned mods, struct pat *out, char *err,
+int rint_pat_compile_string(const char *s, size_t n, unsigned mods, struct pat *out, char *err,
 		       size_t errcap)
 {
 	uint16_t *tok = vg_malloc((n + 2) * sizeof(*tok));
@@ -193,7 +193,7 @@ int pat_compile_string(const char *s, size_t n, unsigned mods, struct pat *out, 
 	return 0;
 }
 
-int pat_compile_re(const struct rules_set *set, const char *s, size_t n, unsigned mods,
+int rint_pat_compile_re(const struct rules_set *set, const char *s, size_t n, unsigned mods,
 		   struct pat *out, char *err, size_t errcap)
 {
 	uint32_t opts = PCRE2_UTF | PCRE2_NEVER_BACKSLASH_C;
@@ -227,7 +227,7 @@ int pat_compile_re(const struct rules_set *set, const char *s, size_t n, unsigne
 	return 0;
 }
 
-int pat_compile_cidr(const char *s, struct pat *out, char *err, size_t errcap)
+int rint_pat_compile_cidr(const char *s, struct pat *out, char *err, size_t errcap)
 {
 	char buf[64];
 	const char *slash = strchr(s, '/');
@@ -412,7 +412,7 @@ static bool cidr_match(const struct pat *p, const char *s, size_t n)
 }
 
 /* A string form of a scalar: strings as they are, numbers and booleans printed. */
-int scalar_text(const json_t *v, char *buf, size_t cap, const char **s, size_t *n)
+int rint_scalar_text(const json_t *v, char *buf, size_t cap, const char **s, size_t *n)
 {
 	switch (json_typeof(v)) {
 	case JSON_STRING:
@@ -504,7 +504,7 @@ static bool pat_match(struct mctx *m, const struct pat *p, const json_t *v, char
 	default:
 		break;
 	}
-	if (scalar_text(v, buf, cap, &s, &n) < 0)
+	if (rint_scalar_text(v, buf, cap, &s, &n) < 0)
 		return false;
 	*ms = s;
 	*mn = n;
@@ -635,7 +635,7 @@ static bool walk_strings(struct mctx *m, const struct fcond *fc, const json_t *v
 		const char *k;
 		const json_t *e;
 
-		json_object_foreach(jro(v), k, e) {
+		json_object_foreach(rint_jro(v), k, e) {
 			if (walk_strings(m, fc, e, depth + 1, hit))
 				return true;
 		}
@@ -651,7 +651,7 @@ static bool all_hit(const struct fcond *fc, const uint8_t *hit)
 	return true;
 }
 
-bool fcond_match(struct mctx *m, const struct fcond *fc, const json_t *ev)
+bool rint_fcond_match(struct mctx *m, const struct fcond *fc, const json_t *ev)
 {
 	uint8_t hit[RULES_MAX_VALUES];
 	bool found = false;
@@ -699,18 +699,18 @@ absent:
 	return fc->all && all_hit(fc, hit);
 }
 
-bool selmap_match(struct mctx *m, const struct selmap *sm, const json_t *ev)
+bool rint_selmap_match(struct mctx *m, const struct selmap *sm, const json_t *ev)
 {
 	for (size_t i = 0; i < sm->nf; i++)
-		if (!fcond_match(m, &sm->f[i], ev))
+		if (!rint_fcond_match(m, &sm->f[i], ev))
 			return false;
 	return true;
 }
 
-bool sel_match(struct mctx *m, const struct sel *s, const json_t *ev)
+bool rint_sel_match(struct mctx *m, const struct sel *s, const json_t *ev)
 {
 	for (size_t i = 0; i < s->nalt; i++)
-		if (selmap_match(m, &s->alt[i], ev))
+		if (rint_selmap_match(m, &s->alt[i], ev))
 			return true;
 	return false;
 }

@@ -7,6 +7,9 @@
  *   eval.c      rules_eval, "why" texts, actions
  *   corr.c      correlation windows (struct rules_state)
  *   selftest.c  embedded test cases
+ *
+ * Names: rules_ is the public interface (rules.h); every function shared
+ * between these files but not public is rint_ (tests/names checks).
  */
 #ifndef VIGIL_RULES_INT_H
 #define VIGIL_RULES_INT_H
@@ -260,37 +263,37 @@ struct mctx {
  * jansson's iteration macros take non-const values although they only read;
  * this documents the one place rules code drops const for them.
  */
-static inline json_t *jro(const json_t *v)
+static inline json_t *rint_jro(const json_t *v)
 {
 	return (json_t *)(uintptr_t)v;
 }
 
 /* set.c */
-void rules_diag(struct rules_set *set, enum rules_severity sev, const char *file, int line,
+void rint_diag(struct rules_set *set, enum rules_severity sev, const char *file, int line,
 		int col, const char *rule, const char *fmt, ...)
 	__attribute__((format(printf, 7, 8)));
-void rule_free(struct rule *r);
-struct rule *set_lookup(const struct rules_set *set, const char *id_or_name);
+void rint_rule_free(struct rule *r);
+struct rule *rint_set_lookup(const struct rules_set *set, const char *id_or_name);
 
 /* load.c */
-int load_text(struct rules_set *set, const char *name, const char *text, size_t len);
+int rint_load_text(struct rules_set *set, const char *name, const char *text, size_t len);
 
 /* match.c */
-int fpath_init(struct fpath *p, const char *s);
-void fpath_release(struct fpath *p);
-const json_t *fpath_get(const json_t *ev, const struct fpath *p);
-void val_release(struct val *v);
-bool fcond_match(struct mctx *m, const struct fcond *fc, const json_t *ev);
-bool selmap_match(struct mctx *m, const struct selmap *sm, const json_t *ev);
-bool sel_match(struct mctx *m, const struct sel *s, const json_t *ev);
-int scalar_text(const json_t *v, char *buf, size_t cap, const char **s, size_t *n);
+int rint_fpath_init(struct fpath *p, const char *s);
+void rint_fpath_release(struct fpath *p);
+const json_t *rint_fpath_get(const json_t *ev, const struct fpath *p);
+void rint_val_release(struct val *v);
+bool rint_fcond_match(struct mctx *m, const struct fcond *fc, const json_t *ev);
+bool rint_selmap_match(struct mctx *m, const struct selmap *sm, const json_t *ev);
+bool rint_sel_match(struct mctx *m, const struct sel *s, const json_t *ev);
+int rint_scalar_text(const json_t *v, char *buf, size_t cap, const char **s, size_t *n);
 /* compile helpers used by load.c */
-int pat_compile_string(const char *s, size_t n, unsigned mods, struct pat *out, char *err,
+int rint_pat_compile_string(const char *s, size_t n, unsigned mods, struct pat *out, char *err,
 		       size_t errcap);
-int pat_compile_re(const struct rules_set *set, const char *s, size_t n, unsigned mods,
+int rint_pat_compile_re(const struct rules_set *set, const char *s, size_t n, unsigned mods,
 		   struct pat *out, char *err, size_t errcap);
-int pat_compile_cidr(const char *s, struct pat *out, char *err, size_t errcap);
-void pat_release(struct pat *p);
+int rint_pat_compile_cidr(const char *s, struct pat *out, char *err, size_t errcap);
+void rint_pat_release(struct pat *p);
 
 /* modifier bits */
 #define MOD_CONTAINS (1u << 0)
@@ -314,26 +317,26 @@ void pat_release(struct pat *p);
 #define MOD_KEYWORD (1u << 18) /* internal: keyword search (implicit contains) */
 
 /* cond.c */
-int cond_parse(struct rule *r, const char *text, struct cnode **out, char *err, size_t errcap,
+int rint_cond_parse(struct rule *r, const char *text, struct cnode **out, char *err, size_t errcap,
 	       size_t *errpos, uint64_t *used);
-void cond_free(struct cnode *n);
-bool cond_eval(struct mctx *m, const struct cnode *n, const json_t *ev, uint64_t *done,
+void rint_cond_free(struct cnode *n);
+bool rint_cond_eval(struct mctx *m, const struct cnode *n, const json_t *ev, uint64_t *done,
 	       uint64_t *val);
 
 /* eval.c */
-bool rule_match_detection(struct mctx *m, struct rule *r, const json_t *ev, bool lenient);
-void rule_explain(struct mctx *m, struct rule *r, const json_t *ev, char *out, size_t cap);
-int scratch_prepare(const struct rules_set *set, struct rules_result *res);
+bool rint_rule_match_detection(struct mctx *m, struct rule *r, const json_t *ev, bool lenient);
+void rint_rule_explain(struct mctx *m, struct rule *r, const json_t *ev, char *out, size_t cap);
+int rint_scratch_prepare(const struct rules_set *set, struct rules_result *res);
 
 /* corr.c: updates rule r's window with the event (st is locked by the caller). */
 struct corr_out {
 	uint64_t count, first_ns, last_ns;
 	size_t nids;
 };
-int corr_update(struct rules_state *st, const struct rule *r, const json_t *ev, uint64_t t,
+int rint_corr_update(struct rules_state *st, const struct rule *r, const json_t *ev, uint64_t t,
 		const uint8_t *matched, bool *fired, struct corr_out *out,
 		struct hit_store *store);
-void corr_lock(struct rules_state *st);
-void corr_unlock(struct rules_state *st);
+void rint_corr_lock(struct rules_state *st);
+void rint_corr_unlock(struct rules_state *st);
 
 #endif /* VIGIL_RULES_INT_H */

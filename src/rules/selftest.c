@@ -114,7 +114,7 @@ static int run_corr_case(const struct rules_set *set, struct rule *r, const json
 		const json_t *tm = json_object_get(ev, "time"), *dt = json_object_get(ev, "dt");
 		struct rules_scratch *sc;
 
-		if ((rc = scratch_prepare(set, res)) < 0)
+		if ((rc = rint_scratch_prepare(set, res)) < 0)
 			goto out;
 		sc = res->scratch;
 		m.scratch = sc;
@@ -133,10 +133,10 @@ static int run_corr_case(const struct rules_set *set, struct rule *r, const json
 			struct rule *d = set->rules[k];
 
 			if (need[k] && d->kind == RULES_KIND_DETECTION &&
-			    rule_match_detection(&m, d, ev, true))
+			    rint_rule_match_detection(&m, d, ev, true))
 				sc->matched[k] = 1;
 		}
-		corr_lock(st);
+		rint_corr_lock(st);
 		for (size_t k = 0; k < set->ncorr; k++) {
 			struct rule *c = set->rules[set->corr[k]];
 			struct corr_out co = { 0 };
@@ -148,13 +148,13 @@ static int run_corr_case(const struct rules_set *set, struct rule *r, const json
 				any = sc->matched[c->corr->refs[j]->index];
 			if (!any)
 				continue;
-			rc = corr_update(st, c, ev, t, sc->matched, &fired, &co, NULL);
+			rc = rint_corr_update(st, c, ev, t, sc->matched, &fired, &co, NULL);
 			if (rc < 0)
 				break;
 			if (fired)
 				sc->matched[c->index] = 1;
 		}
-		corr_unlock(st);
+		rint_corr_unlock(st);
 		if (rc < 0)
 			goto out;
 		if (sc->matched[r->index]) {
@@ -203,14 +203,14 @@ long rules_selftest(const struct rules_set *set, rules_selftest_fn fn, void *arg
 			if (r->kind == RULES_KIND_DETECTION) {
 				struct mctx m = { .set = set };
 
-				if ((rc = scratch_prepare(set, &res)) < 0)
+				if ((rc = rint_scratch_prepare(set, &res)) < 0)
 					goto out;
 				m.scratch = res.scratch;
-				hit = rule_match_detection(&m, r, tc->ev, true);
+				hit = rint_rule_match_detection(&m, r, tc->ev, true);
 				if (hit) {
 					char why[RULES_WHY_MAX];
 
-					rule_explain(&m, r, tc->ev, why, sizeof(why));
+					rint_rule_explain(&m, r, tc->ev, why, sizeof(why));
 					snprintf(msg, sizeof(msg), "matched: %s", why);
 				} else {
 					snprintf(msg, sizeof(msg), "did not match");

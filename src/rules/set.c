@@ -108,7 +108,7 @@ void rules_set_free(struct rules_set *s)
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->nrules; i++)
-		rule_free(s->rules[i]);
+		rint_rule_free(s->rules[i]);
 	vg_free(s->rules);
 	for (size_t i = 0; i < s->ndiags; i++) {
 		free_const(s->diags[i].file);
@@ -131,7 +131,7 @@ void rules_set_free(struct rules_set *s)
 	vg_free(s);
 }
 
-void rules_diag(struct rules_set *set, enum rules_severity sev, const char *file, int line,
+void rint_diag(struct rules_set *set, enum rules_severity sev, const char *file, int line,
 		int col, const char *rule, const char *fmt, ...)
 {
 	struct rules_diag *d;
@@ -192,7 +192,7 @@ int rules_diag_format(const struct rules_diag *d, char *buf, size_t cap)
 	return snprintf(buf, cap, "%s: %s: %s", d->file, sev, d->msg);
 }
 
-struct rule *set_lookup(const struct rules_set *set, const char *key)
+struct rule *rint_set_lookup(const struct rules_set *set, const char *key)
 {
 	for (size_t i = 0; i < set->nrules; i++) {
 		struct rule *r = set->rules[i];
@@ -209,7 +209,7 @@ int rules_add_text(struct rules_set *set, const char *name, const char *text, si
 {
 	if (set->finished)
 		return -EBUSY;
-	return load_text(set, name ? name : "<string>", text, len);
+	return rint_load_text(set, name ? name : "<string>", text, len);
 }
 
 int rules_add_file(struct rules_set *set, const char *path)
@@ -224,15 +224,15 @@ int rules_add_file(struct rules_set *set, const char *path)
 	if (rc == -ENOMEM)
 		return rc;
 	if (rc == -EFBIG) {
-		rules_diag(set, RULES_ERROR, path, 0, 0, NULL, "file larger than %zu bytes",
+		rint_diag(set, RULES_ERROR, path, 0, 0, NULL, "file larger than %zu bytes",
 			   set->o.max_file);
 		return 0;
 	}
 	if (rc < 0) {
-		rules_diag(set, RULES_ERROR, path, 0, 0, NULL, "cannot read: %s", strerror(-rc));
+		rint_diag(set, RULES_ERROR, path, 0, 0, NULL, "cannot read: %s", strerror(-rc));
 		return 0;
 	}
-	rc = load_text(set, path, text, len);
+	rc = rint_load_text(set, path, text, len);
 	vg_free(text);
 	return rc;
 }
@@ -258,13 +258,13 @@ static int add_dir(struct rules_set *set, const char *dir, unsigned depth, size_
 	int rc = 0;
 
 	if (depth > MAX_DIR_DEPTH) {
-		rules_diag(set, RULES_ERROR, dir, 0, 0, NULL, "directories nested deeper than %u",
+		rint_diag(set, RULES_ERROR, dir, 0, 0, NULL, "directories nested deeper than %u",
 			   MAX_DIR_DEPTH);
 		return 0;
 	}
 	d = opendir(dir);
 	if (!d) {
-		rules_diag(set, RULES_ERROR, dir, 0, 0, NULL, "cannot open directory: %s",
+		rint_diag(set, RULES_ERROR, dir, 0, 0, NULL, "cannot open directory: %s",
 			   strerror(errno));
 		return 0;
 	}
@@ -306,7 +306,7 @@ static int add_dir(struct rules_set *set, const char *dir, unsigned depth, size_
 			continue;
 		}
 		if (++*nfiles > MAX_DIR_FILES) {
-			rules_diag(set, RULES_ERROR, dir, 0, 0, NULL, "more than %u rule files",
+			rint_diag(set, RULES_ERROR, dir, 0, 0, NULL, "more than %u rule files",
 				   MAX_DIR_FILES);
 			break;
 		}
@@ -328,7 +328,7 @@ int rules_add_path(struct rules_set *set, const char *path)
 	if (set->finished)
 		return -EBUSY;
 	if (stat(path, &st) < 0) {
-		rules_diag(set, RULES_ERROR, path, 0, 0, NULL, "cannot read: %s", strerror(errno));
+		rint_diag(set, RULES_ERROR, path, 0, 0, NULL, "cannot read: %s", strerror(errno));
 		return 0;
 	}
 	if (S_ISDIR(st.st_mode))
@@ -358,11 +358,11 @@ int rules_set_overrides(struct rules_set *set, const json_t *ov, const struct yj
 
 		if (doc)
 			yj_where(doc, ov, &line, &col);
-		rules_diag(set, RULES_ERROR, file, line, col, NULL,
+		rint_diag(set, RULES_ERROR, file, line, col, NULL,
 			   "rules.overrides must be a map of rule id or name to settings");
 		return 0;
 	}
-	json_object_foreach(jro(ov), key, v) {
+	json_object_foreach(rint_jro(ov), key, v) {
 		struct ovr o = { 0 }, *no;
 		struct yj_loc loc = { 0 };
 		const char *k;
@@ -374,11 +374,11 @@ int rules_set_overrides(struct rules_set *set, const json_t *ov, const struct yj
 		o.line = loc.key_line;
 		o.col = loc.key_col;
 		if (!json_is_object(v)) {
-			rules_diag(set, RULES_ERROR, file, loc.line, loc.col, key,
+			rint_diag(set, RULES_ERROR, file, loc.line, loc.col, key,
 				   "override for '%s' must be a map", key);
 			continue;
 		}
-		json_object_foreach(jro(v), k, x) {
+		json_object_foreach(rint_jro(v), k, x) {
 			struct yj_loc xl = { 0 };
 			const char *s = json_string_value(x);
 			uint64_t sec;
@@ -387,7 +387,7 @@ int rules_set_overrides(struct rules_set *set, const json_t *ov, const struct yj
 				yj_member(doc, v, k, &xl);
 #define OVR_ERR(...)                                                                       \
 	do {                                                                               \
-		rules_diag(set, RULES_ERROR, file, xl.line, xl.col, key, __VA_ARGS__);      \
+		rint_diag(set, RULES_ERROR, file, xl.line, xl.col, key, __VA_ARGS__);      \
 		bad = true;                                                                \
 	} while (0)
 			if (!strcmp(k, "disabled")) {
@@ -440,10 +440,10 @@ static void apply_overrides(struct rules_set *set)
 {
 	for (size_t i = 0; i < set->novr; i++) {
 		const struct ovr *o = &set->ovr[i];
-		struct rule *r = set_lookup(set, o->key);
+		struct rule *r = rint_set_lookup(set, o->key);
 
 		if (!r) {
-			rules_diag(set, RULES_WARNING, set->ovr_file, o->line, o->col, o->key,
+			rint_diag(set, RULES_WARNING, set->ovr_file, o->line, o->col, o->key,
 				   "override for unknown rule '%s'", o->key);
 			continue;
 		}
@@ -454,7 +454,7 @@ static void apply_overrides(struct rules_set *set)
 		if (o->has_action)
 			r->action = o->action;
 		if ((o->has_threshold || o->has_timespan) && !r->corr) {
-			rules_diag(set, RULES_ERROR, set->ovr_file, o->line, o->col, o->key,
+			rint_diag(set, RULES_ERROR, set->ovr_file, o->line, o->col, o->key,
 				   "threshold and timespan only apply to correlation rules");
 			continue;
 		}
@@ -519,7 +519,7 @@ static int resolve_refs(struct rules_set *set, struct rule *r)
 				if ((rc = add_ref(c, o)) == -ENOMEM)
 					return rc;
 				if (rc < 0) {
-					rules_diag(set, RULES_ERROR, r->file, c->ref_line[i],
+					rint_diag(set, RULES_ERROR, r->file, c->ref_line[i],
 						   c->ref_col[i], label,
 						   "'%s' matches more than %u rules", t, MAX_EXPANDED_REFS);
 					r->broken = true;
@@ -527,21 +527,21 @@ static int resolve_refs(struct rules_set *set, struct rule *r)
 				}
 			}
 			if (!found)
-				rules_diag(set, RULES_WARNING, r->file, c->ref_line[i], c->ref_col[i],
+				rint_diag(set, RULES_WARNING, r->file, c->ref_line[i], c->ref_col[i],
 					   label, "'%s' matches no detection rule", t);
 			continue;
 		}
 		{
-			struct rule *o = set_lookup(set, t);
+			struct rule *o = rint_set_lookup(set, t);
 
 			if (!o) {
-				rules_diag(set, RULES_ERROR, r->file, c->ref_line[i], c->ref_col[i],
+				rint_diag(set, RULES_ERROR, r->file, c->ref_line[i], c->ref_col[i],
 					   label, "correlation refers to unknown rule '%.80s'", t);
 				r->broken = true;
 				continue;
 			}
 			if (o == r) {
-				rules_diag(set, RULES_ERROR, r->file, c->ref_line[i], c->ref_col[i],
+				rint_diag(set, RULES_ERROR, r->file, c->ref_line[i], c->ref_col[i],
 					   label, "correlation refers to itself");
 				r->broken = true;
 				continue;
@@ -551,7 +551,7 @@ static int resolve_refs(struct rules_set *set, struct rule *r)
 		}
 	}
 	if (c->type == RULES_CORR_TEMPORAL_ORDERED && c->nrefs < 2 && !r->broken)
-		rules_diag(set, RULES_WARNING, r->file, r->line, 1, label,
+		rint_diag(set, RULES_WARNING, r->file, r->line, 1, label,
 			   "temporal_ordered with fewer than two rules");
 	return 0;
 }
@@ -565,7 +565,7 @@ static bool visit(struct rules_set *set, struct rule *r, uint8_t *color, size_t 
 	if (color[r->index] == 2)
 		return !r->broken;
 	if (color[r->index] == 1) {
-		rules_diag(set, RULES_ERROR, r->file, r->line, 1, r->id,
+		rint_diag(set, RULES_ERROR, r->file, r->line, 1, r->id,
 			   "correlation rules refer to each other in a cycle");
 		r->broken = true;
 		return false;
@@ -580,7 +580,7 @@ static bool visit(struct rules_set *set, struct rule *r, uint8_t *color, size_t 
 			ok = false;
 	}
 	if (!ok && !r->broken) {
-		rules_diag(set, RULES_ERROR, r->file, r->line, 1, r->id,
+		rint_diag(set, RULES_ERROR, r->file, r->line, 1, r->id,
 			   "correlation refers to a rule with errors");
 		r->broken = true;
 	}
@@ -864,7 +864,7 @@ int rules_finish(struct rules_set *set)
 		struct rule *r = set->rules[i];
 
 		if (r->broken) {
-			rule_free(r);
+			rint_rule_free(r);
 			continue;
 		}
 		color[i] = 1; /* kept */
@@ -927,7 +927,7 @@ int rules_get(const struct rules_set *set, size_t i, struct rules_info *out)
 
 long rules_find(const struct rules_set *set, const char *key)
 {
-	const struct rule *r = key ? set_lookup(set, key) : NULL;
+	const struct rule *r = key ? rint_set_lookup(set, key) : NULL;
 
 	return r ? (long)r->index : -ENOENT;
 }
