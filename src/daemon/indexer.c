@@ -47,6 +47,7 @@ struct vd_indexer {
 	bool stop;
 	bool lagging;	  /* records were not queued... */
 	uint64_t gap_from; /* ...from this seq on (0: none) */
+	bool retry;	   /* the ledger could not write: catch up again in a second */
 	uint64_t last;	  /* the highest seq indexed */
 	size_t busy;	  /* records being indexed now */
 	bool synced;	  /* the start-up catch-up ran */
@@ -165,17 +166,35 @@ static void set_busy(struct vd_indexer *x, size_t n)
 	pthread_mutex_unlock(&x->mu);
 }
 
+static bool ledger_failing(struct vd_indexer *x)
+{
+	struct ledger_status st;
+
+	ledger_status(x->l, &st);
+	return st.last_error != 0;
+}
+
 static void catch_up(struct vd_indexer *x, struct idx *ix)
 {
 	char err[512];
 	uint64_t last = 0, from;
 	int rc;
 
+	/* While the writer cannot write (disk full), what the index misses is
+	 * not durable yet: keep the gap and come back in a second rather than
+	 * wait for a new event to wake this thread. */
+	if (ledger_failing(x)) {
+		pthread_mutex_lock(&x->mu);
+		x->lagging = x->retry = true;
+		pthread_mutex_unlock(&x->mu);
+		return;
+	}
 	/* Records left out while later ones were indexed: from the lowest one
 	 * on; else whatever follows the last indexed record. */
 	pthread_mutex_lock(&x->mu);
 	from = x->gap_from;
 	x->gap_from = 0;
+	x->retry = false;
 	pthread_mutex_unlock(&x->mu);
 	if (from)
 		rc = idx_sync_ledger_from(ix, x->ledger_dir, from, NULL, NULL, err, sizeof(err));
@@ -240,11 +259,11 @@ static struct vd_rec *take_batch(struct vd_indexer *x, bool have_index, bool *st
 	struct vd_rec *list;
 
 	pthread_mutex_lock(&x->mu);
-	if (!x->head && !x->stop && !x->lagging) {
+	if (!x->head && !x->stop && (!x->lagging || x->retry)) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += have_index ? 5 : 2;
+		ts.tv_sec += x->retry ? 1 : have_index ? 5 : 2;
 		pthread_cond_timedwait(&x->cv, &x->mu, &ts);
 	}
 	/* Let a batch gather: a transaction per handful of records would cost
@@ -286,11 +305,15 @@ static int index_batch(struct vd_indexer *x, struct idx *ix, struct vd_rec *list
 
 	list = sort_recs(list, &max);
 	if (wait_durable(x, max) < 0) {
-		/* The writer retries; the catch-up reads what it made durable. */
-		rec_free_list(list);
+		/* The writer retries; the catch-up reads what it made durable,
+		 * from the lowest of these on (later records may be indexed
+		 * before then: the gap must not be forgotten). */
 		pthread_mutex_lock(&x->mu);
-		x->lagging = true;
+		if (!x->gap_from || list->seq < x->gap_from)
+			x->gap_from = list->seq;
+		x->lagging = x->retry = true;
 		pthread_mutex_unlock(&x->mu);
+		rec_free_list(list);
 		return -1;
 	}
 	rc = idx_begin(ix);
