@@ -14,6 +14,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -98,6 +99,8 @@ static void reply_write(struct vd_conn *c, const struct vd_reply *r, unsigned st
 		n = e = 0;
 	wire_ack_hdr_put(hdr, status, status == WIRE_OK ? r->ans.exit_code : 0, (uint32_t)n,
 			 (uint32_t)e);
+	if (status == WIRE_OK)
+		wire_ack_hdr_set_decision(hdr, (enum wire_decision)r->ans.decision);
 	bufferevent_write(c->bev, hdr, sizeof(hdr));
 	if (n)
 		bufferevent_write(c->bev, r->ans.out, n);
@@ -194,6 +197,11 @@ static void take_event(struct vd_conn *c, unsigned kind, unsigned flags, const u
 {
 	struct vd *d = c->cs->d;
 	struct vd_job *j = vg_malloc(sizeof(*j) + elen + plen + 1);
+	/* A staged answer may jump ahead of nothing: only when this is the
+	 * first reply the connection owes and nothing waits in its output
+	 * (stage.c).  A hook sends one frame per connection, so it always is. */
+	bool stage = kind == WIRE_DECIDE && (flags & WIRE_F_STAGED) && !c->head &&
+		     evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
 
 	if (!j || reply_push(c, WIRE_OK, NULL, 0) < 0) {
 		vg_free(j);
@@ -211,6 +219,9 @@ static void take_event(struct vd_conn *c, unsigned kind, unsigned flags, const u
 	j->peer = c->peer;
 	j->env_len = elen;
 	j->len = plen;
+	j->stage_fd = -1;
+	if (stage)
+		j->stage_fd = fcntl(bufferevent_getfd(c->bev), F_DUPFD_CLOEXEC, 3);
 	memcpy(j->data, frame + WIRE_HDR_LEN, (size_t)elen + plen);
 	j->data[elen + plen] = '\0';
 	c->inflight++;

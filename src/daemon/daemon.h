@@ -62,8 +62,10 @@ struct vd_idset {
 };
 int vd_idset_init(struct vd_idset *s, size_t cap);
 void vd_idset_free(struct vd_idset *s);
-bool vd_idset_has(const struct vd_idset *s, const char *uuid);
-void vd_idset_add(struct vd_idset *s, const char *uuid);
+/* Keyed by the id and, when sha_hex (the payload's SHA-256) is given, the
+ * content too (util.c says why). */
+bool vd_idset_has(const struct vd_idset *s, const char *uuid, const char *sha_hex);
+void vd_idset_add(struct vd_idset *s, const char *uuid, const char *sha_hex);
 
 struct vd_stats {
 	uint64_t received, appended, acked, failed, invalid, refused;
@@ -100,6 +102,7 @@ struct vd_answer {
 	char *out, *err; /* vg_malloc'ed or NULL */
 	size_t out_len, err_len;
 	unsigned exit_code;
+	unsigned decision; /* enum wire_decision: what a blocking hook is told */
 };
 
 /* SO_PEERCRED of the hook's connection. */
@@ -164,12 +167,15 @@ int vd_run(const struct vd_config *cfg);
  * replies owed and ends the loop (loop thread; once). */
 void vd_stop(struct vd *d, const char *why);
 
+struct vd_stage;
+
 /* ingest.c: one hook frame -> event -> ledger; returns the appended seq
  * (0 when nothing was appended), or -errno (the caller tells the hook to
  * spool).  from_spool: deduplicate by id first. */
 int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_envelope *env,
 	      const char *payload, size_t len, bool from_spool, const struct vd_peer *peer,
-	      struct rules_result *rr, struct vd_answer *ans, uint64_t *seq);
+	      struct rules_result *rr, struct vd_answer *ans, uint64_t *seq,
+	      struct vd_stage *stage);
 void vd_answer_release(struct vd_answer *ans);
 /* Appends an already built event (synthetic ones: tool_abandoned); any
  * thread.  The record then goes to the index thread. */
@@ -177,6 +183,22 @@ int vd_append_event(struct vd *d, json_t *ev, uint64_t *seq);
 /* Records the tool calls whose Post never came as tool_abandoned (loop
  * thread, from the timer). */
 void vd_expire(struct vd *d);
+
+/* A blocking hook that takes staged decisions (WIRE_F_STAGED): send() puts
+ * the answer on the hook's connection at once, before the event is written,
+ * and says whether the hook got it: 0 delivered, -EPIPE not (the hook's
+ * deadline passed and it applied its failure mode), another -errno when it
+ * could not be tried (then the answer goes with the durable reply, as for
+ * hooks that do not stage). */
+struct vd_stage {
+	int (*send)(void *ctx, const struct vd_answer *ans);
+	void *ctx;
+	bool sent; /* out: the answer went out staged */
+};
+/* stage.c: writes ans as WIRE_DECIDED on fd (a worker's duplicate of the
+ * hook's connection): 0 when every byte was queued to the hook, -EPIPE when
+ * not (the connection is then shut down both ways). */
+int vd_stage_send(int fd, const struct vd_answer *ans);
 
 /* decide.c: the rule set and decisions. */
 int vd_rules_init(struct vd *d);
@@ -194,6 +216,17 @@ int vd_decide(struct vd *d, json_t *ev, unsigned kind, unsigned flags, bool from
 /* The hook's reply in the agent's protocol (and a session's pending
  * systemMessage). */
 void vd_answer(struct vd *d, const json_t *ev, const struct vd_verdict *v, struct vd_answer *ans);
+/* The agent did not get vigild's answer (a staged send failed): the record
+ * takes the hook's failure mode from flags, with the outage alert. */
+int vd_decision_undelivered(struct vd *d, json_t *ev, unsigned flags, struct vd_verdict *v);
+/* A blocking event drained from the spool: the record takes what the hook
+ * says it applied (env->applied, applied_by), with the outage alert. */
+int vd_decision_spooled(struct vd *d, json_t *ev, const struct wire_envelope *env, unsigned flags,
+			struct vd_verdict *v);
+/* The ledger cannot write (disk full...): a blocking event gets the outage
+ * alert, since its record may come late or, if vigild dies first, only
+ * from the hook's spool.  err is the pending -errno. */
+void vd_decision_ledger_failing(struct vd *d, json_t *ev, int err, struct vd_verdict *v);
 
 /* alerts.c */
 int vd_alerts_init(struct vd *d);

@@ -272,11 +272,12 @@ static void format_reason(const struct rules_hit *h, enum rules_action a, char *
 }
 
 /*
- * A blocking event that reached vigild only through the spool was answered
- * by the hook's failure mode: the outage itself is an alert (one per
- * session while open), raised once the daemon is back.
+ * A blocking hook that did not get vigild's answer in time applied its
+ * failure mode, or got the answer but could not see it made durable: either
+ * way vigild was not there for it, and that is an alert of its own (one per
+ * session while open), raised once the daemon hears of it.  why says which.
  */
-static void outage_alert(struct vd *d, json_t *ev, struct vd_verdict *v)
+static void outage_alert(struct vd *d, json_t *ev, struct vd_verdict *v, const char *why)
 {
 	struct rules_hit h;
 	char alert_id[37] = "";
@@ -285,13 +286,11 @@ static void outage_alert(struct vd *d, json_t *ev, struct vd_verdict *v)
 	memset(&h, 0, sizeof(h));
 	h.rule = SIZE_MAX;
 	h.rule_id = h.name = "vigil-daemon-unavailable";
-	h.title = "Blocking hooks answered without vigild";
+	h.title = "vigild was not there for a blocking hook";
 	h.level = RULES_LEVEL_HIGH;
 	h.action = RULES_ACTION_ALERT;
 	h.kind = RULES_KIND_DETECTION;
-	snprintf(h.why, sizeof(h.why),
-		 "vigild was unreachable or late; the hook let the action %s (%s) without the rules",
-		 !strcmp(v->mode, "fail-closed") ? "be blocked" : "run", v->mode);
+	snprintf(h.why, sizeof(h.why), "%s", why);
 	vd_alerts_match(d, &h, ev, alert_id, v);
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "rule_id", h.rule_id, "name", h.name,
 		      "title", h.title, "level", "high", "action", "alert", "kind", "detection",
@@ -303,12 +302,130 @@ static void outage_alert(struct vd *d, json_t *ev, struct vd_verdict *v)
 	if (!json_is_array(dets)) {
 		dets = json_array();
 		if (!dets || json_object_set_new(ev, "detections", dets) < 0) {
+			json_decref(dets);
 			json_decref(o);
 			return;
 		}
 	}
 	json_array_append_new(dets, o);
 	raise_risk(ev, &h);
+}
+
+static enum rules_action action_of(const char *name)
+{
+	if (!strcmp(name, "deny"))
+		return RULES_ACTION_BLOCK;
+	if (!strcmp(name, "ask"))
+		return RULES_ACTION_ASK;
+	return RULES_ACTION_ALERT;
+}
+
+/* The "decision" object of a blocking event, from v (replacing one set
+ * before).  delivered: false when the agent did not get vigild's answer. */
+static int decision_set(json_t *ev, struct vd_verdict *v)
+{
+	json_t *o;
+
+	snprintf(v->decision, sizeof(v->decision), "%s", decision_name(v->action));
+	o = json_pack("{s:s, s:s}", "action", v->decision, "mode", v->mode);
+	if (!o)
+		return -ENOMEM;
+	if (v->rule_id[0]) {
+		json_object_set_new(o, "rule_id", json_string(v->rule_id));
+		if (v->rule_name[0])
+			json_object_set_new(o, "rule_name", json_string(v->rule_name));
+		json_object_set_new(o, "rule_title", json_string(v->rule_title));
+	}
+	if (v->reason[0])
+		json_object_set_new(o, "reason", json_string(v->reason));
+	if (v->outage)
+		json_object_set_new(o, "delivered", json_boolean(!strcmp(v->mode, "rules")));
+	return json_object_set_new(ev, "decision", o) < 0 ? -ENOMEM : 0;
+}
+
+/* The hook applied its failure mode (flags say which): the record says so,
+ * and keeps what the rules would have decided in the reason. */
+static void apply_failure_mode(struct vd_verdict *v, unsigned flags, const char *by,
+			       const char *what)
+{
+	char had[600] = "";
+
+	if (v->action != RULES_ACTION_ALERT && v->rule_id[0])
+		snprintf(had, sizeof(had), "; the rules would have answered %s (rule %s)",
+			 decision_name(v->action), v->rule_name[0] ? v->rule_name : v->rule_id);
+	v->mode = by ? by : (flags & WIRE_F_FAIL_CLOSED) ? "fail-closed" : "fail-open";
+	v->action = !strcmp(v->mode, "fail-closed") ? RULES_ACTION_BLOCK : RULES_ACTION_ALERT;
+	snprintf(v->reason, sizeof(v->reason), "%s; the hook applied its %s mode%s", what,
+		 v->mode, had);
+	v->rule_id[0] = v->rule_name[0] = v->rule_title[0] = '\0';
+	v->outage = true;
+}
+
+int vd_decision_undelivered(struct vd *d, json_t *ev, unsigned flags, struct vd_verdict *v)
+{
+	char why[sizeof(v->reason)];
+
+	if (!v->blocking)
+		return 0;
+	apply_failure_mode(v, flags, NULL, "vigild's answer reached the hook after its deadline");
+	memcpy(why, v->reason, sizeof(why));
+	outage_alert(d, ev, v, why);
+	return decision_set(ev, v);
+}
+
+void vd_decision_ledger_failing(struct vd *d, json_t *ev, int err, struct vd_verdict *v)
+{
+	char why[400];
+
+	if (!v->blocking)
+		return;
+	snprintf(why, sizeof(why),
+		 "vigild cannot write its ledger (%s): its answers still apply, the events wait "
+		 "in memory and in the hooks' spool until it can",
+		 strerror(-err));
+	outage_alert(d, ev, v, why);
+}
+
+int vd_decision_spooled(struct vd *d, json_t *ev, const struct wire_envelope *env, unsigned flags,
+			struct vd_verdict *v)
+{
+	const char *reason = env->spool_reason[0] ? env->spool_reason : "unknown";
+	char what[200], why[900];
+
+	if (!v->blocking)
+		return 0;
+	snprintf(what, sizeof(what), "the event reached vigild through the spool (%s)", reason);
+	if (!strcmp(env->applied_by, "rules") && env->applied[0]) {
+		/* The agent got vigild's answer; only its durability failed.
+		 * The rules ran again now: their details stand when they agree
+		 * with what was applied, else only the applied action is known. */
+		enum rules_action a = action_of(env->applied);
+
+		if (a != v->action || (a != RULES_ACTION_ALERT && !v->rule_id[0])) {
+			v->action = a;
+			v->rule_id[0] = v->rule_name[0] = v->rule_title[0] = '\0';
+			snprintf(v->reason, sizeof(v->reason),
+				 "vigild answered %s before the event was durable; %s",
+				 decision_name(a), what);
+		}
+		v->mode = "rules";
+		v->outage = true;
+		snprintf(why, sizeof(why),
+			 "vigild answered %s but did not make the event durable in time (%s)",
+			 decision_name(a), reason);
+	} else {
+		/* applied_by fail-open / fail-closed, or an older hook that
+		 * does not say: then the flags tell its failure mode. */
+		apply_failure_mode(v, flags, env->applied_by[0] ? env->applied_by : NULL, what);
+		snprintf(why, sizeof(why),
+			 "vigild was %s; the hook let the action %s (%s) without vigild's answer",
+			 !strcmp(reason, "unreachable") ? "unreachable"
+			 : !strcmp(reason, "failed")	  ? "unable to record events"
+							  : "late",
+			 !strcmp(v->mode, "fail-closed") ? "be blocked" : "run", v->mode);
+	}
+	outage_alert(d, ev, v, why);
+	return decision_set(ev, v);
 }
 
 int vd_rules_info(struct vd *d, size_t i, struct rules_info *out)
@@ -396,35 +513,7 @@ int vd_decide(struct vd *d, json_t *ev, unsigned kind, unsigned flags, bool from
 
 	if (!v->blocking)
 		return 0;
-	if (from_spool && kind == WIRE_DECIDE) {
-		/* The hook already answered with its failure mode while the
-		 * daemon was away: record what actually happened. */
-		v->mode = (flags & WIRE_F_FAIL_CLOSED) ? "fail-closed" : "fail-open";
-		v->action = (flags & WIRE_F_FAIL_CLOSED) ? RULES_ACTION_BLOCK : RULES_ACTION_ALERT;
-		snprintf(v->reason, sizeof(v->reason),
-			 "vigild did not answer the hook; it applied its %s mode", v->mode);
-		v->rule_id[0] = v->rule_name[0] = v->rule_title[0] = '\0';
-		v->outage = true;
-		outage_alert(d, ev, v);
-	}
-	snprintf(v->decision, sizeof(v->decision), "%s", decision_name(v->action));
-	{
-		json_t *o = json_pack("{s:s, s:s}", "action", v->decision, "mode", v->mode);
-
-		if (!o)
-			return -ENOMEM;
-		if (v->rule_id[0]) {
-			json_object_set_new(o, "rule_id", json_string(v->rule_id));
-			if (v->rule_name[0])
-				json_object_set_new(o, "rule_name", json_string(v->rule_name));
-			json_object_set_new(o, "rule_title", json_string(v->rule_title));
-		}
-		if (v->reason[0])
-			json_object_set_new(o, "reason", json_string(v->reason));
-		if (json_object_set_new(ev, "decision", o) < 0)
-			return -ENOMEM;
-	}
-	return 0;
+	return decision_set(ev, v);
 }
 
 /* ---- the answer in the agent's protocol ----------------------------------------- */
@@ -449,6 +538,10 @@ void vd_answer(struct vd *d, const json_t *ev, const struct vd_verdict *v, struc
 	json_t *o = NULL;
 
 	memset(ans, 0, sizeof(*ans));
+	if (v->blocking)
+		ans->decision = v->action == RULES_ACTION_BLOCK ? WIRE_DEC_DENY
+				: v->action == RULES_ACTION_ASK ? WIRE_DEC_ASK
+								: WIRE_DEC_ALLOW;
 	if (d->notify && sid && claude)
 		msg = notify_session_take(d->notify, sid);
 	if (!hook)

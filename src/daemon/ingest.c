@@ -139,7 +139,9 @@ static json_t *invalid_event(struct vd *d, const struct wire_envelope *env, cons
 int vd_append_event(struct vd *d, json_t *ev, uint64_t *seq)
 {
 	const char *id = json_string_value(json_object_get(ev, "id"));
+	const char *sha = json_string_value(json_object_get(ev, "payload_sha256"));
 	struct vbuf b;
+	bool dup;
 	const char *s;
 	size_t n;
 	int rc;
@@ -161,6 +163,16 @@ int vd_append_event(struct vd *d, json_t *ev, uint64_t *seq)
 	 * always every event up to its last seq, which is where it resumes
 	 * after a crash. */
 	pthread_mutex_lock(&d->append_mu);
+	/* The live copy of an event and its spooled copy may race here (a
+	 * worker and the drain): only the first is written. */
+	pthread_mutex_lock(&d->ids_mu);
+	dup = vd_idset_has(&d->ids, id, sha);
+	pthread_mutex_unlock(&d->ids_mu);
+	if (dup) {
+		pthread_mutex_unlock(&d->append_mu);
+		vbuf_release(&b);
+		return -EEXIST;
+	}
 	rc = ledger_append(d->l, LEDGER_REC_EVENT, s, n, seq);
 	if (rc < 0) {
 		pthread_mutex_unlock(&d->append_mu);
@@ -177,7 +189,7 @@ int vd_append_event(struct vd *d, json_t *ev, uint64_t *seq)
 			;
 	}
 	pthread_mutex_lock(&d->ids_mu);
-	vd_idset_add(&d->ids, id);
+	vd_idset_add(&d->ids, id, sha);
 	pthread_mutex_unlock(&d->ids_mu);
 	/* To the index thread, which indexes it once it is durable, from the
 	 * event itself (no second parse).  Past the queue's limit (or without
@@ -190,22 +202,55 @@ int vd_append_event(struct vd *d, json_t *ev, uint64_t *seq)
 	return 0;
 }
 
-/* Already recorded?  Only spooled frames can be: the hook spools when the
- * daemon was slow to acknowledge an event it did record. */
-static bool seen_before(struct vd *d, const char *id)
+/*
+ * Already recorded?  A hook spools what vigild was slow to acknowledge, and
+ * vigild may still read the same frame from the socket: either copy can come
+ * second.  This run's events are in the id set (keyed by id and payload);
+ * a spooled copy may also match an earlier run's event in the index, where
+ * only the id is known.
+ */
+static bool seen_before(struct vd *d, const char *id, const char *sha, bool from_spool)
 {
 	bool has;
 
 	if (!id[0])
 		return false;
 	pthread_mutex_lock(&d->ids_mu);
-	has = vd_idset_has(&d->ids, id);
+	has = vd_idset_has(&d->ids, id, sha);
 	pthread_mutex_unlock(&d->ids_mu);
-	if (has)
-		return true;
+	if (has || !from_spool)
+		return has;
 	if (!d->ro_idx && idx_open(d->index_path, IDX_RDONLY, &d->ro_idx, NULL, 0) < 0)
 		d->ro_idx = NULL;
 	return d->ro_idx && idx_has_event(d->ro_idx, id) == 1;
+}
+
+/*
+ * A staged answer: sent before the append, so that the record can say
+ * whether the agent got it.  When the send cannot be tried, the answer
+ * simply goes with the durable reply, as before staging.
+ */
+static int stage_answer(struct vd *d, json_t *ev, unsigned flags, struct vd_verdict *v,
+			struct vd_answer *ans, struct vd_stage *stage)
+{
+	int rc;
+
+	vd_answer(d, ev, v, ans);
+	rc = stage->send(stage->ctx, ans);
+	if (rc != 0 && rc != -EPIPE) {
+		/* Not tried: the answer goes with the durable reply. */
+		vd_answer_release(ans);
+		return 0;
+	}
+	/* Sent, or refused by the kernel: either way the durable reply that
+	 * follows carries nothing more. */
+	stage->sent = true;
+	vd_answer_release(ans);
+	if (rc == 0)
+		return 0;
+	/* The hook gave up before the answer reached it: it applied its
+	 * failure mode, and that is what the record says. */
+	return vd_decision_undelivered(d, ev, flags, v);
 }
 
 /* The agent's version, read from the transcript once per session (the
@@ -262,18 +307,20 @@ static int refine_root(struct vd *d, struct norm_envelope *ne, const char *paylo
 
 int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_envelope *env,
 	      const char *payload, size_t len, bool from_spool, const struct vd_peer *peer,
-	      struct rules_result *rr, struct vd_answer *ans, uint64_t *seq)
+	      struct rules_result *rr, struct vd_answer *ans, uint64_t *seq,
+	      struct vd_stage *stage)
 {
 	struct norm_envelope ne = { .pid = -1, .ppid = -1, .uid = -1 };
 	struct vd_verdict v;
-	char err[512], rbuf[4096];
+	char err[512], rbuf[4096], sha[65];
 	json_t *ev = NULL;
 	int rc, source = 0;
 
 	*seq = 0;
 	memset(&v, 0, sizeof(v));
 	VD_STAT_ADD(d, received, 1);
-	if (from_spool && seen_before(d, env->id)) {
+	if (env->id[0] && sha256_hex(payload ? payload : "", len, sha) == 0 &&
+	    seen_before(d, env->id, sha, from_spool)) {
 		VD_STAT_ADD(d, spool_dups, 1);
 		return 0;
 	}
@@ -316,13 +363,30 @@ int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_env
 	 * garbage is worth a rule), before the append: the decision is part
 	 * of the record. */
 	rc = vd_decide(d, ev, kind, flags, from_spool, rr, &v);
+	if (rc == 0 && v.blocking && !from_spool) {
+		struct ledger_status ls;
+
+		ledger_status(d->l, &ls);
+		if (ls.last_error)
+			vd_decision_ledger_failing(d, ev, ls.last_error, &v);
+	}
+	if (rc == 0 && from_spool && kind == WIRE_DECIDE)
+		rc = vd_decision_spooled(d, ev, env, flags, &v);
+	else if (rc == 0 && stage && ans && v.blocking)
+		rc = stage_answer(d, ev, flags, &v, ans, stage);
 	if (rc < 0)
 		goto out;
 	rc = vd_append_event(d, ev, seq);
+	if (rc == -EEXIST) {
+		/* Its other copy was written first: nothing to add. */
+		VD_STAT_ADD(d, spool_dups, 1);
+		rc = 0;
+		goto out;
+	}
 	if (rc < 0)
 		goto out;
 	vd_alerts_emit(d, &v);
-	if (ans)
+	if (ans && !(stage && stage->sent))
 		vd_answer(d, ev, &v, ans);
 out:
 	vd_verdict_release(&v);

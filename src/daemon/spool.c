@@ -55,7 +55,7 @@ static int drain_file(struct vd *d, const char *path)
 			continue;
 		VD_STAT_ADD(d, spool_records, 1);
 		rc = vd_ingest(d, rec.kind, rec.flags, &rec.env, rec.payload, rec.payload_len, true,
-			       NULL, &d->drain_rr, NULL, &seq);
+			       NULL, &d->drain_rr, NULL, &seq, NULL);
 		if (rc < 0) {
 			vg_err("spool %s: cannot record the event at offset %llu: %s; the file "
 			       "is kept for the next drain",

@@ -81,21 +81,42 @@ void vd_idset_free(struct vd_idset *s)
 	memset(s, 0, sizeof(*s));
 }
 
-bool vd_idset_has(const struct vd_idset *s, const char *uuid)
+/*
+ * The key of an event: its id's 16 bytes, mixed with the first 16 bytes of
+ * the SHA-256 of its payload when known.  Two frames are the same event only
+ * when both agree: a spooled copy and the live one do (the hook sends the same
+ * payload), while a local sender that reuses a real event's id with other
+ * content cannot make vigild drop the real one as a duplicate.
+ */
+static bool event_key(const char *uuid, const char *sha_hex, uint8_t k[16])
+{
+	if (!uuid || !uuid_key(uuid, k) || !memcmp(k, zero_key, 16))
+		return false;
+	if (sha_hex && strlen(sha_hex) >= 32) {
+		uint8_t d[16];
+
+		if (vg_hex_decode(sha_hex, 32, d, sizeof(d)) == 0)
+			for (int i = 0; i < 16; i++)
+				k[i] ^= d[i];
+	}
+	return memcmp(k, zero_key, 16) != 0;
+}
+
+bool vd_idset_has(const struct vd_idset *s, const char *uuid, const char *sha_hex)
 {
 	uint8_t k[16];
 
-	if (!uuid || !uuid_key(uuid, k) || !memcmp(k, zero_key, 16))
+	if (!event_key(uuid, sha_hex, k))
 		return false;
 	return table_has(s->cur, s->cap, k) || table_has(s->old, s->cap, k);
 }
 
-void vd_idset_add(struct vd_idset *s, const char *uuid)
+void vd_idset_add(struct vd_idset *s, const char *uuid, const char *sha_hex)
 {
 	uint8_t k[16];
 	size_t i;
 
-	if (!uuid || !uuid_key(uuid, k) || !memcmp(k, zero_key, 16) || !s->cur)
+	if (!event_key(uuid, sha_hex, k) || !s->cur)
 		return;
 	if (table_has(s->cur, s->cap, k))
 		return;

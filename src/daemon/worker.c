@@ -48,6 +48,13 @@ static void finished(struct vd_workers *ws, struct vd_job *j)
 	event_active(ws->ev_done, 0, 0);
 }
 
+static int stage_send(void *ctx, const struct vd_answer *ans)
+{
+	const struct vd_job *j = ctx;
+
+	return vd_stage_send(j->stage_fd, ans);
+}
+
 static void *worker_main(void *arg)
 {
 	struct vd_worker *w = arg;
@@ -72,11 +79,19 @@ static void *worker_main(void *arg)
 		j->next = NULL;
 		/* The loop checked the envelope; parsing it again here is cheaper
 		 * than carrying the 8 KiB struct through the queue. */
-		if (wire_env_parse(j->data, j->env_len, &env) < 0)
+		if (wire_env_parse(j->data, j->env_len, &env) < 0) {
 			j->rc = -EPROTO;
-		else
+		} else {
+			struct vd_stage st = { .send = stage_send, .ctx = j };
+
 			j->rc = vd_ingest(d, j->kind, j->flags, &env, j->data + j->env_len, j->len,
-					  false, &j->peer, &w->rr, &j->ans, &j->seq);
+					  false, &j->peer, &w->rr, &j->ans, &j->seq,
+					  j->stage_fd >= 0 ? &st : NULL);
+		}
+		if (j->stage_fd >= 0) {
+			close(j->stage_fd);
+			j->stage_fd = -1;
+		}
 		finished(w->ws, j);
 	}
 	return NULL;

@@ -27,6 +27,8 @@ struct vd_job {
 	struct vd_conn *conn;	/* kept alive while jobs are in flight */
 	struct vd_reply *reply; /* the reply slot in the connection's queue */
 	unsigned kind, flags;
+	int stage_fd; /* >= 0: the worker's own duplicate of the hook's socket, for a
+			 staged answer (stage.c); the worker closes it */
 	struct vd_peer peer;
 	int rc;		      /* result: vd_ingest's */
 	uint64_t seq;	      /* result: the appended seq, 0 for none */
