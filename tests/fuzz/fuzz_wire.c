@@ -51,7 +51,7 @@ static void fuzz_headers_env(const uint8_t *data, size_t size)
 				      y <= WIRE_MAX_PAYLOAD,
 			      "request header within limits");
 		if (wire_ack_hdr_get(data, &a, &b, &x, &y) == 0)
-			check(a <= WIRE_FAILED && b <= 255 && x <= WIRE_MAX_OUT && y <= WIRE_MAX_OUT,
+			check(a <= WIRE_DECIDED && b <= 255 && x <= WIRE_MAX_OUT && y <= WIRE_MAX_OUT,
 			      "reply header within limits");
 		data += WIRE_HDR_LEN;
 		size -= WIRE_HDR_LEN;
@@ -144,7 +144,7 @@ static void fuzz_roundtrip(const uint8_t *data, size_t size)
 	size_t flen;
 	off_t end;
 
-	snprintf(e.id, sizeof(e.id), "fuzz");
+	snprintf(e.id, sizeof(e.id), "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b");
 	e.pid = e.ppid = e.uid = -1;
 	e.stdin_len = plen;
 	/* Let the input shape a string field too. */
@@ -170,7 +170,7 @@ static void fuzz_roundtrip(const uint8_t *data, size_t size)
 	lseek(fd, 0, SEEK_SET);
 	count = read_all(fd, file, (size_t)end, &rec);
 	check(count == 1 && rec.kind == WIRE_DECIDE && rec.payload_len == plen &&
-		      strcmp(rec.env.id, "fuzz") == 0,
+		      strcmp(rec.env.id, "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b") == 0,
 	      "the appended record reads back");
 	free(file);
 	free(frame);
