@@ -385,6 +385,43 @@ static const char *const env_keys[K_COUNT] = {
 	"agent", "event",   "cwd", "project_dir", "session", "applied", "applied_by", "spool_reason",
 };
 
+/* Sets the field of key k from the value v[0..n). */
+static int env_set(struct wire_envelope *e, enum env_key k, const char *v, size_t n)
+{
+	switch (k) {
+	case K_ID:
+		return parse_str(v, n, e->id, sizeof(e->id));
+	case K_TIME:
+		return parse_u64(v, n, &e->time_ns);
+	case K_PID:
+		return parse_i64(v, n, &e->pid);
+	case K_PPID:
+		return parse_i64(v, n, &e->ppid);
+	case K_UID:
+		return parse_i64(v, n, &e->uid);
+	case K_STDIN_LEN:
+		return parse_u64(v, n, &e->stdin_len);
+	case K_AGENT:
+		return parse_str(v, n, e->agent, sizeof(e->agent));
+	case K_EVENT:
+		return parse_str(v, n, e->event, sizeof(e->event));
+	case K_CWD:
+		return parse_str(v, n, e->cwd, sizeof(e->cwd));
+	case K_PROJECT:
+		return parse_str(v, n, e->project_dir, sizeof(e->project_dir));
+	case K_SESSION:
+		return parse_str(v, n, e->session, sizeof(e->session));
+	case K_APPLIED:
+		return parse_str(v, n, e->applied, sizeof(e->applied));
+	case K_APPLIED_BY:
+		return parse_str(v, n, e->applied_by, sizeof(e->applied_by));
+	case K_SPOOL_REASON:
+		return parse_str(v, n, e->spool_reason, sizeof(e->spool_reason));
+	default:
+		return 0;
+	}
+}
+
 int wire_env_parse(const char *buf, size_t len, struct wire_envelope *out)
 {
 	struct wire_envelope e;
@@ -428,52 +465,7 @@ int wire_env_parse(const char *buf, size_t len, struct wire_envelope *out)
 		if (seen & (1u << k))
 			return -EINVAL;
 		seen |= 1u << k;
-		switch (k) {
-		case K_ID:
-			rc = parse_str(eq + 1, vlen, e.id, sizeof(e.id));
-			break;
-		case K_TIME:
-			rc = parse_u64(eq + 1, vlen, &e.time_ns);
-			break;
-		case K_PID:
-			rc = parse_i64(eq + 1, vlen, &e.pid);
-			break;
-		case K_PPID:
-			rc = parse_i64(eq + 1, vlen, &e.ppid);
-			break;
-		case K_UID:
-			rc = parse_i64(eq + 1, vlen, &e.uid);
-			break;
-		case K_STDIN_LEN:
-			rc = parse_u64(eq + 1, vlen, &e.stdin_len);
-			break;
-		case K_AGENT:
-			rc = parse_str(eq + 1, vlen, e.agent, sizeof(e.agent));
-			break;
-		case K_EVENT:
-			rc = parse_str(eq + 1, vlen, e.event, sizeof(e.event));
-			break;
-		case K_CWD:
-			rc = parse_str(eq + 1, vlen, e.cwd, sizeof(e.cwd));
-			break;
-		case K_PROJECT:
-			rc = parse_str(eq + 1, vlen, e.project_dir, sizeof(e.project_dir));
-			break;
-		case K_SESSION:
-			rc = parse_str(eq + 1, vlen, e.session, sizeof(e.session));
-			break;
-		case K_APPLIED:
-			rc = parse_str(eq + 1, vlen, e.applied, sizeof(e.applied));
-			break;
-		case K_APPLIED_BY:
-			rc = parse_str(eq + 1, vlen, e.applied_by, sizeof(e.applied_by));
-			break;
-		case K_SPOOL_REASON:
-			rc = parse_str(eq + 1, vlen, e.spool_reason, sizeof(e.spool_reason));
-			break;
-		default:
-			break;
-		}
+		rc = env_set(&e, (enum env_key)k, eq + 1, vlen);
 		if (rc < 0)
 			return rc;
 	}
