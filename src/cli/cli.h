@@ -33,7 +33,8 @@ struct cli {
 	char config_abs[4096]; /* up --config, made absolute (config points here) */
 };
 
-/* Resolves cli->state_dir; prints an error and returns -errno on failure. */
+/* Resolves cli->state_dir (absolute; a relative one is taken from the
+ * current directory); prints an error and returns -errno on failure. */
 int cli_state(struct cli *c);
 /* out = state_dir/rel; returns -ENAMETOOLONG when it does not fit. */
 int cli_state_path(struct cli *c, char *out, size_t cap, const char *rel);

@@ -35,11 +35,22 @@ int cli_set_state_dir(struct cli *c, const char *v)
 
 int cli_state(struct cli *c)
 {
-	int rc = vg_state_dir(c->state_override, c->state_dir, sizeof(c->state_dir));
+	char dir[sizeof(c->state_dir)];
+	int rc = vg_state_dir(c->state_override, dir, sizeof(dir));
 
-	if (rc < 0)
+	if (rc < 0) {
 		cli_error("cannot find a state directory: set --state-dir, VIGIL_STATE_DIR or HOME");
-	return rc;
+		return rc;
+	}
+	/* The daemon works from "/" and hook commands run in other directories:
+	 * a relative state directory is the one under the current directory. */
+	rc = cli_absolutize(dir, c->state_dir, sizeof(c->state_dir));
+	if (rc < 0) {
+		cli_error("cannot use the state directory '%s': %s", dir,
+			  rc == -ENAMETOOLONG ? "path too long" : strerror(-rc));
+		return rc;
+	}
+	return 0;
 }
 
 int cli_state_path(struct cli *c, char *out, size_t cap, const char *rel)

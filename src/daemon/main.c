@@ -260,6 +260,20 @@ static int detach(const char *state, int *ready_fd)
 	return 0;
 }
 
+/* Makes a relative path (of at most cap bytes) absolute, in place. */
+static int absolute_state_dir(char *dir, size_t cap)
+{
+	char cwd[4096], rel[4096];
+
+	if (dir[0] == '/')
+		return 0;
+	if (!getcwd(cwd, sizeof(cwd)))
+		return -errno;
+	if (vg_path(rel, sizeof(rel), "%s", dir) < 0)
+		return -ENAMETOOLONG;
+	return vg_path(dir, cap, "%s/%s", strcmp(cwd, "/") ? cwd : "", rel);
+}
+
 /*
  * Everything after the options and the config: the state directory, the
  * socket, the pid lock, detaching, then the daemon itself.  Returns the
@@ -274,6 +288,13 @@ static int start(struct vd_config *cfg, const char *state_opt, const char *sock_
 	if (vg_state_dir(state_opt, cfg->state_dir, sizeof(cfg->state_dir)) < 0) {
 		fprintf(stderr, "vigild: cannot find a state directory: set --state-dir, "
 				"VIGIL_STATE_DIR or HOME\n");
+		return 3;
+	}
+	/* detach() changes to "/": a relative state directory is resolved now,
+	 * against the directory vigild was started in. */
+	if ((rc = absolute_state_dir(cfg->state_dir, sizeof(cfg->state_dir))) < 0) {
+		fprintf(stderr, "vigild: cannot use the state directory '%s': %s\n", cfg->state_dir,
+			strerror(-rc));
 		return 3;
 	}
 	/* --socket, else what hooks and vigil use ($VIGIL_SOCKET, else STATE/vigild.sock). */
