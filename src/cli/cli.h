@@ -34,7 +34,8 @@ struct cli {
 };
 
 /* Resolves cli->state_dir (absolute; a relative one is taken from the
- * current directory); prints an error and returns -errno on failure. */
+ * current directory); prints an error and returns -errno on failure,
+ * -EACCES when the directory exists but cannot be entered. */
 int cli_state(struct cli *c);
 /* out = state_dir/rel; returns -ENAMETOOLONG when it does not fit. */
 int cli_state_path(struct cli *c, char *out, size_t cap, const char *rel);
@@ -44,6 +45,11 @@ int cli_state_path(struct cli *c, char *out, size_t cap, const char *rel);
  * getcwd.
  */
 int cli_absolutize(const char *path, char *out, size_t cap);
+/*
+ * When err (an errno value, either sign) is EACCES or EPERM: prints
+ * "permission denied: cannot WHAT 'PATH'" and returns true.  Else false.
+ */
+bool cli_denied(int err, const char *what, const char *path);
 /* Handles a --state-dir value seen by a command's option parser. */
 int cli_set_state_dir(struct cli *c, const char *v);
 /*
@@ -88,6 +94,9 @@ int cli_control(struct cli *c, unsigned kind, const char *req, size_t req_len, c
  * or the -errno of cli_control (no daemon: -ENOENT / -ECONNREFUSED).
  */
 int cli_control_json(struct cli *c, const char *op_json, json_t **reply);
+/* When rc (of cli_control) says the socket refused us (EACCES, EPERM):
+ * prints "permission denied" with the socket's path and returns true. */
+bool cli_control_denied(struct cli *c, int rc);
 /* The agent kinds vigil knows (event "agent" field, --agent options). */
 #define CLI_AGENTS "claude-code, codex, gemini, cursor, copilot, other"
 bool cli_agent_valid(const char *name);

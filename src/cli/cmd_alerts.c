@@ -741,6 +741,10 @@ static int alerts_change(struct cli *c, const char *sub, int argc, char **argv)
 		goto out;
 	}
 	rc = cli_control_json(c, text, &reply);
+	if (cli_control_denied(c, rc)) {
+		status = CLI_ERROR;
+		goto out;
+	}
 	if (rc == -ENOENT || rc == -ECONNREFUSED) {
 		cli_error("vigild is not running: start it with 'vigil up'");
 		status = CLI_FAIL;

@@ -188,6 +188,8 @@ int cmd_status(struct cli *c, int argc, char **argv)
 	if (rc != CLI_CONTINUE)
 		return rc;
 	rc = cli_control(c, WIRE_STATUS, NULL, 0, &out, &n);
+	if (cli_control_denied(c, rc))
+		return CLI_ERROR;
 	if (rc < 0) {
 		long pid = daemon_pid(c);
 
@@ -358,6 +360,8 @@ int cmd_up(struct cli *c, int argc, char **argv)
 		say_up(c->json, "is already running", daemon_pid(c), c->state_dir);
 		return CLI_OK;
 	}
+	if (cli_control_denied(c, rc))
+		return CLI_ERROR;
 	if (cli_find_program("vigild", "daemon", vigild, sizeof(vigild)) < 0) {
 		cli_error("cannot find the vigild program next to vigil or on PATH");
 		return CLI_ERROR;
@@ -425,6 +429,8 @@ int cmd_down(struct cli *c, int argc, char **argv)
 	pid = daemon_pid(c);
 	rc = cli_control(c, WIRE_SHUTDOWN, NULL, 0, &out, &n);
 	vg_free(out);
+	if (cli_control_denied(c, rc))
+		return CLI_ERROR;
 	if (rc < 0 && !pid) {
 		if (c->json)
 			print_json(json_pack("{s:b, s:b, s:s}", "running", 0, "stopped", 0,

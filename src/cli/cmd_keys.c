@@ -148,6 +148,8 @@ static int keys_show(struct cli *c, bool json)
 	}
 	for (int i = 0; i < 3; i++) {
 		exists[i] = stat(paths[i], &st[i]) == 0;
+		if (!exists[i] && cli_denied(errno, "read", paths[i]))
+			return CLI_ERROR;
 		if (exists[i])
 			snprintf(mode[i], sizeof(mode[i]), "%04o", (unsigned)(st[i].st_mode & 07777));
 	}

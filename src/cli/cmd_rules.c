@@ -690,6 +690,8 @@ static int do_reload(struct rcmd *r)
 	if (cli_state(r->c) < 0)
 		return CLI_ERROR;
 	rc = cli_control_json(r->c, "{\"op\":\"rules.reload\"}", &reply);
+	if (cli_control_denied(r->c, rc))
+		return CLI_ERROR;
 	if (rc == -ENOENT || rc == -ECONNREFUSED) {
 		cli_error("vigild is not running for %s (start it with 'vigil up')",
 			  r->c->state_dir);

@@ -138,3 +138,14 @@ int cli_control_json(struct cli *c, const char *op_json, json_t **reply)
 	}
 	return 0;
 }
+
+bool cli_control_denied(struct cli *c, int rc)
+{
+	char path[4200];
+
+	if (rc != -EACCES && rc != -EPERM)
+		return false;
+	if (wire_socket_path(c->state_dir, path, sizeof(path)) < 0)
+		snprintf(path, sizeof(path), "%s", c->state_dir);
+	return cli_denied(rc, "connect to vigild's socket", path);
+}

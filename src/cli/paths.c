@@ -23,6 +23,16 @@ int cli_absolutize(const char *in, char *out, size_t cap)
 	return vg_path(out, cap, "%s/%s", strcmp(cwd, "/") ? cwd : "", in);
 }
 
+bool cli_denied(int err, const char *what, const char *path)
+{
+	if (err < 0)
+		err = -err;
+	if (err != EACCES && err != EPERM)
+		return false;
+	cli_error("permission denied: cannot %s '%s'", what, path);
+	return true;
+}
+
 int cli_set_state_dir(struct cli *c, const char *v)
 {
 	if (!v || !*v || vg_path(c->state_override, sizeof(c->state_override), "%s", v) < 0) {
@@ -50,6 +60,11 @@ int cli_state(struct cli *c)
 			  rc == -ENAMETOOLONG ? "path too long" : strerror(-rc));
 		return rc;
 	}
+	/* A directory that exists but keeps us out would otherwise look empty
+	 * ("not running", "nothing recorded yet"). */
+	if (access(c->state_dir, X_OK) < 0 && cli_denied(errno, "enter the state directory",
+							  c->state_dir))
+		return -EACCES;
 	return 0;
 }
 

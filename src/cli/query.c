@@ -26,6 +26,9 @@ int cliq_open(struct cli *c, struct idx **ix)
 		cli_error("state directory path too long");
 		return CLI_ERROR;
 	}
+	/* An index we may not read is not "nothing recorded yet". */
+	if (access(path, R_OK) < 0 && cli_denied(errno, "read the index", path))
+		return CLI_ERROR;
 	rc = idx_open(path, IDX_RDONLY, ix, err, sizeof(err));
 	if (rc == -ENOENT) {
 		if (access(ledger, F_OK) == 0)
