@@ -8,6 +8,7 @@
  */
 #include "options.h"
 #include "query.h"
+#include "short_ids.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -19,7 +20,7 @@
 #define ALERTS_MAX_LIMIT 1000000ull
 #define ALERTS_DEFAULT_DAYS 7
 #define ALERTS_MAX_NOTE 1024 /* bytes of an ack/resolve note */
-#define ALERT_ID_MIN_ABBREV 8
+#define ALERT_IDS_SQL "SELECT alert_id FROM alerts"
 
 struct show_opts {
 	struct idx_alert_filter f;
@@ -61,9 +62,9 @@ static const struct cli_cmd show_cmd = {
 		 "       vigil alerts resolve ID [--note TEXT] [--json]\n"
 		 "\n"
 		 "Alerts are raised by the rules (docs/rules.md) and recorded in the ledger; these\n"
-		 "commands read them from the index (STATE/index.db).  ID is an alert id or a\n"
-		 "unique prefix of one (the listing shows the shortest unique prefix).  Times are\n"
-		 "UTC.\n",
+		 "commands read them from the index (STATE/index.db).  ID is an alert id, its\n"
+		 "short id (the unique end of the id that the listing shows) or a unique prefix\n"
+		 "of it.  Times are UTC.\n",
 	.options = show_options,
 	.footer = "stats: alerts first seen in the last N days (default 7, today included): per\n"
 		  "day and level, by state, by rule, and the mean time to acknowledge and to\n"
@@ -267,22 +268,33 @@ bad:
 
 struct alert_lister {
 	const struct cli *c;
-	struct idx *ix;
+	struct cli_short_ids ids; /* every alert id of the index */
+	size_t id_width;	  /* of the ID column: the longest short id */
 	bool json;
 	uint64_t rows;
 	int out_err;
 };
 
-static void short_id(struct idx *ix, const char *id, char *out, size_t cap)
+/* The ID column is as wide as the longest short id of the index, so that
+ * every listing of the same index lines up the same way. */
+static size_t id_width(const struct cli_short_ids *ids)
 {
-	int n = id ? idx_alert_abbrev(ix, id, ALERT_ID_MIN_ABBREV) : 0;
+	size_t w = CLI_SHORT_ID_MIN;
 
-	if (n <= 0)
-		n = id ? (int)strlen(id) : 0;
-	cliq_clean(id ? id : "-", (size_t)n, out, cap);
-	/* cliq_clean marks a cut with "…": the prefix alone is what ID takes. */
-	if (strlen(out) > (size_t)n)
-		out[n] = '\0';
+	for (size_t i = 0; i < ids->n; i++) {
+		char id[IDX_ALERT_MAX_ID + 1];
+		size_t len = strlen(ids->rev[i]), n;
+
+		if (len > IDX_ALERT_MAX_ID)
+			continue;
+		for (size_t k = 0; k < len; k++)
+			id[k] = ids->rev[i][len - 1 - k];
+		id[len] = '\0';
+		n = cli_short_id_len(ids, id);
+		if (n > w)
+			w = n;
+	}
+	return w > 40 ? 40 : w;
 }
 
 static int list_alert(void *arg, const struct idx_alert *a)
@@ -293,16 +305,22 @@ static int list_alert(void *arg, const struct idx_alert *a)
 	l->rows++;
 	if (l->json) {
 		json_t *j = alert_json(a);
-		int rc = cliq_print_json_line(j);
+		int rc;
+
+		if (j && a->alert_id)
+			json_object_set_new(j, "short_id",
+					    json_string(cli_short_id(&l->ids, a->alert_id)));
+		rc = cliq_print_json_line(j);
 
 		json_decref(j);
 		return rc < 0 ? (l->out_err = rc) : 0;
 	}
 	if (l->rows == 1)
-		printf("%s%-12s  %-19s  %-13s  %-12s  %5s  %-8s  %-6s  %-28s  %s%s\n",
-		       cli_c(l->c, CLI_BOLD), "ID", "LAST SEEN (UTC)", "LEVEL", "STATE", "COUNT",
+		printf("%s%-*s  %-19s  %-13s  %-12s  %5s  %-8s  %-6s  %-28s  %s%s\n",
+		       cli_c(l->c, CLI_BOLD), (int)l->id_width, "ID", "LAST SEEN (UTC)", "LEVEL", "STATE", "COUNT",
 		       "SESSION", "ACTION", "RULE", "TITLE", cli_c(l->c, CLI_RESET));
-	short_id(l->ix, a->alert_id, id, sizeof(id));
+	cliq_clean(a->alert_id ? cli_short_id(&l->ids, a->alert_id) : "-", l->id_width, id,
+		   sizeof(id));
 	cliq_time(a->last_ns, when, sizeof(when));
 	cliq_clean(a->session_id ? a->session_id : "-", 8, sess, sizeof(sess));
 	if (strlen(sess) > 8)
@@ -313,8 +331,8 @@ static int list_alert(void *arg, const struct idx_alert *a)
 	cliq_clean(a->rule_title ? a->rule_title : a->reason ? a->reason : "", 80, title,
 		   sizeof(title));
 	cliq_clean(a->action ? a->action : "-", 6, action, sizeof(action));
-	printf("%-12s  %-19s  %s%-13s%s  %s%-12s%s  %5" PRIu64 "  %-8s  %-6s  %-28s  %s\n", id,
-	       when, level_color(l->c, a->level_num), idx_level_name(a->level_num),
+	printf("%-*s  %-19s  %s%-13s%s  %s%-12s%s  %5" PRIu64 "  %-8s  %-6s  %-28s  %s\n",
+	       (int)l->id_width, id, when, level_color(l->c, a->level_num), idx_level_name(a->level_num),
 	       cli_c(l->c, CLI_RESET), state_color(l->c, a->state), a->state ? a->state : "-",
 	       cli_c(l->c, CLI_RESET), a->count, sess, action, rule, title);
 	return ferror(stdout) ? (l->out_err = -EPIPE) : 0;
@@ -422,18 +440,21 @@ static int show_event(void *arg, const struct idx_event *ev)
 	return ferror(stdout) ? (d->out_err = -EPIPE) : 0;
 }
 
-/* Resolves ID (or a unique prefix) to the full id; prints why not. */
-static int resolve_id(struct idx *ix, const char *prefix, char *out, size_t cap)
+/* Resolves ID (a short id, a unique prefix, or the whole id) to the full id;
+ * prints why not. */
+static int resolve_id(struct idx *ix, const char *arg, char *out, size_t cap)
 {
+	struct cli_short_ids ids;
 	char clean[200];
-	int rc = idx_alert_resolve(ix, prefix, out, cap);
+	int rc = cli_short_ids_load(&ids, ix, ALERT_IDS_SQL);
 
 	if (rc == 0)
-		return 0;
-	cliq_clean(prefix, 60, clean, sizeof(clean));
-	if (rc == -ENOTUNIQ)
-		cli_error("alert id prefix '%s' is ambiguous: give more characters", clean);
-	else if (rc == -ENOENT || rc == -ENAMETOOLONG)
+		rc = cli_short_id_resolve(&ids, arg, "alert", out, cap);
+	cli_short_ids_release(&ids);
+	if (rc == 0 || rc == -ENOTUNIQ)
+		return rc;
+	cliq_clean(arg, 60, clean, sizeof(clean));
+	if (rc == -ENOENT || rc == -ENAMETOOLONG)
 		cli_error("no alert '%s' in the index", clean);
 	else
 		cli_error("cannot look up alert '%s': %s", clean, strerror(-rc));
@@ -497,8 +518,11 @@ static int alerts_show(struct cli *c, int argc, char **argv)
 		idx_close(ix);
 		return rc;
 	}
-	l.ix = ix;
-	rc = idx_alerts(ix, &o.f, list_alert, &l, err, sizeof(err));
+	rc = cli_short_ids_load(&l.ids, ix, ALERT_IDS_SQL);
+	l.id_width = id_width(&l.ids);
+	if (rc == 0)
+		rc = idx_alerts(ix, &o.f, list_alert, &l, err, sizeof(err));
+	cli_short_ids_release(&l.ids);
 	idx_close(ix);
 	if (l.out_err || rc == -EPIPE)
 		return CLI_OK;
@@ -674,29 +698,26 @@ out:
 /* ---- ack / resolve ------------------------------------------------------------------------ */
 
 /*
- * The id to send: the full id when the index knows the prefix, else the
- * argument as given (the index may lag the daemon by a moment, and the
- * daemon has the last word).  An ambiguous prefix is refused here.
+ * The id to send: the full id when the index knows the short id or prefix,
+ * else the argument as given (the index may lag the daemon by a moment, and
+ * the daemon has the last word).  An ambiguous one is refused here.
  */
 static int id_for_daemon(struct cli *c, const char *arg, char *out, size_t cap)
 {
+	struct cli_short_ids ids;
 	char path[4200];
 	struct idx *ix = NULL;
 	int rc;
 
 	if (cli_state_path(c, path, sizeof(path), CLIQ_INDEX_FILE) == 0 &&
 	    access(path, F_OK) == 0 && idx_open(path, IDX_RDONLY, &ix, NULL, 0) == 0) {
-		rc = idx_alert_resolve(ix, arg, out, cap);
+		rc = cli_short_ids_load(&ids, ix, ALERT_IDS_SQL);
 		idx_close(ix);
-		if (rc == -ENOTUNIQ) {
-			char clean[200];
-
-			cliq_clean(arg, 60, clean, sizeof(clean));
-			cli_error("alert id prefix '%s' is ambiguous: give more characters", clean);
-			return rc;
-		}
 		if (rc == 0)
-			return 0;
+			rc = cli_short_id_resolve(&ids, arg, "alert", out, cap);
+		cli_short_ids_release(&ids);
+		if (rc == 0 || rc == -ENOTUNIQ)
+			return rc;
 	}
 	return vg_path(out, cap, "%s", arg);
 }

@@ -152,13 +152,18 @@ ok $rc "reindex"
 run alerts
 [ $rc -eq 0 ] && [ "$(lines)" -eq 6 ] && has "^ID  *LAST SEEN (UTC)  *LEVEL"
 ok $? "alerts: the 5 open or acknowledged alerts under a header (resolved left out)"
-has "^019aa0c1-0a  .*critical  *open  *1  3f1c0a2e  block  *vigil-destructive-rm  *Destructive rm -rf" &&
-	has "^019aa0c1-0b  .*high  *acknowledged" && has "^019bb0c1  .*medium  *open  *2 "
-ok $? "each row: the shortest unique id prefix, level, state, count, session, action, rule, title"
-has "^019bb0c1  .*  ask  *vigil-network-egress  *Network egress" && ! has "$R3"
+has "^0000000a  [0-9].*critical  *open  *1  3f1c0a2e  block  *vigil-destructive-rm  *Destructive rm -rf" &&
+	has "^0000000b  [0-9].*high  *acknowledged" && has "^0000000c  [0-9].*medium  *open  *2 "
+ok $? "each row: the short id (the unique end of the id), level, state, count, session, action, rule, title"
+[ "$(awk 'NR > 1 { print index($0, "20") }' "$T/out" | sort -u)" = 11 ]
+ok $? "the ID column has one width: every row's time starts in the same column"
+has "^0000000c  .*  ask  *vigil-network-egress  *Network egress" && ! has "$R3"
 ok $? "the RULE column names a rule by its name, not its id"
 ! grep -q $'\033' "$T/out"
 ok $? "NO_COLOR: no escape sequences"
+run alerts show --state all --json
+is_true "all(a['short_id'] == a['id'][-8:] for a in L)"
+ok $? "--json: each alert's short_id, the last 8 characters of its id"
 run alerts show --state all --json
 [ $rc -eq 0 ] && is_true "len(L) == 6 and L[0]['id'].startswith('019dd0c1') and L[0]['state'] == 'resolved' and [a['last_seen'] for a in L] == sorted([a['last_seen'] for a in L], reverse=True)"
 ok $? "--state all --json: 6 alerts, one per line, newest first"
@@ -209,8 +214,17 @@ ok $? "no match: exit 0, empty output"
 
 # ---- one alert -----------------------------------------------------------------------------------
 run alerts show 019aa0c1
-[ $rc -eq 1 ] && has "ambiguous" err
-ok $? "show with an ambiguous prefix: exit 1, says ambiguous"
+[ $rc -eq 1 ] && has "ambiguous" err && has "^  $A1$" err && has "^  $A2$" err
+ok $? "show with an ambiguous prefix: exit 1, says ambiguous and lists the candidates"
+run alerts show 0000000c
+[ $rc -eq 0 ] && has "^Alert $A3"
+ok $? "show SHORT-ID: the alert whose id ends so"
+run alerts show 0c
+[ $rc -eq 0 ] && has "^Alert $A3"
+ok $? "show with fewer characters of the end, when they are unique"
+run alerts show 019
+[ $rc -eq 1 ] && has "ambiguous" err && has "^  $A1$" err && has "^  $A3$" err
+ok $? "a start shared by several alerts: ambiguous, the candidates listed"
 run alerts show 019ffff
 [ $rc -eq 1 ] && has "no alert '019ffff'" err
 ok $? "show an unknown id: exit 1"
@@ -313,9 +327,9 @@ else
 	if [ $rc -ne 0 ]; then
 		ok 1 "vigil up"
 	else
-		run alerts ack 019bb0c1 --note "on it"
+		run alerts ack 0000000c --note "on it"
 		[ $rc -eq 0 ] && has "alert $A3: acknowledged"
-		ok $? "ack PREFIX through the daemon: exit 0, acknowledged"
+		ok $? "ack SHORT-ID through the daemon: exit 0, acknowledged"
 		wait_state "$A3" acknowledged && is_true "J['note'] == 'on it' and J['by'].startswith('uid ') and J['acknowledged_at'] is not None"
 		ok $? "the index shows it acknowledged, with the note and who"
 		run alerts resolve "$A3" --json
