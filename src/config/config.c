@@ -204,6 +204,8 @@ struct ckey {
 
 static const char *const levels[] = { "informational", "low", "medium", "high", "critical", NULL };
 static const char *const actions[] = { "alert", "ask", "block", NULL };
+/* decisions.unparseable; the default (index 0) is deny. */
+static const char *const unparseable_policies[] = { "deny", "ask", "allow", NULL };
 
 static const struct ckey override_keys[] = {
 	{ .name = "disabled", .type = K_BOOL },
@@ -234,6 +236,12 @@ static const struct ckey decisions_keys[] = {
 	  .max = 60000,
 	  .has_def = true,
 	  .def = CONFIG_DEF_TIMEOUT_MS },
+	/* A blocking hook's payload vigil cannot parse (docs/config.md). */
+	{ .name = "unparseable",
+	  .type = K_ENUM,
+	  .choices = unparseable_policies,
+	  .has_def = true,
+	  .def = 0 },
 	{ 0 },
 };
 
@@ -878,6 +886,8 @@ static json_t *default_value(const struct ckey *k)
 		return json_object();
 	case K_PATH_LIST:
 		return json_array();
+	case K_ENUM:
+		return json_string(k->choices[k->def]);
 	default:
 		return NULL;
 	}
@@ -1186,6 +1196,13 @@ uint32_t config_decisions_timeout_ms(const json_t *conf)
 	const json_t *v = get2(conf, "decisions", "timeout_ms");
 
 	return json_is_integer(v) ? (uint32_t)json_integer_value(v) : CONFIG_DEF_TIMEOUT_MS;
+}
+
+const char *config_decisions_unparseable(const json_t *conf)
+{
+	const char *s = json_string_value(get2(conf, "decisions", "unparseable"));
+
+	return s && in_choices(s, unparseable_policies) ? s : unparseable_policies[0];
 }
 
 const json_t *config_alerts(const json_t *conf)

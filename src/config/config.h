@@ -118,6 +118,8 @@ const char *config_rules_path(const json_t *conf, size_t i); /* absolute */
 const json_t *config_rules_overrides(const json_t *conf);    /* object, NULL when none */
 uint64_t config_rules_regex_match_limit(const json_t *conf);
 uint32_t config_decisions_timeout_ms(const json_t *conf);
+/* decisions.unparseable: "deny" (the default), "ask" or "allow". */
+const char *config_decisions_unparseable(const json_t *conf);
 const json_t *config_alerts(const json_t *conf);	 /* the alerts object, NULL when absent */
 unsigned config_daemon_workers(const json_t *conf);	 /* 0: one per CPU */
 size_t config_daemon_max_string(const json_t *conf);	 /* bytes */

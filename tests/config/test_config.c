@@ -91,6 +91,11 @@ static void test_defaults(void)
 	TAP_OK(config_rules_overrides(t) == NULL, "default: no overrides");
 	TAP_EQ_U64(config_rules_regex_match_limit(t), 100000, "default: regex_match_limit");
 	TAP_EQ_U64(config_decisions_timeout_ms(t), 2000, "default: decisions.timeout_ms");
+	TAP_OK(streq(config_decisions_unparseable(t), "deny") &&
+		       streq(json_string_value(json_object_get(json_object_get(t, "decisions"),
+							       "unparseable")),
+			     "deny"),
+	       "default: decisions.unparseable deny, filled into the tree");
 	TAP_OK(config_alerts(t) == NULL, "default: no alerts section (the notifier's defaults)");
 	TAP_EQ_U64(config_daemon_workers(t), 0, "default: daemon.workers 0 (one per CPU)");
 	TAP_EQ_U64(config_daemon_max_string(t), 2000, "default: daemon.max_string");
@@ -102,7 +107,8 @@ static void test_defaults(void)
 
 	/* NULL means the defaults too */
 	TAP_OK(config_rules_default_pack(NULL) && config_decisions_timeout_ms(NULL) == 2000 &&
-		       config_daemon_max_string(NULL) == 2000 && !config_alerts(NULL),
+		       config_daemon_max_string(NULL) == 2000 && !config_alerts(NULL) &&
+		       streq(config_decisions_unparseable(NULL), "deny"),
 	       "accessors accept NULL (defaults)");
 
 	TAP_OK(load("# only a comment\n", &c) == 0 && c, "a comment-only file is the defaults");
@@ -134,6 +140,7 @@ static void test_full(void)
 		    "  regex_match_limit: 5000\n"
 		    "decisions:\n"
 		    "  timeout_ms: 1500\n"
+		    "  unparseable: ask\n"
 		    "alerts:\n"
 		    "  window: 10m\n"
 		    "  channels:\n"
@@ -167,6 +174,7 @@ static void test_full(void)
 	       "an integer timespan becomes seconds text (90s)");
 	TAP_EQ_U64(config_rules_regex_match_limit(t), 5000, "rules.regex_match_limit");
 	TAP_EQ_U64(config_decisions_timeout_ms(t), 1500, "decisions.timeout_ms");
+	TAP_OK(streq(config_decisions_unparseable(t), "ask"), "decisions.unparseable ask");
 	al = config_alerts(t);
 	TAP_OK(al && json_array_size(json_object_get(al, "channels")) == 2,
 	       "the alerts object is passed whole");
@@ -212,6 +220,8 @@ static void test_invalid(void)
 	    "timeout_ms 0");
 	bad("decisions:\n  timeout_ms: 60001\n", 2, 15, "out of range (10 to 60000)",
 	    "timeout_ms too big");
+	bad("decisions:\n  unparseable: block\n", 2, 16,
+	    "decisions.unparseable: 'block' is not one of", "unparseable not a policy");
 	bad("daemon:\n  workers: 65\n", 2, 12, "daemon.workers: 65 is out of range (0 to 64)",
 	    "too many workers");
 	bad("daemon:\n  workers: -1\n", 2, 12, "out of range", "negative workers");
