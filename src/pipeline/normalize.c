@@ -38,13 +38,6 @@
 
 #define NORM_PATH_MAX 4096
 
-struct norm_ctx {
-	size_t max_string;
-	size_t max_input;
-	char *host;
-	char *user;
-};
-
 int norm_ctx_new(const struct norm_options *o, struct norm_ctx **out)
 {
 	struct norm_options d = { 0 };
@@ -454,6 +447,24 @@ static void set_err(char *err, size_t errcap, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * jansson's parse error as one line.  A duplicate key is named plainly: it
+ * is the ambiguity an agent and a naive reader resolve differently (the
+ * last value or the first), so the reason must say which key.
+ */
+static void json_error_msg(const json_error_t *je, char *err, size_t errcap)
+{
+	static const char dup[] = "duplicate object key near '";
+	size_t n = strlen(je->text);
+
+	if (!strncmp(je->text, dup, sizeof(dup) - 1) && n > sizeof(dup) && je->text[n - 1] == '\'')
+		set_err(err, errcap, "duplicate key %.*s (line %d column %d)",
+			(int)(n - sizeof(dup)), je->text + sizeof(dup) - 1, je->line, je->column);
+	else
+		set_err(err, errcap, "invalid JSON at line %d column %d: %s", je->line, je->column,
+			je->text);
+}
+
 struct facts {
 	const char *hook, *tool, *event_type, *target, *scope_path, *command;
 	json_t *hook_j, *tool_j, *target_j; /* the JSON strings of hook, tool and target */
@@ -695,8 +706,7 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
 	if (!in)
 		in = json_loadb(payload, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
 	if (!in) {
-		set_err(err, errcap, "invalid JSON at line %d column %d: %s", je.line, je.column,
-			je.text);
+		json_error_msg(&je, err, errcap);
 		rc = -EINVAL;
 		goto out;
 	}
@@ -705,6 +715,10 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
 		rc = -EINVAL;
 		goto out;
 	}
+	/* A field the event comes from with another type, or cut by a NUL,
+	 * would make the event describe something else than the agent does. */
+	if ((rc = norm_check_shape(in, err, errcap)) < 0)
+		goto out;
 	rc = -ENOMEM;
 
 	/* Facts from the untouched payload. */

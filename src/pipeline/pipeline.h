@@ -32,12 +32,14 @@
 
 #define NORM_SCHEMA "vigil.event.v1"
 #define NORM_DEFAULT_MAX_STRING 2000u
-#define NORM_DEFAULT_MAX_INPUT (1024u * 1024u)
+/* vigil-hook's own limit on stdin (WIRE_MAX_PAYLOAD): a payload the hook
+ * accepted is never refused for its size (large Write contents are normal). */
+#define NORM_DEFAULT_MAX_INPUT (8u * 1024u * 1024u)
 
 /** Options; zero values mean the defaults. */
 struct norm_options {
 	size_t max_string; /* longer payload strings are truncated (bytes); 2000 */
-	size_t max_input;  /* larger payloads are refused with -E2BIG; 1 MiB */
+	size_t max_input;  /* larger payloads are refused with -E2BIG; 8 MiB */
 	const char *host;  /* NULL: gethostname() at norm_ctx_new() */
 	const char *user;  /* NULL: the effective user's name at norm_ctx_new() */
 };
@@ -68,14 +70,20 @@ struct norm_envelope {
 	int64_t pid, ppid, uid;	 /* of the hook process; negative: unknown */
 	const char *agent_version;	       /* e.g. "2.1.197"; NULL: absent */
 	enum norm_project_source project_source; /* how project_dir was found */
+	/* For the record of an unparseable payload (norm_hook_event) only: */
+	const char *hook_event; /* the hook's --event argument; NULL: none */
+	const char *hook_cwd;	/* the hook process's cwd; NULL: unknown */
 };
 
 /**
  * Normalizes one hook payload (len bytes, need not be NUL-terminated).
  * env may be NULL.  On success *out is a new JSON object (the caller owns
  * the reference).  Errors: -E2BIG (payload over max_input), -EINVAL (empty,
- * not JSON, not a JSON object), -ENOMEM; err gets a one-line reason.
- * Unknown or missing hook names are not errors: they give event_type "other".
+ * not JSON or UTF-8, a duplicate key, a lone surrogate, nesting deeper than
+ * 2048, not a JSON object, or a field the event is derived from of the
+ * wrong type or holding a NUL character: shape.c lists them), -ENOMEM; err
+ * gets a one-line reason.  Unknown or missing hook names are not errors:
+ * they give event_type "other"; missing fields leave event fields out.
  * A string that needed no redaction is shared, not copied, between the
  * payload and the fields taken from it (session_id and payload.session_id
  * are one JSON string): treat the event's strings as immutable (never
@@ -83,6 +91,44 @@ struct norm_envelope {
  */
 int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const char *payload,
 	       size_t len, json_t **out, char *err, size_t errcap);
+
+/** norm_hook_event()'s result for a payload norm_event() refuses. */
+#define NORM_UNPARSEABLE 1
+
+/**
+ * One hook payload to the one event vigild records and `vigil rules test`
+ * evaluates (both call this, so they cannot disagree about a payload):
+ * norm_event()'s event, returning 0; or, when norm_event() refuses the
+ * payload as unparseable (-EINVAL, -E2BIG), the record of an unparseable
+ * payload, returning NORM_UNPARSEABLE with the reason in err: event_type
+ * "invalid", "error" (the reason), "hook" (the payload's hook_event_name
+ * when the JSON parsed and has a clean one, else env->hook_event, else
+ * "unknown"), "tool" and "session_id" likewise, "payload_len",
+ * "payload_sha256" of the bytes, their first max_string bytes redacted in
+ * "payload_text" (or, not UTF-8, the first 256 bytes in "payload_hex"), and
+ * id, time, host, user, agent, cwd and process from the context and env.
+ * Other errors: -ENOMEM, -EIO (no hash or id).  *out is the caller's.
+ */
+int norm_hook_event(const struct norm_ctx *c, const struct norm_envelope *env,
+		    const char *payload, size_t len, json_t **out, char *err, size_t errcap);
+
+/*
+ * A blocking hook's payload that cannot be parsed is decided by the policy
+ * decisions.unparseable ("deny", "ask" or "allow"; docs/config.md) and
+ * raises the built-in alert NORM_UNPARSEABLE_RULE (high).  vigild and
+ * `vigil rules test` name it and word the reason the same way.
+ */
+#define NORM_UNPARSEABLE_RULE "vigil-unparseable-payload"
+#define NORM_UNPARSEABLE_TITLE "vigil could not parse a blocking hook's payload"
+#define NORM_UNPARSEABLE_POLICY_KEY "decisions.unparseable"
+
+/**
+ * The reason the agent reads for the record ev of an unparseable payload
+ * (its "error") decided by policy ("deny", "ask", "allow"), e.g. "vigil
+ * could not parse this tool call (duplicate key \"command\"); denied by
+ * policy decisions.unparseable. ...".  Always NUL-terminates out.
+ */
+void norm_unparseable_reason(const json_t *ev, const char *policy, char *out, size_t cap);
 
 /**
  * Redacts secrets in s (len bytes) into out (which is reset first), as

@@ -9,6 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The context (normalize.c; immutable after norm_ctx_new). */
+struct norm_ctx {
+	size_t max_string;
+	size_t max_input;
+	char *host;
+	char *user;
+};
+
 /*
  * The redaction kind ("password", "token", ...) when the key name k (n bytes)
  * looks like it names a secret, else NULL.
@@ -32,6 +40,14 @@ int redact_scan(const char *s, size_t len, struct vbuf *out);
  * must be asked.  tmp is scratch space for unescaping (reset, reused).
  */
 json_t *norm_parse_fast(const char *s, size_t n, struct vbuf *tmp);
+
+/*
+ * shape.c: 0 when every field of the payload object in that the event is
+ * derived from has its type and no NUL where one would cut it; else -EINVAL
+ * and a one-line reason in err ("tool_input.command is an array, not a
+ * string").
+ */
+int norm_check_shape(const json_t *in, char *err, size_t errcap);
 
 /* Lowercase hex SHA-256 of n bytes (normalize.c); 0 or -EIO. */
 int norm_sha256_hex(const void *p, size_t n, char out[65]);

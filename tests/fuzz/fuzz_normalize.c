@@ -19,6 +19,13 @@
  * redaction's pre-pass must never call clean a string in which the full
  * scan (redact_scan) finds something, and norm_redact must equal it.
  *
+ * norm_hook_event (what vigild and `vigil rules test` both call) gives the
+ * event norm_event gives, or for every input norm_event refuses the record
+ * of an unparseable payload: event_type "invalid", a hook, the reason, the
+ * length and hash of the bytes, serializable.  A parsed event's target never
+ * holds a NUL (it would hide the rest from the rules), and a parsed tool
+ * hook's tool_input, when present, is an object.
+ *
  * The event then goes through a long-lived correlator (small bounds, so
  * eviction runs) as it would in the daemon: pair_apply must accept it, and
  * every synthetic event pair_expire returns must be a complete schema-v1
@@ -88,6 +95,44 @@ static void correlate(json_t *ev)
 	}
 }
 
+/* norm_hook_event agrees with norm_event's answer rc0 (see the header comment). */
+static void check_hook_event(const uint8_t *data, size_t size, int rc0)
+{
+	struct norm_envelope env = { .pid = -1, .ppid = -1, .uid = -1, .hook_cwd = "/h" };
+	char err[256] = "";
+	json_t *ev = NULL;
+	int rc = norm_hook_event(ctx, &env, (const char *)data, size, &ev, err, sizeof(err));
+	const json_t *t, *in;
+
+	if (!ev || (rc0 == 0 && rc != 0) || (rc0 < 0 && rc != NORM_UNPARSEABLE))
+		abort();
+	if (rc == NORM_UNPARSEABLE) {
+		const char *h = json_string_value(json_object_get(ev, "payload_sha256"));
+
+		if (strcmp(json_string_value(json_object_get(ev, "event_type")), "invalid") != 0 ||
+		    !json_string_value(json_object_get(ev, "hook")) || !err[0] ||
+		    !json_string_value(json_object_get(ev, "error")) || !h || strlen(h) != 64 ||
+		    json_integer_value(json_object_get(ev, "payload_len")) != (json_int_t)size ||
+		    json_object_get(ev, "target"))
+			abort();
+	} else {
+		t = json_object_get(ev, "target");
+		if (t && memchr(json_string_value(t), 0, json_string_length(t)))
+			abort();
+		static const char *const tool_hooks[] = { "PreToolUse", "PostToolUse",
+							  "PostToolUseFailure", "PermissionRequest",
+							  "PermissionDenied" };
+		const char *hook = json_string_value(json_object_get(ev, "hook"));
+
+		in = json_object_get(json_object_get(ev, "payload"), "tool_input");
+		for (size_t i = 0; hook && in && i < VG_ARRAY_LEN(tool_hooks); i++)
+			if (!strcmp(hook, tool_hooks[i]) && !json_is_object(in))
+				abort();
+	}
+	check_serialize(ev);
+	json_decref(ev);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct norm_options o = { .max_string = 64, .max_input = 1u << 20, .host = "h",
@@ -147,6 +192,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if ((rc != -EINVAL && rc != -E2BIG) || !err[0] || ev) {
 		abort();
 	}
+	check_hook_event(data, size, rc);
 
 	{
 		struct vbuf t;

@@ -114,6 +114,20 @@ static void test_cases(void)
 		{ "{\"a\":1", GIVES_UP, "the end too early" },
 		{ "{\"a\" 1}", GIVES_UP, "no colon" },
 		{ "", GIVES_UP, "nothing" },
+		/* The malformed payloads of issue 9 and their neighbours. */
+		{ "{\"a\":{\"b\":1,\"b\":2}}", GIVES_UP, "a duplicate key one level down" },
+		{ "{\"a\":[{\"c\":1,\"c\":[2]}]}", GIVES_UP, "a duplicate key in an array's object" },
+		{ "{\"a\\u0000\":1}", GIVES_UP, "a \\u0000 in a key" },
+		{ "{\"a\":\"x\\u0000\"}", TAKES, "\\u0000 at a string's end" },
+		{ "{\"a\":\"\\u0000\"}", TAKES, "a string that is only \\u0000" },
+		{ "{\"a\":\"\\uDBFF\\uDFFF\"}", TAKES, "the last surrogate pair, upper case" },
+		{ "{\"a\":\"\\ud800\\ud800\"}", GIVES_UP, "two high surrogates" },
+		{ "{\"a\":\"\\udbff\"}", GIVES_UP, "a high surrogate at a string's end" },
+		{ "{\"a\":\"\\ud800\\\"}", GIVES_UP, "a high surrogate before another escape" },
+		{ "{\"a\":\"\xed\xa0\x80\"}", GIVES_UP, "a surrogate in raw UTF-8" },
+		{ "\xef\xbb\xbf{}", GIVES_UP, "a byte order mark" },
+		{ "{\"tool_input\":{\"command\":[\"x\"]},\"tool_name\":null}", TAKES,
+		  "wrong types are the normalizer's business, not the parser's" },
 	};
 	int bad = 0;
 
@@ -162,10 +176,31 @@ static void test_depth(void)
 	free(s);
 }
 
+/* A 7 MiB string with an escape every 1000 bytes (a large Write's content). */
+static void test_large(void)
+{
+	static const char esc[] = "\\n\\u00e9\\ud83d\\ude00";
+	char plain[990];
+	struct vbuf b;
+
+	memset(plain, 'x', sizeof(plain));
+	vbuf_init(&b, 16u << 20);
+	vbuf_append(&b, "{\"content\":\"", 12);
+	while (b.len < (7u << 20)) {
+		vbuf_append(&b, plain, sizeof(plain));
+		vbuf_append(&b, esc, sizeof(esc) - 1);
+	}
+	vbuf_append(&b, "\",\"k\":1}", 8);
+	TAP_OK(compare((const char *)b.data, b.len) == 1,
+	       "a 7 MiB string full of escapes takes the fast path, same value");
+	vbuf_release(&b);
+}
+
 int main(void)
 {
 	test_fixture();
 	test_cases();
 	test_depth();
+	test_large();
 	return tap_done();
 }
