@@ -4,8 +4,10 @@
  * config), the same function vigild uses, from the same vigil.yaml, so what
  * these commands show is what the daemon runs.  `test` evaluates rules over
  * recorded events (normalized events, or raw hook payloads that go through
- * the normalizer first, as `vigil import` does) or runs the test cases the
- * rules carry; `reload` asks the running daemon to load its rules again.
+ * the normalizer first through norm_hook_event(), the function vigild
+ * calls, so both see the same event for every payload, an unparseable one
+ * included) or runs the test cases the rules carry; `reload` asks the
+ * running daemon to load its rules again.
  */
 #include "options.h"
 #include "config.h"
@@ -19,7 +21,8 @@
 #include <unistd.h>
 
 #define RULES_CLI_MAX_PATHS    256
-#define RULES_CLI_MAX_LINE     (1024u * 1024u)
+/* A line holds one payload: as much as vigil-hook sends vigild. */
+#define RULES_CLI_MAX_LINE     NORM_DEFAULT_MAX_INPUT
 #define RULES_CLI_TARGET_SHOWN 100 /* characters of an event's target in the text output */
 
 struct rules_paths {
@@ -399,6 +402,11 @@ struct evrun {
 	uint64_t last_ns;
 	bool fatal;
 	const char *file; /* the input being read, for messages */
+	/* The line's payload could not be parsed: the policy decides, as in vigild. */
+	bool unparseable;
+	char policy[8];	   /* decisions.unparseable */
+	char why[1024];	   /* the built-in alert's why */
+	char reason[2048]; /* the reason the agent would read */
 };
 
 static void bad_event(struct evrun *ev, const char *file, uint64_t line, const char *fmt, ...)
@@ -451,18 +459,57 @@ static json_t *hit_json(const struct rules_hit *h)
 	return o;
 }
 
+/* decisions.unparseable as a rule action ("allow" is an alert that lets it run). */
+static enum rules_action policy_action(const char *policy)
+{
+	return !strcmp(policy, "allow") ? RULES_ACTION_ALERT
+	       : !strcmp(policy, "ask") ? RULES_ACTION_ASK
+					: RULES_ACTION_BLOCK;
+}
+
+/* The built-in alert vigild raises for a blocking hook's unparseable payload. */
+static json_t *unparseable_hit_json(const struct evrun *ev)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "rule_id", NORM_UNPARSEABLE_RULE,
+			 "name", NORM_UNPARSEABLE_RULE, "title", NORM_UNPARSEABLE_TITLE, "level",
+			 "high", "action", rules_action_name(policy_action(ev->policy)), "kind",
+			 "detection", "why", ev->why);
+}
+
+/*
+ * Would vigild raise vigil-unparseable-payload for this line?  For a
+ * blocking hook's unparseable payload; one whose hook vigil could not read
+ * counts as blocking (a hook installed with --decide is, and vigild cannot
+ * tell more).
+ */
+static bool unparseable_blocking(const struct evrun *ev, const json_t *e)
+{
+	const char *hook = json_string_value(json_object_get(e, "hook"));
+
+	return ev->unparseable && hook && (!strcmp(hook, "unknown") || rules_hook_blocking(hook));
+}
+
 static void show_hits(struct evrun *ev, const char *file, uint64_t line, const json_t *e)
 {
 	const struct rules_result *res = &ev->res;
 	const char *hook = json_string_value(json_object_get(e, "hook"));
 	const char *type = json_string_value(json_object_get(e, "event_type"));
 	const char *target = json_string_value(json_object_get(e, "target"));
-	const char *decision = NULL;
+	const char *decision = NULL, *by = NULL;
 	struct cli *c = ev->r->c;
+	bool blocking = res->blocking || unparseable_blocking(ev, e);
+	enum rules_action act = res->action_hit >= 0 ? res->action : RULES_ACTION_ALERT;
 
-	if (res->blocking && res->action == RULES_ACTION_BLOCK)
+	if (res->action_hit >= 0)
+		by = res->hits[res->action_hit].rule_id;
+	if (ev->unparseable && blocking && policy_action(ev->policy) >= act) {
+		/* As vigild's vd_decide: the policy unless a rule decided more. */
+		act = policy_action(ev->policy);
+		by = NORM_UNPARSEABLE_RULE;
+	}
+	if (blocking && act == RULES_ACTION_BLOCK)
 		decision = "deny";
-	else if (res->blocking && res->action == RULES_ACTION_ASK)
+	else if (blocking && act == RULES_ACTION_ASK)
 		decision = "ask";
 	ev->blocks += decision && !strcmp(decision, "deny");
 	ev->asks += decision && !strcmp(decision, "ask");
@@ -471,6 +518,8 @@ static void show_hits(struct evrun *ev, const char *file, uint64_t line, const j
 
 		for (size_t i = 0; hits && i < res->nhits; i++)
 			json_array_append_new(hits, hit_json(&res->hits[i]));
+		if (hits && ev->unparseable && blocking)
+			json_array_append_new(hits, unparseable_hit_json(ev));
 		o = json_pack("{s:s, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:o}", "file", file, "line",
 			      (json_int_t)line, "id", json_string_value(json_object_get(e, "id")),
 			      "hook", hook, "event_type", type, "target", target, "decision",
@@ -497,13 +546,17 @@ static void show_hits(struct evrun *ev, const char *file, uint64_t line, const j
 			       h->group && *h->group ? ": " : "", h->count, h->nevent_ids,
 			       h->nevent_ids == 1 ? "" : "s");
 	}
-	if (decision) {
-		const struct rules_hit *h =
-			res->action_hit >= 0 ? &res->hits[res->action_hit] : NULL;
-
-		printf("  %s=> %s%s by %s\n", cli_c(c, CLI_RED), decision, cli_c(c, CLI_RESET),
-		       h ? h->rule_id : "?");
+	if (ev->unparseable && blocking) {
+		printf("  %s%-13s%s %-6s %s  %s\n", cli_c(c, CLI_RED), "high", cli_c(c, CLI_RESET),
+		       rules_action_name(policy_action(ev->policy)), NORM_UNPARSEABLE_RULE,
+		       NORM_UNPARSEABLE_TITLE);
+		printf("      why: %s\n", ev->why);
+		if (by && !strcmp(by, NORM_UNPARSEABLE_RULE))
+			printf("      reason: %s\n", ev->reason);
 	}
+	if (decision)
+		printf("  %s=> %s%s by %s\n", cli_c(c, CLI_RED), decision, cli_c(c, CLI_RESET),
+		       by ? by : "?");
 }
 
 static void run_line(struct evrun *ev, const char *file, uint64_t lineno, const char *p, size_t len)
@@ -513,31 +566,39 @@ static void run_line(struct evrun *ev, const char *file, uint64_t lineno, const 
 	uint64_t t = 0;
 	int rc;
 
-	e = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!e) {
-		bad_event(ev, file, lineno, "invalid JSON at column %d: %s", jerr.column,
-			  jerr.text);
-		return;
-	}
-	if (!json_is_object(e)) {
-		bad_event(ev, file, lineno, "expected a JSON object");
-		goto out;
-	}
-	if (!is_event(e)) {
+	ev->unparseable = false;
+	/* Parsed here only to tell a vigil event from a hook payload; a
+	 * payload goes through norm_hook_event() whole, as in vigild. */
+	e = json_loadb(p, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+	if (!json_is_object(e) || !is_event(e)) {
 		struct norm_envelope env = {
 			.agent = ev->r->agent, .pid = -1, .ppid = -1, .uid = -1
 		};
 		char nerr[512];
-		json_t *nev = NULL;
 
-		rc = norm_event(ev->norm, &env, p, len, &nev, nerr, sizeof(nerr));
+		json_decref(e);
+		e = NULL;
+		rc = norm_hook_event(ev->norm, &env, p, len, &e, nerr, sizeof(nerr));
 		if (rc < 0) {
-			bad_event(ev, file, lineno, "%s", nerr);
+			bad_event(ev, file, lineno, "cannot normalize: %s", strerror(-rc));
+			ev->fatal = rc == -ENOMEM;
 			goto out;
 		}
-		json_decref(e);
-		e = nev;
-		pair_apply(ev->corr, e, vg_now_ns());
+		if (rc == NORM_UNPARSEABLE) {
+			/* Still a bad line for a test run, but evaluated as vigild does. */
+			ev->bad++;
+			fprintf(stderr,
+				"vigil rules: %s:%" PRIu64 ": %s; unparseable: evaluated as vigild "
+				"decides it\n",
+				file, lineno, nerr);
+			ev->unparseable = true;
+			snprintf(ev->why, sizeof(ev->why),
+				 "the payload could not be parsed (%.400s); %s is %s", nerr,
+				 NORM_UNPARSEABLE_POLICY_KEY, ev->policy);
+			norm_unparseable_reason(e, ev->policy, ev->reason, sizeof(ev->reason));
+		} else {
+			pair_apply(ev->corr, e, vg_now_ns());
+		}
 	}
 	/* The event's own time drives the correlation windows; without one, a
 	 * second after the previous event. */
@@ -552,9 +613,11 @@ static void run_line(struct evrun *ev, const char *file, uint64_t lineno, const 
 		goto out;
 	}
 	ev->events++;
-	if (ev->res.nhits) {
-		ev->fired++;
-		ev->hits += ev->res.nhits;
+	if (ev->res.nhits || ev->unparseable) {
+		bool builtin = unparseable_blocking(ev, e);
+
+		ev->fired += ev->res.nhits || builtin;
+		ev->hits += ev->res.nhits + builtin;
 		show_hits(ev, file, lineno, e);
 	}
 out:
@@ -596,6 +659,8 @@ static int do_test_events(struct rcmd *r, int nfiles, char **files)
 			return CLI_ERROR;
 		}
 	rules_result_init(&ev.res);
+	snprintf(ev.policy, sizeof(ev.policy), "%s",
+		 config_decisions_unparseable(r->conf ? config_tree(r->conf) : NULL));
 	if ((rc = norm_ctx_new(&no, &ev.norm)) < 0 || (rc = pair_new(NULL, &ev.corr)) < 0 ||
 	    (rc = rules_state_new(r->set, NULL, &ev.state)) < 0 ||
 	    (r->json && !(ev.results = json_array()))) {
