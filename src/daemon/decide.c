@@ -6,7 +6,9 @@
  *
  * The decision is written into the event itself ("decision"), so it is in
  * the ledger before the hook hears it: the hook's reply waits until the
- * event is durable.
+ * event is durable.  A blocking hook's payload that cannot be parsed is
+ * decided by the policy decisions.unparseable (mode "policy") and raises
+ * the built-in alert vigil-unparseable-payload.
  */
 #include "config.h"
 #include "daemon.h"
@@ -272,29 +274,20 @@ static void format_reason(const struct rules_hit *h, enum rules_action a, char *
 }
 
 /*
- * A blocking hook that did not get vigild's answer in time applied its
- * failure mode, or got the answer but could not see it made durable: either
- * way vigild was not there for it, and that is an alert of its own (one per
- * session while open), raised once the daemon hears of it.  why says which.
+ * Records a detection of one of vigild's built-in rules (not in the rule
+ * set: h->rule is SIZE_MAX) on ev: its alert, the detection entry and the
+ * risk.  The rules lock is not needed (no rule index is looked up).
  */
-static void outage_alert(struct vd *d, json_t *ev, struct vd_verdict *v, const char *why)
+static void builtin_alert(struct vd *d, json_t *ev, const struct rules_hit *h,
+			  struct vd_verdict *v)
 {
-	struct rules_hit h;
 	char alert_id[37] = "";
 	json_t *dets = json_object_get(ev, "detections"), *o;
 
-	memset(&h, 0, sizeof(h));
-	h.rule = SIZE_MAX;
-	h.rule_id = h.name = "vigil-daemon-unavailable";
-	h.title = "vigild was not there for a blocking hook";
-	h.level = RULES_LEVEL_HIGH;
-	h.action = RULES_ACTION_ALERT;
-	h.kind = RULES_KIND_DETECTION;
-	snprintf(h.why, sizeof(h.why), "%s", why);
-	vd_alerts_match(d, &h, ev, alert_id, v);
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "rule_id", h.rule_id, "name", h.name,
-		      "title", h.title, "level", "high", "action", "alert", "kind", "detection",
-		      "why", h.why);
+	vd_alerts_match(d, h, ev, alert_id, v);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "rule_id", h->rule_id, "name", h->name,
+		      "title", h->title, "level", rules_level_name(h->level), "action",
+		      rules_action_name(h->action), "kind", "detection", "why", h->why);
 	if (o && alert_id[0])
 		json_object_set_new(o, "alert_id", json_string(alert_id));
 	if (!o)
@@ -308,7 +301,67 @@ static void outage_alert(struct vd *d, json_t *ev, struct vd_verdict *v, const c
 		}
 	}
 	json_array_append_new(dets, o);
-	raise_risk(ev, &h);
+	raise_risk(ev, h);
+}
+
+/* A hit of a built-in rule: level high, a detection. */
+static void builtin_hit(struct rules_hit *h, const char *id, const char *title,
+			enum rules_action a)
+{
+	memset(h, 0, sizeof(*h));
+	h->rule = SIZE_MAX;
+	h->rule_id = h->name = id;
+	h->title = title;
+	h->level = RULES_LEVEL_HIGH;
+	h->action = a;
+	h->kind = RULES_KIND_DETECTION;
+}
+
+/*
+ * A blocking hook that did not get vigild's answer in time applied its
+ * failure mode, or got the answer but could not see it made durable: either
+ * way vigild was not there for it, and that is an alert of its own (one per
+ * session while open), raised once the daemon hears of it.  why says which.
+ */
+static void outage_alert(struct vd *d, json_t *ev, struct vd_verdict *v, const char *why)
+{
+	struct rules_hit h;
+
+	builtin_hit(&h, "vigil-daemon-unavailable", "vigild was not there for a blocking hook",
+		    RULES_ACTION_ALERT);
+	snprintf(h.why, sizeof(h.why), "%.*s", (int)sizeof(h.why) - 1, why);
+	builtin_alert(d, ev, &h, v);
+}
+
+/*
+ * A blocking hook's payload vigil could not parse (norm_hook_event's
+ * "invalid" record): no rule can judge what the agent is about to do, so
+ * the policy decisions.unparseable decides (deny by default) unless a rule
+ * decided something stronger, and the built-in alert is raised whatever
+ * the policy.  (A spooled event's decision is then replaced by what the
+ * hook applied: vd_decision_spooled.)
+ */
+static void unparseable_decide(struct vd *d, json_t *ev, const char *policy, struct vd_verdict *v)
+{
+	enum rules_action a = !strcmp(policy, "allow") ? RULES_ACTION_ALERT
+			      : !strcmp(policy, "ask") ? RULES_ACTION_ASK
+						       : RULES_ACTION_BLOCK;
+	const char *err = json_string_value(json_object_get(ev, "error"));
+	struct rules_hit h;
+
+	builtin_hit(&h, NORM_UNPARSEABLE_RULE, NORM_UNPARSEABLE_TITLE, a);
+	snprintf(h.why, sizeof(h.why), "the payload could not be parsed (%.400s); %s is %s",
+		 err ? err : "no reason given", NORM_UNPARSEABLE_POLICY_KEY, policy);
+	if (a >= v->action) {
+		v->action = a;
+		v->mode = "policy";
+		snprintf(v->rule_id, sizeof(v->rule_id), "%s", h.rule_id);
+		snprintf(v->rule_name, sizeof(v->rule_name), "%s", h.name);
+		snprintf(v->rule_title, sizeof(v->rule_title), "%s", h.title);
+		snprintf(v->decision, sizeof(v->decision), "%s", decision_name(a));
+		norm_unparseable_reason(ev, policy, v->reason, sizeof(v->reason));
+	}
+	builtin_alert(d, ev, &h, v);
 }
 
 static enum rules_action action_of(const char *name)
@@ -437,8 +490,11 @@ int vd_decide(struct vd *d, json_t *ev, unsigned kind, unsigned flags, bool from
 	      struct rules_result *rr, struct vd_verdict *v)
 {
 	const char *hook = json_string_value(json_object_get(ev, "hook"));
+	const char *type = json_string_value(json_object_get(ev, "event_type"));
+	bool unparseable = type && !strcmp(type, "invalid");
 	uint64_t t = vg_now_ns();
 	json_t *dets = NULL;
+	char policy[8] = "deny";
 	int rc = 0;
 
 	v->blocking = kind == WIRE_DECIDE || rules_hook_blocking(hook);
@@ -446,6 +502,8 @@ int vd_decide(struct vd *d, json_t *ev, unsigned kind, unsigned flags, bool from
 	v->mode = "rules";
 
 	pthread_rwlock_rdlock(&d->rules_lock);
+	/* The config is swapped under this lock (vd_rules_reload). */
+	snprintf(policy, sizeof(policy), "%s", config_decisions_unparseable(d->cfg.conf));
 	if (d->rules) {
 		rc = rules_eval(d->rules->set, d->rules->state, ev, t, rr);
 		if (rc < 0)
@@ -513,6 +571,8 @@ int vd_decide(struct vd *d, json_t *ev, unsigned kind, unsigned flags, bool from
 
 	if (!v->blocking)
 		return 0;
+	if (unparseable)
+		unparseable_decide(d, ev, policy, v);
 	return decision_set(ev, v);
 }
 

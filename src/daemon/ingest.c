@@ -1,8 +1,10 @@
 /*
  * ingest.c - one hook frame becomes one ledger record: normalize, correlate,
  * append.  A payload the normalizer refuses is still recorded, as an event
- * of type "invalid" carrying the reason and the (redacted, truncated) text,
- * because an agent sending something unexpected is itself worth keeping.
+ * of type "invalid" carrying the reason and the (redacted, truncated) text
+ * (norm_hook_event), because an agent sending something unexpected is
+ * itself worth keeping; a blocking hook's is decided by the policy
+ * decisions.unparseable (decide.c).
  */
 #include "daemon.h"
 #include "ack.h"
@@ -12,6 +14,9 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <string.h>
+
+/* vigil-hook sends at most WIRE_MAX_PAYLOAD bytes: the normalizer must take them all. */
+_Static_assert(NORM_DEFAULT_MAX_INPUT >= WIRE_MAX_PAYLOAD, "the normalizer refuses payloads the hook accepts");
 
 /* The project root for (cwd, project_dir), cached: finding a git root costs
  * a few stat() calls per directory level, and hooks fire constantly from
@@ -69,71 +74,31 @@ static int sha256_hex(const void *p, size_t n, char out[65])
 	return 0;
 }
 
-/* The record for a payload the normalizer refused. */
-static json_t *invalid_event(struct vd *d, const struct wire_envelope *env, const char *payload,
-			     size_t len, unsigned flags, const char *reason)
+/*
+ * The record of an unparseable payload (norm_hook_event made it) says so
+ * when the hook had to cut the payload at its limit, or stopped reading a
+ * stdin the agent kept open: that, not the JSON error it caused, is the
+ * reason.
+ */
+static int note_cut(json_t *ev, const struct wire_envelope *env, unsigned flags, size_t len)
 {
-	size_t keep = d->cfg.max_string ? d->cfg.max_string : NORM_DEFAULT_MAX_STRING;
-	char id[37], when[40], hex[65], why[768];
-	struct vbuf red;
-	json_t *ev;
+	const char *reason = json_string_value(json_object_get(ev, "error"));
+	char why[768];
 
-	if (env->id[0])
-		memcpy(id, env->id, sizeof(id) - 1), id[36] = '\0';
-	else if (vg_uuid7(id) < 0)
-		return NULL;
-	vg_format_time(env->time_ns ? env->time_ns : vg_now_ns(), when, sizeof(when));
-	if (sha256_hex(payload ? payload : "", len, hex) < 0)
-		return NULL;
+	if (!reason)
+		reason = "";
+
 	if (flags & WIRE_F_TRUNCATED)
 		snprintf(why, sizeof(why), "the hook's stdin of %llu bytes exceeded its limit of %u "
-			 "bytes; the first %u bytes were kept (%s)",
-			 (unsigned long long)env->stdin_len, WIRE_MAX_PAYLOAD, WIRE_MAX_PAYLOAD,
-			 reason);
+			 "bytes; the first %zu bytes were kept (%s)",
+			 (unsigned long long)env->stdin_len, WIRE_MAX_PAYLOAD, len, reason);
 	else if (flags & WIRE_F_STDIN_OPEN)
 		snprintf(why, sizeof(why), "the agent kept the hook's stdin open past the hook's "
 			 "deadline; the %llu bytes that had arrived were kept (%s)",
 			 (unsigned long long)env->stdin_len, reason);
 	else
-		snprintf(why, sizeof(why), "%s", reason);
-	ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "schema",
-		       NORM_SCHEMA, "id", id, "time", when, "host", d->host, "user", d->user,
-		       "agent", env->agent[0] ? env->agent : "claude-code", "hook", "unknown",
-		       "event_type", "invalid", "error", why, "payload_len", (json_int_t)len,
-		       "payload_sha256", hex);
-	if (!ev)
-		return NULL;
-	if (env->cwd[0])
-		json_object_set_new(ev, "cwd", json_string(env->cwd));
-	if (env->pid >= 0)
-		json_object_set_new(ev, "process",
-				    json_pack("{s:I, s:I, s:I}", "pid", (json_int_t)env->pid, "ppid",
-					      (json_int_t)env->ppid, "uid", (json_int_t)env->uid));
-	/* The text, redacted like any payload string and cut to max_string on a
-	 * UTF-8 boundary.  Text that is not UTF-8 cannot be a JSON string:
-	 * then the first 256 bytes go in as hex. */
-	if (keep > len)
-		keep = len;
-	while (keep > 0 && keep < len && ((uint8_t)payload[keep] & 0xC0) == 0x80)
-		keep--;
-	vbuf_init(&red, 4 * keep + 64);
-	if (payload && keep && norm_redact(payload, keep, &red) >= 0) {
-		json_t *t = json_stringn((const char *)red.data, red.len);
-
-		if (!t) {
-			char *h = vg_malloc(2 * (len < 256 ? len : 256) + 1);
-
-			if (h) {
-				vg_hex_encode((const uint8_t *)payload, len < 256 ? len : 256, h);
-				json_object_set_new(ev, "payload_hex", json_string(h));
-				vg_free(h);
-			}
-		} else {
-			json_object_set_new(ev, "payload_text", t);
-		}
-	}
-	vbuf_release(&red);
-	return ev;
+		return 0;
+	return json_object_set_new(ev, "error", json_string(why));
 }
 
 int vd_append_event(struct vd *d, json_t *ev, uint64_t *seq)
@@ -337,16 +302,20 @@ int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_env
 		ne.project_dir = project_root(d, env->cwd, env->project_dir, &source, rbuf,
 					      sizeof(rbuf));
 	ne.project_source = (enum norm_project_source)source;
-	rc = norm_event(d->norm, &ne, payload, len, &ev, err, sizeof(err));
+	ne.hook_event = env->event[0] ? env->event : NULL;
+	ne.hook_cwd = env->cwd[0] ? env->cwd : NULL;
+	/* The function `vigil rules test` calls too: both see the same event. */
+	rc = norm_hook_event(d->norm, &ne, payload, len, &ev, err, sizeof(err));
 	if (rc == 0 && !env->project_dir[0])
 		rc = refine_root(d, &ne, payload, len, &ev, err, sizeof(err));
-	if (rc == -ENOMEM)
+	if (rc < 0)
 		return rc;
-	if (rc < 0) {
+	if (rc == NORM_UNPARSEABLE) {
 		VD_STAT_ADD(d, invalid, 1);
-		ev = invalid_event(d, env, payload, len, flags, err);
-		if (!ev)
+		if (note_cut(ev, env, flags, len) < 0) {
+			json_decref(ev);
 			return -ENOMEM;
+		}
 	} else {
 		add_agent_version(ev);
 		pthread_mutex_lock(&d->corr_mu);
