@@ -44,6 +44,7 @@ int norm_ctx_new(const struct norm_options *o, struct norm_ctx **out)
 	struct norm_ctx *c;
 	char host[256] = "", pwbuf[4096];
 	struct passwd pw, *pwp = NULL;
+	const char *home;
 
 	*out = NULL;
 	if (!o)
@@ -61,7 +62,16 @@ int norm_ctx_new(const struct norm_options *o, struct norm_ctx **out)
 		pwp = NULL;
 	c->host = vg_strdup(o->host ? o->host : host);
 	c->user = vg_strdup(o->user ? o->user : pwp ? pw.pw_name : "");
-	if (!c->host || !c->user) {
+	/* The session user's home, for ~ and $HOME in paths (the scope check). */
+	home = o->home;
+	if (!home) {
+		if (o->user && getpwnam_r(o->user, &pw, pwbuf, sizeof(pwbuf), &pwp) != 0)
+			pwp = NULL;
+		home = pwp && pwp->pw_dir && pwp->pw_dir[0] == '/' ? pwp->pw_dir : NULL;
+	}
+	if (home)
+		c->home = vg_strdup(home);
+	if (!c->host || !c->user || (home && !c->home)) {
 		norm_ctx_free(c);
 		return -ENOMEM;
 	}
@@ -75,6 +85,7 @@ void norm_ctx_free(struct norm_ctx *c)
 		return;
 	vg_free(c->host);
 	vg_free(c->user);
+	vg_free(c->home);
 	vg_free(c);
 }
 
@@ -384,22 +395,68 @@ bool norm_under(const char *r, const char *p)
 	return strncmp(p, r, n) == 0 && (p[n] == 0 || p[n] == '/');
 }
 
-/* 1 outside, 0 inside, negative: cannot tell. */
-static int path_outside(const char *root, const char *cwd, const char *path)
+/*
+ * A path as the shell (and the agent's file tools) would read its start:
+ * "~", "~/...", "$HOME", "${HOME}" and "~USER" for the session's own user
+ * become the session user's home.  Returns path itself when it starts with
+ * none of them, buf when it was expanded, or NULL when it names another
+ * user's home ("~root/...": *other is set) or the home is unknown.
+ */
+static const char *expand_home(const struct norm_ctx *c, const char *path, char *buf, size_t cap,
+			       bool *other)
 {
-	char p[NORM_PATH_MAX];
+	static const char *const vars[] = { "${HOME}", "$HOME" };
+	const char *rest = NULL;
 
-	if (!root || !path || !*path || norm_path(cwd, path, p, sizeof(p)) < 0)
+	*other = false;
+	if (path[0] == '~') {
+		size_t n = strcspn(path + 1, "/");
+
+		if (n && (!c->user[0] || strlen(c->user) != n || strncmp(path + 1, c->user, n))) {
+			*other = true;
+			return NULL;
+		}
+		rest = path + 1 + n;
+	}
+	for (size_t i = 0; !rest && i < VG_ARRAY_LEN(vars); i++) {
+		size_t n = strlen(vars[i]);
+
+		if (!strncmp(path, vars[i], n) && (path[n] == '/' || path[n] == '\0'))
+			rest = path + n;
+	}
+	if (!rest)
+		return path;
+	if (!c->home || c->home[0] != '/' ||
+	    (size_t)snprintf(buf, cap, "%s%s", c->home, rest) >= cap)
+		return NULL;
+	return buf;
+}
+
+/* 1 outside, 0 inside, negative: cannot tell. */
+static int path_outside(const struct norm_ctx *c, const char *root, const char *cwd,
+			const char *path)
+{
+	char p[NORM_PATH_MAX], h[NORM_PATH_MAX];
+	bool other;
+
+	if (!root || !path || !*path)
+		return -EINVAL;
+	path = expand_home(c, path, h, sizeof(h), &other);
+	if (!path)
+		return other ? 1 : -EINVAL;
+	if (norm_path(cwd, path, p, sizeof(p)) < 0)
 		return -EINVAL;
 	return norm_under(root, p) ? 0 : 1;
 }
 
 /*
  * A Bash command reaches outside the project when one of its words is an
- * absolute path (or a ../ path) outside the root.  Words split on whitespace,
+ * absolute path (or a ../ path, or one starting at a home: ~, ~user, $HOME,
+ * ${HOME}) outside the root.  Words split on whitespace,
  * quotes and shell operators; "--opt=/path" counts through the '='.
  */
-static int command_outside(const char *root, const char *cwd, const char *cmd)
+static int command_outside(const struct norm_ctx *c, const char *root, const char *cwd,
+			   const char *cmd)
 {
 	static const char *const harmless[] = { "/dev/null", "/dev/stdin", "/dev/stdout",
 						 "/dev/stderr" };
@@ -418,13 +475,16 @@ static int command_outside(const char *root, const char *cwd, const char *cmd)
 			n++;
 		if (n == 0)
 			break;
-		if ((s[0] == '/' || (n >= 3 && memcmp(s, "../", 3) == 0)) && n < sizeof(word)) {
+		if ((s[0] == '/' || s[0] == '~' || (n >= 3 && memcmp(s, "../", 3) == 0) ||
+		     (n >= 5 && memcmp(s, "$HOME", 5) == 0) ||
+		     (n >= 7 && memcmp(s, "${HOME}", 7) == 0)) &&
+		    n < sizeof(word)) {
 			memcpy(word, s, n);
 			word[n] = 0;
 			for (size_t i = 0; i < VG_ARRAY_LEN(harmless); i++)
 				if (strcmp(word, harmless[i]) == 0)
 					skip = true;
-			if (!skip && path_outside(root, cwd, word) == 1)
+			if (!skip && path_outside(c, root, cwd, word) == 1)
 				return 1;
 		}
 		s += n;
@@ -730,9 +790,9 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
 		have_root = true;
 	if (have_root) {
 		if (f.scope_path)
-			outside = path_outside(root, cwd, f.scope_path);
+			outside = path_outside(c, root, cwd, f.scope_path);
 		else if (f.command)
-			outside = command_outside(root, cwd, f.command);
+			outside = command_outside(c, root, cwd, f.command);
 	}
 
 	if ((has_fc = fc_compute(in, f.hook, f.tool, &fc)) < 0) {

@@ -42,6 +42,8 @@ struct norm_options {
 	size_t max_input;  /* larger payloads are refused with -E2BIG; 8 MiB */
 	const char *host;  /* NULL: gethostname() at norm_ctx_new() */
 	const char *user;  /* NULL: the effective user's name at norm_ctx_new() */
+	const char *home;  /* the user's home, for ~ and $HOME in the scope check;
+			      NULL: from the user's passwd entry (none: unknown) */
 };
 
 struct norm_ctx;

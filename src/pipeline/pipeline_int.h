@@ -15,6 +15,7 @@ struct norm_ctx {
 	size_t max_input;
 	char *host;
 	char *user;
+	char *home; /* the user's home directory; NULL: unknown */
 };
 
 /*

@@ -273,6 +273,19 @@ static void test_scope(void)
 		{ "Bash", "{\"command\":\"cat ../../etc/shadow\"}", NULL, 1 },
 		{ "Bash", "{\"command\":\"tool --out=/var/x\"}", NULL, 1 },
 		{ "Grep", "{\"pattern\":\"x\",\"path\":\"/etc\"}", NULL, 1 },
+		/* The session user's home is /home/dev (the context's home). */
+		{ "Bash", "{\"command\":\"cat ~/.ssh/id_rsa\"}", NULL, 1 },
+		{ "Bash", "{\"command\":\"cat ~/p/src/a.c\"}", NULL, 0 },
+		{ "Bash", "{\"command\":\"cp ~/p/a ~/.bashrc\"}", NULL, 1 },
+		{ "Bash", "{\"command\":\"cat \\\"$HOME/.aws/credentials\\\"\"}", NULL, 1 },
+		{ "Bash", "{\"command\":\"ls ${HOME}/.config\"}", NULL, 1 },
+		{ "Bash", "{\"command\":\"ls $HOME/p\"}", NULL, 0 },
+		{ "Bash", "{\"command\":\"ls ~\"}", NULL, 1 },
+		{ "Bash", "{\"command\":\"cat ~root/.ssh/authorized_keys\"}", NULL, 1 },
+		{ "Bash", "{\"command\":\"cat ~tester/p/x\"}", NULL, 0 },
+		{ "Bash", "{\"command\":\"echo $HOMEDIR/x\"}", NULL, 0 },
+		{ "Read", "{\"file_path\":\"~/.ssh/config\"}", NULL, 1 },
+		{ "Read", "{\"file_path\":\"~/p/README.md\"}", NULL, 0 },
 	};
 	char buf[512];
 
@@ -540,7 +553,7 @@ static void test_bad_input(void)
 
 int main(void)
 {
-	struct norm_options o = { .host = "testhost", .user = "tester" };
+	struct norm_options o = { .host = "testhost", .user = "tester", .home = "/home/dev" };
 	struct norm_ctx *dflt;
 
 	TAP_OK(norm_ctx_new(&o, &ctx) == 0, "norm_ctx_new");
