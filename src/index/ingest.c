@@ -506,6 +506,11 @@ static int tool_call(struct idx *ix, struct ev *e, struct deltas *d, bool *new_c
 			goto nomem;
 		if (e->error && set_str(&r.error, e->error) < 0)
 			goto nomem;
+		/* The time it was pending, as the tool_abandoned event says. */
+		if (e->duration_ms >= 0)
+			r.duration_ms = e->duration_ms;
+		else if (r.start_ns >= 0 && (int64_t)e->time_ns >= r.start_ns)
+			r.duration_ms = ((int64_t)e->time_ns - r.start_ns) / 1000000;
 		d->abandoned++;
 		break;
 	case TC_NONE:

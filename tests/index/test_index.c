@@ -486,9 +486,16 @@ static void test_pairing_edge_cases(struct idx *ix)
 		 "\"hook\":\"PreToolUse\",\"tool\":\"Read\",\"tool_use_id\":\"t3\"}");
 	add_json(ix, 205, 0,
 		 "{\"id\":\"e205\",\"time\":\"2025-11-23T13:10:07.000Z\",\"session_id\":\"s2\","
-		 "\"hook\":\"vigil\",\"event_type\":\"tool_abandoned\",\"tool_use_id\":\"t3\"}");
+		 "\"hook\":\"vigil\",\"event_type\":\"tool_abandoned\",\"tool_use_id\":\"t3\","
+		 "\"duration_ms\":600123}");
 	idx_session_get(ix, "s2", collect_sess, &s);
 	TAP_EQ_U64(s.abandoned, 2, "two calls abandoned");
+	idx_tool_calls(ix, "s2", collect_tc, &t);
+	i = find_tc(&t, "", "t2");
+	TAP_OK(i >= 0 && t.t[i].dur == 600000,
+	       "abandoned without a duration_ms: the time from the Pre to the event (%" PRId64 ")",
+	       i >= 0 ? t.t[i].dur : -1);
+	memset(&t, 0, sizeof(t));
 	add_json(ix, 206, 0,
 		 "{\"id\":\"e206\",\"time\":\"2025-11-23T13:11:00.000Z\",\"session_id\":\"s2\","
 		 "\"hook\":\"PostToolUseFailure\",\"tool\":\"Bash\",\"tool_use_id\":\"t2\","
@@ -507,6 +514,9 @@ static void test_pairing_edge_cases(struct idx *ix)
 	i = find_tc(&t, "", "t3");
 	TAP_OK(i >= 0 && !strcmp(t.t[i].outcome, "abandoned") && t.t[i].post == 0,
 	       "abandoned for good");
+	TAP_OK(i >= 0 && t.t[i].dur == 600123,
+	       "abandoned: the row has the tool_abandoned event's duration_ms (%" PRId64 ")",
+	       i >= 0 ? t.t[i].dur : -1);
 	memset(&s, 0, sizeof(s));
 	idx_session_get(ix, "s2", collect_sess, &s);
 	TAP_EQ_U64(s.abandoned, 1, "abandoned count back to 1");
