@@ -142,146 +142,160 @@ static bool name_glob(const char *pat, size_t pn, const char *s)
 
 static int parse_or(struct cparse *p, struct cnode **out);
 
+static int parse_unary(struct cparse *p, struct cnode **out);
+
+/* The token cannot start an operand: say why. */
+static int bad_start(struct cparse *p)
+{
+	if (p->tkind == 0)
+		return perr(p, p->tpos, "unexpected end of condition");
+	if (p->tkind == '?' && p->s[p->tpos] == '|')
+		return perr(p, p->tpos, "aggregation expressions ('| count() ...') are not "
+				      "supported: write a correlation rule");
+	if (p->tkind == '?')
+		return perr(p, p->tpos, "unexpected character '%c'", p->s[p->tpos]);
+	if (p->tkind == ')')
+		return perr(p, p->tpos, "unexpected ')'");
+	return perr(p, p->tpos, "unexpected '%.*s'", (int)p->tlen, p->s + p->tpos);
+}
+
+static bool bad_start_token(struct cparse *p)
+{
+	return p->tkind == 0 || p->tkind == '?' || p->tkind == ')' || tok_is(p, "and") ||
+	       tok_is(p, "or") || tok_is(p, "of") || tok_is(p, "them");
+}
+
+/* "( expr )", the '(' being the current token. */
+static int parse_group(struct cparse *p, struct cnode **out)
+{
+	size_t open = p->tpos;
+	int rc;
+
+	next(p);
+	if ((rc = parse_or(p, out)) < 0)
+		return rc;
+	if (p->tkind != ')')
+		return perr(p, p->tkind ? p->tpos : open,
+			    p->tkind ? "expected ')'" : "unbalanced '(': no matching ')'");
+	next(p);
+	return 0;
+}
+
+/* "not X", the "not" being the current token. */
+static int parse_not(struct cparse *p, struct cnode **out)
+{
+	struct cnode *k = NULL, *n;
+	int rc;
+
+	next(p);
+	if ((rc = parse_unary(p, &k)) < 0)
+		return rc;
+	n = node_new(CN_NOT);
+	if (!n || add_kid(n, k) < 0) {
+		rint_cond_free(n);
+		rint_cond_free(k);
+		return -ENOMEM;
+	}
+	*out = n;
+	return 0;
+}
+
+/* "1 of PATTERN" / "all of PATTERN" / "... of them", the quantifier (at
+ * wpos, wlen) already consumed. */
+static int parse_quantified(struct cparse *p, size_t wpos, size_t wlen, bool all, bool any,
+			    struct cnode **out)
+{
+	uint64_t mask = 0;
+	size_t ppos;
+	struct cnode *n;
+
+	if (!tok_is(p, "of"))
+		return perr(p, p->tpos, "expected 'of' after '%.*s'", (int)wlen, p->s + wpos);
+	if (any)
+		return perr(p, wpos, "'any of' is not Sigma: use '1 of'");
+	if (!all && !(wlen == 1 && p->s[wpos] == '1'))
+		return perr(p, wpos, "'%.*s of' is not supported: use '1 of' or 'all of'", (int)wlen,
+			    p->s + wpos);
+	next(p);
+	ppos = p->tpos;
+	if (p->tkind != 'w')
+		return perr(p, p->tpos, "expected a selection pattern or 'them' after 'of'");
+	for (size_t i = 0; i < p->r->nsels; i++) {
+		const char *nm = p->r->sels[i].name;
+
+		if (tok_is(p, "them") ? nm[0] != '_' : name_glob(p->s + ppos, p->tlen, nm))
+			mask |= 1ull << i;
+	}
+	if (!mask)
+		return perr(p, ppos, "'%.*s' matches no selection", (int)p->tlen, p->s + ppos);
+	next(p);
+	n = node_new(all ? CN_ALL_OF : CN_ONE_OF);
+	if (!n)
+		return -ENOMEM;
+	n->mask = mask;
+	p->used |= mask;
+	*out = n;
+	return 0;
+}
+
+/* A plain selection name (at wpos, wlen, already consumed). */
+static int parse_selection(struct cparse *p, size_t wpos, size_t wlen, struct cnode **out)
+{
+	for (size_t i = 0; i < p->r->nsels; i++) {
+		const char *nm = p->r->sels[i].name;
+
+		if (strlen(nm) == wlen && !memcmp(nm, p->s + wpos, wlen)) {
+			struct cnode *n = node_new(CN_SEL);
+
+			if (!n)
+				return -ENOMEM;
+			n->sel = (int)i;
+			p->used |= 1ull << i;
+			*out = n;
+			return 0;
+		}
+	}
+	if (memchr(p->s + wpos, '*', wlen))
+		return perr(p, wpos, "a pattern ('%.*s') needs '1 of' or 'all of'", (int)wlen,
+			    p->s + wpos);
+	return perr(p, wpos, "unknown selection '%.*s'", (int)wlen, p->s + wpos);
+}
+
+/* A word: a quantifier ("1 of", "all of") or a selection name. */
+static int parse_word(struct cparse *p, struct cnode **out)
+{
+	size_t wpos = p->tpos, wlen = p->tlen;
+	bool all = tok_is(p, "all"), any = tok_is(p, "any");
+	bool digits = true;
+
+	for (size_t i = 0; i < wlen; i++)
+		digits &= p->s[wpos + i] >= '0' && p->s[wpos + i] <= '9';
+	next(p);
+	if (tok_is(p, "of") || all || any || digits)
+		return parse_quantified(p, wpos, wlen, all, any, out);
+	return parse_selection(p, wpos, wlen, out);
+}
+
 static int parse_unary(struct cparse *p, struct cnode **out)
 {
-	struct cnode *n = NULL, *k = NULL;
 	int rc;
 
 	*out = NULL;
-	if (++p->depth > RULES_MAX_COND_DEPTH) {
+	if (++p->depth > RULES_MAX_COND_DEPTH)
 		rc = perr(p, p->tpos, "nested deeper than %u", RULES_MAX_COND_DEPTH);
-		goto out;
-	}
-	if (p->tkind == 0) {
-		rc = perr(p, p->tpos, "unexpected end of condition");
-		goto out;
-	}
-	if (p->tkind == '?') {
-		if (p->s[p->tpos] == '|')
-			rc = perr(p, p->tpos, "aggregation expressions ('| count() ...') are not "
-					      "supported: write a correlation rule");
-		else
-			rc = perr(p, p->tpos, "unexpected character '%c'", p->s[p->tpos]);
-		goto out;
-	}
-	if (p->tkind == ')') {
-		rc = perr(p, p->tpos, "unexpected ')'");
-		goto out;
-	}
-	if (p->tkind == '(') {
-		size_t open = p->tpos;
-
-		next(p);
-		if ((rc = parse_or(p, &n)) < 0)
-			goto out;
-		if (p->tkind != ')') {
-			rc = perr(p, p->tkind ? p->tpos : open,
-				  p->tkind ? "expected ')'" : "unbalanced '(': no matching ')'");
-			goto out;
-		}
-		next(p);
-		goto done;
-	}
-	if (tok_is(p, "not")) {
-		next(p);
-		if ((rc = parse_unary(p, &k)) < 0)
-			goto out;
-		n = node_new(CN_NOT);
-		if (!n || add_kid(n, k) < 0) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		k = NULL;
-		goto done;
-	}
-	if (tok_is(p, "and") || tok_is(p, "or") || tok_is(p, "of") || tok_is(p, "them")) {
-		rc = perr(p, p->tpos, "unexpected '%.*s'", (int)p->tlen, p->s + p->tpos);
-		goto out;
-	}
-	{
-		size_t wpos = p->tpos, wlen = p->tlen;
-		bool all = tok_is(p, "all"), any = tok_is(p, "any");
-		bool digits = true;
-
-		for (size_t i = 0; i < wlen; i++)
-			digits &= p->s[wpos + i] >= '0' && p->s[wpos + i] <= '9';
-		next(p);
-		if (tok_is(p, "of") || all || any || digits) {
-			uint64_t mask = 0;
-			size_t ppos;
-
-			if (!tok_is(p, "of")) {
-				rc = perr(p, p->tpos, "expected 'of' after '%.*s'", (int)wlen,
-					  p->s + wpos);
-				goto out;
-			}
-			if (any) {
-				rc = perr(p, wpos, "'any of' is not Sigma: use '1 of'");
-				goto out;
-			}
-			if (!all && !(wlen == 1 && p->s[wpos] == '1')) {
-				rc = perr(p, wpos, "'%.*s of' is not supported: use '1 of' or 'all of'",
-					  (int)wlen, p->s + wpos);
-				goto out;
-			}
-			next(p);
-			ppos = p->tpos;
-			if (p->tkind != 'w') {
-				rc = perr(p, p->tpos, "expected a selection pattern or 'them' after 'of'");
-				goto out;
-			}
-			for (size_t i = 0; i < p->r->nsels; i++) {
-				const char *nm = p->r->sels[i].name;
-
-				if (tok_is(p, "them") ? nm[0] != '_'
-						      : name_glob(p->s + ppos, p->tlen, nm))
-					mask |= 1ull << i;
-			}
-			if (!mask) {
-				rc = perr(p, ppos, "'%.*s' matches no selection", (int)p->tlen,
-					  p->s + ppos);
-				goto out;
-			}
-			next(p);
-			n = node_new(all ? CN_ALL_OF : CN_ONE_OF);
-			if (!n) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			n->mask = mask;
-			p->used |= mask;
-			goto done;
-		}
-		/* A plain selection name. */
-		for (size_t i = 0; i < p->r->nsels; i++) {
-			const char *nm = p->r->sels[i].name;
-
-			if (strlen(nm) == wlen && !memcmp(nm, p->s + wpos, wlen)) {
-				n = node_new(CN_SEL);
-				if (!n) {
-					rc = -ENOMEM;
-					goto out;
-				}
-				n->sel = (int)i;
-				p->used |= 1ull << i;
-				goto done;
-			}
-		}
-		if (memchr(p->s + wpos, '*', wlen))
-			rc = perr(p, wpos, "a pattern ('%.*s') needs '1 of' or 'all of'", (int)wlen,
-				  p->s + wpos);
-		else
-			rc = perr(p, wpos, "unknown selection '%.*s'", (int)wlen, p->s + wpos);
-		goto out;
-	}
-done:
-	rc = 0;
-	*out = n;
-	n = NULL;
-out:
+	else if (p->tkind == '(')
+		rc = parse_group(p, out);
+	else if (tok_is(p, "not"))
+		rc = parse_not(p, out);
+	else if (bad_start_token(p))
+		rc = bad_start(p);
+	else
+		rc = parse_word(p, out);
 	p->depth--;
-	rint_cond_free(n);
-	rint_cond_free(k);
+	if (rc < 0) {
+		rint_cond_free(*out);
+		*out = NULL;
+	}
 	return rc;
 }
 
