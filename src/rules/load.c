@@ -959,47 +959,37 @@ static int parse_tests(const struct loader *L, struct rule *r, const json_t *roo
 
 /* ---- the rule ---------------------------------------------------------------------- */
 
-static int parse_rule(struct loader *L, const json_t *root, struct rule **out)
+/* Each step below reports problems through L and returns -ENOMEM or 0. */
+#define TRY(expr)                                                                        \
+	do {                                                                             \
+		int rc_ = (expr);                                                        \
+		if (rc_ == -ENOMEM)                                                      \
+			return rc_;                                                      \
+	} while (0)
+
+/* title, id, name, status, description, author, tags. */
+static int rule_identity(struct loader *L, const json_t *root, struct rule *r)
 {
 	static const char *const statuses[] = { "stable", "test", "experimental", "deprecated",
 						"unsupported" };
-	struct rule *r = vg_calloc(1, sizeof(*r));
-	size_t nerr = L->set->nerrors;
 	const json_t *v;
-	char *s = NULL;
 	int rc;
 
-	*out = NULL;
-	if (!r)
-		return -ENOMEM;
-	r->line = L->dline;
-	r->generate = true;
-	r->level = RULES_LEVEL_MEDIUM;
-	r->action = RULES_ACTION_ALERT;
-	r->file = vg_strdup(L->file);
-	if (!r->file) {
-		rc = -ENOMEM;
-		goto out;
-	}
-#define CHECK(expr)                                                                      \
-	do {                                                                             \
-		rc = (expr);                                                             \
-		if (rc == -ENOMEM)                                                       \
-			goto out;                                                        \
-	} while (0)
-	CHECK(opt_string(L, root, "title", MAX_TITLE, &r->title));
+	rc = opt_string(L, root, "title", MAX_TITLE, &r->title);
+	TRY(rc);
 	if (rc == 0 && !r->title)
 		err_at(L, (struct where){ L->dline, L->dcol }, "missing 'title'");
-	CHECK(opt_string(L, root, "id", MAX_TITLE, &r->id));
+	rc = opt_string(L, root, "id", MAX_TITLE, &r->id);
+	TRY(rc);
 	if (r->id && !r->id[0])
 		err_at(L, at_member(L, root, "id"), "'id' is empty");
 	else if (rc == 0 && !r->id)
 		err_at(L, (struct where){ L->dline, L->dcol }, "missing 'id'");
 	L->label = r->id ? r->id : r->title;
-	CHECK(opt_string(L, root, "name", MAX_TITLE, &r->name));
+	TRY(opt_string(L, root, "name", MAX_TITLE, &r->name));
 	if (r->name && !r->name[0])
 		err_at(L, at_member(L, root, "name"), "'name' is empty");
-	CHECK(opt_string(L, root, "status", 64, &r->status));
+	TRY(opt_string(L, root, "status", 64, &r->status));
 	if (r->status) {
 		size_t i;
 
@@ -1010,14 +1000,22 @@ static int parse_rule(struct loader *L, const json_t *root, struct rule **out)
 				"unknown status '%.64s' (stable, test, experimental, deprecated, "
 				"unsupported)", r->status);
 	}
-	CHECK(opt_string(L, root, "description", MAX_TEXT, &r->description));
+	TRY(opt_string(L, root, "description", MAX_TEXT, &r->description));
 	v = json_object_get(root, "author");
 	if (v && !json_is_array(v))
-		CHECK(opt_string(L, root, "author", MAX_TITLE, &r->author));
-	CHECK(string_list(L, root, "tags", 256, &r->tags, &r->ntags));
-	v = json_object_get(root, "level");
-	if (v) {
-		CHECK(opt_string(L, root, "level", 64, &s));
+		TRY(opt_string(L, root, "author", MAX_TITLE, &r->author));
+	TRY(string_list(L, root, "tags", 256, &r->tags, &r->ntags));
+	return 0;
+}
+
+/* level, action, generate. */
+static int rule_options(struct loader *L, const json_t *root, struct rule *r)
+{
+	const json_t *v;
+	char *s = NULL;
+
+	if (json_object_get(root, "level")) {
+		TRY(opt_string(L, root, "level", 64, &s));
 		if (s && rules_level_parse(s, &r->level) < 0)
 			err_at(L, at_member(L, root, "level"),
 			       "unknown level '%.64s' (want informational, low, medium, high or "
@@ -1025,14 +1023,12 @@ static int parse_rule(struct loader *L, const json_t *root, struct rule **out)
 		vg_free(s);
 		s = NULL;
 	}
-	v = json_object_get(root, "action");
-	if (v) {
-		CHECK(opt_string(L, root, "action", 64, &s));
+	if (json_object_get(root, "action")) {
+		TRY(opt_string(L, root, "action", 64, &s));
 		if (s && rules_action_parse(s, &r->action) < 0)
 			err_at(L, at_member(L, root, "action"),
 			       "unknown action '%.64s' (want alert, ask or block)", s);
 		vg_free(s);
-		s = NULL;
 	}
 	v = json_object_get(root, "generate");
 	if (v) {
@@ -1040,27 +1036,42 @@ static int parse_rule(struct loader *L, const json_t *root, struct rule **out)
 			err_at(L, at_member(L, root, "generate"), "'generate' must be true or false");
 		r->generate = !json_is_false(v);
 	}
-	v = json_object_get(root, "logsource");
-	if (v) {
-		if (!json_is_object(v)) {
-			err_at(L, at_member(L, root, "logsource"), "'logsource' must be a map");
-		} else {
-			CHECK(opt_string(L, v, "product", 128, &r->product));
-			CHECK(opt_string(L, v, "category", 128, &r->category));
-			CHECK(opt_string(L, v, "service", 128, &r->service));
-			char *const ls[] = { r->product, r->category, r->service };
+	return 0;
+}
 
-			for (size_t i = 0; i < VG_ARRAY_LEN(ls); i++)
-				for (char *q = ls[i]; q && *q; q++)
-					if (*q >= 'A' && *q <= 'Z')
-						*q = (char)(*q | 0x20);
-			if (r->product && (!strcmp(r->product, "vigil") || !strcmp(r->product, "ai_agent"))) {
-				vg_free(r->product);
-				r->product = NULL;
-			}
-		}
+/* logsource: product, category, service, lower-cased; vigil's own product
+ * names mean "any". */
+static int rule_logsource(struct loader *L, const json_t *root, struct rule *r)
+{
+	const json_t *v = json_object_get(root, "logsource");
+
+	if (!v)
+		return 0;
+	if (!json_is_object(v)) {
+		err_at(L, at_member(L, root, "logsource"), "'logsource' must be a map");
+		return 0;
 	}
-	v = json_object_get(root, "falsepositives");
+	TRY(opt_string(L, v, "product", 128, &r->product));
+	TRY(opt_string(L, v, "category", 128, &r->category));
+	TRY(opt_string(L, v, "service", 128, &r->service));
+	char *const ls[] = { r->product, r->category, r->service };
+
+	for (size_t i = 0; i < VG_ARRAY_LEN(ls); i++)
+		for (char *q = ls[i]; q && *q; q++)
+			if (*q >= 'A' && *q <= 'Z')
+				*q = (char)(*q | 0x20);
+	if (r->product && (!strcmp(r->product, "vigil") || !strcmp(r->product, "ai_agent"))) {
+		vg_free(r->product);
+		r->product = NULL;
+	}
+	return 0;
+}
+
+/* detection or correlation, falsepositives, tests. */
+static int rule_body(struct loader *L, const json_t *root, struct rule *r)
+{
+	const json_t *v = json_object_get(root, "falsepositives");
+
 	if (v && !json_is_string(v) && !json_is_array(v))
 		err_at(L, at_member(L, root, "falsepositives"),
 		       "'falsepositives' must be a string or a list");
@@ -1070,32 +1081,59 @@ static int parse_rule(struct loader *L, const json_t *root, struct rule **out)
 			err_at(L, at_key(L, root, "detection"),
 			       "a rule has either 'detection' or 'correlation', not both");
 		else
-			CHECK(parse_correlation(L, r, root));
+			TRY(parse_correlation(L, r, root));
 	} else if (json_object_get(root, "detection")) {
-		CHECK(parse_detection(L, r, root));
+		TRY(parse_detection(L, r, root));
 	} else {
 		err_at(L, (struct where){ L->dline, L->dcol }, "missing 'detection'");
 	}
 	if (json_object_get(root, "tests"))
-		CHECK(parse_tests(L, r, root));
-	/* Unique ids and names across the set. */
-	if (r->id && L->set->nerrors == nerr) {
-		struct rule *o = rint_set_lookup(L->set, r->id);
+		TRY(parse_tests(L, r, root));
+	return 0;
+}
+#undef TRY
 
-		if (o)
-			err_at(L, at_member(L, root, "id"), "duplicate id '%.80s' (first in %s:%d)",
-			       r->id, o->file, o->line);
-	}
-	if (r->name && L->set->nerrors == nerr) {
-		struct rule *o = rint_set_lookup(L->set, r->name);
+/* Unique ids and names across the set (checked only for a rule with no
+ * error of its own, so one mistake is not reported twice). */
+static void rule_unique(struct loader *L, const json_t *root, const struct rule *r)
+{
+	struct rule *o;
 
-		if (o)
-			err_at(L, at_member(L, root, "name"),
-			       "duplicate name '%.80s' (first in %s:%d)", r->name, o->file, o->line);
-	}
-#undef CHECK
-	rc = L->set->nerrors == nerr ? 0 : -EINVAL;
-out:
+	if (r->id && (o = rint_set_lookup(L->set, r->id)))
+		err_at(L, at_member(L, root, "id"), "duplicate id '%.80s' (first in %s:%d)", r->id,
+		       o->file, o->line);
+	if (r->name && (o = rint_set_lookup(L->set, r->name)))
+		err_at(L, at_member(L, root, "name"), "duplicate name '%.80s' (first in %s:%d)",
+		       r->name, o->file, o->line);
+}
+
+static int parse_rule(struct loader *L, const json_t *root, struct rule **out)
+{
+	struct rule *r = vg_calloc(1, sizeof(*r));
+	size_t nerr = L->set->nerrors;
+	int rc;
+
+	*out = NULL;
+	if (!r)
+		return -ENOMEM;
+	r->line = L->dline;
+	r->generate = true;
+	r->level = RULES_LEVEL_MEDIUM;
+	r->action = RULES_ACTION_ALERT;
+	r->file = vg_strdup(L->file);
+	rc = r->file ? 0 : -ENOMEM;
+	if (rc == 0)
+		rc = rule_identity(L, root, r);
+	if (rc == 0)
+		rc = rule_options(L, root, r);
+	if (rc == 0)
+		rc = rule_logsource(L, root, r);
+	if (rc == 0)
+		rc = rule_body(L, root, r);
+	if (rc == 0 && L->set->nerrors == nerr)
+		rule_unique(L, root, r);
+	if (rc == 0 && L->set->nerrors != nerr)
+		rc = -EINVAL;
 	if (rc < 0) {
 		rint_rule_free(r);
 		return rc;
