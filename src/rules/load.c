@@ -7,7 +7,7 @@
  * error is dropped; warnings keep it.  Everything the matcher needs is
  * compiled here (see match.c).
  */
-#include "rules_int.h"
+#include "load_int.h"
 
 #include "common.h"
 
@@ -16,24 +16,9 @@
 #include <stdlib.h>
 #include <strings.h>
 
-#define MAX_TITLE 256u
-#define MAX_TEXT 65536u
-
-struct loader {
-	struct rules_set *set;
-	const struct yj_doc *doc;
-	const char *file;
-	const char *label; /* rule id or title for diagnostics */
-	int dline, dcol;   /* the document's start */
-};
-
-struct where {
-	int line, col;
-};
-
 /* ---- locations and diagnostics ----------------------------------------------------- */
 
-static struct where at_value(const struct loader *L, const json_t *v)
+struct where rint_at_value(const struct loader *L, const json_t *v)
 {
 	struct where w = { L->dline, L->dcol };
 
@@ -41,31 +26,31 @@ static struct where at_value(const struct loader *L, const json_t *v)
 	return w;
 }
 
-static struct where at_member(const struct loader *L, const json_t *obj, const char *key)
+struct where rint_at_member(const struct loader *L, const json_t *obj, const char *key)
 {
 	struct yj_loc loc;
 
 	if (yj_member(L->doc, obj, key, &loc) == 0)
 		return (struct where){ loc.line, loc.col };
-	return at_value(L, obj);
+	return rint_at_value(L, obj);
 }
 
-static struct where at_key(const struct loader *L, const json_t *obj, const char *key)
+struct where rint_at_key(const struct loader *L, const json_t *obj, const char *key)
 {
 	struct yj_loc loc;
 
 	if (yj_member(L->doc, obj, key, &loc) == 0)
 		return (struct where){ loc.key_line, loc.key_col };
-	return at_value(L, obj);
+	return rint_at_value(L, obj);
 }
 
-static struct where at_elem(const struct loader *L, const json_t *arr, size_t i)
+struct where rint_at_elem(const struct loader *L, const json_t *arr, size_t i)
 {
 	struct yj_loc loc;
 
 	if (yj_element(L->doc, arr, i, &loc) == 0)
 		return (struct where){ loc.line, loc.col };
-	return at_value(L, arr);
+	return rint_at_value(L, arr);
 }
 
 static void diag_at(const struct loader *L, enum rules_severity sev, struct where w,
@@ -79,9 +64,7 @@ static void diag_at(const struct loader *L, enum rules_severity sev, struct wher
 	rint_diag(L->set, sev, L->file, w.line, w.col, L->label, "%s", msg);
 }
 
-static int err_at(const struct loader *L, struct where w, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int err_at(const struct loader *L, struct where w, const char *fmt, ...)
+int rint_err_at(const struct loader *L, struct where w, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -103,7 +86,7 @@ static void warn_at(const struct loader *L, struct where w, const char *fmt, ...
 }
 
 /* The text of a scalar as written (numbers keep e.g. "0777"). */
-static const char *text_of(const struct loader *L, const json_t *parent, const char *key,
+const char *rint_text_of(const struct loader *L, const json_t *parent, const char *key,
 			   size_t idx, const json_t *v)
 {
 	struct yj_loc loc;
@@ -141,15 +124,15 @@ static int opt_string(const struct loader *L, const json_t *obj, const char *key
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_string(v) && !json_is_number(v))
-		return err_at(L, at_member(L, obj, key), "'%s' must be a string", key);
-	if (strlen(text_of(L, obj, key, 0, v)) > max)
-		return err_at(L, at_member(L, obj, key), "'%s' longer than %zu bytes", key, max);
-	*out = vg_strdup(text_of(L, obj, key, 0, v));
+		return rint_err_at(L, rint_at_member(L, obj, key), "'%s' must be a string", key);
+	if (strlen(rint_text_of(L, obj, key, 0, v)) > max)
+		return rint_err_at(L, rint_at_member(L, obj, key), "'%s' longer than %zu bytes", key, max);
+	*out = vg_strdup(rint_text_of(L, obj, key, 0, v));
 	return *out ? 1 : -ENOMEM;
 }
 
 /* A string or a list of strings. */
-static int string_list(const struct loader *L, const json_t *obj, const char *key, size_t max,
+int rint_string_list(const struct loader *L, const json_t *obj, const char *key, size_t max,
 		       char ***out, size_t *n)
 {
 	const json_t *v = json_object_get(obj, key);
@@ -168,17 +151,17 @@ static int string_list(const struct loader *L, const json_t *obj, const char *ke
 		return 0;
 	}
 	if (!json_is_array(v))
-		return err_at(L, at_member(L, obj, key), "'%s' must be a string or a list of strings",
+		return rint_err_at(L, rint_at_member(L, obj, key), "'%s' must be a string or a list of strings",
 			      key);
 	if (json_array_size(v) > max)
-		return err_at(L, at_member(L, obj, key), "'%s' has more than %zu entries", key, max);
+		return rint_err_at(L, rint_at_member(L, obj, key), "'%s' has more than %zu entries", key, max);
 	*out = vg_calloc(json_array_size(v) + 1, sizeof(char *));
 	if (!*out)
 		return -ENOMEM;
 	json_array_foreach(v, i, e) {
 		if (!json_is_string(e) && !json_is_number(e))
-			return err_at(L, at_elem(L, v, i), "entries of '%s' must be strings", key);
-		(*out)[i] = vg_strdup(text_of(L, v, NULL, i, e));
+			return rint_err_at(L, rint_at_elem(L, v, i), "entries of '%s' must be strings", key);
+		(*out)[i] = vg_strdup(rint_text_of(L, v, NULL, i, e));
 		if (!(*out)[i])
 			return -ENOMEM;
 		(*n)++;
@@ -186,7 +169,7 @@ static int string_list(const struct loader *L, const json_t *obj, const char *ke
 	return 0;
 }
 
-static void free_strings(char **s, size_t n)
+void rint_free_strings(char **s, size_t n)
 {
 	for (size_t i = 0; s && i < n; i++)
 		vg_free(s[i]);
@@ -220,11 +203,11 @@ static int parse_key(const struct loader *L, const json_t *obj, const char *key,
 {
 	const char *bar = strchr(key, '|');
 	size_t flen = bar ? (size_t)(bar - key) : strlen(key);
-	struct where w = at_key(L, obj, key);
+	struct where w = rint_at_key(L, obj, key);
 
 	*mods = 0;
 	if (flen >= fcap)
-		return err_at(L, w, "field name longer than %zu bytes", fcap - 1);
+		return rint_err_at(L, w, "field name longer than %zu bytes", fcap - 1);
 	memcpy(field, key, flen);
 	field[flen] = '\0';
 	while (bar) {
@@ -241,34 +224,34 @@ static int parse_key(const struct loader *L, const json_t *obj, const char *key,
 			for (size_t j = 0; j < VG_ARRAY_LEN(unsupported_mods); j++)
 				if (strlen(unsupported_mods[j]) == mlen &&
 				    !memcmp(unsupported_mods[j], m, mlen))
-					return err_at(L, w, "modifier '%.*s' is not supported",
+					return rint_err_at(L, w, "modifier '%.*s' is not supported",
 						      (int)mlen, m);
-			return err_at(L, w, "unknown modifier '%.*s'", (int)mlen, m);
+			return rint_err_at(L, w, "unknown modifier '%.*s'", (int)mlen, m);
 		}
 		if (*mods & modifiers[i].bit)
-			return err_at(L, w, "modifier '%.*s' given twice", (int)mlen, m);
+			return rint_err_at(L, w, "modifier '%.*s' given twice", (int)mlen, m);
 		*mods |= modifiers[i].bit;
 	}
 	if (__builtin_popcount(*mods & MODS_STR) > 1)
-		return err_at(L, w, "contains, startswith and endswith exclude each other");
+		return rint_err_at(L, w, "contains, startswith and endswith exclude each other");
 	if ((*mods & MODS_RE) && !(*mods & MOD_RE))
-		return err_at(L, w, "modifiers i, m and s only go with 're'");
+		return rint_err_at(L, w, "modifiers i, m and s only go with 're'");
 	if ((*mods & MOD_RE) && (*mods & (MODS_STR | MOD_CIDR | MOD_WINDASH | MOD_CASED |
 					  MOD_BASE64 | MOD_BASE64OFF | MODS_CMP | MOD_EXISTS)))
-		return err_at(L, w, "'re' takes no other modifiers than i, m, s and all");
+		return rint_err_at(L, w, "'re' takes no other modifiers than i, m, s and all");
 	if ((*mods & MOD_CIDR) && (*mods & ~(MOD_CIDR | MOD_ALL)))
-		return err_at(L, w, "'cidr' takes no other modifiers than all");
+		return rint_err_at(L, w, "'cidr' takes no other modifiers than all");
 	if ((*mods & MOD_EXISTS) && (*mods & ~MOD_EXISTS))
-		return err_at(L, w, "'exists' takes no other modifiers");
+		return rint_err_at(L, w, "'exists' takes no other modifiers");
 	if (__builtin_popcount(*mods & MODS_CMP) > 1 ||
 	    ((*mods & MODS_CMP) && (*mods & ~(MODS_CMP | MOD_ALL))))
-		return err_at(L, w, "gt, gte, lt and lte take no other modifiers");
+		return rint_err_at(L, w, "gt, gte, lt and lte take no other modifiers");
 	if ((*mods & MOD_BASE64) && (*mods & MOD_BASE64OFF))
-		return err_at(L, w, "base64 and base64offset exclude each other");
+		return rint_err_at(L, w, "base64 and base64offset exclude each other");
 	if ((*mods & (MOD_BASE64 | MOD_BASE64OFF)) && (*mods & MOD_WINDASH))
-		return err_at(L, w, "windash does not go with base64");
+		return rint_err_at(L, w, "windash does not go with base64");
 	if (!flen && (*mods & (MOD_EXISTS | MODS_CMP | MOD_CIDR)))
-		return err_at(L, w, "keywords take no exists, cidr or comparison modifiers");
+		return rint_err_at(L, w, "keywords take no exists, cidr or comparison modifiers");
 	return 0;
 }
 
@@ -331,17 +314,17 @@ static int compile_value(const struct loader *L, struct where w, unsigned mods, 
 	if (!out->display)
 		return -ENOMEM;
 	if (json_is_array(v) || json_is_object(v))
-		return err_at(L, w, "a value must be a scalar (or a list of scalars)");
+		return rint_err_at(L, w, "a value must be a scalar (or a list of scalars)");
 	if (mods & MOD_EXISTS) {
 		if (!json_is_boolean(v))
-			return err_at(L, w, "'exists' wants true or false");
+			return rint_err_at(L, w, "'exists' wants true or false");
 		p.op = P_EXISTS;
 		p.flag = json_is_true(v);
 		return add_pat(out, &p);
 	}
 	if (mods & MODS_CMP) {
 		if (!json_is_number(v))
-			return err_at(L, w, "a comparison wants a number, not '%.80s'", text);
+			return rint_err_at(L, w, "a comparison wants a number, not '%.80s'", text);
 		p.op = P_NUM_CMP;
 		p.num = json_number_value(v);
 		p.cmp = mods & MOD_GT ? CMP_GT : mods & MOD_GTE ? CMP_GTE : mods & MOD_LT ? CMP_LT : CMP_LTE;
@@ -349,13 +332,13 @@ static int compile_value(const struct loader *L, struct where w, unsigned mods, 
 	}
 	if (json_is_null(v)) {
 		if (mods & ~(MOD_ALL))
-			return err_at(L, w, "null takes no modifiers");
+			return rint_err_at(L, w, "null takes no modifiers");
 		p.op = P_NULL;
 		return add_pat(out, &p);
 	}
 	if (mods & MOD_CIDR) {
 		if (!json_is_string(v) || rint_pat_compile_cidr(text, &p, err, sizeof(err)) < 0)
-			return err_at(L, w, "%s", err[0] ? err : "'cidr' wants a string");
+			return rint_err_at(L, w, "%s", err[0] ? err : "'cidr' wants a string");
 		return add_pat(out, &p);
 	}
 	if (mods & MOD_RE) {
@@ -363,7 +346,7 @@ static int compile_value(const struct loader *L, struct where w, unsigned mods, 
 		if (rc == -ENOMEM)
 			return rc;
 		if (rc < 0)
-			return err_at(L, w, "%s", err);
+			return rint_err_at(L, w, "%s", err);
 		return add_pat(out, &p);
 	}
 	if (json_is_boolean(v) && !(mods & ~(MOD_ALL))) {
@@ -424,28 +407,28 @@ static int parse_fcond(const struct loader *L, const json_t *obj, const char *ke
 		mods |= MOD_KEYWORD;
 	} else if ((rc = rint_fpath_init(&fc->path, field)) < 0) {
 		return rc == -ENOMEM ? rc
-				     : err_at(L, at_key(L, obj, key),
+				     : rint_err_at(L, rint_at_key(L, obj, key),
 					      "bad field name '%.80s' (dotted path of at most %u parts)",
 					      field, RULES_MAX_PATH);
 	}
 	n = json_is_array(vals) ? json_array_size(vals) : 1;
 	if (json_is_array(vals) && n == 0)
-		return err_at(L, w, "empty list of values");
+		return rint_err_at(L, w, "empty list of values");
 	if (n > RULES_MAX_VALUES)
-		return err_at(L, w, "more than %u values", RULES_MAX_VALUES);
+		return rint_err_at(L, w, "more than %u values", RULES_MAX_VALUES);
 	fc->v = vg_calloc(n, sizeof(*fc->v));
 	if (!fc->v)
 		return -ENOMEM;
 	if (!json_is_array(vals)) {
 		fc->nv = 1;
-		rc = compile_value(L, w, mods, vals, text_of(L, obj, key, 0, vals), &fc->v[0]);
+		rc = compile_value(L, w, mods, vals, rint_text_of(L, obj, key, 0, vals), &fc->v[0]);
 		return rc;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const json_t *e = json_array_get(vals, i);
 
 		fc->nv = i + 1;
-		rc = compile_value(L, at_elem(L, vals, i), mods, e, text_of(L, vals, NULL, i, e),
+		rc = compile_value(L, rint_at_elem(L, vals, i), mods, e, rint_text_of(L, vals, NULL, i, e),
 				   &fc->v[i]);
 		if (rc == -ENOMEM)
 			return rc;
@@ -462,15 +445,15 @@ static int parse_selmap(const struct loader *L, const json_t *map, struct selmap
 
 	memset(sm, 0, sizeof(*sm));
 	if (json_object_size(map) == 0)
-		return err_at(L, at_value(L, map), "empty selection");
+		return rint_err_at(L, rint_at_value(L, map), "empty selection");
 	if (json_object_size(map) > RULES_MAX_FIELDS)
-		return err_at(L, at_value(L, map), "more than %u fields in one selection",
+		return rint_err_at(L, rint_at_value(L, map), "more than %u fields in one selection",
 			      RULES_MAX_FIELDS);
 	sm->f = vg_calloc(json_object_size(map), sizeof(*sm->f));
 	if (!sm->f)
 		return -ENOMEM;
 	json_object_foreach(rint_jro(map), key, v) {
-		rc = parse_fcond(L, map, key, v, at_member(L, map, key), &sm->f[sm->nf++]);
+		rc = parse_fcond(L, map, key, v, rint_at_member(L, map, key), &sm->f[sm->nf++]);
 		if (rc == -ENOMEM)
 			return rc;
 		bad |= rc < 0;
@@ -522,14 +505,14 @@ static int parse_keywords(const struct loader *L, const json_t *v, struct where 
 static int parse_selection(const struct loader *L, const json_t *det, const char *name,
 			   const json_t *v, struct sel *s)
 {
-	struct where w = at_member(L, det, name);
+	struct where w = rint_at_member(L, det, name);
 	int rc, bad = 0;
 
 	s->name = vg_strdup(name);
 	if (!s->name)
 		return -ENOMEM;
 	if (!valid_sel_name(name))
-		return err_at(L, at_key(L, det, name),
+		return rint_err_at(L, rint_at_key(L, det, name),
 			      "bad selection name '%.80s' (letters, digits, _ . -; not a keyword)",
 			      name);
 	if (json_is_object(v)) {
@@ -543,12 +526,12 @@ static int parse_selection(const struct loader *L, const json_t *det, const char
 		return parse_keywords(L, v, w, s); /* a single keyword */
 	}
 	if (!json_is_array(v))
-		return err_at(L, w, "selection '%s' must be a map, a list of maps or a list of "
+		return rint_err_at(L, w, "selection '%s' must be a map, a list of maps or a list of "
 				    "keywords", name);
 	if (json_array_size(v) == 0)
-		return err_at(L, w, "empty selection '%s'", name);
+		return rint_err_at(L, w, "empty selection '%s'", name);
 	if (json_array_size(v) > RULES_MAX_VALUES)
-		return err_at(L, w, "selection '%s' has more than %u entries", name,
+		return rint_err_at(L, w, "selection '%s' has more than %u entries", name,
 			      RULES_MAX_VALUES);
 	{
 		size_t i, nmap = 0;
@@ -557,7 +540,7 @@ static int parse_selection(const struct loader *L, const json_t *det, const char
 		json_array_foreach(v, i, e)
 			nmap += json_is_object(e);
 		if (nmap && nmap != json_array_size(v))
-			return err_at(L, w, "selection '%s' mixes maps and plain values", name);
+			return rint_err_at(L, w, "selection '%s' mixes maps and plain values", name);
 		if (!nmap) {
 			return parse_keywords(L, v, w, s); /* a keyword list */
 		}
@@ -580,7 +563,7 @@ static struct where cond_where(const struct loader *L, const json_t *parent, con
 			       size_t idx, const json_t *v, size_t pos)
 {
 	struct yj_loc loc;
-	struct where w = at_value(L, v);
+	struct where w = rint_at_value(L, v);
 	const char *s = json_string_value(v);
 
 	if ((key ? yj_member(L->doc, parent, key, &loc) : yj_element(L->doc, parent, idx, &loc)) == 0) {
@@ -602,18 +585,18 @@ static int parse_detection(const struct loader *L, struct rule *r, const json_t 
 	size_t n = 0;
 
 	if (!json_is_object(det))
-		return err_at(L, at_member(L, root, "detection"),
+		return rint_err_at(L, rint_at_member(L, root, "detection"),
 			      "'detection' must be a map of selections and a condition");
 	cond = json_object_get(det, "condition");
 	if (json_object_get(det, "timeframe"))
-		bad |= err_at(L, at_key(L, det, "timeframe"),
+		bad |= rint_err_at(L, rint_at_key(L, det, "timeframe"),
 			      "'timeframe' is deprecated: write a correlation rule") < 0;
 	json_object_foreach(rint_jro(det), key, v)
 		n += strcmp(key, "condition") && strcmp(key, "timeframe");
 	if (n == 0)
-		return err_at(L, at_member(L, root, "detection"), "'detection' has no selection");
+		return rint_err_at(L, rint_at_member(L, root, "detection"), "'detection' has no selection");
 	if (n > RULES_MAX_SELECTIONS)
-		return err_at(L, at_member(L, root, "detection"), "more than %u selections",
+		return rint_err_at(L, rint_at_member(L, root, "detection"), "more than %u selections",
 			      RULES_MAX_SELECTIONS);
 	r->sels = vg_calloc(n, sizeof(*r->sels));
 	if (!r->sels)
@@ -627,7 +610,7 @@ static int parse_detection(const struct loader *L, struct rule *r, const json_t 
 		bad |= rc < 0;
 	}
 	if (!cond)
-		return err_at(L, at_key(L, root, "detection"), "'detection' has no 'condition'");
+		return rint_err_at(L, rint_at_key(L, root, "detection"), "'detection' has no 'condition'");
 	/* The condition is checked even when a selection failed: its names are known. */
 	if (json_is_string(cond)) {
 		char err[256];
@@ -637,7 +620,7 @@ static int parse_detection(const struct loader *L, struct rule *r, const json_t 
 		if (rc == -ENOMEM)
 			return rc;
 		if (rc < 0)
-			return err_at(L, cond_where(L, det, "condition", 0, cond, pos), "condition: %s",
+			return rint_err_at(L, cond_where(L, det, "condition", 0, cond, pos), "condition: %s",
 				      err);
 	} else if (json_is_array(cond) && json_array_size(cond) > 0 &&
 		   json_array_size(cond) <= 64) {
@@ -657,233 +640,25 @@ static int parse_detection(const struct loader *L, struct rule *r, const json_t 
 			size_t pos;
 
 			if (!json_is_string(c))
-				return err_at(L, at_elem(L, cond, i), "a condition must be a string");
+				return rint_err_at(L, rint_at_elem(L, cond, i), "a condition must be a string");
 			rc = rint_cond_parse(r, json_string_value(c), &or->kids[i], err, sizeof(err), &pos,
 					&used);
 			if (rc == -ENOMEM)
 				return rc;
 			if (rc < 0)
-				return err_at(L, cond_where(L, cond, NULL, i, c, pos),
+				return rint_err_at(L, cond_where(L, cond, NULL, i, c, pos),
 					      "condition: %s", err);
 			or->nkids++;
 		}
 	} else {
-		return err_at(L, at_member(L, det, "condition"),
+		return rint_err_at(L, rint_at_member(L, det, "condition"),
 			      "'condition' must be a string or a list of strings");
 	}
 	for (size_t i = 0; i < r->nsels; i++)
 		if (!(used & (1ull << i)))
-			warn_at(L, at_key(L, det, r->sels[i].name),
+			warn_at(L, rint_at_key(L, det, r->sels[i].name),
 				"selection '%s' is not used by the condition", r->sels[i].name);
 	return bad ? -EINVAL : 0;
-}
-
-/* ---- correlation ------------------------------------------------------------------- */
-
-static void corr_free(struct corr_def *c)
-{
-	if (!c)
-		return;
-	free_strings(c->ref_text, c->nref_text);
-	vg_free(c->ref_line);
-	vg_free(c->ref_col);
-	vg_free(c->refs);
-	for (size_t i = 0; i < c->ngb; i++)
-		rint_fpath_release(&c->gb[i]);
-	vg_free(c->gb);
-	free_strings(c->gb_name, c->ngb);
-	for (size_t i = 0; i < c->naliases; i++) {
-		struct corr_alias *a = &c->aliases[i];
-
-		vg_free(a->alias);
-		free_strings(a->rule, a->n);
-		for (size_t j = 0; j < a->n; j++)
-			rint_fpath_release(&a->field[j]);
-		vg_free(a->field);
-	}
-	vg_free(c->aliases);
-	rint_fpath_release(&c->field);
-	vg_free(c->field_name);
-	vg_free(c);
-}
-
-static int parse_timespan(const char *s, uint64_t *ns)
-{
-	uint64_t sec;
-
-	if (vg_parse_duration(s, &sec) < 0 || sec == 0 || sec > 366ull * 86400)
-		return -EINVAL;
-	*ns = sec * 1000000000ull;
-	return 0;
-}
-
-static int parse_corr_condition(const struct loader *L, struct corr_def *c, const json_t *cond)
-{
-	static const struct {
-		const char *k;
-		enum num_cmp op;
-	} ops[] = { { "gt", CMP_GT }, { "gte", CMP_GTE }, { "lt", CMP_LT }, { "lte", CMP_LTE },
-		    { "eq", CMP_EQ } };
-	const char *key;
-	const json_t *v;
-
-	if (!json_is_object(cond))
-		return err_at(L, at_value(L, cond), "correlation 'condition' must be a map");
-	json_object_foreach(rint_jro(cond), key, v) {
-		size_t i;
-
-		if (!strcmp(key, "field")) {
-			if (!json_is_string(v) || rint_fpath_init(&c->field, json_string_value(v)) < 0)
-				return err_at(L, at_member(L, cond, key), "'field' must be a field name");
-			c->field_name = vg_strdup(json_string_value(v));
-			if (!c->field_name)
-				return -ENOMEM;
-			continue;
-		}
-		for (i = 0; i < VG_ARRAY_LEN(ops) && strcmp(ops[i].k, key); i++)
-			;
-		if (i == VG_ARRAY_LEN(ops))
-			return err_at(L, at_key(L, cond, key),
-				      "unknown condition '%s' (want gt, gte, lt, lte, eq or field)", key);
-		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-		    json_integer_value(v) > (json_int_t)RULES_MAX_THRESHOLD)
-			return err_at(L, at_member(L, cond, key),
-				      "'%s' wants an integer from 0 to %u", key, RULES_MAX_THRESHOLD);
-		if (c->nc == 2)
-			return err_at(L, at_key(L, cond, key), "at most two conditions (a range)");
-		c->c[c->nc].op = ops[i].op;
-		c->c[c->nc].v = (uint64_t)json_integer_value(v);
-		c->nc++;
-	}
-	c->has_cond = c->nc > 0;
-	if (!c->nc)
-		return err_at(L, at_value(L, cond), "correlation 'condition' has no gt, gte, lt, lte or eq");
-	return 0;
-}
-
-static int parse_correlation(const struct loader *L, struct rule *r, const json_t *root)
-{
-	static const char *const known[] = { "type", "rules", "group-by", "timespan", "condition",
-					     "aliases", "generate" };
-	static const char *const types[] = { NULL, "event_count", "value_count", "temporal",
-					     "temporal_ordered" };
-	const json_t *co = json_object_get(root, "correlation"), *v;
-	struct corr_def *c;
-	const char *key;
-	size_t i;
-	int rc;
-
-	if (!json_is_object(co))
-		return err_at(L, at_member(L, root, "correlation"), "'correlation' must be a map");
-	c = r->corr = vg_calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	json_object_foreach(rint_jro(co), key, v) {
-		for (i = 0; i < VG_ARRAY_LEN(known) && strcmp(known[i], key); i++)
-			;
-		if (i == VG_ARRAY_LEN(known))
-			return err_at(L, at_key(L, co, key), "unknown key '%s' in correlation", key);
-	}
-	v = json_object_get(co, "type");
-	if (!v)
-		return err_at(L, at_key(L, root, "correlation"), "correlation has no 'type'");
-	for (i = 1; i < VG_ARRAY_LEN(types); i++)
-		if (json_is_string(v) && !strcmp(types[i], json_string_value(v)))
-			c->type = (enum rules_corr_type)i;
-	if (!c->type)
-		return err_at(L, at_member(L, co, "type"),
-			      "unknown correlation type '%.64s' (want event_count, value_count, "
-			      "temporal or temporal_ordered)", json_string_value(v) ? json_string_value(v) : "?");
-	/* rules */
-	v = json_object_get(co, "rules");
-	if (!v)
-		return err_at(L, at_key(L, root, "correlation"), "correlation has no 'rules'");
-	if ((rc = string_list(L, co, "rules", RULES_MAX_REFS, &c->ref_text, &c->nref_text)) < 0)
-		return rc;
-	if (!c->nref_text)
-		return err_at(L, at_member(L, co, "rules"), "'rules' is empty");
-	c->ref_line = vg_calloc(c->nref_text, sizeof(int));
-	c->ref_col = vg_calloc(c->nref_text, sizeof(int));
-	if (!c->ref_line || !c->ref_col)
-		return -ENOMEM;
-	for (i = 0; i < c->nref_text; i++) {
-		struct where w = json_is_array(v) ? at_elem(L, v, i) : at_member(L, co, "rules");
-
-		c->ref_line[i] = w.line;
-		c->ref_col[i] = w.col;
-	}
-	/* group-by */
-	if ((rc = string_list(L, co, "group-by", RULES_MAX_GROUP_BY, &c->gb_name, &c->ngb)) < 0)
-		return rc;
-	c->gb = vg_calloc(c->ngb + 1, sizeof(*c->gb));
-	if (!c->gb)
-		return -ENOMEM;
-	for (i = 0; i < c->ngb; i++)
-		if (rint_fpath_init(&c->gb[i], c->gb_name[i]) < 0)
-			return err_at(L, at_member(L, co, "group-by"), "bad group-by field '%.80s'",
-				      c->gb_name[i]);
-	/* timespan */
-	v = json_object_get(co, "timespan");
-	if (!v)
-		return err_at(L, at_key(L, root, "correlation"), "correlation has no 'timespan'");
-	if (!json_is_string(v) || parse_timespan(json_string_value(v), &c->timespan_ns) < 0)
-		return err_at(L, at_member(L, co, "timespan"),
-			      "bad timespan '%.64s' (want a number and s, m, h or d, e.g. 5m; at "
-			      "most 366d)", text_of(L, co, "timespan", 0, v));
-	/* condition */
-	v = json_object_get(co, "condition");
-	if (v) {
-		if ((rc = parse_corr_condition(L, c, v)) < 0)
-			return rc;
-	} else if (c->type == RULES_CORR_EVENT_COUNT || c->type == RULES_CORR_VALUE_COUNT) {
-		return err_at(L, at_key(L, root, "correlation"), "%s needs a 'condition'",
-			      types[c->type]);
-	}
-	if (c->type == RULES_CORR_VALUE_COUNT && !c->field_name)
-		return err_at(L, at_member(L, co, "condition"), "value_count needs 'field' in its condition");
-	if (c->type != RULES_CORR_VALUE_COUNT && c->field_name)
-		return err_at(L, at_member(L, co, "condition"), "'field' only goes with value_count");
-	/* aliases: alias -> {rule name: field} */
-	v = json_object_get(co, "aliases");
-	if (v) {
-		const char *ak;
-		const json_t *av;
-
-		if (!json_is_object(v))
-			return err_at(L, at_member(L, co, "aliases"), "'aliases' must be a map");
-		c->aliases = vg_calloc(json_object_size(v) + 1, sizeof(*c->aliases));
-		if (!c->aliases)
-			return -ENOMEM;
-		json_object_foreach(rint_jro(v), ak, av) {
-			struct corr_alias *a = &c->aliases[c->naliases++];
-			const char *rk;
-			const json_t *rv;
-
-			a->alias = vg_strdup(ak);
-			a->rule = vg_calloc(json_object_size(av) + 1, sizeof(char *));
-			a->field = vg_calloc(json_object_size(av) + 1, sizeof(*a->field));
-			if (!a->alias || !a->rule || !a->field)
-				return -ENOMEM;
-			if (!json_is_object(av))
-				return err_at(L, at_member(L, v, ak), "alias '%s' must map rule names to fields", ak);
-			json_object_foreach(rint_jro(av), rk, rv) {
-				if (!json_is_string(rv) || rint_fpath_init(&a->field[a->n], json_string_value(rv)) < 0)
-					return err_at(L, at_member(L, av, rk), "bad field for alias '%s'", ak);
-				a->rule[a->n] = vg_strdup(rk);
-				if (!a->rule[a->n++])
-					return -ENOMEM;
-			}
-		}
-	}
-	v = json_object_get(co, "generate");
-	if (v && !json_is_boolean(v))
-		return err_at(L, at_member(L, co, "generate"), "'generate' must be true or false");
-	/* Per group: enough timestamps to decide the condition exactly. */
-	c->cap = 1;
-	for (i = 0; i < c->nc; i++)
-		if (c->c[i].v + 1 > c->cap)
-			c->cap = c->c[i].v + 1;
-	return 0;
 }
 
 /* ---- tests ------------------------------------------------------------------------- */
@@ -896,15 +671,15 @@ static int parse_tests(const struct loader *L, struct rule *r, const json_t *roo
 	size_t total = 0;
 
 	if (!json_is_object(t))
-		return err_at(L, at_member(L, root, "tests"),
+		return rint_err_at(L, rint_at_member(L, root, "tests"),
 			      "'tests' must be a map with true_positives and false_positives");
 	json_object_foreach(rint_jro(t), key, list) {
 		if (strcmp(key, "true_positives") && strcmp(key, "false_positives"))
-			return err_at(L, at_key(L, t, key),
+			return rint_err_at(L, rint_at_key(L, t, key),
 				      "unknown key '%s' in tests (want true_positives, false_positives)",
 				      key);
 		if (!json_is_array(list) || json_array_size(list) > RULES_MAX_TESTS)
-			return err_at(L, at_member(L, t, key), "'%s' must be a list of at most %u cases",
+			return rint_err_at(L, rint_at_member(L, t, key), "'%s' must be a list of at most %u cases",
 				      key, RULES_MAX_TESTS);
 		total += json_array_size(list);
 	}
@@ -917,17 +692,17 @@ static int parse_tests(const struct loader *L, struct rule *r, const json_t *roo
 
 		json_array_foreach(list, i, c) {
 			struct tcase *tc = &r->tests[r->ntests];
-			struct where w = at_elem(L, list, i);
+			struct where w = rint_at_elem(L, list, i);
 
 			if (r->kind == RULES_KIND_DETECTION && !json_is_object(c))
-				return err_at(L, w, "a test case of a detection rule is an event (a map)");
+				return rint_err_at(L, w, "a test case of a detection rule is an event (a map)");
 			if (r->kind == RULES_KIND_CORRELATION) {
 				size_t k;
 				const json_t *e;
 
 				if (!json_is_array(c) || !json_array_size(c) ||
 				    json_array_size(c) > RULES_MAX_CASE_EVENTS)
-					return err_at(L, w, "a test case of a correlation rule is a list "
+					return rint_err_at(L, w, "a test case of a correlation rule is a list "
 							    "of 1 to %u events", RULES_MAX_CASE_EVENTS);
 				json_array_foreach(c, k, e) {
 					const json_t *tm = json_object_get(e, "time");
@@ -935,14 +710,14 @@ static int parse_tests(const struct loader *L, struct rule *r, const json_t *roo
 					uint64_t ns;
 
 					if (!json_is_object(e))
-						return err_at(L, at_elem(L, c, k), "an event must be a map");
+						return rint_err_at(L, rint_at_elem(L, c, k), "an event must be a map");
 					if (tm && (!json_is_string(tm) ||
 						   rules_parse_time(json_string_value(tm), &ns) < 0))
-						return err_at(L, at_member(L, e, "time"),
+						return rint_err_at(L, rint_at_member(L, e, "time"),
 							      "bad time (want RFC 3339, e.g. 2026-01-01T00:00:00Z)");
 					if (dt && (!json_is_number(dt) || json_number_value(dt) < 0 ||
 						   json_number_value(dt) > 1e9))
-						return err_at(L, at_member(L, e, "dt"),
+						return rint_err_at(L, rint_at_member(L, e, "dt"),
 							      "'dt' wants seconds (a non-negative number)");
 				}
 			}
@@ -978,17 +753,17 @@ static int rule_identity(struct loader *L, const json_t *root, struct rule *r)
 	rc = opt_string(L, root, "title", MAX_TITLE, &r->title);
 	TRY(rc);
 	if (rc == 0 && !r->title)
-		err_at(L, (struct where){ L->dline, L->dcol }, "missing 'title'");
+		rint_err_at(L, (struct where){ L->dline, L->dcol }, "missing 'title'");
 	rc = opt_string(L, root, "id", MAX_TITLE, &r->id);
 	TRY(rc);
 	if (r->id && !r->id[0])
-		err_at(L, at_member(L, root, "id"), "'id' is empty");
+		rint_err_at(L, rint_at_member(L, root, "id"), "'id' is empty");
 	else if (rc == 0 && !r->id)
-		err_at(L, (struct where){ L->dline, L->dcol }, "missing 'id'");
+		rint_err_at(L, (struct where){ L->dline, L->dcol }, "missing 'id'");
 	L->label = r->id ? r->id : r->title;
 	TRY(opt_string(L, root, "name", MAX_TITLE, &r->name));
 	if (r->name && !r->name[0])
-		err_at(L, at_member(L, root, "name"), "'name' is empty");
+		rint_err_at(L, rint_at_member(L, root, "name"), "'name' is empty");
 	TRY(opt_string(L, root, "status", 64, &r->status));
 	if (r->status) {
 		size_t i;
@@ -996,7 +771,7 @@ static int rule_identity(struct loader *L, const json_t *root, struct rule *r)
 		for (i = 0; i < VG_ARRAY_LEN(statuses) && strcmp(statuses[i], r->status); i++)
 			;
 		if (i == VG_ARRAY_LEN(statuses))
-			warn_at(L, at_member(L, root, "status"),
+			warn_at(L, rint_at_member(L, root, "status"),
 				"unknown status '%.64s' (stable, test, experimental, deprecated, "
 				"unsupported)", r->status);
 	}
@@ -1004,7 +779,7 @@ static int rule_identity(struct loader *L, const json_t *root, struct rule *r)
 	v = json_object_get(root, "author");
 	if (v && !json_is_array(v))
 		TRY(opt_string(L, root, "author", MAX_TITLE, &r->author));
-	TRY(string_list(L, root, "tags", 256, &r->tags, &r->ntags));
+	TRY(rint_string_list(L, root, "tags", 256, &r->tags, &r->ntags));
 	return 0;
 }
 
@@ -1017,7 +792,7 @@ static int rule_options(struct loader *L, const json_t *root, struct rule *r)
 	if (json_object_get(root, "level")) {
 		TRY(opt_string(L, root, "level", 64, &s));
 		if (s && rules_level_parse(s, &r->level) < 0)
-			err_at(L, at_member(L, root, "level"),
+			rint_err_at(L, rint_at_member(L, root, "level"),
 			       "unknown level '%.64s' (want informational, low, medium, high or "
 			       "critical)", s);
 		vg_free(s);
@@ -1026,14 +801,14 @@ static int rule_options(struct loader *L, const json_t *root, struct rule *r)
 	if (json_object_get(root, "action")) {
 		TRY(opt_string(L, root, "action", 64, &s));
 		if (s && rules_action_parse(s, &r->action) < 0)
-			err_at(L, at_member(L, root, "action"),
+			rint_err_at(L, rint_at_member(L, root, "action"),
 			       "unknown action '%.64s' (want alert, ask or block)", s);
 		vg_free(s);
 	}
 	v = json_object_get(root, "generate");
 	if (v) {
 		if (!json_is_boolean(v))
-			err_at(L, at_member(L, root, "generate"), "'generate' must be true or false");
+			rint_err_at(L, rint_at_member(L, root, "generate"), "'generate' must be true or false");
 		r->generate = !json_is_false(v);
 	}
 	return 0;
@@ -1048,7 +823,7 @@ static int rule_logsource(struct loader *L, const json_t *root, struct rule *r)
 	if (!v)
 		return 0;
 	if (!json_is_object(v)) {
-		err_at(L, at_member(L, root, "logsource"), "'logsource' must be a map");
+		rint_err_at(L, rint_at_member(L, root, "logsource"), "'logsource' must be a map");
 		return 0;
 	}
 	TRY(opt_string(L, v, "product", 128, &r->product));
@@ -1073,19 +848,19 @@ static int rule_body(struct loader *L, const json_t *root, struct rule *r)
 	const json_t *v = json_object_get(root, "falsepositives");
 
 	if (v && !json_is_string(v) && !json_is_array(v))
-		err_at(L, at_member(L, root, "falsepositives"),
+		rint_err_at(L, rint_at_member(L, root, "falsepositives"),
 		       "'falsepositives' must be a string or a list");
 	if (json_object_get(root, "correlation")) {
 		r->kind = RULES_KIND_CORRELATION;
 		if (json_object_get(root, "detection"))
-			err_at(L, at_key(L, root, "detection"),
+			rint_err_at(L, rint_at_key(L, root, "detection"),
 			       "a rule has either 'detection' or 'correlation', not both");
 		else
-			TRY(parse_correlation(L, r, root));
+			TRY(rint_parse_correlation(L, r, root));
 	} else if (json_object_get(root, "detection")) {
 		TRY(parse_detection(L, r, root));
 	} else {
-		err_at(L, (struct where){ L->dline, L->dcol }, "missing 'detection'");
+		rint_err_at(L, (struct where){ L->dline, L->dcol }, "missing 'detection'");
 	}
 	if (json_object_get(root, "tests"))
 		TRY(parse_tests(L, r, root));
@@ -1100,10 +875,10 @@ static void rule_unique(struct loader *L, const json_t *root, const struct rule 
 	struct rule *o;
 
 	if (r->id && (o = rint_set_lookup(L->set, r->id)))
-		err_at(L, at_member(L, root, "id"), "duplicate id '%.80s' (first in %s:%d)", r->id,
+		rint_err_at(L, rint_at_member(L, root, "id"), "duplicate id '%.80s' (first in %s:%d)", r->id,
 		       o->file, o->line);
 	if (r->name && (o = rint_set_lookup(L->set, r->name)))
-		err_at(L, at_member(L, root, "name"), "duplicate name '%.80s' (first in %s:%d)",
+		rint_err_at(L, rint_at_member(L, root, "name"), "duplicate name '%.80s' (first in %s:%d)",
 		       r->name, o->file, o->line);
 }
 
@@ -1187,11 +962,11 @@ int rint_load_text(struct rules_set *set, const char *name, const char *text, si
 		if (json_is_null(root))
 			continue; /* an empty document, e.g. a trailing --- */
 		if (!json_is_object(root)) {
-			err_at(&L, at_value(&L, root), "a rule must be a map");
+			rint_err_at(&L, rint_at_value(&L, root), "a rule must be a map");
 			continue;
 		}
 		if (set->nrules >= set->o.max_rules) {
-			err_at(&L, (struct where){ L.dline, L.dcol }, "more than %zu rules",
+			rint_err_at(&L, (struct where){ L.dline, L.dcol }, "more than %zu rules",
 			       set->o.max_rules);
 			break;
 		}
@@ -1220,16 +995,16 @@ void rint_rule_free(struct rule *r)
 	vg_free(r->status);
 	vg_free(r->author);
 	vg_free(r->file);
-	free_strings(r->tags, r->ntags);
+	rint_free_strings(r->tags, r->ntags);
 	vg_free(r->product);
 	vg_free(r->category);
 	vg_free(r->service);
-	free_strings(r->cat_index, r->ncat_index);
+	rint_free_strings(r->cat_index, r->ncat_index);
 	for (size_t i = 0; i < r->nsels; i++)
 		sel_release(&r->sels[i]);
 	vg_free(r->sels);
 	rint_cond_free(r->cond);
-	corr_free(r->corr);
+	rint_corr_free(r->corr);
 	for (size_t i = 0; i < r->ntests; i++)
 		json_decref(r->tests[i].ev);
 	vg_free(r->tests);
