@@ -323,6 +323,102 @@ static void add_id(struct rules_state *st, struct grp *g, const json_t *ev)
 	snprintf(g->ids[slot], sizeof(g->ids[slot]), "%s", id);
 }
 
+/* One step per correlation type: update the group with the event at t
+ * (window from lo), set out->count and out->first_ns, say whether it fires. */
+static bool step_event_count(const struct corr_def *c, struct grp *g, uint64_t t, uint64_t lo,
+			     struct corr_out *out)
+{
+	size_t k;
+
+	for (k = 0; k < g->n && g->t[k] < lo; k++)
+		;
+	drop_front(g, k);
+	if (g->n == c->cap)
+		drop_front(g, 1);
+	g->t[g->n++] = t;
+	out->count = g->n;
+	out->first_ns = g->t[0];
+	return cond_holds(c, g->n);
+}
+
+static bool step_value_count(const struct corr_def *c, struct grp *g, const json_t *ev, uint64_t t,
+			     uint64_t lo, struct corr_out *out)
+{
+	const json_t *v = rint_fpath_get(ev, &c->field);
+	char num[48];
+	const char *vs;
+	size_t vn, k;
+	uint64_t h;
+
+	for (k = 0; k < g->n && g->t[k] < lo; k++)
+		;
+	drop_front(g, k);
+	if (!v || json_is_null(v) || rint_scalar_text(v, num, sizeof(num), &vs, &vn) < 0)
+		return false; /* no value: nothing to count */
+	h = hash_bytes(vs, vn);
+	for (k = 0; k < g->n && g->vh[k] != h; k++)
+		;
+	if (k < g->n) {
+		memmove(g->t + k, g->t + k + 1, (g->n - k - 1) * sizeof(*g->t));
+		memmove(g->vh + k, g->vh + k + 1, (g->n - k - 1) * sizeof(*g->vh));
+		g->n--;
+	}
+	if (g->n == c->cap)
+		drop_front(g, 1);
+	g->t[g->n] = t;
+	g->vh[g->n++] = h;
+	out->count = g->n;
+	out->first_ns = g->t[0];
+	return cond_holds(c, g->n);
+}
+
+static bool step_temporal(const struct corr_def *c, struct grp *g, const uint8_t *matched,
+			  uint64_t t, uint64_t lo, struct corr_out *out)
+{
+	uint64_t seen = 0, first = t;
+
+	for (size_t k = 0; k < c->nrefs; k++) {
+		if (matched[c->refs[k]->index])
+			g->t[k] = t + 1; /* stored +1 so that 0 means "never" */
+		if (g->t[k] && g->t[k] - 1 >= lo) {
+			seen++;
+			if (g->t[k] - 1 < first)
+				first = g->t[k] - 1;
+		}
+	}
+	out->count = seen;
+	out->first_ns = first;
+	return c->has_cond ? cond_holds(c, seen) : seen == c->nrefs;
+}
+
+static bool step_temporal_ordered(const struct corr_def *c, struct grp *g, const uint8_t *matched,
+				  uint64_t t, uint64_t lo, struct corr_out *out)
+{
+	size_t k;
+	bool fired;
+
+	/* Later steps first, so one event cannot complete two steps. */
+	for (k = c->nrefs; k-- > 0;) {
+		if (!matched[c->refs[k]->index])
+			continue;
+		if (k == 0)
+			g->t[0] = t + 1;
+		else if (g->t[k - 1] && g->t[k - 1] - 1 >= lo && g->t[k - 1] > g->t[k])
+			g->t[k] = g->t[k - 1];
+	}
+	/* Fires on the event that completes the last step inside the window. */
+	out->count = 0;
+	for (k = 0; k < c->nrefs; k++)
+		if (g->t[k] && g->t[k] - 1 >= lo)
+			out->count = k + 1;
+	k = c->nrefs - 1;
+	out->first_ns = g->t[k] ? g->t[k] - 1 : t;
+	fired = matched[c->refs[k]->index] && g->t[k] && g->t[k] - 1 >= lo;
+	if (fired)
+		out->count = c->nrefs;
+	return fired;
+}
+
 int rint_corr_update(struct rules_state *st, const struct rule *r, const json_t *ev, uint64_t t,
 		const uint8_t *matched, bool *fired, struct corr_out *out, struct hit_store *store)
 {
@@ -346,89 +442,14 @@ int rint_corr_update(struct rules_state *st, const struct rule *r, const json_t 
 	if (!g)
 		return -ENOMEM;
 	g->last = t;
-	switch (c->type) {
-	case RULES_CORR_EVENT_COUNT:
-		for (k = 0; k < g->n && g->t[k] < lo; k++)
-			;
-		drop_front(g, k);
-		if (g->n == c->cap)
-			drop_front(g, 1);
-		g->t[g->n++] = t;
-		out->count = g->n;
-		out->first_ns = g->t[0];
-		*fired = cond_holds(c, g->n);
-		break;
-	case RULES_CORR_VALUE_COUNT: {
-		const json_t *v = rint_fpath_get(ev, &c->field);
-		char num[48];
-		const char *vs;
-		size_t vn;
-		uint64_t h;
-
-		for (k = 0; k < g->n && g->t[k] < lo; k++)
-			;
-		drop_front(g, k);
-		if (!v || json_is_null(v) || rint_scalar_text(v, num, sizeof(num), &vs, &vn) < 0)
-			break; /* no value: nothing to count */
-		h = hash_bytes(vs, vn);
-		for (k = 0; k < g->n && g->vh[k] != h; k++)
-			;
-		if (k < g->n) {
-			memmove(g->t + k, g->t + k + 1, (g->n - k - 1) * sizeof(*g->t));
-			memmove(g->vh + k, g->vh + k + 1, (g->n - k - 1) * sizeof(*g->vh));
-			g->n--;
-		}
-		if (g->n == c->cap)
-			drop_front(g, 1);
-		g->t[g->n] = t;
-		g->vh[g->n++] = h;
-		out->count = g->n;
-		out->first_ns = g->t[0];
-		*fired = cond_holds(c, g->n);
-		break;
-	}
-	case RULES_CORR_TEMPORAL: {
-		uint64_t seen = 0, first = t;
-
-		for (k = 0; k < c->nrefs; k++) {
-			if (matched[c->refs[k]->index])
-				g->t[k] = t + 1; /* stored +1 so that 0 means "never" */
-			if (g->t[k] && g->t[k] - 1 >= lo) {
-				seen++;
-				if (g->t[k] - 1 < first)
-					first = g->t[k] - 1;
-			}
-		}
-		out->count = seen;
-		out->first_ns = first;
-		*fired = c->has_cond ? cond_holds(c, seen) : seen == c->nrefs;
-		break;
-	}
-	case RULES_CORR_TEMPORAL_ORDERED: {
-		/* Later steps first, so one event cannot complete two steps. */
-		for (k = c->nrefs; k-- > 0;) {
-			if (!matched[c->refs[k]->index])
-				continue;
-			if (k == 0)
-				g->t[0] = t + 1;
-			else if (g->t[k - 1] && g->t[k - 1] - 1 >= lo && g->t[k - 1] > g->t[k])
-				g->t[k] = g->t[k - 1];
-		}
-		/* Fires on the event that completes the last step inside the window. */
-		out->count = 0;
-		for (k = 0; k < c->nrefs; k++)
-			if (g->t[k] && g->t[k] - 1 >= lo)
-				out->count = k + 1;
-		k = c->nrefs - 1;
-		out->first_ns = g->t[k] ? g->t[k] - 1 : t;
-		*fired = matched[c->refs[k]->index] && g->t[k] && g->t[k] - 1 >= lo;
-		if (*fired)
-			out->count = c->nrefs;
-		break;
-	}
-	default:
-		break;
-	}
+	if (c->type == RULES_CORR_EVENT_COUNT)
+		*fired = step_event_count(c, g, t, lo, out);
+	else if (c->type == RULES_CORR_VALUE_COUNT)
+		*fired = step_value_count(c, g, ev, t, lo, out);
+	else if (c->type == RULES_CORR_TEMPORAL)
+		*fired = step_temporal(c, g, matched, t, lo, out);
+	else if (c->type == RULES_CORR_TEMPORAL_ORDERED)
+		*fired = step_temporal_ordered(c, g, matched, t, lo, out);
 	add_id(st, g, ev);
 	out->last_ns = t;
 	if (*fired && store) {
