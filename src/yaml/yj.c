@@ -540,14 +540,79 @@ static int parser_error(struct builder *b, const char *text, size_t len, yaml_pa
 
 /* ---- the API ---------------------------------------------------------------------- */
 
+/* One parser event into the document being built; *done at the stream's end. */
+static int on_event(struct builder *b, const yaml_event_t *ev, int *doc_line, int *doc_col,
+		    int *done)
+{
+	int line = (int)ev->start_mark.line + 1, col = (int)ev->start_mark.column + 1, rc = 0;
+
+	switch (ev->type) {
+	case YAML_STREAM_END_EVENT:
+		*done = 1;
+		break;
+	case YAML_DOCUMENT_START_EVENT:
+		*doc_line = line;
+		*doc_col = col;
+		break;
+	case YAML_DOCUMENT_END_EVENT:
+		rc = add_root(b, *doc_line, *doc_col);
+		if (rc < 0)
+			rc = fail(b, rc, line, col, "out of memory");
+		break;
+	case YAML_ALIAS_EVENT:
+		rc = fail(b, -EINVAL, line, col, "aliases (*%.64s) are not supported",
+			  (const char *)ev->data.alias.anchor);
+		break;
+	case YAML_SCALAR_EVENT:
+		rc = on_scalar(b, ev, line, col);
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+		rc = on_open(b, ev, line, col, 0);
+		break;
+	case YAML_MAPPING_START_EVENT:
+		rc = on_open(b, ev, line, col, 1);
+		break;
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		if (b->depth)
+			b->depth--;
+		break;
+	default:
+		break;
+	}
+	return rc;
+}
+
+/* Runs libyaml over text, building b's document. */
+static int run_parser(struct builder *b, const char *text, size_t len)
+{
+	yaml_parser_t parser;
+	int done = 0, doc_line = 1, doc_col = 1, rc = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	while (!done && rc == 0) {
+		yaml_event_t ev;
+
+		if (!yaml_parser_parse(&parser, &ev)) {
+			rc = parser_error(b, text, len, &parser);
+			break;
+		}
+		rc = on_event(b, &ev, &doc_line, &doc_col, &done);
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
 int yj_parse(const char *text, size_t len, const char *file, const struct yj_limits *lim,
 	     struct yj_doc **out, char *err, size_t errcap)
 {
 	struct yj_limits l = { 0 };
 	struct builder b = { 0 };
-	yaml_parser_t parser;
-	int parser_ok = 0, done = 0, doc_line = 1, doc_col = 1, rc;
 	struct yj_doc *d;
+	int rc;
 
 	*out = NULL;
 	if (errcap)
@@ -567,70 +632,12 @@ int yj_parse(const char *text, size_t len, const char *file, const struct yj_lim
 	b.err = err;
 	b.errcap = errcap;
 	b.stack = vg_calloc(l.max_depth, sizeof(*b.stack));
-	if (!d->file || !b.stack) {
+	if (!d->file || !b.stack)
 		rc = -ENOMEM;
-		goto out;
-	}
-	if (len > l.max_input) {
+	else if (len > l.max_input)
 		rc = fail(&b, -E2BIG, 1, 1, "%zu bytes of YAML (limit %zu)", len, l.max_input);
-		goto out;
-	}
-	if (!yaml_parser_initialize(&parser)) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	parser_ok = 1;
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	rc = 0;
-	while (!done && rc == 0) {
-		yaml_event_t ev;
-		int line, col;
-
-		if (!yaml_parser_parse(&parser, &ev)) {
-			rc = parser_error(&b, text, len, &parser);
-			break;
-		}
-		line = (int)ev.start_mark.line + 1;
-		col = (int)ev.start_mark.column + 1;
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = 1;
-			break;
-		case YAML_DOCUMENT_START_EVENT:
-			doc_line = line;
-			doc_col = col;
-			break;
-		case YAML_DOCUMENT_END_EVENT:
-			rc = add_root(&b, doc_line, doc_col);
-			if (rc < 0)
-				rc = fail(&b, rc, line, col, "out of memory");
-			break;
-		case YAML_ALIAS_EVENT:
-			rc = fail(&b, -EINVAL, line, col, "aliases (*%.64s) are not supported",
-				  (const char *)ev.data.alias.anchor);
-			break;
-		case YAML_SCALAR_EVENT:
-			rc = on_scalar(&b, &ev, line, col);
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-			rc = on_open(&b, &ev, line, col, 0);
-			break;
-		case YAML_MAPPING_START_EVENT:
-			rc = on_open(&b, &ev, line, col, 1);
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			if (b.depth)
-				b.depth--;
-			break;
-		default:
-			break;
-		}
-		yaml_event_delete(&ev);
-	}
-out:
-	if (parser_ok)
-		yaml_parser_delete(&parser);
+	else
+		rc = run_parser(&b, text, len);
 	/* A failed document's root is not in d->roots yet. */
 	if (rc < 0 && b.root)
 		json_decref(b.root);
