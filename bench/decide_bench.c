@@ -301,7 +301,7 @@ static void daemon_prepare(const struct opts *o, struct daemon *d, const char *n
 	    vg_path(d->log, sizeof(d->log), "%s/vigild.log", d->state) < 0 ||
 	    vg_path(d->sock, sizeof(d->sock), "%s/vigild.sock", d->state) < 0)
 		die("%s/%s: path too long for a unix socket (use a shorter --dir)", g_tmp, name);
-	if (vg_mkdir_p(d->state, 0700) < 0)
+	if (base_mkdir_p(d->state, 0700, NULL) < 0)
 		die("cannot create %s: %s", d->state, strerror(errno));
 	write_text(d->config, yaml);
 	{
@@ -408,7 +408,7 @@ static void generate_rules(const char *dir, long n)
 	char path[1200];
 	long i;
 
-	if (vg_mkdir_p(dir, 0700) < 0)
+	if (base_mkdir_p(dir, 0700, NULL) < 0)
 		die("cannot create %s: %s", dir, strerror(errno));
 	vbuf_init(&b, 16u << 20);
 	for (i = 0; i < n; i++) {
@@ -540,7 +540,7 @@ static void new_payload(char *buf, size_t cap, size_t *len, bool deny, char sid[
 {
 	int n;
 
-	if (vg_uuid7(sid) < 0)
+	if (base_uuid7(sid) < 0)
 		die("vg_uuid7 failed");
 	n = snprintf(buf, cap, payload_fmt, sid, sid, deny ? deny_cmd : allow_cmd, sid);
 	if (n < 0 || (size_t)n >= cap)
@@ -634,7 +634,7 @@ static int socket_decide(const char *sock, const char *payload, size_t plen, cha
 	int elen, fd, rc;
 	size_t flen;
 
-	if (vg_uuid7(env.id) < 0)
+	if (base_uuid7(env.id) < 0)
 		return -EIO;
 	env.time_ns = vg_now_ns();
 	env.stdin_len = plen;

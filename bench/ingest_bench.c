@@ -158,7 +158,7 @@ static size_t make_frame(uint8_t *out, size_t cap, int conn, int i)
 	char ebuf[1024], pbuf[1024];
 	int elen, plen;
 
-	vg_uuid7(env.id);
+	base_uuid7(env.id);
 	env.time_ns = vg_now_ns();
 	snprintf(env.agent, sizeof(env.agent), "claude-code");
 	snprintf(env.cwd, sizeof(env.cwd), "/home/dev/app");

@@ -97,9 +97,6 @@ int cli_control_json(struct cli *c, const char *op_json, json_t **reply);
 /* When rc (of cli_control) says the socket refused us (EACCES, EPERM):
  * prints "permission denied" with the socket's path and returns true. */
 bool cli_control_denied(struct cli *c, int rc);
-/* The agent kinds vigil knows (event "agent" field, --agent options). */
-#define CLI_AGENTS "claude-code, codex, gemini, cursor, copilot, other"
-bool cli_agent_valid(const char *name);
 /*
  * Parses a --since/--until value: a duration back from now ("15m", "2h",
  * "1d", as vg_parse_duration) or an RFC 3339 time / date.  -EINVAL otherwise.

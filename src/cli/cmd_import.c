@@ -163,7 +163,7 @@ static void import_line(struct import *im, const char *file, uint64_t lineno, co
 	if (!id) {
 		char uuid[37];
 
-		if (vg_uuid7(uuid) < 0 || json_object_set_new(ev, "id", json_string(uuid)) < 0) {
+		if (base_uuid7(uuid) < 0 || json_object_set_new(ev, "id", json_string(uuid)) < 0) {
 			im->fatal = -ENOMEM;
 			goto out;
 		}
@@ -384,7 +384,7 @@ static void report(const struct import *im, uint64_t sealed)
 
 int cmd_import(struct cli *c, int argc, char **argv)
 {
-	struct import_opts o = { .agent = "claude-code", .max_line = IMPORT_DEFAULT_MAX_LINE };
+	struct import_opts o = { .agent = BASE_AGENT_DEFAULT, .max_line = IMPORT_DEFAULT_MAX_LINE };
 	struct import im = { .c = c };
 	uint64_t sealed = 0;
 	int rc, status;

@@ -224,7 +224,7 @@ int cmd_reindex(struct cli *c, int argc, char **argv)
 		status = CLI_ERROR;
 		goto out;
 	}
-	vg_fsync_dir(c->state_dir);
+	base_fsync_dir(c->state_dir);
 	reindex_report(&r);
 	if (r.damaged)
 		status = CLI_FAIL;

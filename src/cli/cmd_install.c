@@ -382,7 +382,7 @@ static int save(struct install *in, const char *text, size_t len)
 	if (vg_path(dir, sizeof(dir), "%s", in->target) < 0)
 		return -ENAMETOOLONG;
 	/* .claude/ and the like; the umask decides their mode, as for any directory. */
-	if ((rc = vg_mkdir_p(dirname(dir), 0777)) < 0) {
+	if ((rc = base_mkdir_p(dirname(dir), 0777, NULL)) < 0) {
 		cli_error("cannot create '%s': %s", dir, strerror(-rc));
 		return rc;
 	}

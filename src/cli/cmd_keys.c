@@ -64,7 +64,7 @@ int cli_keys_init(struct cli *c, uint64_t epoch_s, bool force, const char *vko)
 		cli_error("state directory path too long");
 		return CLI_ERROR;
 	}
-	if (vg_mkdir_p(c->state_dir, 0700) < 0) {
+	if (base_mkdir_p(c->state_dir, 0700, NULL) < 0) {
 		cli_error("cannot create state directory '%s': %s", c->state_dir, strerror(errno));
 		return CLI_ERROR;
 	}

@@ -812,7 +812,7 @@ static int run_sub(struct rcmd *r, int nargs, char **args)
 
 int cmd_rules(struct cli *c, int argc, char **argv)
 {
-	struct rcmd r = { .c = c, .pack = CONFIG_PACK_AS_CONFIGURED, .agent = "claude-code" };
+	struct rcmd r = { .c = c, .pack = CONFIG_PACK_AS_CONFIGURED, .agent = BASE_AGENT_DEFAULT };
 	int rc;
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {

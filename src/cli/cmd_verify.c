@@ -131,7 +131,7 @@ static void print_json_result(const struct ledger_verify_result *r, const char *
 	char id[33] = "";
 
 	if (r->have_log_id)
-		vg_hex_encode(r->log_id, LEDGER_LOG_ID_LEN, id);
+		base_hex_encode(r->log_id, LEDGER_LOG_ID_LEN, id);
 	json_object_set_new(j, "result", json_string(verdict_name(r->verdict)));
 	json_object_set_new(j, "exit_code", json_integer(r->verdict));
 	json_object_set_new(j, "ledger", json_string(dir));
@@ -195,7 +195,7 @@ static void print_text_result(struct cli *c, const struct ledger_verify_result *
 							    : CLI_RED;
 
 	if (r->have_log_id)
-		vg_hex_encode(r->log_id, LEDGER_LOG_ID_LEN, id);
+		base_hex_encode(r->log_id, LEDGER_LOG_ID_LEN, id);
 	if (!quiet && r->verdict != LEDGER_ERROR) {
 		printf("Ledger       %s\n", dir);
 		printf("Log id       %s\n", r->have_log_id ? id : "-");
@@ -452,8 +452,8 @@ int cmd_checkpoint(struct cli *c, int argc, char **argv)
 		char id[33], head[65];
 		json_t *j;
 
-		vg_hex_encode(cp.log_id, LEDGER_LOG_ID_LEN, id);
-		vg_hex_encode(cp.head, LEDGER_HASH_LEN, head);
+		base_hex_encode(cp.log_id, LEDGER_LOG_ID_LEN, id);
+		base_hex_encode(cp.head, LEDGER_HASH_LEN, head);
 		j = json_pack("{s:s, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:s}", "log_id", id, "seq",
 			      (json_int_t)cp.seq, "head_sha256", head, "time", jtime(cp.time_ns),
 			      "epoch", (json_int_t)cp.epoch, "record_seq", (json_int_t)where.seq,

@@ -26,22 +26,15 @@ int cli_opt_state_dir(const struct cli_optarg *p, const char *arg)
 	return cli_set_state_dir(p->c, arg) < 0 ? CLI_USAGE : 0;
 }
 
-bool cli_agent_valid(const char *name)
-{
-	static const char *const agents[] = { "claude-code", "codex",	"gemini",
-					      "cursor",	     "copilot", "other" };
-
-	for (size_t i = 0; i < VG_ARRAY_LEN(agents); i++)
-		if (!strcmp(agents[i], name))
-			return true;
-	return false;
-}
-
 int cli_opt_agent(const struct cli_optarg *p, const char *arg)
 {
-	if (!cli_agent_valid(arg))
+	char list[128];
+
+	if (!base_agent_known(arg)) {
+		base_agent_list(list, sizeof(list));
 		return cli_usage_error(p->cmd, "--%s: unknown agent '%s' (one of %s)",
-				       p->opt->long_name, arg, CLI_AGENTS);
+				       p->opt->long_name, arg, list);
+	}
 	*(const char **)p->value = arg;
 	return 0;
 }

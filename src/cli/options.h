@@ -163,7 +163,7 @@ int cli_opt_when(const struct cli_optarg *p, const char *arg);
 #define CLI_OPT_CONFIG(h)                                                                  \
 	{ .type = CLI_OPT_STRING, .long_name = "config", .flags = CLI_OPTF_CLI,            \
 	  .off = CLI__TYPED(const char *, struct cli, config), .argh = "FILE", .help = (h) }
-/* --agent NAME: one of CLI_AGENTS, into a const char * of the command. */
+/* --agent NAME: one of base_agents, into a const char * of the command. */
 #define CLI_OPT_AGENT(T, F, h)                                                             \
 	{ .type = CLI_OPT_CALLBACK, .long_name = "agent", .off = CLI__TYPED(const char *, T, F), \
 	  .arg = CLI_ARG_REQUIRED, .cb = cli_opt_agent, .argh = "NAME", .help = (h) }

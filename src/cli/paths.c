@@ -46,7 +46,7 @@ int cli_set_state_dir(struct cli *c, const char *v)
 int cli_state(struct cli *c)
 {
 	char dir[sizeof(c->state_dir)];
-	int rc = vg_state_dir(c->state_override, dir, sizeof(dir));
+	int rc = base_state_dir(c->state_override, dir, sizeof(dir));
 
 	if (rc < 0) {
 		cli_error("cannot find a state directory: set --state-dir, VIGIL_STATE_DIR or HOME");

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "base.h" /* the libc-only facts: state directory, ids, hex, FNV, agents */
+
 #define VG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- diagnostic log (stderr); never the audit stream ---------------------- */
@@ -108,10 +110,6 @@ static inline uint64_t vg_get_le64(const uint8_t *p)
 	return v;
 }
 
-/* Lowercase hex; out must hold 2*n+1 bytes. */
-void vg_hex_encode(const uint8_t *in, size_t n, char *out);
-/* Decodes exactly 2*n hex digits from in (case-insensitive); -EINVAL otherwise. */
-int vg_hex_decode(const char *in, size_t inlen, uint8_t *out, size_t n);
 /* Standard base64 with padding; out must hold 4*ceil(n/3)+1 bytes. */
 void vg_base64_encode(const uint8_t *in, size_t n, char *out);
 /* Strict base64 decode; returns decoded length or -EINVAL / -E2BIG. */
@@ -129,20 +127,12 @@ int vg_parse_duration(const char *s, uint64_t *seconds);
 int vg_parse_size(const char *s, uint64_t *bytes);
 /* Fills buf with cryptographically secure random bytes; -errno on failure. */
 int vg_random(void *buf, size_t n);
-/* UUIDv7 (RFC 9562) as 36 lowercase characters plus NUL. */
-int vg_uuid7(char out[37]);
 
 /* ---- files and directories ------------------------------------------------ */
 
-/*
- * Resolves the state directory: override (--state-dir) if given, else
- * $VIGIL_STATE_DIR, else $XDG_STATE_HOME/vigil, else $HOME/.local/state/vigil.
- */
-int vg_state_dir(const char *override, char *out, size_t cap);
 /* snprintf into a fixed buffer; -ENAMETOOLONG when it does not fit. */
 int vg_path(char *out, size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-int vg_mkdir_p(const char *path, mode_t mode);
 /*
  * Reads a whole file of at most max bytes into a new NUL-terminated buffer
  * (*out, caller frees with vg_free).  -EFBIG when the file is larger.
@@ -153,7 +143,6 @@ int vg_read_file(const char *path, size_t max, char **out, size_t *len);
  * given mode, fsyncs it, renames it over path and fsyncs the directory.
  */
 int vg_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
-int vg_fsync_dir(const char *dir);
 
 /* ---- diagnostics -------------------------------------------------------------- */
 

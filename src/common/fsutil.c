@@ -24,45 +24,6 @@ int vg_path(char *out, size_t cap, const char *fmt, ...)
 	return 0;
 }
 
-int vg_state_dir(const char *override, char *out, size_t cap)
-{
-	const char *v;
-
-	if (override && *override)
-		return vg_path(out, cap, "%s", override);
-	v = getenv("VIGIL_STATE_DIR");
-	if (v && *v)
-		return vg_path(out, cap, "%s", v);
-	v = getenv("XDG_STATE_HOME");
-	if (v && *v == '/')
-		return vg_path(out, cap, "%s/vigil", v);
-	v = getenv("HOME");
-	if (v && *v)
-		return vg_path(out, cap, "%s/.local/state/vigil", v);
-	return -ENOENT;
-}
-
-int vg_mkdir_p(const char *path, mode_t mode)
-{
-	char tmp[4096];
-	size_t n = strlen(path);
-
-	if (n == 0 || n >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	memcpy(tmp, path, n + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int vg_read_file(const char *path, size_t max, char **out, size_t *len)
 {
 	int fd, rc = 0;
@@ -99,19 +60,6 @@ int vg_read_file(const char *path, size_t max, char **out, size_t *len)
 out:
 	vg_wipe(chunk, sizeof(chunk));
 	vbuf_release(&b);
-	close(fd);
-	return rc;
-}
-
-int vg_fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		rc = -errno;
 	close(fd);
 	return rc;
 }
@@ -154,7 +102,7 @@ int vg_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
 	fd = -1;
 	if (rename(tmp, path) < 0)
 		goto fail;
-	return vg_fsync_dir(dirname(dir));
+	return base_fsync_dir(dirname(dir));
 fail:
 	rc = -errno;
 	if (fd >= 0)

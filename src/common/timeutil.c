@@ -101,21 +101,3 @@ int vg_random(void *buf, size_t n)
 	return 0;
 }
 
-int vg_uuid7(char out[37])
-{
-	uint8_t b[16];
-	uint64_t ms = vg_now_ns() / 1000000u;
-	int rc = vg_random(b, sizeof(b));
-
-	if (rc < 0)
-		return rc;
-	for (int i = 0; i < 6; i++)
-		b[i] = (uint8_t)(ms >> (40 - 8 * i));
-	b[6] = (uint8_t)(0x70 | (b[6] & 0x0f)); /* version 7 */
-	b[8] = (uint8_t)(0x80 | (b[8] & 0x3f)); /* RFC 9562 variant */
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-		 b[12], b[13], b[14], b[15]);
-	return 0;
-}

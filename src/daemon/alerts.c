@@ -215,7 +215,7 @@ static json_t *snapshot(struct vd *d, const struct vd_alert *a, const char *upda
 		json_object_set_new(o, "by", json_string(by));
 	if (note)
 		json_object_set_new(o, "note", json_string(note));
-	if (vg_uuid7(rid) < 0) {
+	if (base_uuid7(rid) < 0) {
 		json_decref(o);
 		return NULL;
 	}
@@ -257,7 +257,7 @@ void vd_alerts_match(struct vd *d, const struct rules_hit *h, const json_t *ev, 
 		if (al->n >= VD_ALERTS_MAX)
 			evict_oldest(al);
 		a = vg_calloc(1, sizeof(*a));
-		if (!a || vg_uuid7(a->id) < 0)
+		if (!a || base_uuid7(a->id) < 0)
 			goto fail;
 		a->key = vg_strdup(key);
 		a->rule_id = vg_strdup(h->rule_id);

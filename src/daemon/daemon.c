@@ -271,7 +271,7 @@ static int open_all(struct vd *d, char *err, size_t errcap)
 			 sign + 5);
 		return -ENOENT;
 	}
-	if ((rc = vg_mkdir_p(d->spool_dir, 0700)) < 0) {
+	if ((rc = base_mkdir_p(d->spool_dir, 0700, NULL)) < 0) {
 		snprintf(err, errcap, "cannot create '%s': %s", d->spool_dir, strerror(-rc));
 		return rc;
 	}

@@ -70,7 +70,7 @@ static int sha256_hex(const void *p, size_t n, char out[65])
 
 	if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
 		return -EIO;
-	vg_hex_encode(md, 32, out);
+	base_hex_encode(md, 32, out);
 	return 0;
 }
 

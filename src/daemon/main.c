@@ -285,7 +285,7 @@ static int start(struct vd_config *cfg, const char *state_opt, const char *sock_
 	long other = 0;
 	int rc;
 
-	if (vg_state_dir(state_opt, cfg->state_dir, sizeof(cfg->state_dir)) < 0) {
+	if (base_state_dir(state_opt, cfg->state_dir, sizeof(cfg->state_dir)) < 0) {
 		fprintf(stderr, "vigild: cannot find a state directory: set --state-dir, "
 				"VIGIL_STATE_DIR or HOME\n");
 		return 3;
@@ -309,7 +309,7 @@ static int start(struct vd_config *cfg, const char *state_opt, const char *sock_
 			sizeof(cfg->socket_path));
 		return 3;
 	}
-	if ((rc = vg_mkdir_p(cfg->state_dir, 0700)) < 0) {
+	if ((rc = base_mkdir_p(cfg->state_dir, 0700, NULL)) < 0) {
 		fprintf(stderr, "vigild: cannot create '%s': %s\n", cfg->state_dir, strerror(-rc));
 		return 3;
 	}

@@ -87,7 +87,7 @@ static int drain_file(struct vd *d, const char *path)
 		vg_err("spool %s: cannot remove it after draining: %s", path, strerror(errno));
 		goto out;
 	}
-	vg_fsync_dir(d->spool_dir);
+	base_fsync_dir(d->spool_dir);
 	if (n || bad_bytes)
 		vg_info("drained %llu spooled events from %s", (unsigned long long)n, path);
 	rc = 0;

@@ -95,7 +95,7 @@ static bool event_key(const char *uuid, const char *sha_hex, uint8_t k[16])
 	if (sha_hex && strlen(sha_hex) >= 32) {
 		uint8_t d[16];
 
-		if (vg_hex_decode(sha_hex, 32, d, sizeof(d)) == 0)
+		if (base_hex_decode(sha_hex, 32, d, sizeof(d)) == 0)
 			for (int i = 0; i < 16; i++)
 				k[i] ^= d[i];
 	}

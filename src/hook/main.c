@@ -20,6 +20,7 @@
  * sending and waiting for the reply all poll against it.  Only the spool
  * write that follows a missed deadline is outside it; it is a local append.
  */
+#include "base.h"
 #include "vigil_config.h"
 #include "wire.h"
 
@@ -46,10 +47,6 @@
 #define HOOK_DRAIN_CHUNK 65536
 #define HOOK_PATH_MAX 4096
 #define HOOK_REJECTED_FILE "rejected.vgw"
-
-static const char *const hook_agents[] = {
-	"claude-code", "codex", "gemini", "cursor", "copilot", "other",
-};
 
 /* What the command line and the environment ask for. */
 struct hook_opts {
@@ -171,38 +168,6 @@ static int copy_str(char *dst, size_t cap, const char *src)
 	return 0;
 }
 
-/* mkdir -p with mode; sets *created when the last component was made. */
-static int mkdir_p(const char *path, mode_t mode, int *created)
-{
-	char tmp[HOOK_PATH_MAX];
-
-	*created = 0;
-	if (copy_str(tmp, sizeof(tmp), path) < 0)
-		return -ENAMETOOLONG;
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, mode) == 0)
-		*created = 1;
-	else if (errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-static void fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
 
 /* ---- options ---------------------------------------------------------------- */
 
@@ -347,17 +312,17 @@ static int parse_args(int argc, char **argv, struct hook_opts *o)
 		if (strcmp(name, "--agent") == 0) {
 			size_t k;
 
-			for (k = 0; k < sizeof(hook_agents) / sizeof(hook_agents[0]); k++)
-				if (strcmp(val, hook_agents[k]) == 0)
+			for (k = 0; base_agents[k]; k++)
+				if (strcmp(val, base_agents[k]) == 0)
 					break;
-			if (k == sizeof(hook_agents) / sizeof(hook_agents[0])) {
-				usage_error(o,
-					    "unknown agent '%s' (claude-code, codex, gemini, "
-					    "cursor, copilot, other)",
-					    val);
+			if (!base_agents[k]) {
+				char list[128];
+
+				base_agent_list(list, sizeof(list));
+				usage_error(o, "unknown agent '%s' (%s)", val, list);
 				o->agent = "other";
 			} else {
-				o->agent = hook_agents[k];
+				o->agent = base_agents[k];
 			}
 		} else if (strcmp(name, "--event") == 0) {
 			if (strlen(val) >= sizeof(((struct wire_envelope *)0)->event))
@@ -418,15 +383,13 @@ static void read_stdin(struct hook *h)
 
 /* ---- envelope and frame ------------------------------------------------------ */
 
+/* A UUIDv7; without entropy yet (very early boot) the random part comes from
+ * the time, pid and clock: unique enough for deduplication. */
 static void uuid7(char out[37], uint64_t ms)
 {
-	static const char hex[] = "0123456789abcdef";
 	uint8_t b[16];
-	int o = 0;
 
 	if (getrandom(b, sizeof(b), GRND_NONBLOCK) != (ssize_t)sizeof(b)) {
-		/* No entropy yet (very early boot): an id unique enough for
-		 * deduplication still comes from the time, pid and clock. */
 		uint64_t x = clock_ns(CLOCK_MONOTONIC) ^ ((uint64_t)getpid() << 32);
 
 		for (int i = 0; i < 16; i++) {
@@ -434,17 +397,7 @@ static void uuid7(char out[37], uint64_t ms)
 			b[i] = (uint8_t)((x ^ (x >> 29)) * 0xbf58476d1ce4e5b9ull >> 56);
 		}
 	}
-	for (int i = 0; i < 6; i++)
-		b[i] = (uint8_t)(ms >> (8 * (5 - i)));
-	b[6] = (uint8_t)(0x70 | (b[6] & 0x0f)); /* version 7 */
-	b[8] = (uint8_t)(0x80 | (b[8] & 0x3f)); /* RFC 9562 variant */
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[b[i] >> 4];
-		out[o++] = hex[b[i] & 15];
-	}
-	out[o] = 0;
+	base_uuid7_from(out, ms, b);
 }
 
 static void build_envelope(struct hook *h)
@@ -788,13 +741,14 @@ static int spool_open(struct hook *h, const char *dir, const char *path, int *cr
 
 	*created = 0;
 	if (fd < 0 && errno == ENOENT) {
-		int dir_created, rc;
+		bool dir_created;
+		int rc;
 
-		rc = mkdir_p(dir, 0700, &dir_created);
+		rc = base_mkdir_p(dir, 0700, &dir_created);
 		if (rc < 0)
 			return rc;
 		if (dir_created)
-			fsync_dir(h->state);
+			base_fsync_dir(h->state);
 		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 			  0600);
 		if (fd >= 0)
@@ -840,7 +794,7 @@ static int spool(struct hook *h, const char *name)
 		} else {
 			rc = wire_spool_append(fd, h->frame, h->frame_len);
 			if (rc == 0 && created)
-				fsync_dir(dir);
+				base_fsync_dir(dir);
 		}
 		close(fd);
 	}
@@ -1072,7 +1026,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	h->deadline = clock_ns(CLOCK_MONOTONIC) + (uint64_t)h->o.timeout_ms * 1000000u;
-	h->have_state = wire_state_dir(h->state, sizeof(h->state)) == 0;
+	h->have_state = base_state_dir(NULL, h->state, sizeof(h->state)) == 0;
 	if (!h->have_state)
 		dbg(h, "no state directory (set VIGIL_STATE_DIR or HOME)");
 

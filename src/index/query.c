@@ -623,7 +623,7 @@ int idx_sql(struct idx *ix, const char *sql, uint64_t max_rows, idx_sql_fn fn, v
 
 				vbuf_reset(&blobs[i]);
 				for (size_t k = 0; k < bl && k < IDX_SQL_MAX_BLOB_HEX; k++) {
-					vg_hex_encode(b + k, 1, hex);
+					base_hex_encode(b + k, 1, hex);
 					vbuf_append(&blobs[i], hex, 2);
 				}
 				values[i] = blobs[i].data ? (const char *)blobs[i].data : "";

@@ -33,7 +33,7 @@ int checkpoint_body(const struct ledger_checkpoint *cp, bool with_mac, char *out
 	char id[33], head[48], mac[65];
 	int n;
 
-	vg_hex_encode(cp->log_id, LEDGER_LOG_ID_LEN, id);
+	base_hex_encode(cp->log_id, LEDGER_LOG_ID_LEN, id);
 	vg_base64_encode(cp->head, LEDGER_HASH_LEN, head);
 	n = snprintf(out, cap, ORIGIN_PREFIX "%s\n%" PRIu64 "\n%s\ntime %" PRIu64 "\nepoch %" PRIu64 "\n",
 		     id, cp->seq, head, cp->time_ns, cp->epoch);
@@ -42,7 +42,7 @@ int checkpoint_body(const struct ledger_checkpoint *cp, bool with_mac, char *out
 	if (with_mac) {
 		int m;
 
-		vg_hex_encode(cp->mac, 32, mac);
+		base_hex_encode(cp->mac, 32, mac);
 		m = snprintf(out + n, cap - (size_t)n, "mac %s\n", mac);
 		if (m < 0 || (size_t)m >= cap - (size_t)n)
 			return -ENOSPC;
@@ -142,7 +142,7 @@ int ledger_checkpoint_parse(const char *text, size_t len, struct ledger_checkpoi
 	/* Origin line. */
 	if (next_line(&p, end, &line, &llen) < 0 || llen != strlen(ORIGIN_PREFIX) + 32 ||
 	    memcmp(line, ORIGIN_PREFIX, strlen(ORIGIN_PREFIX)) != 0 ||
-	    vg_hex_decode(line + strlen(ORIGIN_PREFIX), 32, out->log_id, 16) < 0) {
+	    base_hex_decode(line + strlen(ORIGIN_PREFIX), 32, out->log_id, 16) < 0) {
 		snprintf(err, errcap, "checkpoint line 1: expected '" ORIGIN_PREFIX "<log id>'");
 		return -EINVAL;
 	}
@@ -166,7 +166,7 @@ int ledger_checkpoint_parse(const char *text, size_t len, struct ledger_checkpoi
 		return -EINVAL;
 	}
 	if (next_line(&p, end, &line, &llen) < 0 || llen != 68 || memcmp(line, "mac ", 4) != 0 ||
-	    vg_hex_decode(line + 4, 64, out->mac, 32) < 0) {
+	    base_hex_decode(line + 4, 64, out->mac, 32) < 0) {
 		snprintf(err, errcap, "checkpoint line 6: expected 'mac <64 hex>'");
 		return -EINVAL;
 	}

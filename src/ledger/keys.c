@@ -31,7 +31,7 @@ static void pubkey_fill_ids(struct ledger_pubkey *pub)
 
 	sha256_buf(pub->key, sizeof(pub->key), h);
 	memcpy(pub->key_id, h, 4);
-	vg_hex_encode(h, 32, hex);
+	base_hex_encode(h, 32, hex);
 	snprintf(pub->fingerprint, sizeof(pub->fingerprint), "SHA256:%s", hex);
 }
 
@@ -43,7 +43,7 @@ int ledger_pubkey_parse(const char *text, size_t len, struct ledger_pubkey *out)
 		len--;
 	if (len != plen + 64 || memcmp(text, PUBLIC_PREFIX, plen) != 0)
 		return -EINVAL;
-	if (vg_hex_decode(text + plen, 64, out->key, 32) < 0)
+	if (base_hex_decode(text + plen, 64, out->key, 32) < 0)
 		return -EINVAL;
 	pubkey_fill_ids(out);
 	return 0;
@@ -108,7 +108,7 @@ int ledger_mackey_parse(const char *text, size_t len, struct ledger_mackey *out)
 		return -EINVAL;
 	if (out->interval_s == 0 || out->interval_s > 366ull * 86400)
 		return -EINVAL;
-	if ((size_t)(end - p) != 64 || vg_hex_decode(p, 64, out->key, 32) < 0)
+	if ((size_t)(end - p) != 64 || base_hex_decode(p, 64, out->key, 32) < 0)
 		return -EINVAL;
 	return 0;
 }
@@ -134,7 +134,7 @@ int ledger_mackey_format(const struct ledger_mackey *k, char *out, size_t cap)
 	char hex[65];
 	int n;
 
-	vg_hex_encode(k->key, 32, hex);
+	base_hex_encode(k->key, 32, hex);
 	n = snprintf(out, cap, MAC_PREFIX "%" PRIu64 ":%" PRIu64 ":%" PRIu64 ":%s", k->start_s,
 		     k->interval_s, k->epoch, hex);
 	vg_wipe(hex, sizeof(hex));
@@ -186,7 +186,7 @@ int ledger_signer_load(const char *spec, struct ledger_signer *s, char *err, siz
 	if (rc < 0)
 		return rc;
 	if (len != plen + 64 || memcmp(text, SECRET_PREFIX, plen) != 0 ||
-	    vg_hex_decode(text + plen, 64, seed, 32) < 0) {
+	    base_hex_decode(text + plen, 64, seed, 32) < 0) {
 		snprintf(err, errcap, "signing key from '%s' is malformed (expected %s<64 hex>)",
 			 spec, SECRET_PREFIX);
 		rc = -EINVAL;
@@ -273,7 +273,7 @@ int ledger_keys_create(const char *keys_dir, uint64_t epoch_s, bool force,
 		snprintf(err, errcap, "epoch length must be between 1 second and 366 days");
 		return -EINVAL;
 	}
-	rc = vg_mkdir_p(keys_dir, 0700);
+	rc = base_mkdir_p(keys_dir, 0700, NULL);
 	if (rc < 0) {
 		snprintf(err, errcap, "cannot create '%s': %s", keys_dir, strerror(-rc));
 		return rc;
@@ -305,11 +305,11 @@ int ledger_keys_create(const char *keys_dir, uint64_t epoch_s, bool force,
 	}
 	pubkey_fill_ids(&out->pub);
 
-	vg_hex_encode(seed, 32, hex);
+	base_hex_encode(seed, 32, hex);
 	snprintf(line, sizeof(line), SECRET_PREFIX "%s\n", hex);
 	if ((rc = write_key_file(out->signing_path, line, 0600, err, errcap)) < 0)
 		goto out;
-	vg_hex_encode(out->pub.key, 32, hex);
+	base_hex_encode(out->pub.key, 32, hex);
 	snprintf(line, sizeof(line), PUBLIC_PREFIX "%s\n", hex);
 	if ((rc = write_key_file(out->public_path, line, 0644, err, errcap)) < 0)
 		goto out;

@@ -244,7 +244,7 @@ static int create_segment(struct ledger *l, const struct seg_header *h)
 		unlink(tmp);
 		return rc;
 	}
-	if ((rc = vg_fsync_dir(l->dir)) < 0)
+	if ((rc = base_fsync_dir(l->dir)) < 0)
 		return rc;
 	fd = l->io->open(path, O_WRONLY | O_APPEND, 0600);
 	if (fd < 0)
@@ -882,7 +882,7 @@ int ledger_open(const struct ledger_options *opts, struct ledger **out,
 		snprintf(err, errcap, "ledger path too long");
 		goto fail;
 	}
-	if ((rc = vg_mkdir_p(l->dir, 0700)) < 0) {
+	if ((rc = base_mkdir_p(l->dir, 0700, NULL)) < 0) {
 		snprintf(err, errcap, "cannot create ledger directory '%s': %s", l->dir,
 			 strerror(-rc));
 		goto fail;

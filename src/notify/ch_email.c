@@ -152,7 +152,7 @@ static int email_render(const struct nf_msg *m, const struct email_opts *c, cons
 	for (char *p = host; *p; p++)
 		if (*p == ' ' || *p == '<' || *p == '>' || *p == '@')
 			*p = '-';
-	rc = vg_uuid7(id);
+	rc = base_uuid7(id);
 	if (rc < 0)
 		return rc;
 	rc = vbuf_appendf(out, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n",

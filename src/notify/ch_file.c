@@ -29,7 +29,7 @@ static int file_validate(struct nf_cfg_ctx *x, struct nf_chan_cfg *c, const char
 
 	if (!o->path) {
 		rc = state_dir ? vg_path(dir, sizeof(dir), "%s", state_dir)
-			       : vg_state_dir(NULL, dir, sizeof(dir));
+			       : base_state_dir(NULL, dir, sizeof(dir));
 		if (rc >= 0)
 			rc = vg_path(buf, sizeof(buf), "%s/alerts.jsonl", dir);
 		if (rc < 0)
@@ -84,7 +84,7 @@ static enum nf_res file_send(struct nf_chan *c, const struct nf_msg *m, uint64_t
 		slash = strrchr(dir, '/');
 		if (slash && slash != dir) {
 			*slash = '\0';
-			e = -vg_mkdir_p(dir, 0700);
+			e = -base_mkdir_p(dir, 0700, NULL);
 		}
 		if (e == 0) {
 			fd = open(o->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);

@@ -38,7 +38,7 @@ struct notify;
 struct notify_opts {
 	/*
 	 * The state directory: the default `file` channel writes
-	 * STATE/alerts.jsonl.  NULL: vg_state_dir(NULL).
+	 * STATE/alerts.jsonl.  NULL: base_state_dir(NULL).
 	 */
 	const char *state_dir;
 	/* The host name used in messages when a record has none.  NULL: gethostname(). */

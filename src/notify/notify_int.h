@@ -95,7 +95,7 @@ struct nf_config {
 
 /*
  * Parses and validates an `alerts` object (NULL: the defaults) into cfg.
- * state_dir resolves the default file path (NULL: vg_state_dir(NULL)).
+ * state_dir resolves the default file path (NULL: base_state_dir(NULL)).
  * -EINVAL with d filled (d may be NULL): the channel's index, the key and a
  * message naming both.
  */

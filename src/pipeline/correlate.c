@@ -797,7 +797,7 @@ static json_t *abandoned_event(const struct pend *p, uint64_t now_ns, const char
 	size_t dn;
 	bool ok = false;
 
-	if (!ev || vg_uuid7(id) < 0)
+	if (!ev || base_uuid7(id) < 0)
 		goto out;
 	vg_format_time(now_ns, when, sizeof(when));
 	if (json_object_set_new(ev, "id", json_string(id)) < 0 ||

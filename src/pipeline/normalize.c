@@ -614,7 +614,7 @@ int norm_sha256_hex(const void *p, size_t n, char out[65])
 	alg = sha256_md ? sha256_md : EVP_sha256();
 	if (EVP_Digest(p, n, md, &mdlen, alg, NULL) != 1 || mdlen != 32)
 		return -EIO;
-	vg_hex_encode(md, 32, out);
+	base_hex_encode(md, 32, out);
 	return 0;
 }
 
@@ -809,7 +809,7 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
 		if (set_clean(&w, ev, "id", env->id) < 0)
 			goto out;
 	} else {
-		if ((rc = vg_uuid7(id)) < 0) {
+		if ((rc = base_uuid7(id)) < 0) {
 			set_err(err, errcap, "cannot make an event id");
 			goto out;
 		}
@@ -820,7 +820,7 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
 	vg_format_time(env->recv_ns ? env->recv_ns : vg_now_ns(), when, sizeof(when));
 	if (json_object_set_new(ev, "time", json_string(when)) < 0 ||
 	    set_clean(&w, ev, "host", c->host) < 0 || set_clean(&w, ev, "user", c->user) < 0 ||
-	    set_clean(&w, ev, "agent", env->agent ? env->agent : "claude-code") < 0 ||
+	    set_clean(&w, ev, "agent", env->agent ? env->agent : BASE_AGENT_DEFAULT) < 0 ||
 	    set_clean(&w, ev, "agent_version", env->agent_version) < 0)
 		goto out;
 	{

@@ -67,7 +67,7 @@ enum norm_project_source {
 struct norm_envelope {
 	const char *id;		 /* event id (UUIDv7); NULL: a new one is made */
 	uint64_t recv_ns;	 /* receive time; 0: now */
-	const char *agent;	 /* "claude-code", "codex", ...; NULL: "claude-code" */
+	const char *agent;	 /* one of base_agents; NULL: BASE_AGENT_DEFAULT */
 	const char *project_dir; /* project root (norm_project_root()); NULL: the payload's cwd */
 	int64_t pid, ppid, uid;	 /* of the hook process; negative: unknown */
 	const char *agent_version;	       /* e.g. "2.1.197"; NULL: absent */

@@ -71,7 +71,7 @@ static int add_text(const struct norm_ctx *c, json_t *ev, const char *payload, s
 		size_t n = len < UNP_HEX_MAX ? len : UNP_HEX_MAX;
 		char h[2 * UNP_HEX_MAX + 1];
 
-		vg_hex_encode((const uint8_t *)payload, n, h);
+		base_hex_encode((const uint8_t *)payload, n, h);
 		if (json_object_set_new(ev, "payload_hex", json_string(h)) < 0)
 			rc = -ENOMEM;
 	}
@@ -138,7 +138,7 @@ static int invalid_record(const struct norm_ctx *c, const struct norm_envelope *
 	*out = NULL;
 	if (env->id)
 		snprintf(id, sizeof(id), "%s", env->id);
-	else if ((rc = vg_uuid7(id)) < 0)
+	else if ((rc = base_uuid7(id)) < 0)
 		return rc;
 	if ((rc = norm_sha256_hex(payload ? payload : "", payload ? len : 0, hex)) < 0)
 		return rc;
@@ -146,7 +146,7 @@ static int invalid_record(const struct norm_ctx *c, const struct norm_envelope *
 	reason = clean_reason(why);
 	ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o?, s:I, s:s}", "schema", NORM_SCHEMA,
 		       "id", id, "time", when, "host", c->host, "user", c->user, "agent",
-		       env->agent ? env->agent : "claude-code", "event_type", "invalid", "error",
+		       env->agent ? env->agent : BASE_AGENT_DEFAULT, "event_type", "invalid", "error",
 		       reason, "payload_len", (json_int_t)len, "payload_sha256", hex);
 	if (!ev || !reason)
 		goto nomem;

@@ -21,6 +21,8 @@
  */
 #include "wire.h"
 
+#include "base.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -287,17 +289,6 @@ int wire_env_format(const struct wire_envelope *e, char *buf, size_t cap)
 	return (int)f.len;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes v[0..n) into out (cap bytes including the NUL). */
 static int parse_str(const char *v, size_t n, char *out, size_t cap)
 {
@@ -311,8 +302,8 @@ static int parse_str(const char *v, size_t n, char *out, size_t cap)
 
 			if (n - i < 3)
 				return -EINVAL;
-			hi = hexval(v[i + 1]);
-			lo = hexval(v[i + 2]);
+			hi = base_hexval(v[i + 1]);
+			lo = base_hexval(v[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -EINVAL;
 			c = (unsigned char)(hi << 4 | lo);
@@ -543,24 +534,6 @@ static int put_path(char *out, size_t cap, const char *a, const char *b)
 	if (n < 0 || (size_t)n >= cap)
 		return -ENAMETOOLONG;
 	return 0;
-}
-
-int wire_state_dir(char *out, size_t cap)
-{
-	const char *v;
-
-	/* The same order as vg_state_dir() in src/common, which the daemon
-	 * and the CLI use: hook and daemon must agree on the directory. */
-	v = getenv("VIGIL_STATE_DIR");
-	if (v && *v)
-		return put_path(out, cap, v, "");
-	v = getenv("XDG_STATE_HOME");
-	if (v && *v == '/')
-		return put_path(out, cap, v, "/vigil");
-	v = getenv("HOME");
-	if (v && *v)
-		return put_path(out, cap, v, "/.local/state/vigil");
-	return -ENOENT;
 }
 
 int wire_socket_path(const char *state_dir, char *out, size_t cap)

@@ -138,11 +138,9 @@ int wire_env_parse(const char *buf, size_t len, struct wire_envelope *out);
 
 uint32_t wire_crc32(uint32_t crc, const void *p, size_t n);
 
-/* Paths: the state directory as vigil resolves it ($VIGIL_STATE_DIR, else
- * $XDG_STATE_HOME/vigil, else $HOME/.local/state/vigil), and the daemon
- * socket ($VIGIL_SOCKET, else <state>/vigild.sock).  0, -ENOENT (no HOME),
- * -ENAMETOOLONG (a socket path must fit sockaddr_un.sun_path). */
-int wire_state_dir(char *out, size_t cap);
+/* The daemon socket ($VIGIL_SOCKET, else <state>/vigild.sock; the state
+ * directory is base_state_dir()'s).  0, -ENAMETOOLONG (a socket path must
+ * fit sockaddr_un.sun_path). */
 int wire_socket_path(const char *state_dir, char *out, size_t cap);
 
 /* Spool: append one request frame (header+envelope+payload in frame, len

@@ -72,8 +72,8 @@ static void test_hex(void)
 	for (int n = 0; n <= 64; n++) {
 		for (int i = 0; i < n; i++)
 			in[i] = (uint8_t)rnd();
-		vg_hex_encode(in, (size_t)n, hex);
-		if (strlen(hex) != (size_t)n * 2 || vg_hex_decode(hex, (size_t)n * 2, out, (size_t)n) ||
+		base_hex_encode(in, (size_t)n, hex);
+		if (strlen(hex) != (size_t)n * 2 || base_hex_decode(hex, (size_t)n * 2, out, (size_t)n) ||
 		    memcmp(in, out, (size_t)n))
 			bad++;
 		for (int i = 0; i < 2 * n; i++)
@@ -81,15 +81,15 @@ static void test_hex(void)
 				bad++;
 	}
 	TAP_EQ_U64(bad, 0, "hex round trips, lowercase, lengths 0..64");
-	vg_hex_encode((const uint8_t *)"\x01\xab\xff", 3, hex);
+	base_hex_encode((const uint8_t *)"\x01\xab\xff", 3, hex);
 	TAP_OK(!strcmp(hex, "01abff"), "hex known answer");
-	TAP_OK(vg_hex_decode("01ABfF", 6, out, 3) == 0 && out[1] == 0xab && out[2] == 0xff,
+	TAP_OK(base_hex_decode("01ABfF", 6, out, 3) == 0 && out[1] == 0xab && out[2] == 0xff,
 	       "decode is case-insensitive");
-	TAP_OK(vg_hex_decode("01ab", 4, out, 3) == -EINVAL, "too short -> -EINVAL");
-	TAP_OK(vg_hex_decode("01abff00", 8, out, 3) == -EINVAL, "too long -> -EINVAL");
-	TAP_OK(vg_hex_decode("01ag", 4, out, 2) == -EINVAL, "non-hex -> -EINVAL");
-	TAP_OK(vg_hex_decode("01 a", 4, out, 2) == -EINVAL, "space -> -EINVAL");
-	TAP_OK(vg_hex_decode("0x01", 4, out, 2) == -EINVAL, "0x prefix -> -EINVAL");
+	TAP_OK(base_hex_decode("01ab", 4, out, 3) == -EINVAL, "too short -> -EINVAL");
+	TAP_OK(base_hex_decode("01abff00", 8, out, 3) == -EINVAL, "too long -> -EINVAL");
+	TAP_OK(base_hex_decode("01ag", 4, out, 2) == -EINVAL, "non-hex -> -EINVAL");
+	TAP_OK(base_hex_decode("01 a", 4, out, 2) == -EINVAL, "space -> -EINVAL");
+	TAP_OK(base_hex_decode("0x01", 4, out, 2) == -EINVAL, "0x prefix -> -EINVAL");
 }
 
 static void test_base64(void)
@@ -267,7 +267,7 @@ static void test_uuid7(void)
 	for (int i = 0; i < 200; i++) {
 		const char *u = ids[i];
 
-		if (vg_uuid7(ids[i]) != 0 || strlen(u) != 36) {
+		if (base_uuid7(ids[i]) != 0 || strlen(u) != 36) {
 			bad++;
 			continue;
 		}
@@ -310,9 +310,9 @@ static void test_files(void)
 	int rc;
 
 	snprintf(nested, sizeof(nested), "%s/a/b/c", tmpdir);
-	TAP_OK(vg_mkdir_p(nested, 0700) == 0 && stat(nested, &st) == 0 && S_ISDIR(st.st_mode),
+	TAP_OK(base_mkdir_p(nested, 0700, NULL) == 0 && stat(nested, &st) == 0 && S_ISDIR(st.st_mode),
 	       "mkdir -p creates nested directories");
-	TAP_OK(vg_mkdir_p(nested, 0700) == 0, "and is idempotent");
+	TAP_OK(base_mkdir_p(nested, 0700, NULL) == 0, "and is idempotent");
 	snprintf(path, sizeof(path), "%s/a/file", tmpdir);
 	rc = vg_write_file_atomic(path, "hello\n", 6, 0640);
 	TAP_OK(rc == 0 && stat(path, &st) == 0 && (st.st_mode & 0777) == 0640 && st.st_size == 6,
@@ -338,8 +338,8 @@ static void test_files(void)
 	       "vg_path too long -> -ENAMETOOLONG");
 	TAP_OK(vg_path(path, 4, "%s", "abc") == 0 && vg_path(path, 4, "%s", "abcd") == -ENAMETOOLONG,
 	       "vg_path boundary");
-	TAP_OK(vg_mkdir_p(long_path, 0700) == -ENAMETOOLONG, "mkdir -p of a too long path");
-	TAP_OK(vg_fsync_dir(tmpdir) == 0, "fsync a directory");
+	TAP_OK(base_mkdir_p(long_path, 0700, NULL) == -ENAMETOOLONG, "mkdir -p of a too long path");
+	TAP_OK(base_fsync_dir(tmpdir) == 0, "fsync a directory");
 }
 
 static void test_state_dir(void)
@@ -349,20 +349,20 @@ static void test_state_dir(void)
 	setenv("VIGIL_STATE_DIR", "/env/state", 1);
 	setenv("XDG_STATE_HOME", "/xdg", 1);
 	setenv("HOME", "/home/u", 1);
-	TAP_OK(vg_state_dir("/override", out, sizeof(out)) == 0 && !strcmp(out, "/override"),
+	TAP_OK(base_state_dir("/override", out, sizeof(out)) == 0 && !strcmp(out, "/override"),
 	       "override first");
-	TAP_OK(vg_state_dir(NULL, out, sizeof(out)) == 0 && !strcmp(out, "/env/state"),
+	TAP_OK(base_state_dir(NULL, out, sizeof(out)) == 0 && !strcmp(out, "/env/state"),
 	       "then $VIGIL_STATE_DIR");
 	unsetenv("VIGIL_STATE_DIR");
-	TAP_OK(vg_state_dir("", out, sizeof(out)) == 0 && !strcmp(out, "/xdg/vigil"),
+	TAP_OK(base_state_dir("", out, sizeof(out)) == 0 && !strcmp(out, "/xdg/vigil"),
 	       "then $XDG_STATE_HOME/vigil");
 	setenv("XDG_STATE_HOME", "relative", 1);
-	TAP_OK(vg_state_dir(NULL, out, sizeof(out)) == 0 && !strcmp(out, "/home/u/.local/state/vigil"),
+	TAP_OK(base_state_dir(NULL, out, sizeof(out)) == 0 && !strcmp(out, "/home/u/.local/state/vigil"),
 	       "a relative XDG_STATE_HOME is ignored: $HOME/.local/state/vigil");
 	unsetenv("XDG_STATE_HOME");
 	unsetenv("HOME");
-	TAP_OK(vg_state_dir(NULL, out, sizeof(out)) == -ENOENT, "nothing set -> -ENOENT");
-	TAP_OK(vg_state_dir("/x", out, 2) == -ENAMETOOLONG, "too long -> -ENAMETOOLONG");
+	TAP_OK(base_state_dir(NULL, out, sizeof(out)) == -ENOENT, "nothing set -> -ENOENT");
+	TAP_OK(base_state_dir("/x", out, 2) == -ENAMETOOLONG, "too long -> -ENAMETOOLONG");
 }
 
 static void test_secret(void)

@@ -526,9 +526,9 @@ static void test_search(void)
 
 	snprintf(xdg, sizeof(xdg), "%s/xdg", tmp);
 	snprintf(home, sizeof(home), "%s/home", tmp);
-	vg_mkdir_p(xdg, 0700);
+	base_mkdir_p(xdg, 0700, NULL);
 	snprintf(cfgdir, sizeof(cfgdir), "%s/.config/vigil", home);
-	vg_mkdir_p(cfgdir, 0700);
+	base_mkdir_p(cfgdir, 0700, NULL);
 	setenv("HOME", home, 1);
 	setenv("XDG_CONFIG_HOME", xdg, 1);
 	unsetenv("VIGIL_CONFIG");
@@ -561,7 +561,7 @@ static void test_search(void)
 	/* ...$XDG_CONFIG_HOME/vigil/vigil.yaml when set */
 	setenv("XDG_CONFIG_HOME", xdg, 1);
 	snprintf(p, sizeof(p), "%s/vigil", xdg);
-	vg_mkdir_p(p, 0700);
+	base_mkdir_p(p, 0700, NULL);
 	snprintf(p, sizeof(p), "%s/vigil/vigil.yaml", xdg);
 	write_file(p, "decisions: {timeout_ms: 222}\n", 0644);
 	rc = config_find(NULL, found, sizeof(found), &req);
@@ -644,7 +644,7 @@ int main(void)
 		return 1;
 	}
 	snprintf(home, sizeof(home), "%s/home", tmp);
-	vg_mkdir_p(home, 0700);
+	base_mkdir_p(home, 0700, NULL);
 	setenv("HOME", home, 1);
 	test_defaults();
 	test_full();

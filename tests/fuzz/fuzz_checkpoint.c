@@ -117,8 +117,8 @@ static void fuzz_codecs(const char *text, size_t len)
 		if (strlen(back) != len || memcmp(back, text, len) != 0)
 			abort();
 	}
-	if (len % 2 == 0 && len / 2 <= sizeof(out) && vg_hex_decode(text, len, out, len / 2) == 0) {
-		vg_hex_encode(out, len / 2, back);
+	if (len % 2 == 0 && len / 2 <= sizeof(out) && base_hex_decode(text, len, out, len / 2) == 0) {
+		base_hex_encode(out, len / 2, back);
 		for (size_t i = 0; i < len; i++)
 			if (tolower((unsigned char)text[i]) != back[i])
 				abort();

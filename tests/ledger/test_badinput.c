@@ -63,7 +63,7 @@ static void seg1_write(const char *dir, const void *data, size_t len)
 	char path[4200];
 
 	tdir_remove(dir);
-	vg_mkdir_p(dir, 0700);
+	base_mkdir_p(dir, 0700, NULL);
 	tseg_path(path, dir, 1);
 	if (tfile_write(path, data, len, 0600) < 0)
 		printf("# cannot write %s\n", path);
@@ -96,7 +96,7 @@ static void test_bad_directories(void)
 
 	/* Empty directory. */
 	snprintf(dir, sizeof(dir), "%s/empty", T.root);
-	vg_mkdir_p(dir, 0700);
+	base_mkdir_p(dir, 0700, NULL);
 	run_all(dir, &o);
 	TAP_OK(o.vrc == -ENOENT && o.res.verdict == LEDGER_ERROR && strstr(o.res.error, "no ledger segments"),
 	       "verify: empty directory -> error (%s)", o.res.error);
@@ -206,7 +206,7 @@ static void test_bad_directories(void)
 		char sub[4400];
 
 		snprintf(sub, sizeof(sub), "%s/0000000001.seg", dir);
-		vg_mkdir_p(sub, 0700);
+		base_mkdir_p(sub, 0700, NULL);
 	}
 	run_all(dir, &o);
 	TAP_OK(o.vrc == 0 && o.res.verdict == LEDGER_TAMPERED && tledger_has(&o.res, LF_SEGMENT_HEADER),

@@ -227,10 +227,10 @@ static void test_leaf_hash(void)
 
 	TAP_OK(hasher_init(&hs) == 0, "hasher");
 	hasher_leaf(&hs, (const uint8_t *)"", 0, out);
-	vg_hex_encode(out, 32, hex);
+	base_hex_encode(out, 32, hex);
 	TAP_OK(!strcmp(hex, empty_leaf), "RFC 6962 leaf hash of empty data = SHA-256(0x00) (%s)", hex);
 	sha256_buf("abc", 3, out);
-	vg_hex_encode(out, 32, hex);
+	base_hex_encode(out, 32, hex);
 	TAP_OK(!strcmp(hex, abc), "SHA-256(\"abc\") known answer");
 	/* leaf(d) = SHA-256(0x00 || d) */
 	{

@@ -208,7 +208,7 @@ static void test_empty_and_missing(void)
 		TAP_OK(0, "keys for the empty ledger");
 		return;
 	}
-	TAP_OK(vg_mkdir_p(t.dir, 0700) == 0, "an empty ledger directory");
+	TAP_OK(base_mkdir_p(t.dir, 0700, NULL) == 0, "an empty ledger directory");
 	TAP_OK(ledger_reader_open_at(t.dir, 5, &r, err, sizeof(err)) == 0,
 	       "open_at on an empty ledger");
 	TAP_OK(r && ledger_reader_next(r, &rec, err, sizeof(err)) == 0, "which has nothing");

@@ -250,7 +250,7 @@ static void test_abandoned(void)
 		       "synthetic: schema, payload.reason timeout, risk low");
 		dump = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
 		EVP_Digest(dump, strlen(dump), md, &l, EVP_sha256(), NULL);
-		vg_hex_encode(md, 32, hex);
+		base_hex_encode(md, 32, hex);
 		TAP_OK(streq(sget(a, "payload_sha256"), hex), "synthetic: payload_sha256 over payload");
 		free(dump);
 	}

@@ -50,7 +50,7 @@ static void sha_hex(const char *s, char out[65])
 	unsigned l = 0;
 
 	EVP_Digest(s, strlen(s), md, &l, EVP_sha256(), NULL);
-	vg_hex_encode(md, 32, out);
+	base_hex_encode(md, 32, out);
 }
 
 static json_t *norm_env(const char *payload, const struct norm_envelope *env)

@@ -93,7 +93,7 @@ static void sha256_hex(const char *p, size_t n, char out[65])
 	unsigned l = 0;
 
 	EVP_Digest(p, n, md, &l, EVP_sha256(), NULL);
-	vg_hex_encode(md, 32, out);
+	base_hex_encode(md, 32, out);
 }
 
 static void test_fixture(void)

@@ -47,7 +47,7 @@ static void test_root(void)
 	int rc;
 
 	snprintf(dir, sizeof(dir), "%s/repo/src/deep", tmp);
-	TAP_OK(vg_mkdir_p(dir, 0700) == 0, "made %s", dir);
+	TAP_OK(base_mkdir_p(dir, 0700, NULL) == 0, "made %s", dir);
 
 	rc = norm_project_root(dir, "/somewhere/else", out, sizeof(out));
 	TAP_OK(rc == NORM_PROJECT_ENV && streq(out, "/somewhere/else"),
@@ -79,7 +79,7 @@ static void test_root(void)
 
 	/* A worktree or submodule: ".git" is a file. */
 	snprintf(dir, sizeof(dir), "%s/repo/src/sub", tmp);
-	TAP_OK(vg_mkdir_p(dir, 0700) == 0, "made repo/src/sub");
+	TAP_OK(base_mkdir_p(dir, 0700, NULL) == 0, "made repo/src/sub");
 	put("repo/src/sub/.git", "gitdir: ../../.git/modules/sub\n");
 	rc = norm_project_root(dir, NULL, out, sizeof(out));
 	TAP_OK(rc == NORM_PROJECT_GIT && streq(out, dir),
