@@ -541,7 +541,7 @@ static void new_payload(char *buf, size_t cap, size_t *len, bool deny, char sid[
 	int n;
 
 	if (base_uuid7(sid) < 0)
-		die("vg_uuid7 failed");
+		die("base_uuid7 failed");
 	n = snprintf(buf, cap, payload_fmt, sid, sid, deny ? deny_cmd : allow_cmd, sid);
 	if (n < 0 || (size_t)n >= cap)
 		die("payload too long");
