@@ -334,12 +334,16 @@ static void selftest_case(void *arg, const struct rules_test_report *t)
 {
 	struct selftest *st = arg;
 	const char *list = t->true_positive ? "true_positives" : "false_positives";
+	struct rules_info ri;
+	const char *name = rules_get(st->r->set, t->rule, &ri) == 0 && ri.name && *ri.name
+				   ? ri.name
+				   : NULL;
 
 	if (st->results) {
 		json_array_append_new(
 			st->results,
-			json_pack("{s:s, s:s, s:I, s:s, s:i, s:i, s:b, s:s}", "rule_id", t->rule_id,
-				  "case", t->true_positive ? "true_positive" : "false_positive",
+			json_pack("{s:s, s:s?, s:s, s:I, s:s, s:i, s:i, s:b, s:s}", "rule_id",
+				  t->rule_id, "name", name, "case", t->true_positive ? "true_positive" : "false_positive",
 				  "index", (json_int_t)t->index, "file", t->file, "line", t->line,
 				  "column", t->col, "passed", t->passed, "message",
 				  t->msg ? t->msg : ""));
@@ -347,11 +351,12 @@ static void selftest_case(void *arg, const struct rules_test_report *t)
 	}
 	if (t->passed)
 		printf("%sok%s    %s %s[%zu]  %s:%d\n", cli_c(st->r->c, CLI_GREEN),
-		       cli_c(st->r->c, CLI_RESET), t->rule_id, list, t->index, t->file, t->line);
+		       cli_c(st->r->c, CLI_RESET), name ? name : t->rule_id, list, t->index, t->file,
+		       t->line);
 	else
 		printf("%sFAIL%s  %s %s[%zu]  %s:%d:%d: %s\n", cli_c(st->r->c, CLI_RED),
-		       cli_c(st->r->c, CLI_RESET), t->rule_id, list, t->index, t->file, t->line,
-		       t->col, t->msg ? t->msg : "");
+		       cli_c(st->r->c, CLI_RESET), name ? name : t->rule_id, list, t->index, t->file,
+		       t->line, t->col, t->msg ? t->msg : "");
 }
 
 static int do_selftest(struct rcmd *r)
@@ -435,10 +440,17 @@ static bool is_event(const json_t *j)
 	       !json_object_get(j, "hook_event_name");
 }
 
+/* People know rules by name (docs/cli.md); a rule without one by its id. */
+static const char *hit_name(const struct rules_hit *h)
+{
+	return h->name && *h->name ? h->name : h->rule_id;
+}
+
 static json_t *hit_json(const struct rules_hit *h)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "rule_id", h->rule_id, "title",
-			      h->title, "level", rules_level_name(h->level), "action",
+	json_t *o = json_pack("{s:s, s:s?, s:s, s:s, s:s, s:s, s:s}", "rule_id", h->rule_id,
+			      "name", h->name && *h->name ? h->name : NULL, "title", h->title,
+			      "level", rules_level_name(h->level), "action",
 			      rules_action_name(h->action), "kind", rules_kind_name(h->kind), "why",
 			      h->why);
 
@@ -501,7 +513,7 @@ static void show_hits(struct evrun *ev, const char *file, uint64_t line, const j
 	enum rules_action act = res->action_hit >= 0 ? res->action : RULES_ACTION_ALERT;
 
 	if (res->action_hit >= 0)
-		by = res->hits[res->action_hit].rule_id;
+		by = hit_name(&res->hits[res->action_hit]);
 	if (ev->unparseable && blocking && policy_action(ev->policy) >= act) {
 		/* As vigild's vd_decide: the policy unless a rule decided more. */
 		act = policy_action(ev->policy);
@@ -538,7 +550,7 @@ static void show_hits(struct evrun *ev, const char *file, uint64_t line, const j
 
 		printf("  %s%-13s%s %-6s %s  %s\n", strong ? cli_c(c, CLI_RED) : "",
 		       rules_level_name(h->level), strong ? cli_c(c, CLI_RESET) : "",
-		       rules_action_name(h->action), h->rule_id, h->title);
+		       rules_action_name(h->action), hit_name(h), h->title);
 		printf("      why: %s\n", h->why);
 		if (h->kind == RULES_KIND_CORRELATION)
 			printf("      correlation: %s%s%" PRIu64 " in the window, %zu event id%s\n",

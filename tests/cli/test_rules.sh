@@ -248,6 +248,11 @@ ok $? "test --json reports every case"
 run rules test
 [ $rc -eq 0 ] && has " 0 failed"
 ok $? "the default pack's own test cases pass"
+has "^ok .*vigil-destructive-rm-root-home true_positives\[0\]" && ! has "^ok .*1d4146f8-c8e9"
+ok $? "test cases are shown by the rule's name, not its UUID"
+run rules test --json
+[ "$(json_get "[r['name'] for r in j['results'] if r['rule_id'] == '1d4146f8-c8e9-43ec-9d4d-a648d11ce4df'][0]")" = vigil-destructive-rm-root-home ]
+ok $? "test --json: every case has the rule's name"
 
 # ---- test: over events ------------------------------------------------------------------
 cat >"$T/events.jsonl" <<'EOF'
@@ -318,6 +323,14 @@ ok $? "test with rule load errors reports them and exits 1"
 run rules test "$FIXTURE"
 [ $rc -eq 0 ] && has " events, "
 ok $? "the default pack over the real Claude Code capture runs"
+printf '%s\n' '{"schema":"vigil.event.v1","id":"r1","time":"2026-11-23T10:00:00.000Z","session_id":"s9","hook":"PreToolUse","event_type":"command_execution","tool":"Bash","target":"rm -rf /"}' >"$T/rmroot.jsonl"
+run rules test "$T/rmroot.jsonl"
+[ $rc -eq 0 ] && has "^  critical  *block  vigil-destructive-rm-root-home  " &&
+	has "=> deny by vigil-destructive-rm-root-home" && ! has "1d4146f8-c8e9"
+ok $? "test EVENTS names the rules that fired (and decided) as docs/cli.md shows, not by UUID"
+run rules test --json "$T/rmroot.jsonl"
+[ "$(json_get "[(h['rule_id'], h['name']) for h in j['results'][0]['hits'] if h['name'] == 'vigil-destructive-rm-root-home']")" = "[('1d4146f8-c8e9-43ec-9d4d-a648d11ce4df', 'vigil-destructive-rm-root-home')]" ]
+ok $? "test --json: each hit has the rule's name beside its id"
 
 # ---- reload -----------------------------------------------------------------------------
 run rules reload
