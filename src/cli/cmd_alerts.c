@@ -128,11 +128,6 @@ static const struct cli_cmd resolve_cmd = {
 
 /* ---- JSON and colours ------------------------------------------------------------ */
 
-static json_t *opt_str(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
 static json_t *opt_time(uint64_t ns)
 {
 	char t[40];
@@ -163,28 +158,28 @@ static json_t *alert_json(const struct idx_alert *a)
 
 	if (!j)
 		return NULL;
-	json_object_set_new(j, "id", opt_str(a->alert_id));
-	json_object_set_new(j, "state", opt_str(a->state));
-	json_object_set_new(j, "rule_id", opt_str(a->rule_id));
-	json_object_set_new(j, "rule_name", opt_str(a->rule_name));
-	json_object_set_new(j, "rule_title", opt_str(a->rule_title));
-	json_object_set_new(j, "rule_kind", opt_str(a->rule_kind));
-	json_object_set_new(j, "level", opt_str(a->level));
+	json_object_set_new(j, "id", cliq_jstr(a->alert_id));
+	json_object_set_new(j, "state", cliq_jstr(a->state));
+	json_object_set_new(j, "rule_id", cliq_jstr(a->rule_id));
+	json_object_set_new(j, "rule_name", cliq_jstr(a->rule_name));
+	json_object_set_new(j, "rule_title", cliq_jstr(a->rule_title));
+	json_object_set_new(j, "rule_kind", cliq_jstr(a->rule_kind));
+	json_object_set_new(j, "level", cliq_jstr(a->level));
 	json_object_set_new(j, "level_num", json_integer(a->level_num));
-	json_object_set_new(j, "action", opt_str(a->action));
-	json_object_set_new(j, "decision", opt_str(a->decision));
+	json_object_set_new(j, "action", cliq_jstr(a->action));
+	json_object_set_new(j, "decision", cliq_jstr(a->decision));
 	json_object_set_new(j, "tags", stored_array(a->tags_json));
-	json_object_set_new(j, "session_id", opt_str(a->session_id));
-	json_object_set_new(j, "agent", opt_str(a->agent));
-	json_object_set_new(j, "project", opt_str(a->project));
-	json_object_set_new(j, "first_seen", opt_str(a->first_seen));
-	json_object_set_new(j, "last_seen", opt_str(a->last_seen));
+	json_object_set_new(j, "session_id", cliq_jstr(a->session_id));
+	json_object_set_new(j, "agent", cliq_jstr(a->agent));
+	json_object_set_new(j, "project", cliq_jstr(a->project));
+	json_object_set_new(j, "first_seen", cliq_jstr(a->first_seen));
+	json_object_set_new(j, "last_seen", cliq_jstr(a->last_seen));
 	json_object_set_new(j, "count", json_integer((json_int_t)a->count));
 	json_object_set_new(j, "event_ids", stored_array(a->event_ids_json));
 	json_object_set_new(j, "events_recorded", json_integer((json_int_t)a->events));
-	json_object_set_new(j, "reason", opt_str(a->reason));
-	json_object_set_new(j, "by", opt_str(a->updated_by));
-	json_object_set_new(j, "note", opt_str(a->note));
+	json_object_set_new(j, "reason", cliq_jstr(a->reason));
+	json_object_set_new(j, "by", cliq_jstr(a->updated_by));
+	json_object_set_new(j, "note", cliq_jstr(a->note));
 	json_object_set_new(j, "acknowledged_at", opt_time(a->acknowledged_ns));
 	json_object_set_new(j, "resolved_at", opt_time(a->resolved_ns));
 	json_object_set_new(j, "first_seq", json_integer((json_int_t)a->first_seq));

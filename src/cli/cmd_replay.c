@@ -60,16 +60,6 @@ static void call_key(const char *agent, const char *tu, char *out, size_t cap)
 	snprintf(out, cap, "%s\x1f%s", agent ? agent : "", tu ? tu : "");
 }
 
-static json_t *jopt_str(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
-static json_t *jopt_int(int64_t v)
-{
-	return v < 0 ? json_null() : json_integer((json_int_t)v);
-}
-
 static int on_session(void *arg, const struct idx_session *s)
 {
 	struct replay *r = arg;
@@ -89,9 +79,9 @@ static int on_call(void *arg, const struct idx_tool_call *t)
 	vg_format_time(t->start_ns, start, sizeof(start));
 	vg_format_time(t->end_ns, end, sizeof(end));
 	j = json_pack("{s:o, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "agent_id",
-		      jopt_str(t->agent_id), "tool_use_id", t->tool_use_id, "tool",
-		      jopt_str(t->tool), "target", jopt_str(t->target), "outcome", t->outcome,
-		      "error", jopt_str(t->error), "duration_ms", jopt_int(t->duration_ms),
+		      cliq_jstr(t->agent_id), "tool_use_id", t->tool_use_id, "tool",
+		      cliq_jstr(t->tool), "target", cliq_jstr(t->target), "outcome", t->outcome,
+		      "error", cliq_jstr(t->error), "duration_ms", cliq_jint(t->duration_ms),
 		      "pre_seq", t->pre_seq ? json_integer((json_int_t)t->pre_seq) : json_null(),
 		      "post_seq", t->post_seq ? json_integer((json_int_t)t->post_seq) : json_null(),
 		      "start", t->start_ns ? json_string(start) : json_null(), "end",
@@ -107,9 +97,9 @@ static int on_agent(void *arg, const struct idx_agent *a)
 {
 	struct replay *r = arg;
 	json_t *j = json_pack("{s:s, s:o, s:o, s:o, s:I}", "agent_id", a->agent_id, "agent_type",
-			      jopt_str(a->agent_type), "parent_agent_id",
-			      jopt_str(a->parent_agent_id), "parent_tool_use_id",
-			      jopt_str(a->parent_tool_use_id), "tool_calls",
+			      cliq_jstr(a->agent_type), "parent_agent_id",
+			      cliq_jstr(a->parent_agent_id), "parent_tool_use_id",
+			      cliq_jstr(a->parent_tool_use_id), "tool_calls",
 			      (json_int_t)a->tool_calls);
 
 	if (!j)
@@ -125,10 +115,10 @@ static int on_change(void *arg, const struct idx_file_change *f)
 
 	snprintf(key, sizeof(key), "%" PRIu64, f->seq);
 	j = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "path", f->path, "lines_added",
-		      jopt_int(f->lines_added), "lines_removed", jopt_int(f->lines_removed),
+		      cliq_jint(f->lines_added), "lines_removed", cliq_jint(f->lines_removed),
 		      "created", f->created < 0 ? json_null() : json_boolean(f->created),
-		      "before_sha256", jopt_str(f->before_sha256), "after_sha256",
-		      jopt_str(f->after_sha256));
+		      "before_sha256", cliq_jstr(f->before_sha256), "after_sha256",
+		      cliq_jstr(f->after_sha256));
 	if (!j || json_object_set_new(r->changes, key, j) < 0)
 		return -ENOMEM;
 	/* Per file: the sums over its changes; unknown stays unknown. */
@@ -208,7 +198,7 @@ static json_t *base_entry(const struct idx_event *ev, const char *kind, int dept
 
 	vg_format_time(ev->time_ns, when, sizeof(when));
 	return json_pack("{s:s, s:I, s:s, s:o, s:i}", "kind", kind, "seq", (json_int_t)ev->seq,
-			 "time", when, "agent_id", jopt_str(ev->agent_id), "depth", depth);
+			 "time", when, "agent_id", cliq_jstr(ev->agent_id), "depth", depth);
 }
 
 static void print_call(struct replay *r, const struct idx_event *ev, json_t *call,
@@ -314,11 +304,11 @@ static int other_json(struct replay *r, const struct idx_event *ev, int depth)
 	json_t *entry = base_entry(ev, kind, depth);
 
 	if (entry) {
-		json_object_set_new(entry, "hook", jopt_str(ev->hook));
-		json_object_set_new(entry, "event_type", jopt_str(ev->event_type));
-		json_object_set_new(entry, "tool", jopt_str(ev->tool));
-		json_object_set_new(entry, "target", jopt_str(ev->target));
-		json_object_set_new(entry, "error", jopt_str(ev->error));
+		json_object_set_new(entry, "hook", cliq_jstr(ev->hook));
+		json_object_set_new(entry, "event_type", cliq_jstr(ev->event_type));
+		json_object_set_new(entry, "tool", cliq_jstr(ev->tool));
+		json_object_set_new(entry, "target", cliq_jstr(ev->target));
+		json_object_set_new(entry, "error", cliq_jstr(ev->error));
 		if (ev->agent_id && !strcmp(kind, "subagent_start")) {
 			json_t *a = json_object_get(r->agents, ev->agent_id);
 
@@ -580,7 +570,7 @@ int cmd_replay(struct cli *c, int argc, char **argv)
 	if (rc == 0)
 		rc = replay_load(&r, ix, sid);
 	if (rc < 0) {
-		cli_error("cannot read session '%s': %s", sid, strerror(-rc));
+		cli_error("cannot read session '%s': %s", argv[0], strerror(-rc));
 		status = CLI_ERROR;
 		goto out;
 	}

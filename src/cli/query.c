@@ -218,12 +218,12 @@ void cliq_print_event(const struct cli *c, const struct idx_event *ev)
 
 /* ---- JSON of a session ---------------------------------------------------------- */
 
-static json_t *opt_int(int64_t v)
+json_t *cliq_jint(int64_t v)
 {
 	return v < 0 ? json_null() : json_integer((json_int_t)v);
 }
 
-static json_t *opt_str(const char *s)
+json_t *cliq_jstr(const char *s)
 {
 	return s ? json_string(s) : json_null();
 }
@@ -245,18 +245,18 @@ json_t *cliq_session_json(const struct idx_session *s)
 		      (json_int_t)(s->risk ? idx_risk_parse(s->risk) : 0), "ended", s->ended != 0);
 	if (!j)
 		return NULL;
-	json_object_set_new(j, "risk", opt_str(s->risk));
-	json_object_set_new(j, "project", opt_str(s->project_root));
-	json_object_set_new(j, "cwd", opt_str(s->cwd));
-	json_object_set_new(j, "model", opt_str(s->model));
-	json_object_set_new(j, "agent", opt_str(s->agent));
-	json_object_set_new(j, "agent_version", opt_str(s->agent_version));
-	json_object_set_new(j, "end_reason", opt_str(s->end_reason));
-	json_object_set_new(j, "input_tokens", opt_int(s->input_tokens));
-	json_object_set_new(j, "output_tokens", opt_int(s->output_tokens));
-	json_object_set_new(j, "cache_read_tokens", opt_int(s->cache_read_tokens));
-	json_object_set_new(j, "cache_creation_tokens", opt_int(s->cache_creation_tokens));
-	json_object_set_new(j, "total_tokens", opt_int(s->total_tokens));
+	json_object_set_new(j, "risk", cliq_jstr(s->risk));
+	json_object_set_new(j, "project", cliq_jstr(s->project_root));
+	json_object_set_new(j, "cwd", cliq_jstr(s->cwd));
+	json_object_set_new(j, "model", cliq_jstr(s->model));
+	json_object_set_new(j, "agent", cliq_jstr(s->agent));
+	json_object_set_new(j, "agent_version", cliq_jstr(s->agent_version));
+	json_object_set_new(j, "end_reason", cliq_jstr(s->end_reason));
+	json_object_set_new(j, "input_tokens", cliq_jint(s->input_tokens));
+	json_object_set_new(j, "output_tokens", cliq_jint(s->output_tokens));
+	json_object_set_new(j, "cache_read_tokens", cliq_jint(s->cache_read_tokens));
+	json_object_set_new(j, "cache_creation_tokens", cliq_jint(s->cache_creation_tokens));
+	json_object_set_new(j, "total_tokens", cliq_jint(s->total_tokens));
 	json_object_set_new(j, "cost_usd", s->cost_usd < 0 ? json_null() : json_real(s->cost_usd));
 	return j;
 }

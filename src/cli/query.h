@@ -32,6 +32,9 @@ void cliq_duration_ms(int64_t ms, char *out, size_t cap);
  */
 void cliq_clean(const char *s, size_t max, char *out, size_t cap);
 
+/* A JSON string, or null for NULL; a JSON integer, or null below 0 (new references). */
+json_t *cliq_jstr(const char *s);
+json_t *cliq_jint(int64_t v);
 /* The event's stored JSON with "seq" added (a new reference). */
 json_t *cliq_event_json(const struct idx_event *ev);
 /* A session as the stable JSON of `vigil sessions --json` (a new reference). */
