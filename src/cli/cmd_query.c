@@ -6,6 +6,7 @@
  * they run beside the daemon, which writes it.
  */
 #include "query.h"
+#include "short_ids.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -100,7 +101,7 @@ int cmd_events(struct cli *c, int argc, char **argv)
 	struct events_opts o = { .f.limit = EVENTS_DEFAULT_LIMIT };
 	struct lister l = { .c = c };
 	struct idx *ix = NULL;
-	char err[512] = "";
+	char err[512] = "", sid[300];
 	int rc;
 
 	if ((rc = cli_parse(c, &events_cmd, &o, &argc, &argv)) != CLI_CONTINUE)
@@ -108,6 +109,13 @@ int cmd_events(struct cli *c, int argc, char **argv)
 	rc = cliq_open(c, &ix);
 	if (rc)
 		return rc;
+	rc = cli_session_filter(ix, &o.f.session, sid, sizeof(sid));
+	if (rc < 0) {
+		if (rc != -ENOTUNIQ)
+			cli_error("cannot look up session '%s': %s", o.f.session, strerror(-rc));
+		idx_close(ix);
+		return rc == -ENOTUNIQ ? CLI_FAIL : CLI_ERROR;
+	}
 	l.json = c->json;
 	signal(SIGPIPE, SIG_IGN);
 	rc = idx_query_events(ix, &o.f, list_event, &l, err, sizeof(err));

@@ -10,6 +10,7 @@
  * to its tool calls, not its payloads.
  */
 #include "query.h"
+#include "short_ids.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -35,8 +36,9 @@ static const struct cli_cmd replay_cmd = {
 		 "PreToolUse and PostToolUse paired: tool, target, outcome, duration; pending and\n"
 		 "abandoned calls marked), subagents indented under the Agent call that spawned\n"
 		 "them, files changed, stops and the end; then a summary (duration, counts, files\n"
-		 "changed, tokens and cost when known).  SESSION is a session id or a unique\n"
-		 "prefix of one (see 'vigil sessions').  Times are UTC.\n",
+		 "changed, tokens and cost when known).  SESSION is a session id, its short id\n"
+		 "(the unique end of the id) or a unique prefix of it (see 'vigil sessions').\n"
+		 "Times are UTC.\n",
 	.options = replay_options,
 	.footer = "Exit status: 0 shown; 1 no such session (or the prefix is ambiguous); 2 usage\n"
 		  "error; 3 no index or it cannot be read.\n",
@@ -540,6 +542,18 @@ static int replay_print(struct replay *r, struct idx *ix, const char *sid)
 	return CLI_OK;
 }
 
+/* SESSION: a whole id, its short id (the unique end) or a unique prefix. */
+static int resolve_session(struct idx *ix, const char *arg, char *sid, size_t cap)
+{
+	struct cli_short_ids ids;
+	int rc = cli_short_ids_load(&ids, ix, CLI_SESSION_IDS_SQL);
+
+	if (rc == 0)
+		rc = cli_short_id_resolve(&ids, arg, "session", sid, cap);
+	cli_short_ids_release(&ids);
+	return rc;
+}
+
 int cmd_replay(struct cli *c, int argc, char **argv)
 {
 	struct replay r = { .c = c };
@@ -559,11 +573,10 @@ int cmd_replay(struct cli *c, int argc, char **argv)
 	rc = cliq_open(c, &ix);
 	if (rc)
 		return rc;
-	rc = idx_session_resolve(ix, argv[0], sid, sizeof(sid));
+	rc = resolve_session(ix, argv[0], sid, sizeof(sid));
 	if (rc == -ENOENT || rc == -ENOTUNIQ) {
-		cli_error(rc == -ENOENT ? "no session '%s' in the index"
-					: "'%s' is the start of several sessions; give more of the id",
-			  argv[0]);
+		if (rc == -ENOENT)
+			cli_error("no session '%s' in the index", argv[0]);
 		status = CLI_FAIL;
 		goto out;
 	}

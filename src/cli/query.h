@@ -53,7 +53,7 @@ int cliq_opt_rule(const struct cli_optarg *p, const char *arg);
  * member F of the command's options struct T; --json and --state-dir too. */
 #define CLIQ_FILTER_OPTIONS(T, F)                                                          \
 	CLI_STRING("session", 0, T, F.session, "ID",                                       \
-		   "one session (a unique prefix of its id is enough)"),                    \
+		   "one session (a prefix of its id, or its short id, is enough)"),                    \
 	CLI_STRING("tool", 0, T, F.tool, "NAME",                                           \
 		   "tool name, e.g. Bash, Read, mcp__github__create_issue"),                \
 	CLI_STRING("hook", 0, T, F.hook, "NAME", "hook event, e.g. PreToolUse, UserPromptSubmit"), \

@@ -207,10 +207,13 @@ int cli_short_id_resolve(const struct cli_short_ids *s, const char *arg, const c
 		}
 		add_match(m, s->rev[i]);
 	}
-	/* Prefixes, as before (every id is looked at: the set is sorted by suffix). */
-	for (size_t i = 0; i < s->n; i++)
-		if (strncmp(s->rev[i], key, len) && has_prefix(s->rev[i], arg, len))
-			add_match(m, s->rev[i]);
+	/* Prefixes, as before, when no id ends so: a short id as the listings
+	 * show it always names its own id.  (Every id is looked at: the set is
+	 * sorted by suffix.) */
+	if (!m->total)
+		for (size_t i = 0; i < s->n; i++)
+			if (has_prefix(s->rev[i], arg, len))
+				add_match(m, s->rev[i]);
 	if (m->total == 1)
 		rc = vg_path(out, cap, "%s", m->ids[0]);
 	else if (m->total == 0)
@@ -221,5 +224,30 @@ int cli_short_id_resolve(const struct cli_short_ids *s, const char *arg, const c
 	}
 out:
 	vg_free(m);
+	return rc;
+}
+
+int cli_session_filter(struct idx *ix, const char **session, char *buf, size_t cap)
+{
+	struct cli_short_ids ids;
+	const char *arg = *session;
+	size_t len = arg ? strlen(arg) : 0;
+	int rc;
+
+	if (!len || len > SHORT_IDS_MAX_LEN)
+		return 0;
+	rc = cli_short_ids_load(&ids, ix, CLI_SESSION_IDS_SQL);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < ids.n; i++)
+		if (has_prefix(ids.rev[i], arg, len))
+			goto out; /* a prefix: the filter takes it as it is */
+	rc = cli_short_id_resolve(&ids, arg, "session", buf, cap);
+	if (rc == 0)
+		*session = buf;
+	else if (rc == -ENOENT)
+		rc = 0; /* matches nothing: an empty listing, as before */
+out:
+	cli_short_ids_release(&ids);
 	return rc;
 }

@@ -32,12 +32,24 @@ const char *cli_short_id(const struct cli_short_ids *s, const char *id);
 
 /*
  * The full id that arg names: a whole id, the end of exactly one id (its
- * short id, or more of it), or the start of exactly one (a unique prefix).
+ * short id, or more of it), or, when no id ends so, the start of exactly
+ * one (a unique prefix).
  * 0 with out set; -ENOENT when none matches; -ENOTUNIQ when several do
  * (printed, with up to 8 of them, `what` naming the kind: "alert");
  * -ENAMETOOLONG, -ENOMEM.
  */
 int cli_short_id_resolve(const struct cli_short_ids *s, const char *arg, const char *what,
 			 char *out, size_t cap);
+
+/* The query of every session id, for cli_short_ids_load. */
+#define CLI_SESSION_IDS_SQL "SELECT session_id FROM sessions"
+
+/*
+ * A --session filter value: kept as it is when some session id starts with
+ * it (a prefix, as before); replaced by the full id (copied to buf) when it
+ * is the end of exactly one session id (its short id).  0, -ENOTUNIQ
+ * (printed), or the error of loading the ids.
+ */
+int cli_session_filter(struct idx *ix, const char **session, char *buf, size_t cap);
 
 #endif

@@ -274,8 +274,16 @@ run replay a6554db9-other
 [ $rc -eq 0 ] && has "pending" && ! grep -q "$esc" "$T/out"
 ok $? "replay shows a call with no Post as pending, escapes removed"
 run replay a6554db9
-[ $rc -eq 1 ] && has "several sessions" err
-ok $? "replay with an ambiguous prefix: exit 1"
+[ $rc -eq 1 ] && has "ambiguous" err && has "^  $SID$" err && has "^  a6554db9-other$" err
+ok $? "replay with an ambiguous prefix: exit 1, the sessions it could be listed"
+run replay d41b856a
+[ $rc -eq 0 ] && has "^Session $SID "
+ok $? "replay SHORT-ID: the session whose id ends so (UUIDv7 ids share their start)"
+run events --session "$SID" --json
+full=$(lines)
+run events --session d41b856a --json
+[ $rc -eq 0 ] && [ "$full" -gt 0 ] && [ "$(lines)" -eq "$full" ] && ! grep -q a6554db9-other "$T/out"
+ok $? "events --session SHORT-ID: that session's events only"
 
 # ---- a damaged or missing index -------------------------------------------------------------------
 rm -f "$VIGIL_STATE_DIR/index.db" "$VIGIL_STATE_DIR/index.db-wal" "$VIGIL_STATE_DIR/index.db-shm"
