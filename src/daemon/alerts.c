@@ -54,15 +54,6 @@ struct vd_alerts {
 	uint64_t opened, updates, notified;
 };
 
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	while (*s)
-		h = (h ^ (uint8_t)*s++) * 1099511628211ull;
-	return h;
-}
-
 static void alert_free(struct vd_alert *a)
 {
 	if (!a)
@@ -120,7 +111,7 @@ void vd_alerts_free(struct vd *d)
 
 static struct vd_alert *find(struct vd_alerts *al, const char *key)
 {
-	for (struct vd_alert *a = al->tab[hash_str(key) % al->cap]; a; a = a->next)
+	for (struct vd_alert *a = al->tab[base_fnv1a_str(key) % al->cap]; a; a = a->next)
 		if (!strcmp(a->key, key))
 			return a;
 	return NULL;
@@ -128,7 +119,7 @@ static struct vd_alert *find(struct vd_alerts *al, const char *key)
 
 static void unlink_alert(struct vd_alerts *al, struct vd_alert *x)
 {
-	struct vd_alert **pp = &al->tab[hash_str(x->key) % al->cap];
+	struct vd_alert **pp = &al->tab[base_fnv1a_str(x->key) % al->cap];
 
 	while (*pp && *pp != x)
 		pp = &(*pp)->next;
@@ -280,8 +271,8 @@ void vd_alerts_match(struct vd *d, const struct rules_hit *h, const json_t *ev, 
 				json_array_append_new(a->tags, json_string(ri.tags[i]));
 		a->first_ns = now;
 		a->state = ST_OPEN;
-		a->next = al->tab[hash_str(key) % al->cap];
-		al->tab[hash_str(key) % al->cap] = a;
+		a->next = al->tab[base_fnv1a_str(key) % al->cap];
+		al->tab[base_fnv1a_str(key) % al->cap] = a;
 		al->n++;
 		al->opened++;
 		a->flushed_ns = 0;
@@ -478,8 +469,8 @@ static int load_one(void *arg, const struct idx_alert *ia)
 	for (size_t i = 0; i < json_array_size(ids); i++)
 		add_id(a, json_string_value(json_array_get(ids, i)));
 	json_decref(ids);
-	a->next = al->tab[hash_str(key) % al->cap];
-	al->tab[hash_str(key) % al->cap] = a;
+	a->next = al->tab[base_fnv1a_str(key) % al->cap];
+	al->tab[base_fnv1a_str(key) % al->cap] = a;
 	al->n++;
 	return 0;
 }

@@ -25,7 +25,7 @@ static const char *project_root(struct vd *d, const char *cwd, const char *pdir,
 				char *out, size_t cap)
 {
 	char key[8300], root[4096];
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h;
 	struct vd_project *p;
 	int rc;
 
@@ -33,8 +33,7 @@ static const char *project_root(struct vd *d, const char *cwd, const char *pdir,
 		return NULL;
 	if (vg_path(key, sizeof(key), "%s\n%s", cwd, pdir) < 0)
 		return NULL;
-	for (const char *k = key; *k; k++)
-		h = (h ^ (uint8_t)*k) * 1099511628211ull;
+	h = base_fnv1a_str(key);
 	p = &d->projects[h % VD_PROJECT_CACHE];
 	pthread_mutex_lock(&d->proj_mu);
 	if (p->key && !strcmp(p->key, key)) {

@@ -942,11 +942,7 @@ static void sess_merge(struct sess_acc *acc, const struct sess_acc *ev, bool *ok
 /* FNV-1a: session ids are short, and the table is private to the process. */
 static size_t str_hash(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-	return (size_t)h;
+	return (size_t)base_fnv1a_str(s);
 }
 
 /* The cache's slots: twice the pending limit, so probes stay short. */

@@ -164,20 +164,9 @@ char *notify_session_take(struct notify *n, const char *session_id)
 
 /* ---- the dedup window ---------------------------------------------------------------- */
 
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
 static void dedup_remove(struct notify *n, struct nf_dedup *e)
 {
-	struct nf_dedup **pp = &n->dedup[fnv1a(e->key) % n->dedup_buckets];
+	struct nf_dedup **pp = &n->dedup[base_fnv1a_str(e->key) % n->dedup_buckets];
 
 	while (*pp && *pp != e)
 		pp = &(*pp)->next;
@@ -234,7 +223,7 @@ static struct nf_dedup *dedup_get(struct notify *n, const struct nf_msg *m, bool
 
 	*created = false;
 	snprintf(key, sizeof(key), "%s\x1f%s", m->rule_id, m->session_id);
-	b = fnv1a(key) % n->dedup_buckets;
+	b = base_fnv1a_str(key) % n->dedup_buckets;
 	for (e = n->dedup[b]; e; e = e->next)
 		if (strcmp(e->key, key) == 0)
 			return e;

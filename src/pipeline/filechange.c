@@ -64,17 +64,17 @@ static uint64_t count_lines(const char *s, size_t n)
 static uint64_t *line_hashes(struct text s, size_t *count)
 {
 	size_t n = count_lines(s.p, s.n), k = 0;
-	uint64_t *v = vg_malloc((n ? n : 1) * sizeof(*v)), h = 0xcbf29ce484222325ull;
+	uint64_t *v = vg_malloc((n ? n : 1) * sizeof(*v)), h = BASE_FNV_OFFSET;
 
 	if (!v)
 		return NULL;
 	for (size_t i = 0; i < s.n; i++) {
 		if (s.p[i] == '\n') {
 			v[k++] = h;
-			h = 0xcbf29ce484222325ull;
+			h = BASE_FNV_OFFSET;
 			continue;
 		}
-		h = (h ^ (uint8_t)s.p[i]) * 0x100000001b3ull;
+		h = base_fnv1a_step(h, (uint8_t)s.p[i]);
 	}
 	if (s.n > 0 && s.p[s.n - 1] != '\n')
 		v[k++] = h;

@@ -130,15 +130,6 @@ void rules_state_stats(struct rules_state *st, size_t *groups, uint64_t *evicted
 	pthread_mutex_unlock(&st->mu);
 }
 
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
-	return h;
-}
-
 static void lru_unlink(struct cslot *s, struct grp *g)
 {
 	if (g->prev)
@@ -205,7 +196,7 @@ static int grow(struct cslot *s)
 static struct grp *grp_get(struct rules_state *st, struct cslot *s, const struct corr_def *c,
 			   const char *key, size_t klen)
 {
-	uint64_t h = hash_bytes(key, klen);
+	uint64_t h = base_fnv1a(key, klen);
 	struct grp *g;
 	size_t need;
 
@@ -355,7 +346,7 @@ static bool step_value_count(const struct corr_def *c, struct grp *g, const json
 	drop_front(g, k);
 	if (!v || json_is_null(v) || rint_scalar_text(v, num, sizeof(num), &vs, &vn) < 0)
 		return false; /* no value: nothing to count */
-	h = hash_bytes(vs, vn);
+	h = base_fnv1a(vs, vn);
 	for (k = 0; k < g->n && g->vh[k] != h; k++)
 		;
 	if (k < g->n) {

@@ -89,7 +89,7 @@ static uint64_t ent_hash(const void *ptr, const char *key, size_t idx)
 
 	if (key) {
 		for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-			h = (h ^ *p) * 0x100000001b3ull;
+			h = base_fnv1a_step(h, *p);
 		return mix(h);
 	}
 	return mix(h ^ (idx + 1) * 0x9e3779b97f4a7c15ull);
