@@ -14,6 +14,7 @@
  * that keeps (a bounded, UTF-8-safe copy of) the bytes and the reason.
  */
 #include "idx_int.h"
+#include "schema.h"
 #include "ledger.h"
 
 #include <errno.h>
@@ -122,72 +123,51 @@ out:
 	return o;
 }
 
-static void risk_of(struct ev *e)
-{
-	json_t *r = json_object_get(e->root, "risk");
-	const char *level = NULL;
-
-	if (json_is_string(r))
-		level = json_string_value(r);
-	else if (json_is_object(r))
-		level = jstr(r, "level") ? jstr(r, "level") : jstr(r, "severity");
-	e->risk = level;
-	e->risk_rank = level ? idx_risk_parse(level) : 0;
-	if (e->risk_rank < 0)
-		e->risk_rank = 0;
-}
-
+/* The row's fields, from the typed view of the event (schema.h). */
 static void fields_of(struct ev *e)
 {
-	json_t *r = e->root, *v;
-	const char *t = jstr(r, "time");
+	struct ev_view v;
 
-	e->payload = json_object_get(r, "payload");
-	if (!json_is_object(e->payload))
-		e->payload = NULL;
-	e->id = jstr(r, "id");
+	ev_view_fill(e->root, &v);
+	e->payload = v.payload;
+	e->id = v.id;
 	e->time_ns = e->rec_time_ns;
-	if (t)
-		idx_parse_time(t, &e->time_ns); /* keeps the record's time on failure */
-	e->session_id = jstr(r, "session_id");
-	e->agent_id = jstr(r, "agent_id");
-	if (e->agent_id && !*e->agent_id)
-		e->agent_id = NULL;
-	e->parent_agent_id = jstr(r, "parent_agent_id");
-	e->parent_tool_use_id = jstr(r, "parent_tool_use_id");
-	e->hook = jstr(r, "hook");
-	e->event_type = jstr(r, "event_type");
-	e->tool = jstr(r, "tool");
-	e->target = jstr(r, "target");
-	e->outcome = jstr(r, "outcome");
-	e->error = jstr(r, "error");
-	e->duration_ms = jint(r, "duration_ms");
-	risk_of(e);
-	v = json_object_get(r, "outside_project_scope");
-	e->outside = json_is_boolean(v) ? json_is_true(v) : -1;
-	v = json_object_get(r, "project");
-	e->project_root = json_is_object(v) ? jstr(v, "root") : NULL;
-	e->cwd = jstr(r, "cwd");
-	e->prompt_id = jstr(r, "prompt_id");
-	e->tool_use_id = jstr(r, "tool_use_id");
-	e->agent_type = jstr(r, "agent_type");
-	e->agent = jstr(r, "agent");
-	e->agent_version = jstr(r, "agent_version");
+	if (v.time)
+		idx_parse_time(v.time, &e->time_ns); /* keeps the record's time on failure */
+	e->session_id = v.session_id;
+	e->agent_id = v.agent_id && *v.agent_id ? v.agent_id : NULL;
+	e->parent_agent_id = v.parent_agent_id;
+	e->parent_tool_use_id = v.parent_tool_use_id;
+	e->hook = v.hook;
+	e->event_type = v.event_type;
+	e->tool = v.tool;
+	e->target = v.target;
+	e->outcome = v.outcome;
+	e->error = v.error;
+	e->duration_ms = v.duration_ms;
+	e->risk = v.risk_level;
+	e->risk_rank = v.risk_level ? idx_risk_parse(v.risk_level) : 0;
+	if (e->risk_rank < 0)
+		e->risk_rank = 0;
+	e->outside = v.outside_scope;
+	e->project_root = v.project_root;
+	e->cwd = v.cwd;
+	e->prompt_id = v.prompt_id;
+	e->tool_use_id = v.tool_use_id;
+	e->agent_type = v.agent_type;
+	e->agent = v.agent;
+	e->agent_version = v.agent_version;
 	/* SessionStart carries the model in its payload. */
-	e->model = jstr(r, "model");
+	e->model = v.model;
 	if (!e->model && e->payload)
-		e->model = jstr(e->payload, "model");
+		e->model = jstr(e->payload, EVF_MODEL);
 	if (streq(e->event_type, "session_end") && e->payload)
 		e->end_reason = jstr(e->payload, "reason");
-	e->usage = json_object_get(r, "usage");
-	if (!json_is_object(e->usage))
-		e->usage = NULL;
-	e->file_change = json_object_get(r, "file_change");
-	if (!json_is_object(e->file_change))
-		e->file_change = NULL;
-	idx_decision_of(r, &e->decision, &e->decision_rule);
-	v = json_object_get(r, "detections");
-	e->alert_rows = (json_is_array(v) && json_array_size(v) > 0) ||
+	e->usage = v.usage;
+	e->file_change = v.file_change;
+	e->decision = v.decision_action;
+	e->decision_rule = v.decision_rule;
+	e->alert_rows = (v.detections && json_array_size(v.detections) > 0) ||
 			streq(e->event_type, "alert");
 }
 
