@@ -39,8 +39,13 @@ static const char verify_usage[] =
 	"  --quiet                     print only the result line\n"
 	"  --state-dir DIR             state directory\n"
 	"\n"
+	"Records a restarted writer found after the last checkpoint and did not write\n"
+	"(appended while no writer ran) are reported as UNVOUCHED; records it found\n"
+	"gone that it had made durable, as TRUNCATED.\n"
+	"\n"
 	"Exit status: 0 intact; 1 tampering found; 2 unsealed or incomplete (torn tail,\n"
-	"or an unsealed tail with --require-sealed); 3 could not verify.\n";
+	"unvouched records, or an unsealed tail with --require-sealed); 3 could not\n"
+	"verify.\n";
 
 static const char checkpoint_usage[] =
 	"usage: vigil checkpoint [--ledger DIR] [--out FILE] [--json]\n"
@@ -166,6 +171,9 @@ static void print_json_result(const struct ledger_verify_result *r, const char *
 				      (json_int_t)r->last_epoch));
 	json_object_set_new(j, "trusted_checkpoints_matched", json_integer((json_int_t)r->ntrusted_ok));
 	json_object_set_new(j, "recoveries", json_integer((json_int_t)r->recoveries));
+	json_object_set_new(j, "unvouched",
+			    json_pack("{s:I, s:I}", "records", (json_int_t)r->unvouched, "ranges",
+				      (json_int_t)r->unvouched_ranges));
 	json_object_set_new(j, "max_checkpoint_gap_s", json_integer((json_int_t)r->max_seal_gap_s));
 	for (size_t i = 0; i < r->nfindings; i++) {
 		const struct ledger_finding *f = &r->findings[i];
@@ -247,6 +255,12 @@ static void print_text_result(struct cli *c, const struct ledger_verify_result *
 			printf("Sealed       through seq %" PRIu64 " (%s)\n", r->sealed_to_seq, b);
 		else
 			printf("Sealed       no valid checkpoint\n");
+		if (r->unvouched_ranges)
+			printf("%sUnvouched    %" PRIu64 " record%s in %" PRIu64 " range%s found after a "
+			       "checkpoint by a later writer that did not write them (see UNVOUCHED)%s\n",
+			       cli_c(c, CLI_YELLOW), r->unvouched, r->unvouched == 1 ? "" : "s",
+			       r->unvouched_ranges, r->unvouched_ranges == 1 ? "" : "s",
+			       cli_c(c, CLI_RESET));
 		if (r->unsealed) {
 			fmt_time(r->unsealed_first_ns, a, sizeof(a));
 			fmt_time(r->unsealed_last_ns, b, sizeof(b));

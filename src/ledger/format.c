@@ -77,6 +77,13 @@
  * cut off and a recovery record saying how many bytes and which seqs were
  * dropped is appended.  If valid frames follow the damage, the damage is not
  * a torn write and the writer refuses to open rather than destroy evidence.
+ *
+ * Then the writer compares the ledger with its head file (head.c), kept
+ * outside the directory: records neither the head file nor a seal signed by
+ * its key vouches for get a recovery record naming them ("unvouched tail")
+ * and are never sealed as its own; records the head file says were durable
+ * but are gone get one too ("truncated", "rewritten").  The payloads are in
+ * docs/ledger-format.md.
  */
 #include "ledger_int.h"
 

@@ -129,6 +129,9 @@ struct ledger_options {
 	uint32_t checkpoint_records; /* 0: default; or after this many records */
 	int32_t heartbeat_ms;	 /* 0: default; <0 disables idle heartbeats */
 	size_t max_pending_bytes; /* 0: 64 MiB; appenders wait past this */
+	/* The head file (see "head file" below); NULL: <dir>.head, next to the
+	 * ledger directory.  Every writer of a ledger must use the same one. */
+	const char *head_file;
 	const struct ledger_io *io; /* NULL: POSIX */
 	/* Wall clock in ns; NULL: the real clock.  Tests move it across epochs. */
 	uint64_t (*clock)(void *arg);
@@ -149,6 +152,27 @@ struct ledger_open_info {
 	uint64_t dropped_frames;   /* frames whose header was readable */
 	bool sealed_tail;	   /* unsealed records found and sealed on open */
 	uint64_t next_seq;
+	/* What the ledger held when it was opened, before open appended
+	 * anything (after cutting a torn tail). */
+	uint64_t found_last_seq;
+	/* The head file: what this writer (or the previous one) last vouched for. */
+	enum ledger_head_state {
+		LEDGER_HEAD_NONE,     /* no head file: nothing to compare with */
+		LEDGER_HEAD_OK,	      /* verified with the MAC key */
+		LEDGER_HEAD_BAD,      /* unreadable or its MAC does not verify */
+	} head;
+	uint64_t head_durable_seq; /* with LEDGER_HEAD_OK: what it said was durable */
+	/* Records after the last seal that no seal and no head file vouch for:
+	 * appended by someone else while no writer ran (or left by a write the
+	 * writer never finished).  Recorded, never sealed as this writer's. */
+	uint64_t unvouched_first, unvouched_last; /* 0, 0: none */
+	/* Records the head file says were durable are gone: the ledger was cut
+	 * (or deleted, or replaced by another one).  Recorded. */
+	bool truncated;
+	bool replaced;		   /* the ledger has another log id than the head file */
+	uint64_t missing_first, missing_last; /* the seqs that are gone (when known) */
+	bool rewritten;		   /* the record at the durable seq differs */
+	char why[256];		   /* one line on what the checks found, or "" */
 };
 
 struct ledger;
@@ -202,6 +226,31 @@ void ledger_status(struct ledger *l, struct ledger_status *st);
 /* Seals anything unsealed, flushes, stops the writer, releases the lock and
  * frees l.  Returns the first error met (the ledger is closed regardless). */
 int ledger_close(struct ledger *l);
+
+/* ---- head file ------------------------------------------------------------ */
+
+/*
+ * The head file (head.c has the byte layout): 342 bytes of text naming the
+ * log id, the last record known durable and the last record written, under
+ * an HMAC of the MAC key.  The writer rewrites it before every batch; on
+ * open it compares the ledger with it (see ledger_open_info).
+ */
+#define LEDGER_HEAD_LEN 342
+struct ledger_head {
+	uint8_t log_id[LEDGER_LOG_ID_LEN];
+	uint64_t durable_seq;
+	uint8_t durable_hash[LEDGER_HASH_LEN];
+	uint64_t written_seq;
+	uint8_t written_hash[LEDGER_HASH_LEN];
+	uint64_t epoch;
+	uint8_t mac[32];
+};
+/* The default head file of a ledger directory: "<dir>.head". */
+int ledger_head_path(const char *dir, char *out, size_t cap);
+/* Parses a head file strictly (no MAC check); -EINVAL when malformed. */
+int ledger_head_parse(const char *text, size_t len, struct ledger_head *h);
+/* Reads and parses one (not following a symlink); -errno or -EINVAL. */
+int ledger_head_read(const char *path, struct ledger_head *h);
 
 /* ---- reader -------------------------------------------------------------- */
 
@@ -318,11 +367,14 @@ enum ledger_finding_kind {
 	LF_MAC_BAD,	      /* checkpoint MAC does not verify */
 	LF_KEY_EPOCH,	      /* a key used outside its epoch */
 	LF_CHECKPOINT_BAD,    /* checkpoint contents disagree with the chain */
-	LF_TRUNCATED,	      /* shorter than a trusted checkpoint */
+	LF_TRUNCATED,	      /* shorter than a trusted checkpoint, or a later
+			       * writer found records gone (a recovery record) */
 	LF_REWRITTEN,	      /* differs from a trusted checkpoint */
 	LF_TORN_TAIL,	      /* incomplete: bytes at the end that form no record */
 	LF_UNSEALED,	      /* incomplete: records after the last checkpoint */
 	LF_GAP,		      /* incomplete: seals further apart than --max-gap */
+	LF_UNVOUCHED,	      /* incomplete: records a later writer found unsealed
+			       * and did not vouch for (a recovery record says so) */
 	LF__COUNT
 };
 
@@ -370,6 +422,8 @@ struct ledger_verify_result {
 	uint64_t first_epoch, last_epoch;
 	uint64_t unsealed, unsealed_first_ns, unsealed_last_ns;
 	uint64_t recoveries; /* recovery records seen (crashes the writer cut) */
+	uint64_t unvouched;  /* records named by "unvouched" recovery records */
+	uint64_t unvouched_ranges;
 	uint64_t max_seal_gap_s;
 	size_t ntrusted_ok;
 	struct ledger_finding *findings;

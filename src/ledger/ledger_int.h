@@ -116,6 +116,14 @@ int checkpoint_make(const struct ledger_signer *s, const struct ledger_mackey *m
 /* The five (unsigned, un-MACed) body lines and the six signed lines. */
 int checkpoint_body(const struct ledger_checkpoint *cp, bool with_mac, char *out, size_t cap);
 
+/* The head file (head.c): renders h sealed with mac at its epoch (h->epoch
+ * and h->mac are set); checks h's MAC with mac evolved to h's epoch
+ * (-ERANGE when mac is already past it, -EBADMSG on a mismatch); reads
+ * one from fd (-ENOENT when empty). */
+int head_seal(struct ledger_head *h, const struct ledger_mackey *mac, char *out, size_t cap);
+int head_check_mac(const struct ledger_head *h, const struct ledger_mackey *mac);
+int head_read_fd(int fd, struct ledger_head *h);
+
 static inline bool rec_is_seal(unsigned type)
 {
 	return type == LEDGER_REC_CHECKPOINT || type == LEDGER_REC_HEARTBEAT;

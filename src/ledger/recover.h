@@ -33,4 +33,28 @@ int seg_scan(struct hasher *hs, const uint8_t *buf, size_t len, struct seg_scan 
 /* Reads the epoch from a key-rotation record's payload. */
 int rotation_payload_epoch(const uint8_t *p, size_t len, uint64_t *epoch);
 
+/* What ledger_open knows when it checks what it may vouch for. */
+struct trust_in {
+	const char *dir;
+	const struct ledger_pubkey *pub; /* the writer's own */
+	uint8_t log_id[LEDGER_LOG_ID_LEN];
+	uint64_t last_seq;		 /* the ledger's last record (0: empty) */
+	uint8_t last_hash[LEDGER_HASH_LEN];
+	bool created;			 /* the ledger was created by this open */
+	int head_rc;			 /* reading the head file: 0, -ENOENT, ... */
+	bool head_mac_ok;
+	const struct ledger_head *head;
+};
+
+/*
+ * Compares the ledger with the head file and its seals and fills the
+ * head, truncation and unvouched fields of info (see ledger.h).  Only
+ * I/O errors make it fail.
+ */
+int trust_assess(const struct trust_in *in, struct ledger_open_info *info);
+/* The payload of the recovery record for the unvouched range (unvouched)
+ * or for what is missing; its length or -ENOSPC. */
+int trust_recovery_json(const struct ledger_open_info *info, const uint8_t head_log_id[16],
+			bool unvouched, char *out, size_t cap);
+
 #endif

@@ -97,6 +97,7 @@ const char *ledger_finding_name(enum ledger_finding_kind k)
 		[LF_TORN_TAIL] = "TORN_TAIL",
 		[LF_UNSEALED] = "UNSEALED",
 		[LF_GAP] = "GAP",
+		[LF_UNVOUCHED] = "UNVOUCHED",
 	};
 
 	return (unsigned)k < LF__COUNT ? names[k] : "UNKNOWN";
@@ -104,7 +105,7 @@ const char *ledger_finding_name(enum ledger_finding_kind k)
 
 bool ledger_finding_is_tamper(enum ledger_finding_kind k)
 {
-	return k != LF_TORN_TAIL && k != LF_UNSEALED && k != LF_GAP;
+	return k != LF_TORN_TAIL && k != LF_UNSEALED && k != LF_GAP && k != LF_UNVOUCHED;
 }
 
 static struct ledger_finding *finding(struct vctx *v, enum ledger_finding_kind kind,
@@ -515,6 +516,52 @@ static void check_trusted(struct vctx *v, const struct ledger_record *rec)
 	}
 }
 
+/*
+ * A recovery record is the writer's own testimony about what it found at
+ * start-up (writer.c, recover.c): records it did not vouch for, or records
+ * it had made durable that were gone.  Both are reported where the record
+ * stands; neither is a break in the chain, so the validated range goes on.
+ */
+static void check_recovery(struct vctx *v, const struct ledger_record *rec)
+{
+	struct ledger_verify_result *r = v->res;
+	char tmp[1024], reason[32], why[300] = "";
+	unsigned long long a, b, e = 0;
+	const char *w;
+	bool clean = v->clean;
+
+	if (rec->payload_len >= sizeof(tmp))
+		return;
+	memcpy(tmp, rec->payload, rec->payload_len);
+	tmp[rec->payload_len] = 0;
+	if (sscanf(tmp, "{\"reason\":\"%31[a-z ]\",\"first_seq\":%llu,\"last_seq\":%llu", reason,
+		   &a, &b) != 3 || a == 0 || b < a)
+		return; /* a torn-tail record, or one from before these existed */
+	if ((w = strstr(tmp, "\"why\":\"")) != NULL)
+		snprintf(why, sizeof(why), "%.*s", (int)strcspn(w + 7, "\""), w + 7);
+	if (!strcmp(reason, "unvouched tail")) {
+		if (b >= rec->seq)
+			b = rec->seq - 1; /* it can only speak of records before it */
+		r->unvouched += b >= a ? b - a + 1 : 0;
+		r->unvouched_ranges++;
+		finding(v, LF_UNVOUCHED, rec->segment, rec->offset, a, rec->time_ns,
+			"records seq %llu..%llu were found after the last seal by the writer that "
+			"started at seq %" PRIu64 ", which did not write them and does not vouch for "
+			"them (%s)",
+			a, b, rec->seq, why[0] ? why : "no reason given");
+	} else if (!strcmp(reason, "truncated") || !strcmp(reason, "rewritten")) {
+		w = strstr(tmp, "\"found_last_seq\":");
+		if (w)
+			sscanf(w, "\"found_last_seq\":%llu", &e);
+		finding(v, LF_TRUNCATED, rec->segment, rec->offset, a, rec->time_ns,
+			"the writer that started at seq %" PRIu64 " found records seq %llu..%llu it "
+			"had made durable %s (the ledger ended at seq %llu): %s",
+			rec->seq, a, b, !strcmp(reason, "rewritten") ? "changed" : "gone", e,
+			why[0] ? why : "no reason given");
+	}
+	v->clean = clean;
+}
+
 static void on_record(struct vctx *v, const struct ledger_record *rec)
 {
 	struct ledger_verify_result *r = v->res;
@@ -558,6 +605,7 @@ static void on_record(struct vctx *v, const struct ledger_record *rec)
 			}
 		} else if (rec->type == LEDGER_REC_RECOVERY) {
 			r->recoveries++;
+			check_recovery(v, rec);
 		}
 		if (v->since_seal++ == 0) {
 			v->since_seal_min_time = rec->time_ns;

@@ -85,7 +85,14 @@ struct ledger {
 	uint64_t file_good; /* bytes of it that hold only whole, synced frames */
 
 	uint64_t durable_seq; /* under mu */
+	uint8_t durable_hash[LEDGER_HASH_LEN]; /* under mu: the hash of durable_seq */
 	int err;	      /* under mu: pending I/O error, 0 when healthy */
+
+	/* The head file (head.c): rewritten before each batch by whoever flushes. */
+	char head_path[4200];
+	int head_fd;
+	bool head_warned;	 /* a failed head write was reported */
+	uint8_t found_head_log[LEDGER_LOG_ID_LEN]; /* open: the head file's log id */
 	int fatal;	      /* under mu: a failed batch could not be kept (see flush) */
 };
 
@@ -93,7 +100,8 @@ struct ledger {
 
 static int posix_open(const char *path, int flags, unsigned mode)
 {
-	int fd = open(path, flags | O_CLOEXEC, (mode_t)mode);
+	/* Never through a symlink someone planted in the ledger directory. */
+	int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
 
 	return fd < 0 ? -errno : fd;
 }
@@ -166,7 +174,7 @@ static int take_lock(struct ledger *l, char *err, size_t errcap)
 
 	if (vg_path(path, sizeof(path), "%s/" LEDGER_LOCK_FILE, l->dir) < 0)
 		return -ENAMETOOLONG;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		int rc = -errno;
 
@@ -478,6 +486,53 @@ static void persist_mac(struct ledger *l)
 			strerror(-rc));
 }
 
+/* The head file's text for a batch ending at written_seq (mu held):
+ * its length, or a negative errno (then nothing is written). */
+static int head_text(struct ledger *l, uint64_t written_seq, const uint8_t written_hash[32],
+		     char *out, size_t cap)
+{
+	struct ledger_head h;
+
+	if (l->head_fd < 0)
+		return -EBADF;
+	memset(&h, 0, sizeof(h));
+	memcpy(h.log_id, l->log_id, LEDGER_LOG_ID_LEN);
+	h.durable_seq = l->durable_seq;
+	memcpy(h.durable_hash, l->durable_hash, LEDGER_HASH_LEN);
+	h.written_seq = written_seq;
+	memcpy(h.written_hash, written_hash, LEDGER_HASH_LEN);
+	return head_seal(&h, &l->mac, out, cap);
+}
+
+/*
+ * Replaces the head file in place with one pwrite (text, len), and/or
+ * fdatasyncs it.  A failure costs only the vouching for these records on
+ * the next start (they are then reported as unvouched): it is logged once,
+ * and the batch goes on.
+ */
+static void head_write(struct ledger *l, const char *text, int len, bool sync)
+{
+	int rc = 0;
+
+	if (l->head_fd < 0 || (!sync && len <= 0))
+		return;
+	if (!sync) {
+		ssize_t w = pwrite(l->head_fd, text, (size_t)len, 0);
+
+		rc = w < 0 ? -errno : w != len ? -EIO : 0;
+	} else if (fdatasync(l->head_fd) < 0) {
+		rc = -errno;
+	}
+	if (rc < 0 && !l->head_warned) {
+		l->head_warned = true;
+		vg_warn("ledger: cannot write the head file '%s' (%s); records written now "
+			"will be reported as unvouched if the writer stops before it can",
+			l->head_path, strerror(-rc));
+	} else if (rc == 0 && sync) {
+		l->head_warned = false;
+	}
+}
+
 /*
  * Takes the pending batch and makes it durable.  Called with mu held; drops
  * it while doing I/O.  Returns 0 or the I/O error (the batch is put back in
@@ -490,12 +545,40 @@ static int flush_locked(struct ledger *l)
 	size_t nbreaks = l->nbreaks, from = 0, i = 0, done_breaks = 0;
 	uint64_t last_seq = l->pending_last_seq, persist_after = l->mac_persist_after;
 	uint64_t durable = l->durable_seq;
-	int rc = 0;
+	uint8_t last_hash[LEDGER_HASH_LEN], durable_hash[LEDGER_HASH_LEN];
+	/* A seal in this batch: the head file is synced with it. */
+	bool has_seal = l->sealed_seq > l->durable_seq;
+	/* The head file before each region (the batch's end, or a break's), and
+	 * once the batch is durable ([nbreaks + 1]). */
+	char (*heads)[LEDGER_HEAD_LEN + 1] = NULL;
+	int *head_lens = NULL, rc = 0;
 
 	if (batch.len == 0 && nbreaks == 0)
 		return 0;
 	if (l->fatal)
 		return l->fatal;
+	memcpy(last_hash, l->head, LEDGER_HASH_LEN); /* the hash of last_seq */
+	memcpy(durable_hash, l->durable_hash, LEDGER_HASH_LEN);
+	heads = vg_malloc((nbreaks + 2) * sizeof(*heads));
+	head_lens = vg_calloc(nbreaks + 2, sizeof(*head_lens));
+	for (i = 0; heads && head_lens && i <= nbreaks; i++)
+		head_lens[i] = i < nbreaks ? head_text(l, breaks[i].seq_before,
+						       breaks[i].hdr.prev_hash, heads[i],
+						       sizeof(heads[i]))
+					   : head_text(l, last_seq, l->head, heads[i],
+						       sizeof(heads[i]));
+	if (heads && head_lens) {
+		uint64_t d = l->durable_seq;
+		uint8_t dh[LEDGER_HASH_LEN];
+
+		memcpy(dh, l->durable_hash, LEDGER_HASH_LEN);
+		l->durable_seq = last_seq; /* as it will be: durable up to last_seq */
+		memcpy(l->durable_hash, l->head, LEDGER_HASH_LEN);
+		head_lens[nbreaks + 1] =
+			head_text(l, last_seq, l->head, heads[nbreaks + 1], sizeof(heads[0]));
+		l->durable_seq = d;
+		memcpy(l->durable_hash, dh, LEDGER_HASH_LEN);
+	}
 	vbuf_init(&l->pending, batch.limit);
 	l->breaks = NULL;
 	l->nbreaks = l->capbreaks = 0;
@@ -504,24 +587,39 @@ static int flush_locked(struct ledger *l)
 	for (i = 0; i <= nbreaks; i++) {
 		size_t to = i < nbreaks ? breaks[i].off : batch.len;
 
+		/* Before the data: a writer killed while it waits for fdatasync
+		 * still vouches for these records on restart (see head.c).  Without
+		 * memory for it they are reported as unvouched after a crash. */
+		if (heads && head_lens)
+			head_write(l, heads[i], head_lens[i], false);
 		rc = write_region(l, batch.data, from, to);
 		if (rc < 0)
 			break;
 		from = to; /* durable: a retry must not write it again */
 		if (i < nbreaks) {
 			durable = breaks[i].seq_before;
+			memcpy(durable_hash, breaks[i].hdr.prev_hash, LEDGER_HASH_LEN);
 			rc = create_segment(l, &breaks[i].hdr);
 			if (rc < 0)
 				break;
 			done_breaks = i + 1;
 		} else {
 			durable = last_seq;
+			memcpy(durable_hash, last_hash, LEDGER_HASH_LEN);
 		}
 	}
+	/* Durable now: say so (a cut back to before last_seq is then visible),
+	 * and make it survive a power loss with every seal. */
+	if (rc == 0 && heads && head_lens)
+		head_write(l, heads[nbreaks + 1], head_lens[nbreaks + 1], false);
+	if (rc == 0 && has_seal)
+		head_write(l, NULL, 0, true);
 
 	pthread_mutex_lock(&l->mu);
-	if (durable > l->durable_seq)
+	if (durable > l->durable_seq) {
 		l->durable_seq = durable;
+		memcpy(l->durable_hash, durable_hash, LEDGER_HASH_LEN);
+	}
 	if (rc < 0) {
 		/* Put the unwritten part back in front of newer appends. */
 		struct vbuf merged;
@@ -574,6 +672,8 @@ static int flush_locked(struct ledger *l)
 	pthread_cond_broadcast(&l->cv_done);
 	vbuf_release(&batch);
 	vg_free(breaks);
+	vg_free(heads);
+	vg_free(head_lens);
 	if (rc == 0 && persist_after && l->durable_seq >= persist_after &&
 	    l->mac_persist_after == persist_after) {
 		l->mac_persist_after = 0;
@@ -807,6 +907,76 @@ out:
 	return rc;
 }
 
+/* Opens (creating) the head file; the directory lock is held. */
+static int open_head(struct ledger *l, const char *given, char *err, size_t errcap)
+{
+	int rc = given ? vg_path(l->head_path, sizeof(l->head_path), "%s", given)
+		       : ledger_head_path(l->dir, l->head_path, sizeof(l->head_path));
+
+	if (rc < 0) {
+		snprintf(err, errcap, "no head file path for ledger '%s'", l->dir);
+		return rc;
+	}
+	l->head_fd = open(l->head_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (l->head_fd < 0) {
+		rc = -errno;
+		snprintf(err, errcap, "cannot open the ledger head file '%s': %s", l->head_path,
+			 strerror(errno));
+		return rc;
+	}
+	return 0;
+}
+
+/*
+ * Start-up: compares the chain with the head file and the seals (see
+ * trust_assess), before anything is appended.  The head file's epoch may be
+ * ahead of the key file's (the key is rewritten after the records that
+ * moved it are durable), but not ahead of the clock: epochs are hashed one
+ * by one.
+ */
+static int check_head(struct ledger *l, struct ledger_open_info *info)
+{
+	struct ledger_head h;
+	struct trust_in in = { .dir = l->dir, .pub = &l->signer.pub, .head = &h };
+	uint64_t clock_epoch = ledger_mackey_epoch_of(&l->mac, wall_now(l));
+
+	memcpy(in.log_id, l->log_id, LEDGER_LOG_ID_LEN);
+	in.last_seq = l->next_seq - 1;
+	memcpy(in.last_hash, l->head, LEDGER_HASH_LEN);
+	in.created = info->created;
+	in.head_rc = head_read_fd(l->head_fd, &h);
+	if (in.head_rc == 0)
+		in.head_mac_ok = h.epoch <= clock_epoch + 1 && head_check_mac(&h, &l->mac) == 0;
+	memcpy(l->found_head_log, h.log_id, LEDGER_LOG_ID_LEN);
+	return trust_assess(&in, info);
+}
+
+/* Appends the recovery records for what check_head found (mu held). */
+static int record_trust(struct ledger *l, const struct ledger_open_info *info)
+{
+	char json[1024];
+	int n, rc = 0;
+
+	if (info->truncated) {
+		n = trust_recovery_json(info, l->found_head_log, false, json, sizeof(json));
+		rc = n < 0 ? n
+			   : append_frame_locked(l, LEDGER_REC_RECOVERY, next_time(l), json,
+						 (size_t)n);
+		vg_warn("ledger '%s': %s (seq %" PRIu64 "..%" PRIu64 " missing); recorded",
+			l->dir, info->why, info->missing_first, info->missing_last);
+	}
+	if (rc == 0 && info->unvouched_first) {
+		n = trust_recovery_json(info, l->found_head_log, true, json, sizeof(json));
+		rc = n < 0 ? n
+			   : append_frame_locked(l, LEDGER_REC_RECOVERY, next_time(l), json,
+						 (size_t)n);
+		vg_warn("ledger '%s': records seq %" PRIu64 "..%" PRIu64 " were found after the "
+			"last seal and are not vouched for (%s); recorded as unvouched",
+			l->dir, info->unvouched_first, info->unvouched_last, info->why);
+	}
+	return rc;
+}
+
 static void apply_defaults(struct ledger_options *o)
 {
 	if (!o->segment_bytes)
@@ -829,6 +999,8 @@ static void ledger_free(struct ledger *l)
 {
 	if (l->fd >= 0)
 		l->io->close(l->fd);
+	if (l->head_fd >= 0)
+		close(l->head_fd);
 	if (l->lock_fd >= 0)
 		close(l->lock_fd); /* releases the flock */
 	ledger_signer_release(&l->signer);
@@ -866,7 +1038,7 @@ int ledger_open(const struct ledger_options *opts, struct ledger **out,
 	l->o = *opts;
 	apply_defaults(&l->o);
 	l->io = opts->io ? opts->io : &posix_io;
-	l->fd = l->lock_fd = -1;
+	l->fd = l->lock_fd = l->head_fd = -1;
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -896,8 +1068,15 @@ int ledger_open(const struct ledger_options *opts, struct ledger **out,
 	if (spec_is_file(opts->mac_key, &mac_file) &&
 	    vg_path(l->mac_path, sizeof(l->mac_path), "%s", mac_file) < 0)
 		l->mac_path[0] = 0;
+	if ((rc = open_head(l, opts->head_file, err, errcap)) < 0)
+		goto fail;
 	if ((rc = load_tail(l, info, &seal_epoch, &first_unsealed_time, err, errcap)) < 0)
 		goto fail;
+	if ((rc = check_head(l, info)) < 0) {
+		snprintf(err, errcap, "cannot check ledger '%s' against its head file: %s", l->dir,
+			 strerror(-rc));
+		goto fail;
+	}
 
 	/* Bring the key to the epoch the ledger has reached (a crash may have
 	 * come between a durable rotation and the key file being rewritten). */
@@ -927,6 +1106,7 @@ int ledger_open(const struct ledger_options *opts, struct ledger **out,
 
 	pthread_mutex_lock(&l->mu);
 	l->durable_seq = l->next_seq - 1;
+	memcpy(l->durable_hash, l->head, LEDGER_HASH_LEN);
 	l->sealed_seq = l->unsealed ? 0 : l->next_seq - 1;
 	l->last_append_mono = vg_mono_ns();
 	l->first_unsealed_mono = l->last_append_mono;
@@ -943,6 +1123,8 @@ int ledger_open(const struct ledger_options *opts, struct ledger **out,
 
 		rc = append_frame_locked(l, LEDGER_REC_RECOVERY, next_time(l), json, (size_t)n);
 	}
+	if (rc == 0)
+		rc = record_trust(l, info);
 	if (rc == 0 && l->unsealed > 0) {
 		info->sealed_tail = true;
 		rc = seal_locked(l, LEDGER_REC_CHECKPOINT);

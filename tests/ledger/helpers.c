@@ -169,7 +169,8 @@ void tdir_remove(const char *dir)
 
 	if (!dir[0])
 		return;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	/* With the ledger goes its head file (<dir>.head), as in real use. */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s.head'", dir, dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
 }
@@ -202,6 +203,19 @@ int tdir_copy(const char *src, const char *dst)
 		vg_free(data);
 	}
 	closedir(d);
+	/* A ledger's head file lives next to it (<dir>.head) and goes with it. */
+	if (rc == 0) {
+		char from[4400], to[4400];
+		char *data = NULL;
+		size_t len;
+
+		ledger_head_path(src, from, sizeof(from));
+		ledger_head_path(dst, to, sizeof(to));
+		unlink(to);
+		if (vg_read_file(from, 4096, &data, &len) == 0)
+			rc = tfile_write(to, data, len, 0600);
+		vg_free(data);
+	}
 	return rc;
 }
 

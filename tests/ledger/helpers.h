@@ -51,9 +51,11 @@ int tledger_append_events(struct ledger *l, int first, int n, size_t pad, uint64
 
 /* Writes a whole file (created or truncated) with mode. */
 int tfile_write(const char *path, const void *data, size_t len, unsigned mode);
-/* Removes dir and everything under it (it may be missing). */
+/* Removes dir and everything under it, and its head file <dir>.head (they
+ * may be missing). */
 void tdir_remove(const char *dir);
-/* Replaces dst with a copy of the regular files of src (one level). */
+/* Replaces dst with a copy of the regular files of src (one level), and
+ * <dst>.head with a copy of <src>.head (removed when src has none). */
 int tdir_copy(const char *src, const char *dst);
 /* Path of segment segno in dir (static buffer per call site is not needed:
  * writes into out, which must hold 4200 bytes). */

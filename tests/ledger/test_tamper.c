@@ -721,7 +721,13 @@ static void test_resign(void)
 
 /* ---- e. roll-back -------------------------------------------------------------------- */
 
-static void rollback(int new_events, enum ledger_finding_kind expect)
+/*
+ * Back to an earlier checkpoint, then the real writer reopens it.  With the
+ * head file in place (what vigild keeps next to the ledger) the writer sees
+ * the cut and records it, so verify reports it with no trusted checkpoint;
+ * an intruder who also removes the head file is back at the honest limit.
+ */
+static void rollback(int new_events, enum ledger_finding_kind expect, bool drop_head)
 {
 	struct ledger_verify_result r;
 	struct ledger_options o;
@@ -753,6 +759,12 @@ static void rollback(int new_events, enum ledger_finding_kind expect)
 		timage_free(&im);
 	}
 	TAP_OK(rc == 0, "rolled back to the checkpoint at seq %" PRIu64, cut_seq);
+	if (drop_head) {
+		char head[4300];
+
+		ledger_head_path(work, head, sizeof(head));
+		TAP_OK(unlink(head) == 0, "and removed the head file");
+	}
 
 	tledger_options(&A, &o);
 	o.dir = work;
@@ -767,8 +779,20 @@ static void rollback(int new_events, enum ledger_finding_kind expect)
 	TAP_OK(rc == 0, "%d different events appended", new_events);
 
 	rc = vwork(true, NULL, &r);
-	TAP_OK(rc == 0 && r.verdict == LEDGER_OK,
-	       "honest limit: without a trusted checkpoint the rewritten ledger verifies OK");
+	if (drop_head) {
+		TAP_OK(rc == 0 && r.verdict == LEDGER_OK,
+		       "honest limit: without the head file and a trusted checkpoint the "
+		       "rewritten ledger verifies OK");
+	} else {
+		const struct ledger_finding *f = tledger_find(&r, LF_TRUNCATED);
+
+		TAP_OK(rc == 0 && r.verdict == LEDGER_TAMPERED && f && f->seq == cut_seq + 1,
+		       "the writer recorded the cut (seq %" PRIu64 " on): TRUNCATED with no "
+		       "trusted checkpoint",
+		       cut_seq + 1);
+		if (!f)
+			tledger_dump(&r);
+	}
 	ledger_verify_result_release(&r);
 	rc = vwork(true, trusted, &r);
 	TAP_OK(rc == 0 && r.verdict == LEDGER_TAMPERED && tledger_has(&r, expect),
@@ -782,8 +806,10 @@ static void rollback(int new_events, enum ledger_finding_kind expect)
 
 static void test_rollback(void)
 {
-	rollback(3, LF_TRUNCATED);
-	rollback(NEVENTS, LF_REWRITTEN);
+	rollback(3, LF_TRUNCATED, false);
+	rollback(NEVENTS, LF_REWRITTEN, false);
+	rollback(3, LF_TRUNCATED, true);
+	rollback(NEVENTS, LF_REWRITTEN, true);
 }
 
 /* ---- f. MAC forward security ----------------------------------------------------------- */
