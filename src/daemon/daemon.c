@@ -335,6 +335,8 @@ static int open_all(struct vd *d, char *err, size_t errcap)
 		snprintf(err, errcap, "cannot set up alerts: %s", strerror(-rc));
 		return rc;
 	}
+	if ((rc = vd_ledger_check(d, &info, err, errcap)) < 0)
+		return rc;
 	/* Open alerts continue on the same ids: take them from the index as it
 	 * is before hooks are taken (again once it caught up with the ledger,
 	 * for alerts recorded after its last commit). */

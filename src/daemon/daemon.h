@@ -229,6 +229,12 @@ int vd_decision_spooled(struct vd *d, json_t *ev, const struct wire_envelope *en
 void vd_decision_ledger_failing(struct vd *d, json_t *ev, int err, struct vd_verdict *v);
 
 /* alerts.c */
+/* Start-up (ledgercheck.c): raises alerts for what ledger_open found gone or
+ * unvouched, and moves aside an index that holds seqs the ledger no longer
+ * has (a new one is built from the ledger).  Alerts must be set up. */
+int vd_ledger_check(struct vd *d, const struct ledger_open_info *info, char *err,
+		    size_t errcap);
+
 int vd_alerts_init(struct vd *d);
 void vd_alerts_free(struct vd *d);
 /* Counts a rule hit on its (rule, session) alert, opening it if needed;
