@@ -302,6 +302,11 @@ static int open_ledger(struct import *im, const struct import_opts *o)
 		cli_error("no signing key at '%s'; run 'vigil keys init' first", sbuf + 5);
 		return CLI_ERROR;
 	}
+	/* A writer: the state directory must be the user's alone (statedir.c). */
+	if (vg_state_dir_check(im->c->state_dir, err, sizeof(err)) < 0) {
+		cli_error("refusing the state directory: %s", err);
+		return CLI_ERROR;
+	}
 	rc = ledger_open(&lo, &im->l, &info, err, sizeof(err));
 	if (rc < 0) {
 		cli_error("%s", err);

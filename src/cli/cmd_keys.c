@@ -57,7 +57,7 @@ int cli_keys_init(struct cli *c, uint64_t epoch_s, bool force, const char *vko)
 	bool json = c->json;
 
 	struct ledger_keys_created kc;
-	char dir[4200], err[512], vk[256];
+	char dir[4200], err[2048], vk[256];
 	int rc, n;
 
 	if (cli_state_path(c, dir, sizeof(dir), "keys") < 0) {
@@ -66,6 +66,11 @@ int cli_keys_init(struct cli *c, uint64_t epoch_s, bool force, const char *vko)
 	}
 	if (base_mkdir_p(c->state_dir, 0700, NULL) < 0) {
 		cli_error("cannot create state directory '%s': %s", c->state_dir, strerror(errno));
+		return CLI_ERROR;
+	}
+	/* Keys written where another user can rename keys/ are not secret. */
+	if (vg_state_dir_check(c->state_dir, err, sizeof(err)) < 0) {
+		cli_error("refusing the state directory: %s", err);
 		return CLI_ERROR;
 	}
 	if (force) {

@@ -134,6 +134,17 @@ int vg_random(void *buf, size_t n);
 int vg_path(char *out, size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /*
+ * Checks that the state directory dir, and what vigil opens in it, belong to
+ * the effective user and that no one else can change them (statedir.c has
+ * the rules).  0, or -EPERM (or -errno) with a message in err that names the
+ * path and the fix.  For writers: vigild, vigil import, vigil keys init.
+ */
+int vg_state_dir_check(const char *dir, char *err, size_t errcap);
+/* Removes the unix socket at path if there is one of ours: 0 (also when
+ * nothing is there), -EEXIST when path is not a socket, -EPERM when another
+ * user owns it, or -errno.  Never removes anything else. */
+int vg_unlink_socket(const char *path);
+/*
  * Reads a whole file of at most max bytes into a new NUL-terminated buffer
  * (*out, caller frees with vg_free).  -EFBIG when the file is larger.
  */

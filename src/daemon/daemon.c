@@ -200,7 +200,18 @@ static int bind_socket(struct vd *d, char *err, size_t errcap)
 		return -EADDRINUSE;
 	}
 	close(fd);
-	unlink(d->cfg.socket_path);
+	/* Only a stale socket of ours goes: never a file that happens to be
+	 * there (VIGIL_SOCKET naming a regular file would delete it). */
+	rc = vg_unlink_socket(d->cfg.socket_path);
+	if (rc < 0) {
+		snprintf(err, errcap,
+			 "'%s' exists and is %s; refusing to remove it. Fix: set --socket or "
+			 "VIGIL_SOCKET to another path, or remove it yourself",
+			 d->cfg.socket_path,
+			 rc == -EEXIST ? "not a socket" : rc == -EPERM ? "another user's socket"
+								: strerror(-rc));
+		return rc;
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		snprintf(err, errcap, "socket: %s", strerror(errno));
@@ -469,7 +480,7 @@ int vd_run(const struct vd_config *cfg)
 out:
 	close_all(d);
 	if (d->socket_bound)
-		unlink(cfg->socket_path);
+		vg_unlink_socket(cfg->socket_path);
 	vg_free(d);
 	return rc;
 }

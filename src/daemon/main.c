@@ -179,7 +179,7 @@ static int lock_pid_file(const char *state, int *fd_out, long *other)
 
 	if (vg_path(path, sizeof(path), "%s/vigild.pid", state) < 0)
 		return -ENAMETOOLONG;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -245,7 +245,7 @@ static int detach(const char *state, int *ready_fd)
 		_exit(0);
 	if (vg_path(logpath, sizeof(logpath), "%s/vigild.log", state) < 0)
 		_exit(3);
-	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 	n = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (logfd < 0 || n < 0)
 		_exit(3);
@@ -312,6 +312,16 @@ static int start(struct vd_config *cfg, const char *state_opt, const char *sock_
 	if ((rc = base_mkdir_p(cfg->state_dir, 0700, NULL)) < 0) {
 		fprintf(stderr, "vigild: cannot create '%s': %s\n", cfg->state_dir, strerror(-rc));
 		return 3;
+	}
+	/* Before anything in it is opened: a directory another user can change
+	 * is not ours to write in (planted symlinks, swapped ledger or keys). */
+	{
+		char err[8192];
+
+		if (vg_state_dir_check(cfg->state_dir, err, sizeof(err)) < 0) {
+			fprintf(stderr, "vigild: refusing the state directory: %s\n", err);
+			return 3;
+		}
 	}
 	rc = lock_pid_file(cfg->state_dir, &cfg->pid_fd, &other);
 	if (rc == 1) {
