@@ -259,6 +259,12 @@ static const struct ckey daemon_keys[] = {
 	  .max = 7 * 86400,
 	  .has_def = true,
 	  .def = CONFIG_DEF_ABANDON_S },
+	{ .name = "client_timeout",
+	  .type = K_DURATION,
+	  .min = 1,
+	  .max = 3600,
+	  .has_def = true,
+	  .def = CONFIG_DEF_CLIENT_TIMEOUT_S },
 	{ .name = "state_dir", .type = K_PATH },
 	{ 0 },
 };
@@ -1230,6 +1236,15 @@ uint64_t config_daemon_abandon_ns(const json_t *conf)
 {
 	const json_t *v = get2(conf, "daemon", "abandon_after");
 	uint64_t s = json_is_integer(v) ? (uint64_t)json_integer_value(v) : CONFIG_DEF_ABANDON_S;
+
+	return s * 1000000000ull;
+}
+
+uint64_t config_daemon_client_timeout_ns(const json_t *conf)
+{
+	const json_t *v = get2(conf, "daemon", "client_timeout");
+	uint64_t s = json_is_integer(v) ? (uint64_t)json_integer_value(v)
+					 : CONFIG_DEF_CLIENT_TIMEOUT_S;
 
 	return s * 1000000000ull;
 }

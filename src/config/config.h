@@ -45,6 +45,7 @@
 #define CONFIG_DEF_TIMEOUT_MS	     2000
 #define CONFIG_DEF_MAX_STRING	     2000
 #define CONFIG_DEF_ABANDON_S	     600
+#define CONFIG_DEF_CLIENT_TIMEOUT_S 10
 #define CONFIG_DEF_ALERT_WINDOW_S    300
 
 /** One problem, located in the config file (line/col 0 when unknown). */
@@ -124,6 +125,7 @@ const json_t *config_alerts(const json_t *conf);	 /* the alerts object, NULL whe
 unsigned config_daemon_workers(const json_t *conf);	 /* 0: one per CPU */
 size_t config_daemon_max_string(const json_t *conf);	 /* bytes */
 uint64_t config_daemon_abandon_ns(const json_t *conf);	 /* ns */
+uint64_t config_daemon_client_timeout_ns(const json_t *conf); /* ns */
 const char *config_daemon_state_dir(const json_t *conf); /* NULL when not set */
 
 /* ---- what is built from the config (config_rules.c) ------------------------------- */

@@ -6,12 +6,29 @@
  * ready and its event is durable (seq 0: nothing was appended, send now).
  * A connection closed by its peer while workers still hold its jobs stays
  * allocated ("gone") until the last job comes back.
+ *
+ * Any process of the daemon's user can connect, so a client is not trusted
+ * to behave (docs/daemon.md, "Limits"):
+ *  - a connection that owes nothing and sends nothing, or stops in the middle
+ *    of a frame, or does not read its replies, is closed after the client
+ *    timeout (daemon.client_timeout);
+ *  - one process holds at most VD_MAX_CONNS_PER_PEER connections;
+ *  - at the connection cap, a new connection evicts the connection that has
+ *    been idle longest (one that owes no reply), so hooks and `vigil status`
+ *    are still served while idle connections fill the cap;
+ *  - the bytes held in input buffers (frames not complete yet) are bounded
+ *    by VD_HELD_BUDGET for all connections together: past it, the
+ *    connections whose unfinished frames are oldest are closed;
+ *  - a connection is not read while more than VD_CONN_MAX_OUT bytes of
+ *    replies wait for it to read them.
  */
 #include "conn.h"
 
 #include "ack.h"
 #include "control.h"
 #include "worker.h"
+
+#include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,10 +37,14 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define VD_MAX_ACKS_PER_CONN 4096 /* a pipelining sender stops being read past this */
+#define VD_CONN_MAX_OUT (1u << 20) /* ...and past this many unread reply bytes */
+#define VD_FD_RESERVE 128	   /* descriptors kept for the ledger, index, spool, logs */
+#define VD_PEERS (2 * VD_MAX_CONNS) /* slots of the per-process count (open addressing) */
 
 /* One reply a connection owes, in request order. */
 struct vd_reply {
@@ -47,6 +68,15 @@ struct vd_conn {
 	bool closing;	       /* close once the replies are written */
 	bool shutdown;	       /* stop the daemon once the reply is written */
 	bool gone;	       /* socket closed; freed when inflight drops to 0 */
+	uint64_t last_ns;      /* last progress: accepted, bytes read or written */
+	uint64_t held_since_ns; /* when the frame at the head of its input began */
+	size_t held;	       /* bytes in its input buffer, as counted in cs->held */
+};
+
+/* Connections per process (SO_PEERCRED pid). */
+struct vd_peer_slot {
+	int64_t pid; /* 0: free */
+	uint32_t n;
 };
 
 struct vd_conns {
@@ -55,6 +85,11 @@ struct vd_conns {
 	struct evconnlistener *listener;
 	struct vd_conn *list;
 	uint64_t next_id;
+	size_t nconns, max_conns; /* open connections; the cap (VD_MAX_CONNS or fewer) */
+	uint64_t timeout_ns;	  /* daemon.client_timeout */
+	size_t held;		  /* bytes in all input buffers */
+	uint64_t timed_out, evicted, peer_limited, over_budget, refused_full;
+	struct vd_peer_slot peers[VD_PEERS];
 };
 
 /* ---- replies ------------------------------------------------------------------ */
@@ -113,7 +148,8 @@ static void reply_write(struct vd_conn *c, const struct vd_reply *r, unsigned st
 static bool conn_readable(const struct vd_conn *c)
 {
 	return c->nreplies < VD_MAX_ACKS_PER_CONN &&
-	       c->inflight_bytes < VD_CONN_MAX_INFLIGHT_BYTES && !c->closing;
+	       c->inflight_bytes < VD_CONN_MAX_INFLIGHT_BYTES && !c->closing &&
+	       evbuffer_get_length(bufferevent_get_output(c->bev)) < VD_CONN_MAX_OUT;
 }
 
 /* Sends every reply at the head of the queue whose event is durable; with
@@ -139,6 +175,76 @@ static void conn_flush(struct vd_conn *c, uint64_t durable, bool failed)
 		bufferevent_enable(c->bev, EV_READ);
 }
 
+/* ---- limits ------------------------------------------------------------------- */
+
+static struct vd_peer_slot *peer_slot(struct vd_conns *cs, int64_t pid)
+{
+	size_t i = (size_t)((uint64_t)pid * 0x9E3779B97F4A7C15ull >> 40) % VD_PEERS;
+
+	while (cs->peers[i].pid && cs->peers[i].pid != pid)
+		i = (i + 1) % VD_PEERS;
+	return &cs->peers[i];
+}
+
+/* Counts a connection of pid; false when pid holds its maximum already. */
+static bool peer_add(struct vd_conns *cs, int64_t pid)
+{
+	struct vd_peer_slot *p;
+
+	if (pid <= 0)
+		return true; /* unknown: nothing to count it against */
+	p = peer_slot(cs, pid);
+	if (p->n >= VD_MAX_CONNS_PER_PEER)
+		return false;
+	p->pid = pid;
+	p->n++;
+	return true;
+}
+
+static void peer_del(struct vd_conns *cs, int64_t pid)
+{
+	struct vd_peer_slot *p;
+	size_t i, j;
+
+	if (pid <= 0)
+		return;
+	p = peer_slot(cs, pid);
+	if (!p->pid || --p->n)
+		return;
+	/* Deletion by backward shift keeps every probe sequence unbroken. */
+	i = (size_t)(p - cs->peers);
+	for (j = (i + 1) % VD_PEERS; cs->peers[j].pid; j = (j + 1) % VD_PEERS) {
+		size_t home = (size_t)((uint64_t)cs->peers[j].pid * 0x9E3779B97F4A7C15ull >> 40) %
+			      VD_PEERS;
+
+		/* Moves j into the hole unless its home lies in (i, j]. */
+		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+			cs->peers[i] = cs->peers[j];
+			i = j;
+		}
+	}
+	cs->peers[i].pid = 0;
+	cs->peers[i].n = 0;
+}
+
+/* Recounts the bytes c holds in its input buffer; new_frame: what is left
+ * began after a frame that was just taken. */
+static void held_update(struct vd_conn *c, uint64_t now, bool new_frame)
+{
+	size_t n = c->bev ? evbuffer_get_length(bufferevent_get_input(c->bev)) : 0;
+
+	if (n && (!c->held || new_frame))
+		c->held_since_ns = now;
+	c->cs->held = c->cs->held - c->held + n;
+	c->held = n;
+}
+
+/* Owes nothing and has nothing in progress: may be closed for room. */
+static bool conn_idle(const struct vd_conn *c)
+{
+	return !c->gone && !c->closing && !c->head && !c->inflight;
+}
+
 /* ---- connections -------------------------------------------------------------- */
 
 static void conn_release(struct vd_conn *c)
@@ -161,6 +267,10 @@ static void conn_free(struct vd_conn *c)
 	if (c->gone)
 		return;
 	c->gone = true;
+	cs->held -= c->held;
+	c->held = 0;
+	cs->nconns--;
+	peer_del(cs, c->peer.pid);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -188,6 +298,30 @@ static void refuse(struct vd_conn *c, const char *why)
 	 * and the hook does not print a refused reply's bytes. */
 	reply_push(c, WIRE_REFUSED, msg, msg ? n : 0);
 	c->closing = true;
+}
+
+/* Closes the connections whose input has waited longest until the bytes
+ * held by all of them are within VD_HELD_BUDGET; true when that closed c. */
+static bool enforce_budget(struct vd_conns *cs, struct vd_conn *c)
+{
+	bool closed_c = false;
+
+	while (cs->held > VD_HELD_BUDGET) {
+		struct vd_conn *victim = NULL;
+
+		for (struct vd_conn *x = cs->list; x; x = x->next)
+			if (x->held && (!victim || x->held_since_ns < victim->held_since_ns))
+				victim = x;
+		if (!victim)
+			break;
+		vg_warn("closed a connection of pid %lld: %zu bytes of unfinished frames "
+			"while all connections held %zu (limit %u)",
+			(long long)victim->peer.pid, victim->held, cs->held, VD_HELD_BUDGET);
+		cs->over_budget++;
+		closed_c = closed_c || victim == c;
+		conn_free(victim);
+	}
+	return closed_c;
 }
 
 /* An event for this connection's worker; the reply waits in order until
@@ -267,7 +401,10 @@ static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct vd_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
+	uint64_t now = vg_mono_ns();
+	bool took = false;
 
+	c->last_ns = now;
 	while (conn_readable(c)) {
 		uint8_t hdr[WIRE_HDR_LEN];
 		unsigned kind, flags;
@@ -300,7 +437,12 @@ static void on_read(struct bufferevent *bev, void *arg)
 		}
 		take_frame(c, kind, flags, frame, elen, plen);
 		evbuffer_drain(in, total);
+		took = true;
 	}
+	/* What is left is an unfinished frame (or frames not taken yet). */
+	held_update(c, now, took);
+	if (enforce_budget(c->cs, c))
+		return;
 	if (!conn_readable(c))
 		bufferevent_disable(bev, EV_READ);
 	conn_flush(c, vd_ack_peek(c->cs->d->ack), false);
@@ -313,11 +455,16 @@ static void on_write(struct bufferevent *bev, void *arg)
 	struct vd *d = c->cs->d;
 	bool shutdown = c->shutdown;
 
+	c->last_ns = vg_mono_ns();
 	if (c->closing && !c->head && !evbuffer_get_length(bufferevent_get_output(bev))) {
 		conn_free(c);
 		if (shutdown)
 			vd_stop(d, "a client asked to shut down");
+		return;
 	}
+	/* Replies were read: a connection paused for them is read again. */
+	if (conn_readable(c))
+		bufferevent_enable(bev, EV_READ);
 }
 
 static void on_conn_event(struct bufferevent *bev, short what, void *arg)
@@ -340,6 +487,25 @@ static void on_conn_event(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+/* At the cap: closes the connection idle longest; false when every one is
+ * busy (owes a reply or has a frame at a worker). */
+static bool evict_idle(struct vd_conns *cs)
+{
+	struct vd_conn *victim = NULL;
+
+	for (struct vd_conn *x = cs->list; x; x = x->next)
+		if (conn_idle(x) && (!victim || x->last_ns < victim->last_ns))
+			victim = x;
+	if (!victim)
+		return false;
+	if (cs->evicted++ % 1000 == 0)
+		vg_warn("%zu connections (the limit): closing the one idle longest, of pid %lld "
+			"(logged once per 1000)",
+			cs->nconns, (long long)victim->peer.pid);
+	conn_free(victim);
+	return true;
+}
+
 static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
 		      int salen, void *arg)
 {
@@ -350,8 +516,9 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
 	socklen_t clen = sizeof(cred);
 
 	(void)lis, (void)sa, (void)salen;
-	if (d->stopping || d->st.conns_now >= VD_MAX_CONNS) {
-		/* The hook spools; nothing is lost. */
+	/* Whatever is refused here, the hook spools: nothing is lost. */
+	if (d->stopping || (cs->nconns >= cs->max_conns && !evict_idle(cs))) {
+		cs->refused_full++;
 		close(fd);
 		return;
 	}
@@ -368,12 +535,22 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
 		c->peer.uid = cred.uid;
 		c->peer.gid = cred.gid;
 	}
-	c->bev = bufferevent_socket_new(cs->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->bev) {
+	if (!peer_add(cs, c->peer.pid)) {
+		if (cs->peer_limited++ % 1000 == 0)
+			vg_warn("refused a connection: pid %lld holds %d already",
+				(long long)c->peer.pid, VD_MAX_CONNS_PER_PEER);
 		close(fd);
 		vg_free(c);
 		return;
 	}
+	c->bev = bufferevent_socket_new(cs->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->bev) {
+		peer_del(cs, c->peer.pid);
+		close(fd);
+		vg_free(c);
+		return;
+	}
+	c->last_ns = vg_mono_ns();
 	/* Never buffer more than one largest frame plus a header per read. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 				 WIRE_HDR_LEN + WIRE_MAX_ENVELOPE + WIRE_MAX_PAYLOAD + WIRE_HDR_LEN);
@@ -383,6 +560,7 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
 	if (cs->list)
 		cs->list->prev = c;
 	cs->list = c;
+	cs->nconns++;
 	d->st.conns_now++;
 	d->st.conns_total++;
 }
@@ -421,6 +599,67 @@ void vd_conns_done(struct vd_conns *cs, struct vd_job *j, uint64_t durable)
 	}
 }
 
+void vd_conns_tick(struct vd_conns *cs, uint64_t now)
+{
+	struct vd_conn *c = cs->list, *next;
+
+	for (; c; c = next) {
+		const char *why = NULL;
+
+		next = c->next;
+		/* A frame must arrive whole within the timeout (a client sending
+		 * a byte now and then does not keep one open)... */
+		if (c->held && conn_readable(c) && now - c->held_since_ns >= cs->timeout_ns)
+			why = "did not finish a frame";
+		/* ...replies must be read... */
+		else if (evbuffer_get_length(bufferevent_get_output(c->bev)) &&
+			 now - c->last_ns >= cs->timeout_ns)
+			why = "did not read its replies";
+		/* ...and a connection that owes nothing must send something. */
+		else if (conn_idle(c) && !c->held && now - c->last_ns >= cs->timeout_ns)
+			why = "sent nothing";
+		if (!why)
+			continue; /* waits for its replies: not its fault */
+		if (cs->timed_out++ % 1000 == 0)
+			vg_info("closed a connection of pid %lld: it %s in %llu s (logged once per "
+				"1000)",
+				(long long)c->peer.pid, why,
+				(unsigned long long)(cs->timeout_ns / 1000000000ull));
+		conn_free(c);
+	}
+}
+
+json_t *vd_conns_status(const struct vd_conns *cs)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "open", (json_int_t)cs->nconns,
+			 "limit", (json_int_t)cs->max_conns, "held_bytes", (json_int_t)cs->held,
+			 "timed_out", (json_int_t)cs->timed_out, "evicted", (json_int_t)cs->evicted,
+			 "peer_limited", (json_int_t)cs->peer_limited, "over_budget",
+			 (json_int_t)cs->over_budget, "refused_full", (json_int_t)cs->refused_full);
+}
+
+/* The cap on connections: VD_MAX_CONNS, fewer when the descriptor limit
+ * (raised to its hard limit if need be) leaves no room for them. */
+static size_t conn_cap(void)
+{
+	struct rlimit rl;
+	rlim_t want = VD_MAX_CONNS + VD_FD_RESERVE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return VD_MAX_CONNS;
+	if (rl.rlim_cur < want && rl.rlim_cur != RLIM_INFINITY) {
+		rlim_t old = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			rl.rlim_cur = old;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+		return VD_MAX_CONNS;
+	return rl.rlim_cur > 2 * VD_FD_RESERVE ? (size_t)(rl.rlim_cur - VD_FD_RESERVE)
+					       : (size_t)rl.rlim_cur / 2;
+}
+
 void vd_conns_durable(struct vd_conns *cs, uint64_t durable, bool failed)
 {
 	for (struct vd_conn *c = cs->list; c; c = c->next)
@@ -438,6 +677,11 @@ int vd_conns_new(struct vd *d, struct event_base *base, int fd, struct vd_conns 
 	}
 	cs->d = d;
 	cs->base = base;
+	cs->timeout_ns = config_daemon_client_timeout_ns(d->cfg.conf);
+	cs->max_conns = conn_cap();
+	if (cs->max_conns < VD_MAX_CONNS)
+		vg_warn("at most %zu connections: the descriptor limit allows no more",
+			cs->max_conns);
 	cs->listener = evconnlistener_new(base, on_accept, cs, LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (!cs->listener) {
 		close(fd);

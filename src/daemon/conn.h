@@ -14,8 +14,12 @@
 
 #include "daemon.h"
 
+#include <jansson.h>
+
 #define VD_MAX_CONNS 4096			/* concurrent connections */
+#define VD_MAX_CONNS_PER_PEER 256		/* ...of one process (SO_PEERCRED pid) */
 #define VD_CONN_MAX_INFLIGHT_BYTES (64u << 20) /* a connection is not read past this */
+#define VD_HELD_BUDGET (64u << 20)		/* unfinished frames, all connections */
 
 struct event_base;
 struct vd_conns;
@@ -29,6 +33,11 @@ void vd_conns_stop(struct vd_conns *cs);
 /* Sends the replies now due: events up to durable are durable; with failed
  * set, the ones that are not get WIRE_FAILED (the hook spools). */
 void vd_conns_durable(struct vd_conns *cs, uint64_t durable, bool failed);
+/* Closes the connections past the client timeout (sent nothing, stopped in
+ * a frame, or do not read their replies); from the 1 s timer. */
+void vd_conns_tick(struct vd_conns *cs, uint64_t now);
+/* The "connections" object of `vigil status`. */
+json_t *vd_conns_status(const struct vd_conns *cs);
 /* Takes the jobs the workers finished (a list through next, freed here)
  * and sends what is due. */
 void vd_conns_done(struct vd_conns *cs, struct vd_job *list, uint64_t durable);

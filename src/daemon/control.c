@@ -3,6 +3,7 @@
  */
 #include "control.h"
 
+#include "conn.h"
 #include "indexer.h"
 #include "vigil_config.h"
 
@@ -41,6 +42,7 @@ char *vd_control_status(struct vd *d, size_t *len)
 		      "connections_total", (json_int_t)d->st.conns_total);
 	if (!j)
 		return NULL;
+	json_object_set_new(j, "clients", vd_conns_status(d->conns));
 	json_object_set_new(j, "rules", vd_rules_status(d));
 	json_object_set_new(j, "alerts", vd_alerts_status(d));
 	return vd_json_take(j, JSON_COMPACT | JSON_PRESERVE_ORDER, len);

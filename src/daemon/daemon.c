@@ -93,6 +93,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		vd_expire(d);
 	}
 	vd_alerts_tick(d);
+	vd_conns_tick(d->conns, now);
 }
 
 static void on_synced(void *arg)

@@ -100,6 +100,8 @@ static void test_defaults(void)
 	TAP_EQ_U64(config_daemon_workers(t), 0, "default: daemon.workers 0 (one per CPU)");
 	TAP_EQ_U64(config_daemon_max_string(t), 2000, "default: daemon.max_string");
 	TAP_EQ_U64(config_daemon_abandon_ns(t), 600000000000ull, "default: daemon.abandon_after");
+	TAP_EQ_U64(config_daemon_client_timeout_ns(t), 10000000000ull,
+		   "default: daemon.client_timeout");
 	TAP_OK(config_daemon_state_dir(t) == NULL, "default: no daemon.state_dir");
 	TAP_OK(json_is_true(json_object_get(json_object_get(t, "rules"), "default_pack")),
 	       "defaults are filled into the tree");
@@ -150,6 +152,7 @@ static void test_full(void)
 		    "  workers: 4\n"
 		    "  max_string: 64K\n"
 		    "  abandon_after: 2h\n"
+		    "  client_timeout: 30s\n"
 		    "  state_dir: ~/state\n",
 		    &c) == 0 &&
 		       c,
@@ -186,6 +189,8 @@ static void test_full(void)
 	TAP_EQ_U64(config_daemon_workers(t), 4, "daemon.workers");
 	TAP_EQ_U64(config_daemon_max_string(t), 65536, "daemon.max_string 64K");
 	TAP_EQ_U64(config_daemon_abandon_ns(t), 7200ull * 1000000000ull, "daemon.abandon_after 2h");
+	TAP_EQ_U64(config_daemon_client_timeout_ns(t), 30ull * 1000000000ull,
+		   "daemon.client_timeout 30s");
 	snprintf(expect, sizeof(expect), "%s/state", getenv("HOME"));
 	TAP_OK(config_daemon_state_dir(t) && streq(config_daemon_state_dir(t), expect),
 	       "daemon.state_dir with ~");
