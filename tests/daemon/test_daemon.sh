@@ -168,12 +168,32 @@ ok $([ "$(count "json_extract(json, '\$.payload.prompt') = 'dup-1'")" -eq 1 ]; e
 ok $(python3 -c "import json; j=json.load(open('$T/st.json')); assert j['events']['spool_duplicates'] == 2, j['events']"; echo $?) "status counts the 2 dropped duplicates"
 
 # ---- kill -9 while a scripted agent runs -------------------------------------------
-( for i in $(seq 1 100); do payload kill-s "kill-$i" | "$HOOK"; done ) &
+# The daemon is stopped (SIGSTOP) once 20 hooks were answered, so the next hook
+# is provably waiting for its answer when the daemon is killed; the hooks after
+# it find no daemon.  Every one of them must spool, and nothing may be lost.
+( for i in $(seq 1 100); do
+	payload kill-s "kill-$i" | "$HOOK" --timeout-ms 30000
+	echo "$i" >>"$T/kill.done"
+done ) &
 agent=$!
-sleep 0.3
-pkill -9 -f "vigild --state-dir $VIGIL_STATE_DIR" 
+vd_pid=$(cat "$VIGIL_STATE_DIR/vigild.pid")
+end=$((SECONDS + 60))
+while [ "$(cat "$T/kill.done" 2>/dev/null | wc -l)" -lt 20 ] && [ $SECONDS -lt $end ]; do sleep 0.05; done
+kill -STOP "$vd_pid"
+# The hook now running connects and sends; the stopped daemon cannot answer.
+waiting=0
+end=$((SECONDS + 30))
+while [ $SECONDS -lt $end ]; do
+	waiting=$(pgrep -c -f "^$HOOK --timeout-ms 30000" || true)
+	[ "$waiting" -ge 1 ] && break
+	sleep 0.05
+done
+sleep 0.5
+answered=$(wc -l <"$T/kill.done")
+kill -9 "$vd_pid"
 wait $agent
 ok $? "the agent's 100 hooks all returned while the daemon was killed"
+ok $([ "$waiting" -ge 1 ] && [ "$answered" -ge 20 ] && [ "$answered" -lt 100 ]; echo $?) "hooks were cut off: $answered answered, $((100 - answered)) not, $waiting waiting when the daemon was killed"
 "$VIGIL" up >"$T/out" 2>&1
 ok $? "up after kill -9 recovers"
 settle
@@ -184,6 +204,7 @@ db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
 print(db.execute("SELECT count(DISTINCT json_extract(json, '$.payload.prompt')) FROM events WHERE json_extract(json, '$.payload.prompt') LIKE 'kill-%'").fetchone()[0])
 PY
 )" -eq 100 ]; echo $?) "after kill -9 and restart, all 100 events are there exactly once"
+ok $([ "$(count "json_extract(json, '\$.payload.prompt') LIKE 'kill-%' AND json_extract(json, '\$.spooled') = 1")" -ge 1 ]; echo $?) "the events of the hooks cut off came through the spool"
 [ $failed -eq 0 ] || { echo "# kill-%: $(count "json_extract(json, '\$.payload.prompt') LIKE 'kill-%'") rows";
 	python3 - "$VIGIL_STATE_DIR" <<'PY'
 import glob, sqlite3, sys
