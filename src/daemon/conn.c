@@ -639,11 +639,13 @@ json_t *vd_conns_status(const struct vd_conns *cs)
 }
 
 /* The cap on connections: VD_MAX_CONNS, fewer when the descriptor limit
- * (raised to its hard limit if need be) leaves no room for them. */
+ * (raised to its hard limit if need be) leaves no room for them.  Each
+ * connection may take two descriptors: its own, and the duplicate a worker
+ * writes a staged answer to. */
 static size_t conn_cap(void)
 {
 	struct rlimit rl;
-	rlim_t want = VD_MAX_CONNS + VD_FD_RESERVE;
+	rlim_t want = 2 * VD_MAX_CONNS + VD_FD_RESERVE;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return VD_MAX_CONNS;
@@ -656,8 +658,8 @@ static size_t conn_cap(void)
 	}
 	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
 		return VD_MAX_CONNS;
-	return rl.rlim_cur > 2 * VD_FD_RESERVE ? (size_t)(rl.rlim_cur - VD_FD_RESERVE)
-					       : (size_t)rl.rlim_cur / 2;
+	return rl.rlim_cur > 2 * VD_FD_RESERVE ? (size_t)(rl.rlim_cur - VD_FD_RESERVE) / 2
+					       : (size_t)rl.rlim_cur / 4;
 }
 
 void vd_conns_durable(struct vd_conns *cs, uint64_t durable, bool failed)

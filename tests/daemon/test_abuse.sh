@@ -143,5 +143,30 @@ pids=()
 stop_vigild
 ok $vd_rc "vigild stops cleanly"
 
+# ---- a low descriptor limit: the cap follows it, hooks are still served ---------------
+printf 'daemon:\n  client_timeout: 1h\n' >"$T/xdg/vigil/vigil.yaml"
+(
+	ulimit -Sn 400 && ulimit -Hn 400 || exit 1
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=8" \
+		exec "$VIGILD" --state-dir "$VIGIL_STATE_DIR" --foreground 2>"$T/vigild.err"
+) &
+vd_pid=$!
+poll '"$VIGIL" status --json'
+st "c['limit'] < 400"
+ok $? "with 400 descriptors, vigild takes fewer connections ($(python3 -c "import json; print(json.load(open('$T/st.json'))['clients']['limit'])"))"
+for i in 1 2 3; do
+	python3 "$HOSTILE" "$SOCK" idle 250 "$T/ready.l$i" &
+	pids+=($!)
+done
+poll '[ -f "$T/ready.l1" ] && [ -f "$T/ready.l2" ] && [ -f "$T/ready.l3" ]'
+poll "st \"c['open'] >= c['limit'] - 1\""
+ok $? "750 idle connections fill that cap"
+curl_sh_denied
+ok $? "a curl | sh is still denied"
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+pids=()
+stop_vigild
+ok $vd_rc "vigild stops cleanly"
+
 echo "1..$n"
 [ "$failed" -eq 0 ]
