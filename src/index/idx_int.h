@@ -105,7 +105,13 @@ struct idx {
 int idx_open_tuned(const char *path, unsigned flags, unsigned tune, struct idx **out,
 		   char *err, size_t errcap);
 
-/* Writes the pending session aggregates (ingest.c); idx_commit calls it.
+/* Adds one session's aggregates to its row (sessions.c).  -errno. */
+int idx_session_write(struct idx *ix, const struct sess_acc *a, char *err, size_t errcap);
+/* Merges one event's aggregates into the pending row of its session until
+ * idx_commit (sessions.c).  -ENOMEM leaves the pending rows broken: the
+ * transaction cannot commit. */
+int idx_session_merge(struct idx *ix, const struct sess_acc *ev, char *err, size_t errcap);
+/* Writes the pending session aggregates (sessions.c); idx_commit calls it.
  * Drops them either way.  -errno with err filled on failure. */
 int idx_sessions_flush(struct idx *ix, char *err, size_t errcap);
 /* Forgets the pending session aggregates (rollback, close). */
@@ -120,6 +126,14 @@ sqlite3_stmt *idx_stmt(struct idx *ix, enum idx_stmt which, char *err, size_t er
 /* Runs SQL without results (schema, pragmas, transactions). */
 int idx_exec(struct idx *ix, const char *sql, char *err, size_t errcap);
 
+/* Steps a statement that returns nothing of use and resets it (ingest.c).
+ * -errno with err filled ("what: sqlite message") on failure. */
+int idx_step_done(struct idx *ix, sqlite3_stmt *st, const char *what, char *err, size_t errcap);
+/* Binds a possibly-NULL string for one step of an ingest statement, without
+ * a copy under IDX_TUNE_BINDS (ingest.c says why that is safe). */
+void idx_bind_str(struct idx *ix, sqlite3_stmt *st, int i, const char *s);
+/* Binds v, or NULL when v < 0 (unknown). */
+void idx_bind_opt_int(sqlite3_stmt *st, int i, int64_t v);
 /* Binds a possibly-NULL string; binding NULL when s is NULL. */
 int idx_bind_text(sqlite3_stmt *st, int i, const char *s);
 /* Bind by parameter name (":sess"); a name the SQL does not use is skipped,

@@ -4,8 +4,8 @@
  * arrive: tool_calls (PreToolUse and PostToolUse/PostToolUseFailure paired
  * by (session_id, agent_id, tool_use_id), since a subagent reuses its
  * parent's tool_use_ids), agents (the subagent tree), file_changes and the
- * per-session aggregates; and, for the events that carry them, the rules
- * engine's detections and alert records (alerts.c).
+ * per-session aggregates (sessions.c keeps them); and, for the events that
+ * carry them, the rules engine's detections and alert records (alerts.c).
  *
  * Events may come out of order (a spool drained late): a Post before its
  * Pre still makes a tool call, and the Pre fills in its start later.
@@ -237,8 +237,7 @@ static void fts_text(json_t *j, struct vbuf *out, int depth)
 	}
 }
 
-static int step_done(struct idx *ix, sqlite3_stmt *st, const char *what, char *err,
-		     size_t errcap)
+int idx_step_done(struct idx *ix, sqlite3_stmt *st, const char *what, char *err, size_t errcap)
 {
 	int rc = sqlite3_step(st);
 
@@ -255,7 +254,7 @@ static int step_done(struct idx *ix, sqlite3_stmt *st, const char *what, char *e
  * reads it, and each statement is reset and its bindings cleared before
  * its next use (idx_stmt), so no stale pointer is ever read.
  */
-static void bind_str(struct idx *ix, sqlite3_stmt *st, int i, const char *s)
+void idx_bind_str(struct idx *ix, sqlite3_stmt *st, int i, const char *s)
 {
 	if (!s)
 		sqlite3_bind_null(st, i);
@@ -264,7 +263,7 @@ static void bind_str(struct idx *ix, sqlite3_stmt *st, int i, const char *s)
 				  (ix->tune & IDX_TUNE_BINDS) ? SQLITE_STATIC : SQLITE_TRANSIENT);
 }
 
-static void bind_opt_int(sqlite3_stmt *st, int i, int64_t v)
+void idx_bind_opt_int(sqlite3_stmt *st, int i, int64_t v)
 {
 	if (v < 0)
 		sqlite3_bind_null(st, i);
@@ -280,30 +279,30 @@ static int insert_event(struct idx *ix, struct ev *e, const char *json, size_t l
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, (int64_t)e->seq);
-	bind_str(ix, st, 2, e->id);
+	idx_bind_str(ix, st, 2, e->id);
 	sqlite3_bind_int64(st, 3, (int64_t)e->time_ns);
 	sqlite3_bind_int64(st, 4, (int64_t)e->rec_time_ns);
-	bind_str(ix, st, 5, e->session_id);
-	bind_str(ix, st, 6, e->agent_id);
-	bind_str(ix, st, 7, e->parent_agent_id);
-	bind_str(ix, st, 8, e->hook);
-	bind_str(ix, st, 9, e->event_type);
-	bind_str(ix, st, 10, e->tool);
-	bind_str(ix, st, 11, e->target);
-	bind_str(ix, st, 12, e->outcome);
-	bind_str(ix, st, 13, e->error);
-	bind_opt_int(st, 14, e->duration_ms);
-	bind_str(ix, st, 15, e->risk);
+	idx_bind_str(ix, st, 5, e->session_id);
+	idx_bind_str(ix, st, 6, e->agent_id);
+	idx_bind_str(ix, st, 7, e->parent_agent_id);
+	idx_bind_str(ix, st, 8, e->hook);
+	idx_bind_str(ix, st, 9, e->event_type);
+	idx_bind_str(ix, st, 10, e->tool);
+	idx_bind_str(ix, st, 11, e->target);
+	idx_bind_str(ix, st, 12, e->outcome);
+	idx_bind_str(ix, st, 13, e->error);
+	idx_bind_opt_int(st, 14, e->duration_ms);
+	idx_bind_str(ix, st, 15, e->risk);
 	sqlite3_bind_int(st, 16, e->risk_rank);
-	bind_opt_int(st, 17, e->outside);
-	bind_str(ix, st, 18, e->project_root);
-	bind_str(ix, st, 19, e->cwd);
-	bind_str(ix, st, 20, e->prompt_id);
-	bind_str(ix, st, 21, e->tool_use_id);
+	idx_bind_opt_int(st, 17, e->outside);
+	idx_bind_str(ix, st, 18, e->project_root);
+	idx_bind_str(ix, st, 19, e->cwd);
+	idx_bind_str(ix, st, 20, e->prompt_id);
+	idx_bind_str(ix, st, 21, e->tool_use_id);
 	sqlite3_bind_text(st, 22, json, (int)len, SQLITE_STATIC);
-	bind_str(ix, st, 23, e->decision);
-	bind_str(ix, st, 24, e->decision_rule);
-	return step_done(ix, st, "index: insert event", err, errcap);
+	idx_bind_str(ix, st, 23, e->decision);
+	idx_bind_str(ix, st, 24, e->decision_rule);
+	return idx_step_done(ix, st, "index: insert event", err, errcap);
 }
 
 static int insert_fts(struct idx *ix, struct ev *e, char *err, size_t errcap)
@@ -335,12 +334,12 @@ static int insert_fts(struct idx *ix, struct ev *e, char *err, size_t errcap)
 	else
 		fts_text(e->payload ? e->payload : json_object_get(e->root, "raw"), tb, 0);
 	sqlite3_bind_int64(st, 1, (int64_t)e->seq);
-	bind_str(ix, st, 2, e->target);
-	bind_str(ix, st, 3, e->error);
-	bind_str(ix, st, 4, prompt);
+	idx_bind_str(ix, st, 2, e->target);
+	idx_bind_str(ix, st, 3, e->error);
+	idx_bind_str(ix, st, 4, prompt);
 	if (tb->len)
 		sqlite3_bind_text(st, 5, (const char *)tb->data, (int)tb->len, SQLITE_STATIC);
-	rc = step_done(ix, st, "index: insert text", err, errcap);
+	rc = idx_step_done(ix, st, "index: insert text", err, errcap);
 	vbuf_release(&text);
 	return rc;
 }
@@ -412,9 +411,9 @@ static int tool_call(struct idx *ix, struct ev *e, struct deltas *d, bool *new_c
 	st = idx_stmt(ix, ST_TC_GET, err, errcap);
 	if (!st)
 		return -EIO;
-	bind_str(ix, st, 1, sid);
-	bind_str(ix, st, 2, aid);
-	bind_str(ix, st, 3, e->tool_use_id);
+	idx_bind_str(ix, st, 1, sid);
+	idx_bind_str(ix, st, 2, aid);
+	idx_bind_str(ix, st, 3, e->tool_use_id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		r.id = sqlite3_column_int64(st, 0);
@@ -506,32 +505,32 @@ static int tool_call(struct idx *ix, struct ev *e, struct deltas *d, bool *new_c
 	}
 	if (r.id) {
 		sqlite3_bind_int64(st, 1, r.id);
-		bind_str(ix, st, 2, r.tool);
-		bind_str(ix, st, 3, r.target);
-		bind_opt_int(st, 4, r.pre_seq);
-		bind_opt_int(st, 5, r.post_seq);
-		bind_opt_int(st, 6, r.start_ns);
-		bind_opt_int(st, 7, r.end_ns);
-		bind_opt_int(st, 8, r.duration_ms);
-		bind_str(ix, st, 9, r.outcome);
-		bind_str(ix, st, 10, r.error);
+		idx_bind_str(ix, st, 2, r.tool);
+		idx_bind_str(ix, st, 3, r.target);
+		idx_bind_opt_int(st, 4, r.pre_seq);
+		idx_bind_opt_int(st, 5, r.post_seq);
+		idx_bind_opt_int(st, 6, r.start_ns);
+		idx_bind_opt_int(st, 7, r.end_ns);
+		idx_bind_opt_int(st, 8, r.duration_ms);
+		idx_bind_str(ix, st, 9, r.outcome);
+		idx_bind_str(ix, st, 10, r.error);
 	} else {
-		bind_str(ix, st, 1, sid);
-		bind_str(ix, st, 2, aid);
-		bind_str(ix, st, 3, e->tool_use_id);
-		bind_str(ix, st, 4, r.tool);
-		bind_str(ix, st, 5, r.target);
-		bind_opt_int(st, 6, r.pre_seq);
-		bind_opt_int(st, 7, r.post_seq);
-		bind_opt_int(st, 8, r.start_ns);
-		bind_opt_int(st, 9, r.end_ns);
-		bind_opt_int(st, 10, r.duration_ms);
-		bind_str(ix, st, 11, r.outcome);
-		bind_str(ix, st, 12, r.error);
+		idx_bind_str(ix, st, 1, sid);
+		idx_bind_str(ix, st, 2, aid);
+		idx_bind_str(ix, st, 3, e->tool_use_id);
+		idx_bind_str(ix, st, 4, r.tool);
+		idx_bind_str(ix, st, 5, r.target);
+		idx_bind_opt_int(st, 6, r.pre_seq);
+		idx_bind_opt_int(st, 7, r.post_seq);
+		idx_bind_opt_int(st, 8, r.start_ns);
+		idx_bind_opt_int(st, 9, r.end_ns);
+		idx_bind_opt_int(st, 10, r.duration_ms);
+		idx_bind_str(ix, st, 11, r.outcome);
+		idx_bind_str(ix, st, 12, r.error);
 		d->tool_calls++;
 		*new_call = true;
 	}
-	rc = step_done(ix, st, "index: write tool call", err, errcap);
+	rc = idx_step_done(ix, st, "index: write tool call", err, errcap);
 	goto out;
 nomem:
 	snprintf(err, errcap, "index: out of memory");
@@ -572,8 +571,8 @@ static int agent_lookup(struct idx *ix, const char *sid, const char *aid, struct
 	memset(row, 0, sizeof(*row));
 	if (!st)
 		return -EIO;
-	bind_str(ix, st, 1, sid);
-	bind_str(ix, st, 2, aid);
+	idx_bind_str(ix, st, 1, sid);
+	idx_bind_str(ix, st, 2, aid);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		row->has_parent = sqlite3_column_type(st, 0) != SQLITE_NULL;
@@ -639,7 +638,7 @@ static int agents(struct idx *ix, struct ev *e, bool new_call, struct deltas *d,
 			st = idx_stmt(ix, ST_AGENT_GUESS, err, errcap);
 			if (!st)
 				return -EIO;
-			bind_str(ix, st, 1, sid);
+			idx_bind_str(ix, st, 1, sid);
 			rc = sqlite3_step(st);
 			if (rc == SQLITE_ROW) {
 				const char *pa = idx_col_text(st, 1);
@@ -669,15 +668,15 @@ static int agents(struct idx *ix, struct ev *e, bool new_call, struct deltas *d,
 				rc = -EIO;
 				goto out;
 			}
-			bind_str(ix, st, 1, sid);
-			bind_str(ix, st, 2, e->agent_id);
-			bind_str(ix, st, 3, e->agent_type);
-			bind_str(ix, st, 4, ptu ? pagent : NULL);
-			bind_str(ix, st, 5, ptu);
+			idx_bind_str(ix, st, 1, sid);
+			idx_bind_str(ix, st, 2, e->agent_id);
+			idx_bind_str(ix, st, 3, e->agent_type);
+			idx_bind_str(ix, st, 4, ptu ? pagent : NULL);
+			idx_bind_str(ix, st, 5, ptu);
 			sqlite3_bind_int64(st, 6, (int64_t)e->time_ns);
 			sqlite3_bind_int64(st, 7, (int64_t)e->seq);
 			sqlite3_bind_int(st, 8, new_call ? 1 : 0);
-			rc = step_done(ix, st, "index: write agent", err, errcap);
+			rc = idx_step_done(ix, st, "index: write agent", err, errcap);
 		}
 		if (rc == 0 && streq(e->hook, "SubagentStop")) {
 			st = idx_stmt(ix, ST_AGENT_END, err, errcap);
@@ -685,11 +684,11 @@ static int agents(struct idx *ix, struct ev *e, bool new_call, struct deltas *d,
 				rc = -EIO;
 				goto out;
 			}
-			bind_str(ix, st, 1, sid);
-			bind_str(ix, st, 2, e->agent_id);
+			idx_bind_str(ix, st, 1, sid);
+			idx_bind_str(ix, st, 2, e->agent_id);
 			sqlite3_bind_int64(st, 3, (int64_t)e->time_ns);
 			sqlite3_bind_int64(st, 4, (int64_t)e->seq);
-			rc = step_done(ix, st, "index: end agent", err, errcap);
+			rc = idx_step_done(ix, st, "index: end agent", err, errcap);
 		}
 		if (rc < 0)
 			goto out;
@@ -712,24 +711,24 @@ static int agents(struct idx *ix, struct ev *e, bool new_call, struct deltas *d,
 			rc = -EIO;
 			goto out;
 		}
-		bind_str(ix, st, 1, sid);
-		bind_str(ix, st, 2, child);
+		idx_bind_str(ix, st, 1, sid);
+		idx_bind_str(ix, st, 2, child);
 		if (exists) {
-			bind_str(ix, st, 3, e->agent_id);
-			bind_str(ix, st, 4, e->tool_use_id);
+			idx_bind_str(ix, st, 3, e->agent_id);
+			idx_bind_str(ix, st, 4, e->tool_use_id);
 		} else {
 			/* The subagent's own events were lost or are still to come. */
 			json_t *ty = json_object_get(resp, "agentType");
 
-			bind_str(ix, st, 3, json_is_string(ty) ? json_string_value(ty) : NULL);
-			bind_str(ix, st, 4, e->agent_id);
-			bind_str(ix, st, 5, e->tool_use_id);
+			idx_bind_str(ix, st, 3, json_is_string(ty) ? json_string_value(ty) : NULL);
+			idx_bind_str(ix, st, 4, e->agent_id);
+			idx_bind_str(ix, st, 5, e->tool_use_id);
 			sqlite3_bind_null(st, 6);
 			sqlite3_bind_null(st, 7);
 			sqlite3_bind_int(st, 8, 0);
 			d->subagents++;
 		}
-		rc = step_done(ix, st, "index: link agent", err, errcap);
+		rc = idx_step_done(ix, st, "index: link agent", err, errcap);
 	}
 out:
 	vg_free(guess_tu);
@@ -760,21 +759,21 @@ static int file_change(struct idx *ix, struct ev *e, char *err, size_t errcap)
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, (int64_t)e->seq);
-	bind_str(ix, st, 2, e->session_id);
-	bind_str(ix, st, 3, e->agent_id);
-	bind_str(ix, st, 4, e->tool_use_id);
-	bind_str(ix, st, 5, e->tool);
-	bind_str(ix, st, 6, path);
-	bind_str(ix, st, 7, fc ? jstr(fc, "before_sha256") : NULL);
-	bind_str(ix, st, 8, fc ? jstr(fc, "after_sha256") : NULL);
-	bind_opt_int(st, 9, fc ? jint(fc, "lines_added") : -1);
-	bind_opt_int(st, 10, fc ? jint(fc, "lines_removed") : -1);
+	idx_bind_str(ix, st, 2, e->session_id);
+	idx_bind_str(ix, st, 3, e->agent_id);
+	idx_bind_str(ix, st, 4, e->tool_use_id);
+	idx_bind_str(ix, st, 5, e->tool);
+	idx_bind_str(ix, st, 6, path);
+	idx_bind_str(ix, st, 7, fc ? jstr(fc, "before_sha256") : NULL);
+	idx_bind_str(ix, st, 8, fc ? jstr(fc, "after_sha256") : NULL);
+	idx_bind_opt_int(st, 9, fc ? jint(fc, "lines_added") : -1);
+	idx_bind_opt_int(st, 10, fc ? jint(fc, "lines_removed") : -1);
 	cr = fc ? json_object_get(fc, "created") : NULL;
-	bind_opt_int(st, 11, json_is_boolean(cr) ? json_is_true(cr) : -1);
-	return step_done(ix, st, "index: write file change", err, errcap);
+	idx_bind_opt_int(st, 11, json_is_boolean(cr) ? json_is_true(cr) : -1);
+	return idx_step_done(ix, st, "index: write file change", err, errcap);
 }
 
-/* ---- sessions ------------------------------------------------------------------ */
+/* ---- sessions (the aggregates are kept and written by sessions.c) -------------- */
 
 static const char *const usage_keys[5] = {
 	"input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens",
@@ -811,193 +810,6 @@ static void sess_of_event(const struct ev *e, const struct deltas *d, struct ses
 									    : -1;
 }
 
-/* Adds a session's aggregates to its row (ST_SESSION_UPSERT). */
-static int sess_write(struct idx *ix, const struct sess_acc *a, char *err, size_t errcap)
-{
-	sqlite3_stmt *st = idx_stmt(ix, ST_SESSION_UPSERT, err, errcap);
-
-	if (!st)
-		return -EIO;
-	bind_str(ix, st, 1, a->id);
-	sqlite3_bind_int64(st, 2, (int64_t)a->first_ns);
-	sqlite3_bind_int64(st, 3, (int64_t)a->first_seq);
-	bind_str(ix, st, 4, a->project_root);
-	bind_str(ix, st, 5, a->cwd);
-	bind_str(ix, st, 6, a->model);
-	bind_str(ix, st, 7, a->agent);
-	bind_str(ix, st, 8, a->agent_version);
-	bind_str(ix, st, 9, a->risk);
-	sqlite3_bind_int(st, 10, a->risk_rank);
-	sqlite3_bind_int64(st, 11, a->tool_calls);
-	sqlite3_bind_int64(st, 12, a->failures);
-	sqlite3_bind_int64(st, 13, a->abandoned);
-	sqlite3_bind_int64(st, 14, a->prompts);
-	sqlite3_bind_int64(st, 15, a->subagents);
-	sqlite3_bind_int(st, 16, a->ended);
-	bind_str(ix, st, 17, a->end_reason);
-	for (int i = 0; i < 5; i++)
-		bind_opt_int(st, 18 + i, a->tokens[i]);
-	if (a->cost_usd >= 0)
-		sqlite3_bind_double(st, 23, a->cost_usd);
-	else
-		sqlite3_bind_null(st, 23);
-	sqlite3_bind_int64(st, 24, (int64_t)a->events);
-	sqlite3_bind_int64(st, 25, (int64_t)a->last_ns);
-	sqlite3_bind_int64(st, 26, (int64_t)a->last_seq);
-	return step_done(ix, st, "index: write session", err, errcap);
-}
-
-/* The cache's strings are its own copies, held through const pointers
- * because the same struct also borrows an event's strings (sess_of_event). */
-static void free_str(const char *s)
-{
-	vg_free((void *)(uintptr_t)s);
-}
-
-static void sess_acc_release(struct sess_acc *a)
-{
-	free_str(a->id);
-	free_str(a->project_root);
-	free_str(a->cwd);
-	free_str(a->agent);
-	free_str(a->model);
-	free_str(a->agent_version);
-	free_str(a->end_reason);
-	free_str(a->risk);
-	memset(a, 0, sizeof(*a));
-}
-
-/* *slot = a copy of s when s is set and (first_wins: *slot is not). */
-static bool keep_str(const char **slot, const char *s, bool first_wins)
-{
-	char *c;
-
-	if (!s || (first_wins && *slot))
-		return true;
-	c = vg_strdup(s);
-	if (!c)
-		return false;
-	free_str(*slot);
-	*slot = c;
-	return true;
-}
-
-/*
- * Merges one event's contribution into the pending aggregates of its
- * session, as ST_SESSION_UPSERT would combine them in order: the merged
- * row upserted once gives the same session row as the events upserted one
- * by one (min/max times, first or last non-NULL strings, the highest risk
- * reached first, sums that stay NULL when nothing was known).
- */
-static void sess_merge(struct sess_acc *acc, const struct sess_acc *ev, bool *ok)
-{
-	acc->first_ns = ev->first_ns < acc->first_ns ? ev->first_ns : acc->first_ns;
-	acc->last_ns = ev->last_ns > acc->last_ns ? ev->last_ns : acc->last_ns;
-	acc->first_seq = ev->first_seq < acc->first_seq ? ev->first_seq : acc->first_seq;
-	acc->last_seq = ev->last_seq > acc->last_seq ? ev->last_seq : acc->last_seq;
-	acc->events += ev->events;
-	*ok &= keep_str(&acc->project_root, ev->project_root, true);
-	*ok &= keep_str(&acc->cwd, ev->cwd, true);
-	*ok &= keep_str(&acc->agent, ev->agent, true);
-	*ok &= keep_str(&acc->model, ev->model, false);
-	*ok &= keep_str(&acc->agent_version, ev->agent_version, false);
-	*ok &= keep_str(&acc->end_reason, ev->end_reason, false);
-	if (ev->risk_rank > acc->risk_rank) {
-		*ok &= keep_str(&acc->risk, ev->risk, false);
-		acc->risk_rank = ev->risk_rank;
-	}
-	acc->ended = ev->ended > acc->ended ? ev->ended : acc->ended;
-	acc->tool_calls += ev->tool_calls;
-	acc->failures += ev->failures;
-	acc->abandoned += ev->abandoned;
-	acc->prompts += ev->prompts;
-	acc->subagents += ev->subagents;
-	for (size_t i = 0; i < VG_ARRAY_LEN(acc->tokens); i++)
-		if (ev->tokens[i] >= 0)
-			acc->tokens[i] = (acc->tokens[i] < 0 ? 0 : acc->tokens[i]) + ev->tokens[i];
-	if (ev->cost_usd >= 0)
-		acc->cost_usd = (acc->cost_usd < 0 ? 0 : acc->cost_usd) + ev->cost_usd;
-}
-
-/* FNV-1a: session ids are short, and the table is private to the process. */
-static size_t str_hash(const char *s)
-{
-	return (size_t)base_fnv1a_str(s);
-}
-
-/* The cache's slots: twice the pending limit, so probes stay short. */
-#define SESS_SLOTS (2 * IDX_MAX_PENDING_SESSIONS)
-
-/* Merges ev into the pending row of its session, making one when new. */
-static int sess_cache_add(struct idx *ix, const struct sess_acc *ev, char *err, size_t errcap)
-{
-	struct sess_cache *c = &ix->sc;
-	struct sess_acc *slot;
-	bool ok = true;
-	size_t i;
-
-	if (!c->slots) {
-		c->slots = vg_calloc(SESS_SLOTS, sizeof(*c->slots));
-		if (!c->slots)
-			goto nomem;
-		c->cap = SESS_SLOTS;
-	}
-	/* idx_add flushes before an event when the table is full, so there is
-	 * always a free slot here. */
-	for (i = str_hash(ev->id) & (c->cap - 1); c->slots[i].id; i = (i + 1) & (c->cap - 1))
-		if (!strcmp(c->slots[i].id, ev->id))
-			break;
-	slot = &c->slots[i];
-	if (!slot->id) {
-		slot->id = vg_strdup(ev->id);
-		if (!slot->id)
-			goto nomem;
-		slot->first_ns = slot->first_seq = UINT64_MAX;
-		for (size_t k = 0; k < VG_ARRAY_LEN(slot->tokens); k++)
-			slot->tokens[k] = -1;
-		slot->cost_usd = -1;
-		c->n++;
-	}
-	sess_merge(slot, ev, &ok);
-	if (ok)
-		return 0;
-nomem:
-	/* The pending aggregates may be half-merged: the transaction cannot
-	 * commit (idx_sessions_flush fails) and must be rolled back. */
-	c->broken = true;
-	snprintf(err, errcap, "index: out of memory");
-	return -ENOMEM;
-}
-
-void idx_sessions_drop(struct idx *ix)
-{
-	struct sess_cache *c = &ix->sc;
-
-	for (size_t i = 0; c->slots && c->n && i < c->cap; i++)
-		if (c->slots[i].id) {
-			sess_acc_release(&c->slots[i]);
-			c->n--;
-		}
-	c->n = 0;
-	c->broken = false;
-}
-
-int idx_sessions_flush(struct idx *ix, char *err, size_t errcap)
-{
-	struct sess_cache *c = &ix->sc;
-	int rc = 0;
-
-	if (c->broken) {
-		snprintf(err, errcap, "index: out of memory");
-		rc = -ENOMEM;
-	}
-	for (size_t i = 0; rc == 0 && c->slots && c->n && i < c->cap; i++)
-		if (c->slots[i].id)
-			rc = sess_write(ix, &c->slots[i], err, errcap);
-	idx_sessions_drop(ix);
-	return rc;
-}
-
 /* The event's session: written now (one event per transaction, or without
  * IDX_TUNE_SESSIONS), else merged until idx_commit. */
 static int session(struct idx *ix, struct ev *e, const struct deltas *d, char *err,
@@ -1012,8 +824,8 @@ static int session(struct idx *ix, struct ev *e, const struct deltas *d, char *e
 		return 0;
 	sess_of_event(e, d, &a);
 	if (!ix->in_tx || !(ix->tune & IDX_TUNE_SESSIONS))
-		return sess_write(ix, &a, err, errcap);
-	rc = sess_cache_add(ix, &a, err, errcap);
+		return idx_session_write(ix, &a, err, errcap);
+	rc = idx_session_merge(ix, &a, err, errcap);
 	e->merged = true; /* even half-merged on failure */
 	return rc;
 }
@@ -1089,7 +901,7 @@ static int tx_stmt(struct idx *ix, enum idx_stmt which, const char *sql, char *e
 	st = idx_stmt(ix, which, err, errcap);
 	if (!st)
 		return -EIO;
-	return step_done(ix, st, "index: savepoint", err, errcap);
+	return idx_step_done(ix, st, "index: savepoint", err, errcap);
 }
 
 static int add_one(struct idx *ix, uint64_t seq, uint64_t rec_time_ns, const char *json,
