@@ -394,21 +394,14 @@ static int set_str(char **slot, const char *s)
 	return 0;
 }
 
-static int tool_call(struct idx *ix, struct ev *e, struct deltas *d, bool *new_call,
-		     char *err, size_t errcap)
+/* The tool call's row as it stands, into *r (left as it is when there is
+ * none yet).  0, or -errno from SQLite. */
+static int tc_read(struct idx *ix, const struct ev *e, struct tc_row *r, char *err, size_t errcap)
 {
-	enum tc_kind kind = tc_kind_of(e);
 	const char *sid = e->session_id ? e->session_id : "", *aid = e->agent_id ? e->agent_id : "";
-	struct tc_row r = { .pre_seq = -1, .post_seq = -1, .start_ns = -1, .end_ns = -1,
-			    .duration_ms = -1 };
-	bool was_pending = true, was_abandoned = false;
-	sqlite3_stmt *st;
-	int rc = 0;
+	sqlite3_stmt *st = idx_stmt(ix, ST_TC_GET, err, errcap);
+	int rc;
 
-	*new_call = false;
-	if (kind == TC_NONE)
-		return 0;
-	st = idx_stmt(ix, ST_TC_GET, err, errcap);
 	if (!st)
 		return -EIO;
 	idx_bind_str(ix, st, 1, sid);
@@ -416,125 +409,161 @@ static int tool_call(struct idx *ix, struct ev *e, struct deltas *d, bool *new_c
 	idx_bind_str(ix, st, 3, e->tool_use_id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		r.id = sqlite3_column_int64(st, 0);
-		r.tool = dup_or_null(idx_col_text(st, 1));
-		r.target = dup_or_null(idx_col_text(st, 2));
-		r.pre_seq = idx_col_int(st, 3, -1);
-		r.post_seq = idx_col_int(st, 4, -1);
-		r.start_ns = idx_col_int(st, 5, -1);
-		r.end_ns = idx_col_int(st, 6, -1);
-		r.duration_ms = idx_col_int(st, 7, -1);
-		r.outcome = dup_or_null(idx_col_text(st, 8));
-		r.error = dup_or_null(idx_col_text(st, 9));
+		r->id = sqlite3_column_int64(st, 0);
+		r->tool = dup_or_null(idx_col_text(st, 1));
+		r->target = dup_or_null(idx_col_text(st, 2));
+		r->pre_seq = idx_col_int(st, 3, -1);
+		r->post_seq = idx_col_int(st, 4, -1);
+		r->start_ns = idx_col_int(st, 5, -1);
+		r->end_ns = idx_col_int(st, 6, -1);
+		r->duration_ms = idx_col_int(st, 7, -1);
+		r->outcome = dup_or_null(idx_col_text(st, 8));
+		r->error = dup_or_null(idx_col_text(st, 9));
 		rc = SQLITE_OK;
 	} else if (rc == SQLITE_DONE) {
 		rc = SQLITE_OK;
 	}
 	sqlite3_reset(st);
-	if (rc != SQLITE_OK) {
-		rc = idx_sqlerr(ix, rc, "index: read tool call", err, errcap);
-		goto out;
-	}
-	if (r.outcome) {
-		was_pending = !strcmp(r.outcome, "pending");
-		was_abandoned = !strcmp(r.outcome, "abandoned");
-	}
-	if (!r.tool && set_str(&r.tool, e->tool) < 0)
-		goto nomem;
+	if (rc != SQLITE_OK)
+		return idx_sqlerr(ix, rc, "index: read tool call", err, errcap);
+	return 0;
+}
+
+/* The steps below apply one event to the row: 0 when changed, 1 when the
+ * row stays as it is, -ENOMEM. */
+
+static int tc_pre(struct tc_row *r, const struct ev *e)
+{
+	if (r->pre_seq >= 0)
+		return 1; /* the same Pre twice: the first one stands */
+	r->pre_seq = (int64_t)e->seq;
+	r->start_ns = (int64_t)e->time_ns;
+	if (!r->outcome && set_str(&r->outcome, "pending") < 0)
+		return -ENOMEM;
+	if (r->duration_ms < 0 && r->end_ns >= r->start_ns && r->end_ns >= 0)
+		r->duration_ms = (r->end_ns - r->start_ns) / 1000000;
+	return 0;
+}
+
+static int tc_post(struct tc_row *r, const struct ev *e, bool was_abandoned, struct deltas *d)
+{
+	const char *oc = e->outcome;
+
+	if (r->post_seq >= 0)
+		return 1; /* a second Post: the first one stands */
+	if (!oc || (strcmp(oc, "success") && strcmp(oc, "failure")))
+		oc = streq(e->hook, "PostToolUseFailure") ? "failure" : "success";
+	r->post_seq = (int64_t)e->seq;
+	r->end_ns = (int64_t)e->time_ns;
+	if (set_str(&r->outcome, oc) < 0 || set_str(&r->error, e->error) < 0)
+		return -ENOMEM;
+	/* The agent's own figure is exact; the hook times include IPC. */
+	if (e->duration_ms >= 0)
+		r->duration_ms = e->duration_ms;
+	else if (r->start_ns >= 0 && r->end_ns >= r->start_ns)
+		r->duration_ms = (r->end_ns - r->start_ns) / 1000000;
+	if (!strcmp(oc, "failure"))
+		d->failures++;
+	if (was_abandoned)
+		d->abandoned--; /* it finished after all */
+	return 0;
+}
+
+static int tc_abandoned(struct tc_row *r, const struct ev *e, bool was_pending, struct deltas *d)
+{
+	if (!was_pending)
+		return 1; /* finished (or already abandoned) meanwhile */
+	if (set_str(&r->outcome, "abandoned") < 0)
+		return -ENOMEM;
+	if (e->error && set_str(&r->error, e->error) < 0)
+		return -ENOMEM;
+	/* The time it was pending, as the tool_abandoned event says. */
+	if (e->duration_ms >= 0)
+		r->duration_ms = e->duration_ms;
+	else if (r->start_ns >= 0 && (int64_t)e->time_ns >= r->start_ns)
+		r->duration_ms = ((int64_t)e->time_ns - r->start_ns) / 1000000;
+	d->abandoned++;
+	return 0;
+}
+
+static int tc_apply(struct tc_row *r, const struct ev *e, enum tc_kind kind, struct deltas *d)
+{
+	bool was_pending = !r->outcome || !strcmp(r->outcome, "pending");
+	bool was_abandoned = r->outcome && !strcmp(r->outcome, "abandoned");
+	int rc = 0;
+
+	if (!r->tool && set_str(&r->tool, e->tool) < 0)
+		return -ENOMEM;
 	/* The Pre's target is what the agent asked for; a Post only fills a gap. */
-	if ((kind == TC_PRE || !r.target) && set_str(&r.target, e->target) < 0)
-		goto nomem;
+	if ((kind == TC_PRE || !r->target) && set_str(&r->target, e->target) < 0)
+		return -ENOMEM;
+	if (kind == TC_PRE)
+		rc = tc_pre(r, e);
+	else if (kind == TC_POST)
+		rc = tc_post(r, e, was_abandoned, d);
+	else if (kind == TC_ABANDONED)
+		rc = tc_abandoned(r, e, was_pending, d);
+	if (rc == 0 && !r->outcome && set_str(&r->outcome, "pending") < 0)
+		return -ENOMEM;
+	return rc;
+}
 
-	switch (kind) {
-	case TC_PRE:
-		if (r.pre_seq >= 0)
-			goto out; /* the same Pre twice: the first one stands */
-		r.pre_seq = (int64_t)e->seq;
-		r.start_ns = (int64_t)e->time_ns;
-		if (!r.outcome && set_str(&r.outcome, "pending") < 0)
-			goto nomem;
-		if (r.duration_ms < 0 && r.end_ns >= r.start_ns && r.end_ns >= 0)
-			r.duration_ms = (r.end_ns - r.start_ns) / 1000000;
-		break;
-	case TC_POST: {
-		const char *oc = e->outcome;
+/* Writes the row back: an update, or the insert of a new tool call. */
+static int tc_write(struct idx *ix, const struct ev *e, const struct tc_row *r, struct deltas *d,
+		    bool *new_call, char *err, size_t errcap)
+{
+	const char *sid = e->session_id ? e->session_id : "", *aid = e->agent_id ? e->agent_id : "";
+	sqlite3_stmt *st = idx_stmt(ix, r->id ? ST_TC_UPD : ST_TC_INS, err, errcap);
+	int i = 1;
 
-		if (r.post_seq >= 0)
-			goto out; /* a second Post: the first one stands */
-		if (!oc || (strcmp(oc, "success") && strcmp(oc, "failure")))
-			oc = streq(e->hook, "PostToolUseFailure") ? "failure" : "success";
-		r.post_seq = (int64_t)e->seq;
-		r.end_ns = (int64_t)e->time_ns;
-		if (set_str(&r.outcome, oc) < 0 || set_str(&r.error, e->error) < 0)
-			goto nomem;
-		/* The agent's own figure is exact; the hook times include IPC. */
-		if (e->duration_ms >= 0)
-			r.duration_ms = e->duration_ms;
-		else if (r.start_ns >= 0 && r.end_ns >= r.start_ns)
-			r.duration_ms = (r.end_ns - r.start_ns) / 1000000;
-		if (!strcmp(oc, "failure"))
-			d->failures++;
-		if (was_abandoned)
-			d->abandoned--; /* it finished after all */
-		break;
-	}
-	case TC_ABANDONED:
-		if (!was_pending)
-			goto out; /* finished (or already abandoned) meanwhile */
-		if (set_str(&r.outcome, "abandoned") < 0)
-			goto nomem;
-		if (e->error && set_str(&r.error, e->error) < 0)
-			goto nomem;
-		/* The time it was pending, as the tool_abandoned event says. */
-		if (e->duration_ms >= 0)
-			r.duration_ms = e->duration_ms;
-		else if (r.start_ns >= 0 && (int64_t)e->time_ns >= r.start_ns)
-			r.duration_ms = ((int64_t)e->time_ns - r.start_ns) / 1000000;
-		d->abandoned++;
-		break;
-	case TC_NONE:
-		break;
-	}
-	if (!r.outcome && set_str(&r.outcome, "pending") < 0)
-		goto nomem;
-
-	st = idx_stmt(ix, r.id ? ST_TC_UPD : ST_TC_INS, err, errcap);
-	if (!st) {
-		rc = -EIO;
-		goto out;
-	}
-	if (r.id) {
-		sqlite3_bind_int64(st, 1, r.id);
-		idx_bind_str(ix, st, 2, r.tool);
-		idx_bind_str(ix, st, 3, r.target);
-		idx_bind_opt_int(st, 4, r.pre_seq);
-		idx_bind_opt_int(st, 5, r.post_seq);
-		idx_bind_opt_int(st, 6, r.start_ns);
-		idx_bind_opt_int(st, 7, r.end_ns);
-		idx_bind_opt_int(st, 8, r.duration_ms);
-		idx_bind_str(ix, st, 9, r.outcome);
-		idx_bind_str(ix, st, 10, r.error);
+	if (!st)
+		return -EIO;
+	if (r->id) {
+		sqlite3_bind_int64(st, i++, r->id);
 	} else {
-		idx_bind_str(ix, st, 1, sid);
-		idx_bind_str(ix, st, 2, aid);
-		idx_bind_str(ix, st, 3, e->tool_use_id);
-		idx_bind_str(ix, st, 4, r.tool);
-		idx_bind_str(ix, st, 5, r.target);
-		idx_bind_opt_int(st, 6, r.pre_seq);
-		idx_bind_opt_int(st, 7, r.post_seq);
-		idx_bind_opt_int(st, 8, r.start_ns);
-		idx_bind_opt_int(st, 9, r.end_ns);
-		idx_bind_opt_int(st, 10, r.duration_ms);
-		idx_bind_str(ix, st, 11, r.outcome);
-		idx_bind_str(ix, st, 12, r.error);
+		idx_bind_str(ix, st, i++, sid);
+		idx_bind_str(ix, st, i++, aid);
+		idx_bind_str(ix, st, i++, e->tool_use_id);
 		d->tool_calls++;
 		*new_call = true;
 	}
-	rc = idx_step_done(ix, st, "index: write tool call", err, errcap);
-	goto out;
-nomem:
-	snprintf(err, errcap, "index: out of memory");
-	rc = -ENOMEM;
+	idx_bind_str(ix, st, i++, r->tool);
+	idx_bind_str(ix, st, i++, r->target);
+	idx_bind_opt_int(st, i++, r->pre_seq);
+	idx_bind_opt_int(st, i++, r->post_seq);
+	idx_bind_opt_int(st, i++, r->start_ns);
+	idx_bind_opt_int(st, i++, r->end_ns);
+	idx_bind_opt_int(st, i++, r->duration_ms);
+	idx_bind_str(ix, st, i++, r->outcome);
+	idx_bind_str(ix, st, i, r->error);
+	return idx_step_done(ix, st, "index: write tool call", err, errcap);
+}
+
+/* Pairs a Pre, Post or abandonment with its tool call: read the row, apply
+ * the event, write the row back. */
+static int tool_call(struct idx *ix, struct ev *e, struct deltas *d, bool *new_call, char *err,
+		     size_t errcap)
+{
+	enum tc_kind kind = tc_kind_of(e);
+	struct tc_row r = {
+		.pre_seq = -1, .post_seq = -1, .start_ns = -1, .end_ns = -1, .duration_ms = -1
+	};
+	int rc;
+
+	*new_call = false;
+	if (kind == TC_NONE)
+		return 0;
+	rc = tc_read(ix, e, &r, err, errcap);
+	if (rc < 0)
+		goto out;
+	rc = tc_apply(&r, e, kind, d);
+	if (rc == 0) {
+		rc = tc_write(ix, e, &r, d, new_call, err, errcap);
+	} else if (rc == 1) {
+		rc = 0;
+	} else {
+		snprintf(err, errcap, "index: out of memory");
+	}
 out:
 	tc_row_release(&r);
 	return rc;
@@ -613,127 +642,156 @@ static bool agent_unchanged(const struct agent_row *row, const struct ev *e, con
 	return !row->pagent_null && row->pagent_fits && !strcmp(row->pagent, pagent);
 }
 
+/* The parent of a new agent, guessed from the session's pending Agent/Task
+ * calls: *tu and *parent are copies, or NULL when there is no guess. */
+static int agent_guess_parent(struct idx *ix, const char *sid, char **tu, char **parent, char *err,
+			      size_t errcap)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_AGENT_GUESS, err, errcap);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	idx_bind_str(ix, st, 1, sid);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *pa = idx_col_text(st, 1);
+
+		*tu = dup_or_null(idx_col_text(st, 0));
+		*parent = pa && *pa ? vg_strdup(pa) : NULL;
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_OK;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_OK)
+		return idx_sqlerr(ix, rc, "index: find parent", err, errcap);
+	return 0;
+}
+
+/* The event's agent seen (ST_AGENT_UPSERT): parent (ptu NULL: unknown),
+ * type, earliest start, and one more call when new_call. */
+static int agent_upsert(struct idx *ix, const struct ev *e, const char *ptu, const char *pagent,
+			bool new_call, char *err, size_t errcap)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_AGENT_UPSERT, err, errcap);
+
+	if (!st)
+		return -EIO;
+	idx_bind_str(ix, st, 1, e->session_id);
+	idx_bind_str(ix, st, 2, e->agent_id);
+	idx_bind_str(ix, st, 3, e->agent_type);
+	idx_bind_str(ix, st, 4, ptu ? pagent : NULL);
+	idx_bind_str(ix, st, 5, ptu);
+	sqlite3_bind_int64(st, 6, (int64_t)e->time_ns);
+	sqlite3_bind_int64(st, 7, (int64_t)e->seq);
+	sqlite3_bind_int(st, 8, new_call ? 1 : 0);
+	return idx_step_done(ix, st, "index: write agent", err, errcap);
+}
+
+/* SubagentStop: the agent's end. */
+static int agent_end(struct idx *ix, const struct ev *e, char *err, size_t errcap)
+{
+	sqlite3_stmt *st = idx_stmt(ix, ST_AGENT_END, err, errcap);
+
+	if (!st)
+		return -EIO;
+	idx_bind_str(ix, st, 1, e->session_id);
+	idx_bind_str(ix, st, 2, e->agent_id);
+	sqlite3_bind_int64(st, 3, (int64_t)e->time_ns);
+	sqlite3_bind_int64(st, 4, (int64_t)e->seq);
+	return idx_step_done(ix, st, "index: end agent", err, errcap);
+}
+
+/* The row of the event's own agent (e->agent_id set). */
+static int own_agent(struct idx *ix, struct ev *e, bool new_call, struct deltas *d, char *err,
+		     size_t errcap)
+{
+	char *guess_tu = NULL, *guess_parent = NULL;
+	const char *ptu = e->parent_tool_use_id, *pagent = e->parent_agent_id;
+	struct agent_row row;
+	int rc = 0, exists;
+
+	exists = agent_lookup(ix, e->session_id, e->agent_id, &row, err, errcap);
+	if (exists < 0)
+		return exists;
+	if (!exists)
+		d->subagents++;
+	/* Parent unknown: guess from the pending Agent/Task calls. */
+	if (!ptu && !row.has_parent && (!exists || streq(e->hook, "SubagentStart"))) {
+		rc = agent_guess_parent(ix, e->session_id, &guess_tu, &guess_parent, err, errcap);
+		if (rc < 0)
+			goto out;
+		if (guess_tu) {
+			ptu = guess_tu;
+			pagent = guess_parent;
+		}
+	}
+	if (!exists || !(ix->tune & IDX_TUNE_AGENTS) ||
+	    !agent_unchanged(&row, e, ptu, ptu ? pagent : NULL, new_call))
+		rc = agent_upsert(ix, e, ptu, pagent, new_call, err, errcap);
+	if (rc == 0 && streq(e->hook, "SubagentStop"))
+		rc = agent_end(ix, e, err, errcap);
+out:
+	vg_free(guess_tu);
+	vg_free(guess_parent);
+	return rc;
+}
+
+/* The Agent/Task result names its subagent: that settles the parent. */
+static int link_subagent(struct idx *ix, struct ev *e, struct deltas *d, char *err, size_t errcap)
+{
+	const char *sid = e->session_id, *child;
+	struct agent_row row;
+	sqlite3_stmt *st;
+	json_t *resp;
+	int exists;
+
+	if (!streq(e->hook, "PostToolUse") || !e->payload || !e->tool_use_id ||
+	    !(streq(e->tool, "Agent") || streq(e->tool, "Task")))
+		return 0;
+	resp = json_object_get(e->payload, "tool_response");
+	child = json_is_object(resp) ? jstr(resp, "agentId") : NULL;
+	if (!child || !*child)
+		return 0;
+	exists = agent_lookup(ix, sid, child, &row, err, errcap);
+	if (exists < 0)
+		return exists;
+	st = idx_stmt(ix, exists ? ST_AGENT_PARENT : ST_AGENT_UPSERT, err, errcap);
+	if (!st)
+		return -EIO;
+	idx_bind_str(ix, st, 1, sid);
+	idx_bind_str(ix, st, 2, child);
+	if (exists) {
+		idx_bind_str(ix, st, 3, e->agent_id);
+		idx_bind_str(ix, st, 4, e->tool_use_id);
+	} else {
+		/* The subagent's own events were lost or are still to come. */
+		json_t *ty = json_object_get(resp, "agentType");
+
+		idx_bind_str(ix, st, 3, json_is_string(ty) ? json_string_value(ty) : NULL);
+		idx_bind_str(ix, st, 4, e->agent_id);
+		idx_bind_str(ix, st, 5, e->tool_use_id);
+		sqlite3_bind_null(st, 6);
+		sqlite3_bind_null(st, 7);
+		sqlite3_bind_int(st, 8, 0);
+		d->subagents++;
+	}
+	return idx_step_done(ix, st, "index: link agent", err, errcap);
+}
+
 /* Keeps the agents table current: the event's own agent, and the subagent an
  * Agent/Task PostToolUse names in tool_response.agentId. */
 static int agents(struct idx *ix, struct ev *e, bool new_call, struct deltas *d, char *err,
 		  size_t errcap)
 {
-	const char *sid = e->session_id;
-	char *guess_tu = NULL, *guess_parent = NULL;
-	const char *ptu = e->parent_tool_use_id, *pagent = e->parent_agent_id;
-	struct agent_row row;
-	sqlite3_stmt *st;
-	int rc = 0, exists;
+	int rc;
 
-	if (!sid)
+	if (!e->session_id)
 		return 0;
-	if (e->agent_id) {
-		exists = agent_lookup(ix, sid, e->agent_id, &row, err, errcap);
-		if (exists < 0)
-			return exists;
-		if (!exists)
-			d->subagents++;
-		/* Parent unknown: guess from the pending Agent/Task calls. */
-		if (!ptu && !row.has_parent && (!exists || streq(e->hook, "SubagentStart"))) {
-			st = idx_stmt(ix, ST_AGENT_GUESS, err, errcap);
-			if (!st)
-				return -EIO;
-			idx_bind_str(ix, st, 1, sid);
-			rc = sqlite3_step(st);
-			if (rc == SQLITE_ROW) {
-				const char *pa = idx_col_text(st, 1);
-
-				guess_tu = dup_or_null(idx_col_text(st, 0));
-				guess_parent = pa && *pa ? vg_strdup(pa) : NULL;
-				rc = SQLITE_OK;
-			} else if (rc == SQLITE_DONE) {
-				rc = SQLITE_OK;
-			}
-			sqlite3_reset(st);
-			if (rc != SQLITE_OK) {
-				rc = idx_sqlerr(ix, rc, "index: find parent", err, errcap);
-				goto out;
-			}
-			if (guess_tu) {
-				ptu = guess_tu;
-				pagent = guess_parent;
-			}
-		}
-		if (exists && (ix->tune & IDX_TUNE_AGENTS) &&
-		    agent_unchanged(&row, e, ptu, ptu ? pagent : NULL, new_call)) {
-			rc = 0;
-		} else {
-			st = idx_stmt(ix, ST_AGENT_UPSERT, err, errcap);
-			if (!st) {
-				rc = -EIO;
-				goto out;
-			}
-			idx_bind_str(ix, st, 1, sid);
-			idx_bind_str(ix, st, 2, e->agent_id);
-			idx_bind_str(ix, st, 3, e->agent_type);
-			idx_bind_str(ix, st, 4, ptu ? pagent : NULL);
-			idx_bind_str(ix, st, 5, ptu);
-			sqlite3_bind_int64(st, 6, (int64_t)e->time_ns);
-			sqlite3_bind_int64(st, 7, (int64_t)e->seq);
-			sqlite3_bind_int(st, 8, new_call ? 1 : 0);
-			rc = idx_step_done(ix, st, "index: write agent", err, errcap);
-		}
-		if (rc == 0 && streq(e->hook, "SubagentStop")) {
-			st = idx_stmt(ix, ST_AGENT_END, err, errcap);
-			if (!st) {
-				rc = -EIO;
-				goto out;
-			}
-			idx_bind_str(ix, st, 1, sid);
-			idx_bind_str(ix, st, 2, e->agent_id);
-			sqlite3_bind_int64(st, 3, (int64_t)e->time_ns);
-			sqlite3_bind_int64(st, 4, (int64_t)e->seq);
-			rc = idx_step_done(ix, st, "index: end agent", err, errcap);
-		}
-		if (rc < 0)
-			goto out;
-	}
-	/* The Agent/Task result names its subagent: that settles the parent. */
-	if (streq(e->hook, "PostToolUse") && (streq(e->tool, "Agent") || streq(e->tool, "Task")) &&
-	    e->payload && e->tool_use_id) {
-		json_t *resp = json_object_get(e->payload, "tool_response");
-		const char *child = json_is_object(resp) ? jstr(resp, "agentId") : NULL;
-
-		if (!child || !*child)
-			goto out;
-		exists = agent_lookup(ix, sid, child, &row, err, errcap);
-		if (exists < 0) {
-			rc = exists;
-			goto out;
-		}
-		st = idx_stmt(ix, exists ? ST_AGENT_PARENT : ST_AGENT_UPSERT, err, errcap);
-		if (!st) {
-			rc = -EIO;
-			goto out;
-		}
-		idx_bind_str(ix, st, 1, sid);
-		idx_bind_str(ix, st, 2, child);
-		if (exists) {
-			idx_bind_str(ix, st, 3, e->agent_id);
-			idx_bind_str(ix, st, 4, e->tool_use_id);
-		} else {
-			/* The subagent's own events were lost or are still to come. */
-			json_t *ty = json_object_get(resp, "agentType");
-
-			idx_bind_str(ix, st, 3, json_is_string(ty) ? json_string_value(ty) : NULL);
-			idx_bind_str(ix, st, 4, e->agent_id);
-			idx_bind_str(ix, st, 5, e->tool_use_id);
-			sqlite3_bind_null(st, 6);
-			sqlite3_bind_null(st, 7);
-			sqlite3_bind_int(st, 8, 0);
-			d->subagents++;
-		}
-		rc = idx_step_done(ix, st, "index: link agent", err, errcap);
-	}
-out:
-	vg_free(guess_tu);
-	vg_free(guess_parent);
-	return rc;
+	if (e->agent_id && (rc = own_agent(ix, e, new_call, d, err, errcap)) < 0)
+		return rc;
+	return link_subagent(ix, e, d, err, errcap);
 }
 
 static int file_change(struct idx *ix, struct ev *e, char *err, size_t errcap)
