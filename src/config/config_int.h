@@ -10,11 +10,14 @@
 
 struct yj_doc;
 
+/* Adds a diagnostic to d (config_diag.c); errors are counted even when
+ * CONFIG_MAX_DIAGS drops the text. */
 void cfg_diag(struct config_diags *d, bool warning, int line, int col, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 void cfg_diag_v(struct config_diags *d, bool warning, int line, int col, const char *fmt,
 		va_list ap) __attribute__((format(printf, 5, 0)));
-/* The closest of names[0..n) to key (case and -/_ ignored), or NULL when none is close. */
+/* The closest of names[0..n) to key (case and -/_ ignored), or NULL when none is close
+ * (config_diag.c). */
 const char *cfg_suggest(const char *key, const char *const *names, size_t n);
 /*
  * ~ and ~/x -> $HOME..., relative -> dir/in, absolute as is.  0, or -errno
