@@ -592,138 +592,200 @@ static const char *shown(const struct load *ld, const json_t *obj, const char *k
 	return "(the value of a reference)";
 }
 
-/* Checks member key (value v) of obj against k; may replace the value (normalized). */
+/* One member under check: obj's key, whose value v is checked against k. */
+struct check {
+	struct load *ld;
+	json_t *obj, *v;
+	const char *key, *path;
+	const struct ckey *k;
+	struct where w; /* the value's location */
+};
+
+static void check_bool(const struct check *c)
+{
+	bool str = json_is_string(c->v);
+
+	if (!json_is_boolean(c->v))
+		err_at(c->ld, c->w, "%s: expected true or false, found %s%s%s%s", c->path,
+		       type_name(c->v), str ? " '" : "",
+		       str ? shown(c->ld, c->obj, c->key, c->v) : "", str ? "'" : "");
+}
+
+static void check_int(const struct check *c)
+{
+	json_int_t n = json_integer_value(c->v);
+
+	if (!json_is_integer(c->v))
+		err_at(c->ld, c->w, "%s: expected an integer, found %s", c->path, type_name(c->v));
+	else if (n < c->k->min || n > c->k->max)
+		err_at(c->ld, c->w,
+		       "%s: %" JSON_INTEGER_FORMAT " is out of range (%" PRId64 " to %" PRId64 ")",
+		       c->path, n, c->k->min, c->k->max);
+}
+
+/* A size in bytes, normalized to an integer; NULL after an error. */
+static json_t *size_value(const struct check *c)
+{
+	uint64_t u;
+
+	if (json_is_integer(c->v) && json_integer_value(c->v) >= 0) {
+		u = (uint64_t)json_integer_value(c->v);
+	} else if (!json_is_string(c->v) || vg_parse_size(json_string_value(c->v), &u) < 0) {
+		err_at(c->ld, c->w, "%s: expected a size such as 2000, 64K or 16M, found %s",
+		       c->path, json_is_string(c->v) ? "an unknown form" : type_name(c->v));
+		return NULL;
+	}
+	if ((int64_t)u < c->k->min || (int64_t)u > c->k->max) {
+		err_at(c->ld, c->w,
+		       "%s: %" PRIu64 " bytes is out of range (%" PRId64 " to %" PRId64 ")",
+		       c->path, u, c->k->min, c->k->max);
+		return NULL;
+	}
+	return json_integer((json_int_t)u);
+}
+
+/* A duration, normalized to an integer number of seconds; NULL after an error. */
+static json_t *duration_value(const struct check *c)
+{
+	uint64_t u;
+
+	if (get_seconds(c->ld, c->w, c->path, c->v, c->k, &u) < 0)
+		return NULL;
+	return json_integer((json_int_t)u);
+}
+
+/* A timespan for the rules engine: an integer becomes "<n>s", a string
+ * stays as written (NULL: nothing to replace, or an error). */
+static json_t *timespan_value(const struct check *c)
+{
+	char buf[32];
+	uint64_t u;
+
+	if (get_seconds(c->ld, c->w, c->path, c->v, c->k, &u) < 0 || !json_is_integer(c->v))
+		return NULL;
+	snprintf(buf, sizeof(buf), "%" PRIu64 "s", u);
+	return json_string(buf);
+}
+
+static void check_enum(const struct check *c)
+{
+	char buf[256];
+
+	if (json_is_string(c->v) && in_choices(json_string_value(c->v), c->k->choices))
+		return;
+	choices_text(c->k->choices, buf, sizeof(buf));
+	if (json_is_string(c->v))
+		err_at(c->ld, c->w, "%s: '%s' is not one of %s", c->path,
+		       shown(c->ld, c->obj, c->key, c->v), buf);
+	else
+		err_at(c->ld, c->w, "%s: expected one of %s, found %s", c->path, buf,
+		       type_name(c->v));
+}
+
+static void check_path_list(const struct check *c)
+{
+	if (!json_is_array(c->v)) {
+		err_at(c->ld, c->w, "%s: expected a list of paths, found %s", c->path,
+		       type_name(c->v));
+		return;
+	}
+	for (size_t i = 0; i < json_array_size(c->v); i++) {
+		const json_t *e = json_array_get(c->v, i);
+
+		if (!json_is_string(e))
+			err_at(c->ld, element_where(c->ld, c->v, i),
+			       "%s[%zu]: expected a path, found %s", c->path, i, type_name(e));
+	}
+}
+
+/* rules.overrides: each rule id or name maps to a section of override_keys. */
+static int check_overrides(const struct check *c)
+{
+	const char *rk;
+	json_t *rv;
+
+	if (!json_is_object(c->v)) {
+		err_at(c->ld, c->w, "%s: expected a map from rule id or name to settings, found %s",
+		       c->path, type_name(c->v));
+		return 0;
+	}
+	if (json_object_size(c->v) > CONFIG_MAX_OVERRIDES) {
+		err_at(c->ld, c->w, "%s: %zu entries (at most %d)", c->path, json_object_size(c->v),
+		       CONFIG_MAX_OVERRIDES);
+		return 0;
+	}
+	json_object_foreach(c->v, rk, rv) {
+		char sub[512];
+		int rc;
+
+		(void)vg_path(sub, sizeof(sub), "%s.%s", c->path, rk);
+		if (!json_is_object(rv)) {
+			err_at(c->ld, member_where(c->ld, c->v, rk, false),
+			       "%s: expected a map such as {disabled: true} or {level: high}, "
+			       "found %s",
+			       sub, type_name(rv));
+			continue;
+		}
+		if ((rc = check_keys(c->ld, rv, c->k->sub, sub)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Checks member key (value v) of obj against k; may replace the value
+ * (normalized).  Errors in the file go to ld's diagnostics; -ENOMEM. */
 static int check_value(struct load *ld, json_t *obj, const char *key, json_t *v,
 		       const struct ckey *k, const char *path)
 {
-	struct where w = member_where(ld, obj, key, false);
-	char buf[256];
-	uint64_t u;
+	struct check c = { .ld = ld,
+			   .obj = obj,
+			   .v = v,
+			   .key = key,
+			   .path = path,
+			   .k = k,
+			   .w = member_where(ld, obj, key, false) };
 	json_t *nv = NULL;
 
 	switch (k->type) {
 	case K_SECTION:
 		if (!json_is_object(v)) {
-			err_at(ld, w, "%s: expected a map of settings, found %s", path,
+			err_at(ld, c.w, "%s: expected a map of settings, found %s", path,
 			       type_name(v));
 			return 0;
 		}
 		return check_keys(ld, v, k->sub, path);
 	case K_BOOL:
-		if (!json_is_boolean(v))
-			err_at(ld, w, "%s: expected true or false, found %s%s%s%s", path,
-			       type_name(v), json_is_string(v) ? " '" : "",
-			       json_is_string(v) ? shown(ld, obj, key, v) : "",
-			       json_is_string(v) ? "'" : "");
+		check_bool(&c);
 		return 0;
 	case K_INT:
-		if (!json_is_integer(v)) {
-			err_at(ld, w, "%s: expected an integer, found %s", path, type_name(v));
-			return 0;
-		}
-		if (json_integer_value(v) < k->min || json_integer_value(v) > k->max)
-			err_at(ld, w,
-			       "%s: %" JSON_INTEGER_FORMAT " is out of range (%" PRId64
-			       " to %" PRId64 ")",
-			       path, json_integer_value(v), k->min, k->max);
+		check_int(&c);
 		return 0;
 	case K_SIZE:
-		if (json_is_integer(v) && json_integer_value(v) >= 0) {
-			u = (uint64_t)json_integer_value(v);
-		} else if (!json_is_string(v) || vg_parse_size(json_string_value(v), &u) < 0) {
-			err_at(ld, w, "%s: expected a size such as 2000, 64K or 16M, found %s",
-			       path, json_is_string(v) ? "an unknown form" : type_name(v));
-			return 0;
-		}
-		if ((int64_t)u < k->min || (int64_t)u > k->max) {
-			err_at(ld, w,
-			       "%s: %" PRIu64 " bytes is out of range (%" PRId64 " to %" PRId64 ")",
-			       path, u, k->min, k->max);
-			return 0;
-		}
-		nv = json_integer((json_int_t)u);
+		nv = size_value(&c);
 		break;
 	case K_DURATION:
-		if (get_seconds(ld, w, path, v, k, &u) < 0)
-			return 0;
-		nv = json_integer((json_int_t)u);
+		nv = duration_value(&c);
 		break;
 	case K_TIMESPAN:
-		if (get_seconds(ld, w, path, v, k, &u) < 0)
-			return 0;
-		if (json_is_integer(v)) {
-			snprintf(buf, sizeof(buf), "%" PRIu64 "s", u);
-			nv = json_string(buf);
-		}
+		nv = timespan_value(&c);
 		break;
 	case K_ENUM:
-		if (!json_is_string(v) || !in_choices(json_string_value(v), k->choices)) {
-			choices_text(k->choices, buf, sizeof(buf));
-			if (json_is_string(v))
-				err_at(ld, w, "%s: '%s' is not one of %s", path,
-				       shown(ld, obj, key, v), buf);
-			else
-				err_at(ld, w, "%s: expected one of %s, found %s", path, buf,
-				       type_name(v));
-		}
+		check_enum(&c);
 		return 0;
 	case K_PATH:
 		/* expansion already made it absolute */
 		if (!json_is_string(v))
-			err_at(ld, w, "%s: expected a path, found %s", path, type_name(v));
+			err_at(ld, c.w, "%s: expected a path, found %s", path, type_name(v));
 		return 0;
 	case K_PATH_LIST:
-		if (!json_is_array(v)) {
-			err_at(ld, w, "%s: expected a list of paths, found %s", path, type_name(v));
-			return 0;
-		}
-		for (size_t i = 0; i < json_array_size(v); i++) {
-			const json_t *e = json_array_get(v, i);
-
-			if (!json_is_string(e))
-				err_at(ld, element_where(ld, v, i),
-				       "%s[%zu]: expected a path, found %s", path, i, type_name(e));
-		}
+		check_path_list(&c);
 		return 0;
-	case K_OVERRIDES: {
-		const char *rk;
-		json_t *rv;
-
-		if (!json_is_object(v)) {
-			err_at(ld, w,
-			       "%s: expected a map from rule id or name to settings, found %s",
-			       path, type_name(v));
-			return 0;
-		}
-		if (json_object_size(v) > CONFIG_MAX_OVERRIDES) {
-			err_at(ld, w, "%s: %zu entries (at most %d)", path, json_object_size(v),
-			       CONFIG_MAX_OVERRIDES);
-			return 0;
-		}
-		json_object_foreach (v, rk, rv) {
-			char sub[512];
-			int rc;
-
-			(void)vg_path(sub, sizeof(sub), "%s.%s", path, rk);
-			if (!json_is_object(rv)) {
-				err_at(ld, member_where(ld, v, rk, false),
-				       "%s: expected a map such as {disabled: true} or {level: "
-				       "high}, "
-				       "found %s",
-				       sub, type_name(rv));
-				continue;
-			}
-			if ((rc = check_keys(ld, rv, k->sub, sub)) < 0)
-				return rc;
-		}
-		return 0;
-	}
+	case K_OVERRIDES:
+		return check_overrides(&c);
 	case K_ALERTS:
-		if (!json_is_object(v)) {
-			err_at(ld, w, "%s: expected a map (window, channels), found %s", path,
+		if (!json_is_object(v))
+			err_at(ld, c.w, "%s: expected a map (window, channels), found %s", path,
 			       type_name(v));
-			return 0;
-		}
 		return 0;
 	}
 	if (nv && json_object_set_new(obj, key, nv) < 0)
