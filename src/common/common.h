@@ -115,6 +115,13 @@ void vg_base64_encode(const uint8_t *in, size_t n, char *out);
 /* Strict base64 decode; returns decoded length or -EINVAL / -E2BIG. */
 int vg_base64_decode(const char *in, size_t inlen, uint8_t *out, size_t cap);
 
+/* ---- digests ---------------------------------------------------------------- */
+
+/* SHA-256 of n bytes at p; -EIO when OpenSSL fails. */
+int vg_sha256(const void *p, size_t n, uint8_t out[32]);
+/* The same as 64 lowercase hex digits and a NUL. */
+int vg_sha256_hex(const void *p, size_t n, char out[65]);
+
 /* ---- time and ids ----------------------------------------------------------- */
 
 uint64_t vg_now_ns(void);  /* CLOCK_REALTIME, ns since the Unix epoch */

@@ -62,17 +62,6 @@ static const char *project_root(struct vd *d, const char *cwd, const char *pdir,
 	return out;
 }
 
-static int sha256_hex(const void *p, size_t n, char out[65])
-{
-	unsigned char md[32];
-	unsigned mdlen = 0;
-
-	if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-		return -EIO;
-	base_hex_encode(md, 32, out);
-	return 0;
-}
-
 /*
  * The record of an unparseable payload (norm_hook_event made it) says so
  * when the hook had to cut the payload at its limit, or stopped reading a
@@ -283,7 +272,7 @@ int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_env
 	*seq = 0;
 	memset(&v, 0, sizeof(v));
 	VD_STAT_ADD(d, received, 1);
-	if (env->id[0] && sha256_hex(payload ? payload : "", len, sha) == 0 &&
+	if (env->id[0] && vg_sha256_hex(payload ? payload : "", len, sha) == 0 &&
 	    seen_before(d, env->id, sha, from_spool)) {
 		VD_STAT_ADD(d, spool_dups, 1);
 		return 0;

@@ -822,7 +822,7 @@ static json_t *abandoned_event(const struct pend *p, uint64_t now_ns, const char
 		goto out;
 	/* The hash covers the payload's canonical form, as the ledger writes it. */
 	dn = json_dumpb(payload, dump, sizeof(dump), JSON_COMPACT | JSON_SORT_KEYS);
-	if (dn == 0 || dn > sizeof(dump) || norm_sha256_hex(dump, dn, hex) < 0)
+	if (dn == 0 || dn > sizeof(dump) || vg_sha256_hex(dump, dn, hex) < 0)
 		goto out;
 	if (json_object_set_new(ev, "outcome", json_string("abandoned")) < 0 ||
 	    json_object_set_new(ev, "duration_ms",

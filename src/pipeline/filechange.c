@@ -269,7 +269,7 @@ int fc_compute(const json_t *in, const char *hook, const char *tool, struct fc_r
 	vbuf_init(&b, FC_MAX_RESULT);
 	has_orig = get_text(tr, "originalFile", &orig);
 	if (has_orig) {
-		if ((rc = norm_sha256_hex(orig.p, orig.n, r->before)) < 0)
+		if ((rc = vg_sha256_hex(orig.p, orig.n, r->before)) < 0)
 			goto out;
 		r->before_known = true;
 	}
@@ -296,7 +296,7 @@ int fc_compute(const json_t *in, const char *hook, const char *tool, struct fc_r
 		}
 	}
 	if (after.p) {
-		if ((rc = norm_sha256_hex(after.p, after.n, r->after)) < 0)
+		if ((rc = vg_sha256_hex(after.p, after.n, r->after)) < 0)
 			goto out;
 		r->after_known = true;
 	}

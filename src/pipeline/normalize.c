@@ -596,28 +596,6 @@ static void classify(const json_t *in, struct facts *f)
  * pipeline's one global, written once under pthread_once and kept until
  * exit.
  */
-static EVP_MD *sha256_md;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void sha256_fetch(void)
-{
-	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-int norm_sha256_hex(const void *p, size_t n, char out[65])
-{
-	uint8_t md[32];
-	unsigned mdlen = 0;
-	const EVP_MD *alg;
-
-	pthread_once(&sha256_once, sha256_fetch);
-	alg = sha256_md ? sha256_md : EVP_sha256();
-	if (EVP_Digest(p, n, md, &mdlen, alg, NULL) != 1 || mdlen != 32)
-		return -EIO;
-	base_hex_encode(md, 32, out);
-	return 0;
-}
-
 /* file_change, from fc_compute()'s result; path: the tool's file_path. */
 static int add_file_change(struct norm_work *w, json_t *ev, const struct fc_result *r,
 			   const char *path, const char *cwd)
@@ -757,7 +735,7 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
 		set_err(err, errcap, "empty payload");
 		return -EINVAL;
 	}
-	if ((rc = norm_sha256_hex(payload, len, hex)) < 0) {
+	if ((rc = vg_sha256_hex(payload, len, hex)) < 0) {
 		set_err(err, errcap, "cannot hash the payload");
 		return rc;
 	}

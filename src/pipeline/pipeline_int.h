@@ -50,9 +50,6 @@ json_t *norm_parse_fast(const char *s, size_t n, struct vbuf *tmp);
  */
 int norm_check_shape(const json_t *in, char *err, size_t errcap);
 
-/* Lowercase hex SHA-256 of n bytes (normalize.c); 0 or -EIO. */
-int norm_sha256_hex(const void *p, size_t n, char out[65]);
-
 /* Is the normalized absolute path p the normalized root r or under it? */
 bool norm_under(const char *r, const char *p);
 

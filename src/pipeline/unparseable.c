@@ -140,7 +140,7 @@ static int invalid_record(const struct norm_ctx *c, const struct norm_envelope *
 		snprintf(id, sizeof(id), "%s", env->id);
 	else if ((rc = base_uuid7(id)) < 0)
 		return rc;
-	if ((rc = norm_sha256_hex(payload ? payload : "", payload ? len : 0, hex)) < 0)
+	if ((rc = vg_sha256_hex(payload ? payload : "", payload ? len : 0, hex)) < 0)
 		return rc;
 	vg_format_time(env->recv_ns ? env->recv_ns : vg_now_ns(), when, sizeof(when));
 	reason = clean_reason(why);

@@ -92,6 +92,23 @@ static void test_hex(void)
 	TAP_OK(base_hex_decode("0x01", 4, out, 2) == -EINVAL, "0x prefix -> -EINVAL");
 }
 
+static void test_sha256(void)
+{
+	char hex[65];
+	uint8_t raw[32];
+
+	TAP_OK(vg_sha256_hex("", 0, hex) == 0 &&
+		       strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") ==
+			       0,
+	       "sha256 of nothing (FIPS 180 vector)");
+	TAP_OK(vg_sha256_hex("abc", 3, hex) == 0 &&
+		       strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") ==
+			       0,
+	       "sha256 of \"abc\"");
+	TAP_OK(vg_sha256("abc", 3, raw) == 0 && raw[0] == 0xba && raw[31] == 0xad,
+	       "the raw digest agrees");
+}
+
 static void test_base64(void)
 {
 	static const char *const kat[][2] = {
@@ -482,6 +499,7 @@ int main(void)
 	}
 	test_vbuf();
 	test_hex();
+	test_sha256();
 	test_base64();
 	test_le();
 	test_parse();
