@@ -35,17 +35,19 @@ static const struct {
 	const char *name;
 	enum want want;
 } known[] = {
-	{ "keys", W_DIR_PRIVATE },   { "ledger", W_DIR_PRIVATE },  { "spool", W_DIR },
-	{ "index.db", W_FILE },	     { "index.db-wal", W_FILE },   { "index.db-shm", W_FILE },
-	{ "ledger.head", W_FILE },   { "vigild.pid", W_FILE },	   { "vigild.log", W_FILE },
-	{ "alerts.jsonl", W_FILE },  { "vigild.sock", W_SOCK },
+	{ "keys", W_DIR_PRIVATE },  { "ledger", W_DIR_PRIVATE }, { "spool", W_DIR },
+	{ "index.db", W_FILE },	    { "index.db-wal", W_FILE },	 { "index.db-shm", W_FILE },
+	{ "ledger.head", W_FILE },  { "vigild.pid", W_FILE },	 { "vigild.log", W_FILE },
+	{ "alerts.jsonl", W_FILE }, { "vigild.sock", W_SOCK },
 };
 
 static const char *type_name(mode_t m)
 {
-	return S_ISLNK(m) ? "a symbolic link" : S_ISDIR(m) ? "a directory" : S_ISREG(m) ? "a file"
-	       : S_ISSOCK(m)				       ? "a socket"
-							       : "a special file";
+	return S_ISLNK(m)    ? "a symbolic link"
+	       : S_ISDIR(m)  ? "a directory"
+	       : S_ISREG(m)  ? "a file"
+	       : S_ISSOCK(m) ? "a socket"
+			     : "a special file";
 }
 
 /* Checks one path against what it must be; 0, or -EPERM with err filled. */
@@ -67,7 +69,9 @@ static int check_one(const char *path, const struct stat *st, enum want want, ch
 	    (want == W_SOCK && !S_ISSOCK(m))) {
 		snprintf(err, errcap, "'%s' is %s, not %s. Fix: move it out of the way", path,
 			 type_name(m),
-			 dir ? "a directory" : want == W_SOCK ? "a socket" : "a regular file");
+			 dir		  ? "a directory"
+			 : want == W_SOCK ? "a socket"
+					  : "a regular file");
 		return -EPERM;
 	}
 	if (st->st_uid != me) {

@@ -79,7 +79,8 @@ static int move_index_aside(const char *path, char *to, size_t cap)
 	static const char *const sfx[] = { "", "-wal", "-shm" };
 	char from[4300], dst[4400];
 
-	if (vg_path(to, cap, "%s.stale-%" PRIu64, path, (uint64_t)(vg_now_ns() / 1000000000ull)) < 0)
+	if (vg_path(to, cap, "%s.stale-%" PRIu64, path, (uint64_t)(vg_now_ns() / 1000000000ull)) <
+	    0)
 		return -ENAMETOOLONG;
 	for (size_t i = 0; i < VG_ARRAY_LEN(sfx); i++) {
 		if (vg_path(from, sizeof(from), "%s%s", path, sfx[i]) < 0 ||
@@ -139,8 +140,8 @@ int vd_ledger_check(struct vd *d, const struct ledger_open_info *info, char *err
 			 "Records seq %" PRIu64 "..%" PRIu64 " were found after the last seal and "
 			 "were not written by vigild (%s); they are recorded as unvouched",
 			 info->unvouched_first, info->unvouched_last, info->why);
-		raise_alert(d, UNVOUCHED_RULE,
-			    "Ledger records appended while vigild was down", RULES_LEVEL_HIGH, why);
+		raise_alert(d, UNVOUCHED_RULE, "Ledger records appended while vigild was down",
+			    RULES_LEVEL_HIGH, why);
 	}
 	return 0;
 }

@@ -299,7 +299,8 @@ static void test_truncated(void)
 			timage_save(t.dir, &im);
 		timage_free(&im);
 	}
-	TAP_OK(cut_seq == last + 1, "cut back to the seal at seq %llu", (unsigned long long)cut_seq);
+	TAP_OK(cut_seq == last + 1, "cut back to the seal at seq %llu",
+	       (unsigned long long)cut_seq);
 	TAP_OK(reopen(&t, &info) == 0, "the writer reopens the cut ledger");
 	TAP_OK(info.truncated && !info.replaced && info.missing_first == cut_seq + 1 &&
 		       info.missing_last >= end - 1 && info.found_last_seq == cut_seq,
@@ -327,7 +328,8 @@ static void test_truncated(void)
 		}
 		vg_free(segs);
 	}
-	TAP_OK(reopen(&t, &info) == 0 && info.created, "with every segment deleted a new ledger starts");
+	TAP_OK(reopen(&t, &info) == 0 && info.created,
+	       "with every segment deleted a new ledger starts");
 	TAP_OK(info.truncated && info.replaced && info.missing_first == 1,
 	       "open reports the previous ledger gone (seq 1..%llu)",
 	       (unsigned long long)info.missing_last);
