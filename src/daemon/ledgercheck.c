@@ -22,10 +22,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #define TRUNCATED_RULE "vigil-ledger-truncated"
 #define UNVOUCHED_RULE "vigil-ledger-unvouched"
+#define CORRUPT_RULE "vigil-index-corrupt"
 
 /* Opens one alert of a rule that is vigild's own, not a loaded rule's. */
 static void raise_alert(struct vd *d, const char *rule, const char *title, enum rules_level lv,
@@ -73,14 +75,14 @@ static uint64_t index_last_seq(const char *path)
 }
 
 /* Renames index.db and its -wal and -shm files together (SQLite finds its
- * WAL by name) to index.db.stale-<time>.  0 or -errno. */
-static int move_index_aside(const char *path, char *to, size_t cap)
+ * WAL by name) to index.db.<why>-<time>.  0 or -errno. */
+static int move_index_aside(const char *path, const char *why, char *to, size_t cap)
 {
 	static const char *const sfx[] = { "", "-wal", "-shm" };
 	char from[4300], dst[4400];
 
-	if (vg_path(to, cap, "%s.stale-%" PRIu64, path, (uint64_t)(vg_now_ns() / 1000000000ull)) <
-	    0)
+	if (vg_path(to, cap, "%s.%s-%" PRIu64, path, why,
+		    (uint64_t)(vg_now_ns() / 1000000000ull)) < 0)
 		return -ENAMETOOLONG;
 	for (size_t i = 0; i < VG_ARRAY_LEN(sfx); i++) {
 		if (vg_path(from, sizeof(from), "%s%s", path, sfx[i]) < 0 ||
@@ -92,15 +94,60 @@ static int move_index_aside(const char *path, char *to, size_t cap)
 	return 0;
 }
 
+/*
+ * A damaged index (a disk error, a crash of the machine mid-write on a file
+ * system that lied about fsync, a hand edit) fails queries with "database
+ * disk image is malformed" and cannot restore open alerts.  It is derived
+ * data: moved aside (kept for a post-mortem) and rebuilt from the ledger by
+ * the index thread, which `vigil status` shows catching up.
+ */
+static int check_index(struct vd *d, char *err, size_t errcap)
+{
+	struct idx *ix = NULL;
+	char why[512] = "", aside[4400], msg[5200];
+	int rc;
+
+	if (access(d->index_path, F_OK) < 0)
+		return 0;
+	rc = idx_open(d->index_path, IDX_RDONLY, &ix, why, sizeof(why));
+	if (rc == 0)
+		rc = idx_quick_check(ix, why, sizeof(why));
+	idx_close(ix);
+	if (rc != -EBADMSG && !(rc < 0 && strstr(why, "malformed")))
+		return 0; /* sound, or a problem the index thread will report */
+	rc = move_index_aside(d->index_path, "corrupt", aside, sizeof(aside));
+	if (rc < 0) {
+		snprintf(err, errcap,
+			 "the index '%s' is damaged (%s) and cannot be moved aside (%s); move it "
+			 "away and start again",
+			 d->index_path, why, strerror(-rc));
+		return rc;
+	}
+	snprintf(msg, sizeof(msg),
+		 "The index was damaged (%s): moved to %s; a new one is being built from the "
+		 "ledger ('vigil status' shows its progress)",
+		 why, aside);
+	vg_err("%s", msg);
+	raise_alert(d, CORRUPT_RULE, "vigil's index was damaged and is being rebuilt",
+		    RULES_LEVEL_HIGH, msg);
+	return 0;
+}
+
 int vd_ledger_check(struct vd *d, const struct ledger_open_info *info, char *err, size_t errcap)
 {
-	uint64_t end = info->found_last_seq, last = index_last_seq(d->index_path);
-	bool stale = last > end || (info->replaced && last > 0);
+	uint64_t end, last;
+	bool stale;
 	char why[1024], aside[4400] = "";
 	int rc;
 
+	if ((rc = check_index(d, err, errcap)) < 0)
+		return rc;
+	end = info->found_last_seq;
+	last = index_last_seq(d->index_path);
+	stale = last > end || (info->replaced && last > 0);
+
 	if (stale) {
-		rc = move_index_aside(d->index_path, aside, sizeof(aside));
+		rc = move_index_aside(d->index_path, "stale", aside, sizeof(aside));
 		if (rc < 0) {
 			/* Serving would hide new events behind the old rows. */
 			snprintf(err, errcap,

@@ -78,6 +78,9 @@ int idx_add_event(struct idx *ix, uint64_t seq, uint64_t rec_time_ns, struct jso
 		  const char *json, size_t len, char *err, size_t errcap);
 /** The highest indexed seq, 0 when the index is empty. */
 int idx_last_seq(struct idx *ix, uint64_t *seq);
+/* SQLite's quick_check over the whole file: 0 when it is sound, -EBADMSG
+ * when it is damaged (err says how), another -errno when it could not run. */
+int idx_quick_check(struct idx *ix, char *err, size_t errcap);
 /** 1 when an event with this id is indexed, 0 when not, -errno on failure. */
 int idx_has_event(struct idx *ix, const char *id);
 

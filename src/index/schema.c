@@ -729,6 +729,33 @@ int idx_last_seq(struct idx *ix, uint64_t *seq)
 	return rc == SQLITE_ROW ? 0 : idx_errno(rc) ? idx_errno(rc) : -EIO;
 }
 
+int idx_quick_check(struct idx *ix, char *err, size_t errcap)
+{
+	sqlite3_stmt *st = NULL;
+	const char *res;
+	int rc;
+
+	/* quick_check(1): the first problem is enough to know the file is
+	 * damaged; it skips the index-content cross-check of integrity_check,
+	 * which costs as much as a rebuild. */
+	rc = sqlite3_prepare_v2(ix->db, "PRAGMA quick_check(1)", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		snprintf(err, errcap, "%s", sqlite3_errmsg(ix->db));
+		sqlite3_finalize(st);
+		return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB ? -EBADMSG
+		       : idx_errno(rc)				    ? idx_errno(rc)
+								    : -EIO;
+	}
+	res = (const char *)sqlite3_column_text(st, 0);
+	rc = res && !strcmp(res, "ok") ? 0 : -EBADMSG;
+	if (rc < 0)
+		snprintf(err, errcap, "%s", res ? res : "quick_check gave no answer");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int idx_has_event(struct idx *ix, const char *id)
 {
 	sqlite3_stmt *st;

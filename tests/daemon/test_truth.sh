@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_truth.sh - the decision a record carries is the one the agent applied,
 # and each event is recorded once, when vigild stalls (SIGSTOP) while hooks
-# wait for it and when its disk is full.
+# wait for it and when its disk is full; a damaged index is rebuilt.
 #
 #   test_truth.sh BUILD_DIR
 #
@@ -146,6 +146,21 @@ v = json.load(open('$T/verdict-calm'))
 assert v['modes'] == {'rules': 10}"
 ok $? "with a healthy daemon every decision is the rules' (deny)"
 
+"$VIGIL" down --timeout 30s >/dev/null 2>&1
+
+# ---- a damaged index is noticed at start-up and rebuilt from the ledger -----------------
+idx=$VIGIL_STATE_DIR/index.db
+size=$(stat -c %s "$idx")
+# Garbage over every page but the first: the header still opens, the b-trees do not.
+dd if=/dev/urandom of="$idx" bs=4096 seek=1 count=$((size / 4096)) conv=notrunc 2>/dev/null
+"$VIGIL" up >"$T/up" 2>&1
+ok $? "vigild starts on a damaged index"
+poll "\"$VIGIL\" events --session calm --hook PreToolUse --json --limit 0 2>/dev/null | grep -c calm | grep -qx 10"
+ok $? "the index was rebuilt from the ledger: the events are queryable again"
+ls "$VIGIL_STATE_DIR"/index.db.corrupt-* >/dev/null 2>&1
+ok $? "the damaged index is kept aside"
+poll "\"$VIGIL\" alerts --rule vigil-index-corrupt --json 2>/dev/null | grep -q vigil-index-corrupt"
+ok $? "the damage raised an alert"
 "$VIGIL" down --timeout 30s >/dev/null 2>&1
 
 # ---- 4. a full disk ---------------------------------------------------------------------------
