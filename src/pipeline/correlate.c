@@ -243,7 +243,6 @@ int pair_new(const struct pair_options *o, struct pair **out)
 {
 	struct pair_options d = { 0 };
 	struct pair *c;
-	int rc;
 
 	*out = NULL;
 	if (!o)
@@ -254,9 +253,9 @@ int pair_new(const struct pair_options *o, struct pair **out)
 	c->abandon_ns = o->abandon_ns ? o->abandon_ns : PAIR_DEFAULT_ABANDON_NS;
 	c->max_pending = o->max_pending ? o->max_pending : PAIR_DEFAULT_MAX_PENDING;
 	c->max_sessions = o->max_sessions ? o->max_sessions : PAIR_DEFAULT_MAX_SESSIONS;
-	if ((rc = vg_random(c->key, sizeof(c->key))) < 0) {
+	if (vg_random(c->key, sizeof(c->key)) < 0) {
 		vg_free(c);
-		return -EIO;
+		return -EIO; /* the contract's code for "no randomness", whatever the cause */
 	}
 	*out = c;
 	return 0;
