@@ -295,7 +295,8 @@ static int add_dir(struct rules_set *set, const char *dir, unsigned depth, size_
 		}
 		n++;
 	}
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n > 1) /* an empty directory leaves names NULL, which qsort may not get */
+		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct stat st;
 
