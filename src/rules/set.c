@@ -382,7 +382,7 @@ int rules_set_overrides(struct rules_set *set, const json_t *ov, const struct yj
 		json_object_foreach(rint_jro(v), k, x) {
 			struct yj_loc xl = { 0 };
 			const char *s = json_string_value(x);
-			uint64_t sec;
+			uint64_t sec = 0; /* read below even when the timespan is bad */
 
 			if (doc)
 				yj_member(doc, v, k, &xl);
