@@ -973,7 +973,7 @@ int config_load_text(const char *name, const char *text, size_t len, struct conf
 		goto out;
 	}
 	/* The tree is the doc's own (locations stay valid while we edit it). */
-	c->tree = root && json_is_object(root) ? json_incref(root) : json_object();
+	c->tree = json_is_object(root) ? json_incref(root) : json_object();
 	if (!c->tree) {
 		rc = -ENOMEM;
 		goto out;

@@ -118,7 +118,7 @@ static int run_corr_case(const struct rules_set *set, struct rule *r, const json
 			goto out;
 		sc = res->scratch;
 		m.scratch = sc;
-		if (tm && json_is_string(tm)) {
+		if (json_is_string(tm)) {
 			if (rules_parse_time(json_string_value(tm), &t) < 0) {
 				snprintf(msg, cap, "event %zu: bad time", i);
 				rc = 1;
