@@ -84,15 +84,14 @@ int main(int argc, char **argv)
 {
 	struct cli c = { 0 };
 	const struct command *cmd;
-	const char *nc = getenv("NO_COLOR");
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
 	int i = 1;
 
 	vg_log_set_prefix("vigil");
 	/* Every allocation goes through one wrapper, jansson's too (tests can
 	 * make them fail). */
 	json_set_alloc_funcs(vg_malloc, vg_free);
-	c.color = isatty(STDOUT_FILENO) && !(nc && *nc) && getenv("TERM") &&
-		  strcmp(getenv("TERM"), "dumb") != 0;
+	c.color = isatty(STDOUT_FILENO) && !(nc && *nc) && term && strcmp(term, "dumb") != 0;
 	c.progress = isatty(STDERR_FILENO);
 
 	while (i < argc && argv[i][0] == '-') {
