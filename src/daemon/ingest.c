@@ -229,9 +229,10 @@ static void add_agent_version(json_t *ev)
  * event is normalized again with it (scope checks depend on the root).  The
  * answer is cached per cwd, so this costs stat() calls once per directory.
  */
-static int refine_root(struct vd *d, struct norm_envelope *ne, const char *payload, size_t len,
-		       json_t **ev, char *err, size_t errcap)
+static int refine_root(struct vd *d, const struct norm_envelope *ne, const char *payload,
+		       size_t len, json_t **ev, char *err, size_t errcap)
 {
+	struct norm_envelope again_ne = *ne; /* the caller's must not point into rbuf */
 	const char *cwd = json_string_value(json_object_get(*ev, "cwd"));
 	json_t *proj = json_object_get(*ev, "project"), *again = NULL;
 	char rbuf[4096];
@@ -248,9 +249,9 @@ static int refine_root(struct vd *d, struct norm_envelope *ne, const char *paylo
 			json_object_set_new(proj, "source", json_string("git"));
 		return 0;
 	}
-	ne->project_dir = root;
-	ne->project_source = NORM_PROJECT_GIT;
-	rc = norm_event(d->norm, ne, payload, len, &again, err, errcap);
+	again_ne.project_dir = root;
+	again_ne.project_source = NORM_PROJECT_GIT;
+	rc = norm_event(d->norm, &again_ne, payload, len, &again, err, errcap);
 	if (rc < 0)
 		return rc == -ENOMEM ? rc : 0; /* keep the first result */
 	json_decref(*ev);
