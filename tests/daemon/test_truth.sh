@@ -72,6 +72,10 @@ burst() {
 # check SESSION N LABEL: one event per hook, each with the decision it applied.
 check() {
 	local s=$1 cnt=$2 label=$3
+	# The daemon may still be reading the frames it got while stopped, and
+	# the spool drain runs every few seconds: wait until every hook's event
+	# can be there (more would be doubles, which the check below counts).
+	poll "[ \$(\"$VIGIL\" events --session $s --hook PreToolUse --json --limit 0 2>/dev/null | wc -l) -ge $cnt ]" 60
 	"$VIGIL" events --session "$s" --hook PreToolUse --json --limit 0 >"$T/ev-$s" 2>"$T/err"
 	python3 - "$T/applied-$s" "$T/ev-$s" >"$T/verdict-$s" <<'EOF'
 import json, sys
