@@ -9,6 +9,7 @@
 #include "daemon.h"
 #include "ack.h"
 #include "idx.h"
+#include "schema.h"
 #include "indexer.h"
 
 #include <errno.h>
@@ -266,18 +267,13 @@ int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_env
 {
 	struct norm_envelope ne = { .pid = -1, .ppid = -1, .uid = -1 };
 	struct vd_verdict v;
-	char err[512], rbuf[4096], sha[65];
+	char err[512], rbuf[4096];
 	json_t *ev = NULL;
 	int rc, source = 0;
 
 	*seq = 0;
 	memset(&v, 0, sizeof(v));
 	VD_STAT_ADD(d, received, 1);
-	if (env->id[0] && vg_sha256_hex(payload ? payload : "", len, sha) == 0 &&
-	    seen_before(d, env->id, sha, from_spool)) {
-		VD_STAT_ADD(d, spool_dups, 1);
-		return 0;
-	}
 	ne.id = env->id[0] ? env->id : NULL;
 	ne.recv_ns = env->time_ns;
 	ne.agent = env->agent[0] ? env->agent : NULL;
@@ -299,6 +295,17 @@ int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_env
 		rc = refine_root(d, &ne, payload, len, &ev, err, sizeof(err));
 	if (rc < 0)
 		return rc;
+	/* A copy of an event already written (the spooled and the live copy of
+	 * one hook call) stops here, before it counts on the pairing or the
+	 * alerts.  The normalizer has hashed the payload: its digest is the
+	 * content half of the key. */
+	if (env->id[0] &&
+	    seen_before(d, env->id,
+			json_string_value(json_object_get(ev, EVF_PAYLOAD_SHA256)), from_spool)) {
+		VD_STAT_ADD(d, spool_dups, 1);
+		json_decref(ev);
+		return 0;
+	}
 	if (rc == NORM_UNPARSEABLE) {
 		VD_STAT_ADD(d, invalid, 1);
 		if (note_cut(ev, env, flags, len) < 0) {
