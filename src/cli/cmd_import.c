@@ -114,7 +114,7 @@ static bool is_vigil_event(const json_t *ev)
 {
 	const char *schema = json_string_value(json_object_get(ev, "schema"));
 
-	return schema && !strcmp(schema, NORM_SCHEMA);
+	return schema && !strcmp(schema, EV_SCHEMA_V1);
 }
 
 /* One non-blank line (without its newline) of input. */

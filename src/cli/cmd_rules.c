@@ -435,7 +435,7 @@ static bool is_event(const json_t *j)
 	const char *schema = json_string_value(json_object_get(j, "schema"));
 
 	if (schema)
-		return !strcmp(schema, NORM_SCHEMA);
+		return !strcmp(schema, EV_SCHEMA_V1);
 	return json_is_string(json_object_get(j, "event_type")) &&
 	       !json_object_get(j, "hook_event_name");
 }

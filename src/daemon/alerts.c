@@ -214,7 +214,7 @@ static json_t *snapshot(struct vd *d, const struct vd_alert *a, const char *upda
 	snprintf(tag, sizeof(tag), "rule:%s", a->rule_name ? a->rule_name : a->rule_id);
 	vg_format_time(vg_now_ns(), when, sizeof(when));
 	rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:i, s:[s]}, s:o}",
-			"schema", NORM_SCHEMA, "id", rid, "time", when, "host", d->host, "user",
+			"schema", EV_SCHEMA_V1, "id", rid, "time", when, "host", d->host, "user",
 			d->user, "agent", a->agent[0] ? a->agent : "vigil", "hook", "vigil",
 			"event_type", "alert", "target", a->rule_title, "risk", "level",
 			risk_of[lv], "score", (int)lv * 25, "reasons", tag, "alert", o);

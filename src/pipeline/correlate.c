@@ -831,7 +831,7 @@ static json_t *abandoned_event(const struct pend *p, uint64_t now_ns, const char
 	    (p->f[PF_ID] && json_object_set(ev, "pre_id", p->f[PF_ID]) < 0) ||
 	    json_object_set(ev, "risk", risk) < 0 || json_object_set(ev, "payload", payload) < 0 ||
 	    json_object_set_new(ev, "payload_sha256", json_string(hex)) < 0 ||
-	    json_object_set_new(ev, "schema", json_string(NORM_SCHEMA)) < 0)
+	    json_object_set_new(ev, "schema", json_string(EV_SCHEMA_V1)) < 0)
 		goto out;
 	ok = true;
 out:

@@ -892,7 +892,7 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
 		goto out;
 	if (json_object_set(ev, "payload", in) < 0 ||
 	    json_object_set_new(ev, "payload_sha256", json_string(hex)) < 0 ||
-	    json_object_set_new(ev, "schema", json_string(NORM_SCHEMA)) < 0)
+	    json_object_set_new(ev, "schema", json_string(EV_SCHEMA_V1)) < 0)
 		goto out;
 	*out = ev;
 	ev = NULL;

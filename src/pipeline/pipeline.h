@@ -26,11 +26,12 @@
 #ifndef VIGIL_PIPELINE_H
 #define VIGIL_PIPELINE_H
 
+#include "schema.h" /* the event it makes: EV_SCHEMA_V1, the EVF_ field names */
+
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define NORM_SCHEMA "vigil.event.v1"
 #define NORM_DEFAULT_MAX_STRING 2000u
 /* vigil-hook's own limit on stdin (WIRE_MAX_PAYLOAD): a payload the hook
  * accepted is never refused for its size (large Write contents are normal). */

@@ -144,10 +144,11 @@ static int invalid_record(const struct norm_ctx *c, const struct norm_envelope *
 		return rc;
 	vg_format_time(env->recv_ns ? env->recv_ns : vg_now_ns(), when, sizeof(when));
 	reason = clean_reason(why);
-	ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o?, s:I, s:s}", "schema", NORM_SCHEMA,
-		       "id", id, "time", when, "host", c->host, "user", c->user, "agent",
-		       env->agent ? env->agent : BASE_AGENT_DEFAULT, "event_type", "invalid", "error",
-		       reason, "payload_len", (json_int_t)len, "payload_sha256", hex);
+	ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o?, s:I, s:s}", "schema",
+		       EV_SCHEMA_V1, "id", id, "time", when, "host", c->host, "user", c->user,
+		       "agent", env->agent ? env->agent : BASE_AGENT_DEFAULT, "event_type",
+		       "invalid", "error", reason, "payload_len", (json_int_t)len, "payload_sha256",
+		       hex);
 	if (!ev || !reason)
 		goto nomem;
 	if (env->pid >= 0 || env->ppid >= 0 || env->uid >= 0) {

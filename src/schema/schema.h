@@ -61,6 +61,7 @@
 /* Inside project, risk, decision. */
 #define EVF_PROJECT_ROOT "root"
 #define EVF_PROJECT_NAME "name"
+#define EVF_PROJECT_SOURCE "source"
 #define EVF_RISK_LEVEL "level"
 #define EVF_RISK_SEVERITY "severity" /* older records */
 #define EVF_DECISION_ACTION "action"

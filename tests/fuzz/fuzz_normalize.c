@@ -180,7 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!json_is_object(ev) || !h || strlen(h) != 64 ||
 		    !json_string_value(json_object_get(ev, "event_type")) ||
 		    !json_string_value(json_object_get(ev, "hook")) ||
-		    strcmp(json_string_value(json_object_get(ev, "schema")), NORM_SCHEMA) != 0)
+		    strcmp(json_string_value(json_object_get(ev, "schema")), EV_SCHEMA_V1) != 0)
 			abort();
 		s = json_dumps(ev, JSON_COMPACT);
 		if (!s)

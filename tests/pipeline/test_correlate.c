@@ -169,7 +169,7 @@ static json_t *mk(const char *hook, const char *sid, const char *aid, const char
 	json_object_set_new(ev, "agent", json_string("claude-code"));
 	json_object_set_new(ev, "hook", json_string(hook));
 	json_object_set_new(ev, "event_type", json_string("tool_use"));
-	json_object_set_new(ev, "schema", json_string(NORM_SCHEMA));
+	json_object_set_new(ev, "schema", json_string(EV_SCHEMA_V1));
 	json_object_set_new(ev, "payload", json_object());
 	if (sid)
 		json_object_set_new(ev, "session_id", json_string(sid));
@@ -244,7 +244,7 @@ static void test_abandoned(void)
 		       "synthetic: a new UUIDv7 id %s", sget(a, "id"));
 		TAP_OK(streq(sget(a, "time"), "2025-11-23T12:07:30.000Z"),
 		       "synthetic: time is now (%s)", sget(a, "time"));
-		TAP_OK(streq(sget(a, "schema"), NORM_SCHEMA) &&
+		TAP_OK(streq(sget(a, "schema"), EV_SCHEMA_V1) &&
 			       streq(sget(payload, "reason"), "timeout") &&
 			       streq(sget(risk, "level"), "low"),
 		       "synthetic: schema, payload.reason timeout, risk low");

@@ -144,10 +144,12 @@ static void test_fixture(void)
 		       "line %zu duration_ms %ld", n, w->duration);
 		TAP_OK(streq(str(ev, "session_id"), "a6554db9-c2ac-471e-ad30-60bbd41b856a"),
 		       "line %zu session_id", n);
-		TAP_OK(streq(str(ev, "id"), env.id) && streq(str(ev, "time"), "2025-11-23T12:07:00.123Z") &&
+		TAP_OK(streq(str(ev, "id"), env.id) &&
+			       streq(str(ev, "time"), "2025-11-23T12:07:00.123Z") &&
 			       streq(str(ev, "agent"), "claude-code") &&
-			       streq(str(ev, "schema"), NORM_SCHEMA) &&
-			       streq(str(ev, "host"), "testhost") && streq(str(ev, "user"), "tester"),
+			       streq(str(ev, "schema"), EV_SCHEMA_V1) &&
+			       streq(str(ev, "host"), "testhost") &&
+			       streq(str(ev, "user"), "tester"),
 		       "line %zu envelope fields (time %s)", n, str(ev, "time"));
 		TAP_OK(streq(json_string_value(json_object_get(json_object_get(ev, "project"), "root")),
 			     "/home/dev/acme-app") &&

@@ -166,8 +166,10 @@ static void test_bad(void)
 		TAP_OK(streq(str(ev, "hook"), bad[i].hook) && !json_object_get(ev, "target") &&
 			       json_integer_value(json_object_get(ev, "payload_len")) ==
 				       (json_int_t)len &&
-			       str(ev, "payload_sha256") && strlen(str(ev, "payload_sha256")) == 64 &&
-			       streq(str(ev, "id"), env0.id) && streq(str(ev, "schema"), NORM_SCHEMA),
+			       str(ev, "payload_sha256") &&
+			       strlen(str(ev, "payload_sha256")) == 64 &&
+			       streq(str(ev, "id"), env0.id) &&
+			       streq(str(ev, "schema"), EV_SCHEMA_V1),
 		       "%s: recorded with hook %s, the bytes' length and hash, the id (hook %s)",
 		       bad[i].what, bad[i].hook, str(ev, "hook"));
 		if (len && !strstr(bad[i].what, "UTF-8"))
