@@ -709,23 +709,24 @@ static const char *source_name(const struct norm_envelope *env, bool from_env)
 	}
 }
 
-int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const char *payload,
-	       size_t len, json_t **out, char *err, size_t errcap)
-{
-	struct norm_envelope none = { .pid = -1, .ppid = -1, .uid = -1 };
-	struct norm_work w = { .c = c };
-	json_t *in = NULL, *ev = NULL, *proj;
-	json_error_t je;
-	struct facts f = { 0 };
-	struct fc_result fc;
-	char id[37], when[40], hex[65], root[NORM_PATH_MAX];
-	const char *cwd, *name;
-	bool have_root = false, root_from_env = false;
-	int outside = -1, hits = 0, target_hits = 0, has_fc, rc = -ENOMEM;
+/* Where the event happens: the project root and whether the action leaves it. */
+struct scope {
+	char root[NORM_PATH_MAX];
+	const char *cwd;
+	bool have_root, root_from_env;
+	int outside; /* 1, 0, -1 unknown */
+};
 
-	*out = NULL;
-	if (!env)
-		env = &none;
+/*
+ * Step 1: the payload, checked and parsed.  hex gets the SHA-256 of the raw
+ * bytes; *in the object, whose fields have the types the event expects.
+ */
+static int parse_payload(const struct norm_ctx *c, struct norm_work *w, const char *payload,
+			 size_t len, char hex[65], json_t **in, char *err, size_t errcap)
+{
+	json_error_t je;
+	int rc;
+
 	if (len > c->max_input) {
 		set_err(err, errcap, "payload of %zu bytes exceeds the limit of %zu", len,
 			c->max_input);
@@ -740,159 +741,234 @@ int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const 
 		return rc;
 	}
 	/* The fast parser's answer is jansson's; when it gives up, jansson decides. */
-	in = norm_parse_fast(payload, len, &w.buf);
-	if (!in)
-		in = json_loadb(payload, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
-	if (!in) {
+	*in = norm_parse_fast(payload, len, &w->buf);
+	if (!*in)
+		*in = json_loadb(payload, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+	if (!*in) {
 		json_error_msg(&je, err, errcap);
-		rc = -EINVAL;
-		goto out;
+		return -EINVAL;
 	}
-	if (!json_is_object(in)) {
+	if (!json_is_object(*in)) {
 		set_err(err, errcap, "expected a JSON object");
-		rc = -EINVAL;
-		goto out;
+		return -EINVAL;
 	}
 	/* A field the event comes from with another type, or cut by a NUL,
 	 * would make the event describe something else than the agent does. */
-	if ((rc = norm_check_shape(in, err, errcap)) < 0)
-		goto out;
-	rc = -ENOMEM;
+	return norm_check_shape(*in, err, errcap);
+}
 
-	/* Facts from the untouched payload. */
-	classify(in, &f);
-	cwd = get_str(in, "cwd");
-	if (env->project_dir && norm_path(cwd, env->project_dir, root, sizeof(root)) == 0)
-		have_root = root_from_env = true;
-	else if (cwd && norm_path(NULL, cwd, root, sizeof(root)) == 0)
-		have_root = true;
-	if (have_root) {
-		if (f.scope_path)
-			outside = path_outside(c, root, cwd, f.scope_path);
-		else if (f.command)
-			outside = command_outside(c, root, cwd, f.command);
+/* Step 2: the project root (the envelope's, else the cwd) and the scope check,
+ * on the untouched payload so it sees whole paths. */
+static void find_scope(const struct norm_ctx *c, const struct norm_envelope *env, const json_t *in,
+		       const struct facts *f, struct scope *s)
+{
+	s->cwd = get_str(in, "cwd");
+	s->outside = -1;
+	if (env->project_dir && norm_path(s->cwd, env->project_dir, s->root, sizeof(s->root)) == 0)
+		s->have_root = s->root_from_env = true;
+	else if (s->cwd && norm_path(NULL, s->cwd, s->root, sizeof(s->root)) == 0)
+		s->have_root = true;
+	if (!s->have_root)
+		return;
+	if (f->scope_path)
+		s->outside = path_outside(c, s->root, s->cwd, f->scope_path);
+	else if (f->command)
+		s->outside = command_outside(c, s->root, s->cwd, f->command);
+}
+
+/* Step 3: who and when: id (the envelope's, else a new UUIDv7), time, host,
+ * user, agent, and the session's identifiers copied from the payload. */
+static int add_identity(struct norm_work *w, json_t *ev, const struct norm_envelope *env,
+			const json_t *in, char *err, size_t errcap)
+{
+	static const char *const copy[] = { EVF_SESSION_ID, EVF_AGENT_ID, EVF_AGENT_TYPE,
+					    EVF_PROMPT_ID, EVF_TOOL_USE_ID };
+	const struct norm_ctx *c = w->c;
+	char id[37], when[40];
+	int rc;
+
+	if (env->id) {
+		if (set_clean(w, ev, EVF_ID, env->id) < 0)
+			return -ENOMEM;
+	} else {
+		if ((rc = base_uuid7(id)) < 0) {
+			set_err(err, errcap, "cannot make an event id");
+			return rc;
+		}
+		if (json_object_set_new(ev, EVF_ID, json_string(id)) < 0)
+			return -ENOMEM;
 	}
+	vg_format_time(env->recv_ns ? env->recv_ns : vg_now_ns(), when, sizeof(when));
+	if (json_object_set_new(ev, EVF_TIME, json_string(when)) < 0 ||
+	    set_clean(w, ev, EVF_HOST, c->host) < 0 || set_clean(w, ev, EVF_USER, c->user) < 0 ||
+	    set_clean(w, ev, EVF_AGENT, env->agent ? env->agent : BASE_AGENT_DEFAULT) < 0 ||
+	    set_clean(w, ev, EVF_AGENT_VERSION, env->agent_version) < 0)
+		return -ENOMEM;
+	/* The payload's own keys are the agent's wire format; the event's names
+	 * happen to be the same for these. */
+	for (size_t i = 0; i < VG_ARRAY_LEN(copy); i++)
+		if (set_clean_json(w, ev, copy[i], get_jstr(in, copy[i])) < 0)
+			return -ENOMEM;
+	return 0;
+}
 
+/* Step 4: what the agent did: hook, event type, tool (MCP server and tool
+ * split out) and the target, redacted; *secrets counts the target's hits. */
+static int add_action(struct norm_work *w, json_t *ev, const struct facts *f, int *secrets)
+{
+	if ((f->hook_j ? set_clean_json(w, ev, EVF_HOOK, f->hook_j)
+		       : set_clean(w, ev, EVF_HOOK, f->hook)) < 0 ||
+	    json_object_set_new(ev, EVF_EVENT_TYPE, json_string(f->event_type)) < 0 ||
+	    set_clean_json(w, ev, EVF_TOOL, f->tool_j) < 0)
+		return -ENOMEM;
+	if (f->is_tool && !strcmp(f->event_type, "mcp_tool_call")) {
+		const char *srv = f->tool + 5, *sep = strstr(srv, "__");
+
+		if (sep && sep > srv && sep[2]) {
+			json_t *s = json_stringn(srv, (size_t)(sep - srv));
+
+			if (!s || json_object_set_new(ev, EVF_MCP_SERVER, s) < 0 ||
+			    set_clean(w, ev, EVF_MCP_TOOL, sep + 2) < 0)
+				return -ENOMEM;
+		}
+	}
+	if (f->target) {
+		json_t *t = clean_string(w, f->target, strlen(f->target), f->target_j, secrets);
+
+		if (!t || json_object_set_new(ev, EVF_TARGET, t) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Step 5: where: project (root, name, source), the scope verdict, cwd and
+ * the permission mode. */
+static int add_place(struct norm_work *w, json_t *ev, const struct norm_envelope *env,
+		     const json_t *in, const struct scope *s)
+{
+	if (s->have_root) {
+		const char *name = strrchr(s->root, '/');
+		json_t *proj = json_object();
+
+		name = name && name[1] ? name + 1 : s->root;
+		if (!proj || json_object_set_new(ev, EVF_PROJECT, proj) < 0 ||
+		    set_clean(w, proj, EVF_PROJECT_ROOT, s->root) < 0 ||
+		    set_clean(w, proj, EVF_PROJECT_NAME, name) < 0 ||
+		    json_object_set_new(proj, EVF_PROJECT_SOURCE,
+					json_string(source_name(env, s->root_from_env))) < 0)
+			return -ENOMEM;
+	}
+	if (s->outside >= 0 &&
+	    json_object_set_new(ev, EVF_OUTSIDE_SCOPE, json_boolean(s->outside == 1)) < 0)
+		return -ENOMEM;
+	if (set_clean_json(w, ev, EVF_CWD, get_jstr(in, "cwd")) < 0 ||
+	    set_clean_json(w, ev, EVF_PERMISSION_MODE, get_jstr(in, "permission_mode")) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Step 6: how it ended: outcome and error of a Post hook, its duration. */
+static int add_outcome(struct norm_work *w, json_t *ev, const json_t *in, const struct facts *f)
+{
+	const json_t *d = json_object_get(in, "duration_ms");
+
+	if (!strcmp(f->hook, "PostToolUse")) {
+		if (json_object_set_new(ev, EVF_OUTCOME, json_string("success")) < 0)
+			return -ENOMEM;
+	} else if (!strcmp(f->hook, "PostToolUseFailure")) {
+		if (json_object_set_new(ev, EVF_OUTCOME, json_string("failure")) < 0 ||
+		    set_clean_json(w, ev, EVF_ERROR, get_jstr(in, "error")) < 0)
+			return -ENOMEM;
+	}
+	if (json_is_number(d) && json_number_value(d) >= 0 &&
+	    json_object_set_new(ev, EVF_DURATION_MS,
+				json_integer((json_int_t)json_number_value(d))) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Step 8: the hook process the envelope names (pid, ppid, uid), when known. */
+static int add_process(json_t *ev, const struct norm_envelope *env)
+{
+	json_t *proc;
+
+	if (env->pid < 0 && env->ppid < 0 && env->uid < 0)
+		return 0;
+	proc = json_object();
+	if (!proc || json_object_set_new(ev, EVF_PROCESS, proc) < 0)
+		return -ENOMEM;
+	if ((env->pid >= 0 && json_object_set_new(proc, "pid", json_integer(env->pid)) < 0) ||
+	    (env->ppid >= 0 && json_object_set_new(proc, "ppid", json_integer(env->ppid)) < 0) ||
+	    (env->uid >= 0 && json_object_set_new(proc, "uid", json_integer(env->uid)) < 0))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Step 9: the payload itself, every string redacted and truncated in place
+ * (nothing read from it before is used after this), its digest, the schema. */
+static int add_payload(struct norm_work *w, json_t *ev, json_t *in, const char *hex)
+{
+	int hits = 0;
+
+	if (clean_tree(w, in, &hits) < 0 || json_object_set(ev, EVF_PAYLOAD, in) < 0 ||
+	    json_object_set_new(ev, EVF_PAYLOAD_SHA256, json_string(hex)) < 0 ||
+	    json_object_set_new(ev, EVF_SCHEMA, json_string(EV_SCHEMA_V1)) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const char *payload,
+	       size_t len, json_t **out, char *err, size_t errcap)
+{
+	struct norm_envelope none = { .pid = -1, .ppid = -1, .uid = -1 };
+	struct norm_work w = { .c = c };
+	json_t *in = NULL, *ev = NULL;
+	struct facts f = { 0 };
+	struct scope s = { 0 };
+	struct fc_result fc;
+	char hex[65];
+	int target_hits = 0, has_fc, rc;
+
+	*out = NULL;
+	if (!env)
+		env = &none;
+	if ((rc = parse_payload(c, &w, payload, len, hex, &in, err, errcap)) < 0)
+		goto out;
+	classify(in, &f);
+	find_scope(c, env, in, &f, &s);
 	if ((has_fc = fc_compute(in, f.hook, f.tool, &fc)) < 0) {
 		rc = has_fc;
 		if (rc != -ENOMEM)
 			set_err(err, errcap, "cannot hash the file change");
 		goto out;
 	}
-
-	ev = json_object();
-	if (!ev)
+	rc = -ENOMEM;
+	if (!(ev = json_object()))
 		goto out;
-	if (env->id) {
-		if (set_clean(&w, ev, "id", env->id) < 0)
-			goto out;
-	} else {
-		if ((rc = base_uuid7(id)) < 0) {
-			set_err(err, errcap, "cannot make an event id");
-			goto out;
-		}
-		rc = -ENOMEM;
-		if (json_object_set_new(ev, "id", json_string(id)) < 0)
-			goto out;
-	}
-	vg_format_time(env->recv_ns ? env->recv_ns : vg_now_ns(), when, sizeof(when));
-	if (json_object_set_new(ev, "time", json_string(when)) < 0 ||
-	    set_clean(&w, ev, "host", c->host) < 0 || set_clean(&w, ev, "user", c->user) < 0 ||
-	    set_clean(&w, ev, "agent", env->agent ? env->agent : BASE_AGENT_DEFAULT) < 0 ||
-	    set_clean(&w, ev, "agent_version", env->agent_version) < 0)
+	if ((rc = add_identity(&w, ev, env, in, err, errcap)) < 0 ||
+	    (rc = add_action(&w, ev, &f, &target_hits)) < 0 ||
+	    (rc = add_place(&w, ev, env, in, &s)) < 0 || (rc = add_outcome(&w, ev, in, &f)) < 0)
+		goto out;
+	/* Step 7: what the tool changed or spent, and the baseline risk. */
+	rc = -ENOMEM;
+	if ((has_fc && add_file_change(&w, ev, &fc, f.scope_path, s.cwd) < 0) ||
+	    add_usage(ev, in, &f) < 0)
 		goto out;
 	{
-		static const char *const copy[] = { "session_id", "agent_id", "agent_type",
-						    "prompt_id", "tool_use_id" };
-
-		for (size_t i = 0; i < VG_ARRAY_LEN(copy); i++)
-			if (set_clean_json(&w, ev, copy[i], get_jstr(in, copy[i])) < 0)
-				goto out;
-	}
-	if ((f.hook_j ? set_clean_json(&w, ev, "hook", f.hook_j) : set_clean(&w, ev, "hook", f.hook)) <
-		    0 ||
-	    json_object_set_new(ev, "event_type", json_string(f.event_type)) < 0 ||
-	    set_clean_json(&w, ev, "tool", f.tool_j) < 0)
-		goto out;
-	if (f.is_tool && !strcmp(f.event_type, "mcp_tool_call")) {
-		const char *srv = f.tool + 5, *sep = strstr(srv, "__");
-
-		if (sep && sep > srv && sep[2]) {
-			json_t *s = json_stringn(srv, (size_t)(sep - srv));
-
-			if (!s || json_object_set_new(ev, "mcp_server", s) < 0 ||
-			    set_clean(&w, ev, "mcp_tool", sep + 2) < 0)
-				goto out;
-		}
-	}
-	if (f.target) {
-		json_t *t = clean_string(&w, f.target, strlen(f.target), f.target_j, &target_hits);
-
-		if (!t || json_object_set_new(ev, "target", t) < 0)
-			goto out;
-	}
-	if (have_root) {
-		name = strrchr(root, '/');
-		name = name && name[1] ? name + 1 : root;
-		proj = json_object();
-		if (!proj || json_object_set_new(ev, "project", proj) < 0 ||
-		    set_clean(&w, proj, "root", root) < 0 || set_clean(&w, proj, "name", name) < 0 ||
-		    json_object_set_new(proj, "source",
-					json_string(source_name(env, root_from_env))) < 0)
-			goto out;
-	}
-	if (outside >= 0 && json_object_set_new(ev, "outside_project_scope",
-						 json_boolean(outside == 1)) < 0)
-		goto out;
-	if (set_clean_json(&w, ev, "cwd", get_jstr(in, "cwd")) < 0 ||
-	    set_clean_json(&w, ev, "permission_mode", get_jstr(in, "permission_mode")) < 0)
-		goto out;
-	if (!strcmp(f.hook, "PostToolUse")) {
-		if (json_object_set_new(ev, "outcome", json_string("success")) < 0)
-			goto out;
-	} else if (!strcmp(f.hook, "PostToolUseFailure")) {
-		if (json_object_set_new(ev, "outcome", json_string("failure")) < 0 ||
-		    set_clean_json(&w, ev, "error", get_jstr(in, "error")) < 0)
-			goto out;
-	}
-	{
-		json_t *d = json_object_get(in, "duration_ms");
-
-		if (json_is_number(d) && json_number_value(d) >= 0 &&
-		    json_object_set_new(ev, "duration_ms",
-					json_integer((json_int_t)json_number_value(d))) < 0)
-			goto out;
-	}
-	if (has_fc && add_file_change(&w, ev, &fc, f.scope_path, cwd) < 0)
-		goto out;
-	if (add_usage(ev, in, &f) < 0)
-		goto out;
-	{
-		struct risk_input ri = { .hook = f.hook, .event_type = f.event_type, .tool = f.tool,
-					 .root = have_root ? root : NULL, .cwd = cwd,
-					 .path = f.scope_path, .command = f.command,
-					 .outside = outside, .secrets = target_hits };
+		struct risk_input ri = { .hook = f.hook,
+					 .event_type = f.event_type,
+					 .tool = f.tool,
+					 .root = s.have_root ? s.root : NULL,
+					 .cwd = s.cwd,
+					 .path = f.scope_path,
+					 .command = f.command,
+					 .outside = s.outside,
+					 .secrets = target_hits };
 
 		if (add_risk(ev, &ri) < 0)
 			goto out;
 	}
-	if (env->pid >= 0 || env->ppid >= 0 || env->uid >= 0) {
-		json_t *proc = json_object();
-
-		if (!proc || json_object_set_new(ev, "process", proc) < 0)
-			goto out;
-		if ((env->pid >= 0 && json_object_set_new(proc, "pid", json_integer(env->pid)) < 0) ||
-		    (env->ppid >= 0 && json_object_set_new(proc, "ppid", json_integer(env->ppid)) < 0) ||
-		    (env->uid >= 0 && json_object_set_new(proc, "uid", json_integer(env->uid)) < 0))
-			goto out;
-	}
-
-	/* The payload itself, cleaned in place (f's strings are not used after this). */
-	if (clean_tree(&w, in, &hits) < 0)
-		goto out;
-	if (json_object_set(ev, "payload", in) < 0 ||
-	    json_object_set_new(ev, "payload_sha256", json_string(hex)) < 0 ||
-	    json_object_set_new(ev, "schema", json_string(EV_SCHEMA_V1)) < 0)
+	if ((rc = add_process(ev, env)) < 0 || (rc = add_payload(&w, ev, in, hex)) < 0)
 		goto out;
 	*out = ev;
 	ev = NULL;
