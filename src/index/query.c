@@ -96,6 +96,90 @@ void idx_event_row(sqlite3_stmt *st, struct idx_event *ev)
 	ev->decision_rule = idx_col_text(st, 21);
 }
 
+/*
+ * The events query for filter f: one condition per filter field, each bound
+ * by name (events_bind), so no value is ever spliced into the SQL.  Non-zero
+ * when the text did not fit.
+ */
+static int events_sql(const struct idx_filter *f, struct vbuf *sql)
+{
+	int rc = vbuf_appendf(sql, "SELECT %s FROM events WHERE seq > :after", idx_event_cols);
+
+	if (f->session && f->session_exact)
+		rc |= vbuf_appendf(sql, " AND session_id = :sess");
+	else if (f->session)
+		/* A prefix as a range, so the session index serves it; U+10FFFF
+		 * sorts after every character that can follow. */
+		rc |= vbuf_appendf(sql, " AND session_id >= :sess"
+					" AND session_id < :sess || char(1114111)");
+	if (f->tool)
+		rc |= vbuf_appendf(sql, " AND tool = :tool");
+	if (f->hook)
+		rc |= vbuf_appendf(sql, " AND hook = :hook");
+	if (f->event_type)
+		rc |= vbuf_appendf(sql, " AND event_type = :type");
+	if (f->agent_id)
+		rc |= vbuf_appendf(sql, " AND agent_id = :agent");
+	if (f->min_risk > 0)
+		rc |= vbuf_appendf(sql, " AND risk_rank >= :risk");
+	/* The partial index events_risk covers risk_rank >= 2; SQLite uses it
+	 * only when the query states its condition word for word. */
+	if (f->min_risk >= IDX_RISK_LOW)
+		rc |= vbuf_appendf(sql, " AND risk_rank >= 2");
+	if (f->outside_scope)
+		rc |= vbuf_appendf(sql, " AND outside_scope = 1");
+	if (f->decision)
+		rc |= vbuf_appendf(sql, " AND decision = :decision");
+	/* The partial index events_decision covers deny and ask (the literal
+	 * condition again, so SQLite can prove it applies). */
+	if (f->decision && strcmp(f->decision, "allow"))
+		rc |= vbuf_appendf(sql, " AND decision <> 'allow'");
+	if (f->rule)
+		/* The rule's id or its name (each has an index on event_detections). */
+		rc |= vbuf_appendf(sql, " AND seq IN (SELECT event_seq FROM event_detections"
+					" WHERE rule_id = :rule UNION SELECT event_seq"
+					" FROM event_detections WHERE rule_name = :rule)");
+	if (f->since_ns)
+		rc |= vbuf_appendf(sql, " AND time_ns >= :since");
+	if (f->until_ns)
+		rc |= vbuf_appendf(sql, " AND time_ns < :until");
+	if (f->text)
+		rc |= vbuf_appendf(sql, " AND seq IN (SELECT rowid FROM events_fts"
+					" WHERE events_fts MATCH :text)");
+	if (f->limit)
+		/* The newest N, shown oldest first. */
+		rc |= vbuf_appendf(sql, " ORDER BY seq DESC LIMIT :limit");
+	else
+		rc |= vbuf_appendf(sql, " ORDER BY seq");
+	return rc;
+}
+
+/* Binds the values of f to the names events_sql used (unused names stay NULL). */
+static void events_bind(sqlite3_stmt *st, const struct idx_filter *f, const char *fts)
+{
+	idx_bind_named_int(st, ":after", idx_clamp_i64(f->after_seq));
+	if (f->session)
+		idx_bind_named_text(st, ":sess", f->session);
+	if (f->tool)
+		idx_bind_named_text(st, ":tool", f->tool);
+	if (f->hook)
+		idx_bind_named_text(st, ":hook", f->hook);
+	if (f->event_type)
+		idx_bind_named_text(st, ":type", f->event_type);
+	if (f->agent_id)
+		idx_bind_named_text(st, ":agent", f->agent_id);
+	if (f->decision)
+		idx_bind_named_text(st, ":decision", f->decision);
+	if (f->rule)
+		idx_bind_named_text(st, ":rule", f->rule);
+	idx_bind_named_int(st, ":risk", f->min_risk);
+	idx_bind_named_int(st, ":since", (int64_t)f->since_ns);
+	idx_bind_named_int(st, ":until", (int64_t)f->until_ns);
+	if (f->text)
+		idx_bind_named_text(st, ":text", fts);
+	idx_bind_named_int(st, ":limit", idx_clamp_i64(f->limit));
+}
+
 int idx_query_events(struct idx *ix, const struct idx_filter *f, idx_event_fn fn, void *arg,
 		     char *err, size_t errcap)
 {
@@ -108,59 +192,13 @@ int idx_query_events(struct idx *ix, const struct idx_filter *f, idx_event_fn fn
 	if (f->text) {
 		rc = idx_fts_query(f->text, &fts);
 		if (rc < 0) {
-			snprintf(err, errcap, rc == -E2BIG ? "search text too long"
-							   : "search text has no words");
+			snprintf(err, errcap,
+				 rc == -E2BIG ? "search text too long"
+					      : "search text has no words");
 			goto out;
 		}
 	}
-	rc = vbuf_appendf(&sql, "SELECT %s FROM events WHERE seq > :after", idx_event_cols);
-	if (f->session && f->session_exact)
-		rc |= vbuf_appendf(&sql, " AND session_id = :sess");
-	else if (f->session)
-		/* A prefix as a range, so the session index serves it; U+10FFFF
-		 * sorts after every character that can follow. */
-		rc |= vbuf_appendf(&sql, " AND session_id >= :sess"
-					 " AND session_id < :sess || char(1114111)");
-	if (f->tool)
-		rc |= vbuf_appendf(&sql, " AND tool = :tool");
-	if (f->hook)
-		rc |= vbuf_appendf(&sql, " AND hook = :hook");
-	if (f->event_type)
-		rc |= vbuf_appendf(&sql, " AND event_type = :type");
-	if (f->agent_id)
-		rc |= vbuf_appendf(&sql, " AND agent_id = :agent");
-	if (f->min_risk > 0)
-		rc |= vbuf_appendf(&sql, " AND risk_rank >= :risk");
-	/* The partial index events_risk covers risk_rank >= 2; SQLite uses it
-	 * only when the query states its condition word for word. */
-	if (f->min_risk >= IDX_RISK_LOW)
-		rc |= vbuf_appendf(&sql, " AND risk_rank >= 2");
-	if (f->outside_scope)
-		rc |= vbuf_appendf(&sql, " AND outside_scope = 1");
-	if (f->decision)
-		rc |= vbuf_appendf(&sql, " AND decision = :decision");
-	/* The partial index events_decision covers deny and ask (the literal
-	 * condition again, so SQLite can prove it applies). */
-	if (f->decision && strcmp(f->decision, "allow"))
-		rc |= vbuf_appendf(&sql, " AND decision <> 'allow'");
-	if (f->rule)
-		/* The rule's id or its name (each has an index on event_detections). */
-		rc |= vbuf_appendf(&sql, " AND seq IN (SELECT event_seq FROM event_detections"
-					 " WHERE rule_id = :rule UNION SELECT event_seq"
-					 " FROM event_detections WHERE rule_name = :rule)");
-	if (f->since_ns)
-		rc |= vbuf_appendf(&sql, " AND time_ns >= :since");
-	if (f->until_ns)
-		rc |= vbuf_appendf(&sql, " AND time_ns < :until");
-	if (f->text)
-		rc |= vbuf_appendf(&sql, " AND seq IN (SELECT rowid FROM events_fts"
-					 " WHERE events_fts MATCH :text)");
-	if (f->limit)
-		/* The newest N, shown oldest first. */
-		rc |= vbuf_appendf(&sql, " ORDER BY seq DESC LIMIT :limit");
-	else
-		rc |= vbuf_appendf(&sql, " ORDER BY seq");
-	if (rc) {
+	if (events_sql(f, &sql)) {
 		snprintf(err, errcap, "query too long");
 		rc = -E2BIG;
 		goto out;
@@ -182,27 +220,7 @@ int idx_query_events(struct idx *ix, const struct idx_filter *f, idx_event_fn fn
 		rc = idx_sqlerr(ix, rc, "index query", err, errcap);
 		goto out;
 	}
-	idx_bind_named_int(st, ":after", idx_clamp_i64(f->after_seq));
-	if (f->session)
-		idx_bind_named_text(st, ":sess", f->session);
-	if (f->tool)
-		idx_bind_named_text(st, ":tool", f->tool);
-	if (f->hook)
-		idx_bind_named_text(st, ":hook", f->hook);
-	if (f->event_type)
-		idx_bind_named_text(st, ":type", f->event_type);
-	if (f->agent_id)
-		idx_bind_named_text(st, ":agent", f->agent_id);
-	if (f->decision)
-		idx_bind_named_text(st, ":decision", f->decision);
-	if (f->rule)
-		idx_bind_named_text(st, ":rule", f->rule);
-	idx_bind_named_int(st, ":risk", f->min_risk);
-	idx_bind_named_int(st, ":since", (int64_t)f->since_ns);
-	idx_bind_named_int(st, ":until", (int64_t)f->until_ns);
-	if (f->text)
-		idx_bind_named_text(st, ":text", (const char *)fts.data);
-	idx_bind_named_int(st, ":limit", idx_clamp_i64(f->limit));
+	events_bind(st, f, f->text ? (const char *)fts.data : NULL);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct idx_event ev;
 
@@ -542,19 +560,133 @@ static bool only_blanks(const char *s)
 	return true;
 }
 
+/*
+ * Step 1: compile the user's one statement, refused unless it only reads
+ * (the authorizer, sqlite3_stmt_readonly) and nothing follows it.
+ */
+static int sql_prepare(struct idx *ix, const char *sql, bool *denied, sqlite3_stmt **st, char *err,
+		       size_t errcap)
+{
+	const char *tail = NULL;
+	int rc = sqlite3_prepare_v2(ix->db, sql, -1, st, &tail);
+
+	if (rc != SQLITE_OK) {
+		int ec = *denied ? SQLITE_AUTH : rc & 0xff;
+
+		snprintf(err, errcap, "%s%s",
+			 ec == SQLITE_AUTH ? "refused: vigil sql is read-only and this statement "
+					     "would change something (" : "",
+			 sqlite3_errmsg(ix->db));
+		if (ec == SQLITE_AUTH && strlen(err) + 2 < errcap)
+			memcpy(err + strlen(err), ")", 2);
+		return ec == SQLITE_AUTH ? -EPERM : -EINVAL;
+	}
+	if (!*st) {
+		snprintf(err, errcap, "no SQL statement given");
+		return -EINVAL;
+	}
+	if (!only_blanks(tail)) {
+		snprintf(err, errcap, "one statement at a time, please");
+		return -EINVAL;
+	}
+	if (!sqlite3_stmt_readonly(*st)) {
+		snprintf(err, errcap, "refused: vigil sql only reads, this statement writes");
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* One result row as idx_sql hands it out; blobs are shown as hex, cut at
+ * IDX_SQL_MAX_BLOB_HEX bytes. */
+struct sql_cols {
+	int n;
+	const char **names, **values;
+	int *types;
+	size_t *lens;
+	struct vbuf *blobs;
+};
+
+static void sql_cols_free(struct sql_cols *c)
+{
+	for (int i = 0; c->blobs && i < c->n; i++)
+		vbuf_release(&c->blobs[i]);
+	vg_free(c->blobs);
+	vg_free(c->names);
+	vg_free(c->values);
+	vg_free(c->types);
+	vg_free(c->lens);
+}
+
+static int sql_cols_alloc(sqlite3_stmt *st, struct sql_cols *c)
+{
+	size_t n;
+
+	c->n = sqlite3_column_count(st);
+	n = (size_t)c->n + 1;
+	c->names = vg_calloc(n, sizeof(*c->names));
+	c->values = vg_calloc(n, sizeof(*c->values));
+	c->types = vg_calloc(n, sizeof(*c->types));
+	c->lens = vg_calloc(n, sizeof(*c->lens));
+	c->blobs = vg_calloc(n, sizeof(*c->blobs));
+	if (!c->names || !c->values || !c->types || !c->lens || !c->blobs)
+		return -ENOMEM;
+	for (int i = 0; i < c->n; i++) {
+		c->names[i] = sqlite3_column_name(st, i);
+		vbuf_init(&c->blobs[i], IDX_SQL_MAX_BLOB_HEX * 2 + 8);
+	}
+	return 0;
+}
+
+/* Points c's values at the current row of st (valid until the next step). */
+static void sql_cols_fill(sqlite3_stmt *st, struct sql_cols *c)
+{
+	for (int i = 0; i < c->n; i++) {
+		c->types[i] = sqlite3_column_type(st, i);
+		if (c->types[i] == SQLITE_BLOB) {
+			const uint8_t *b = sqlite3_column_blob(st, i);
+			size_t bl = (size_t)sqlite3_column_bytes(st, i);
+			char hex[3];
+
+			vbuf_reset(&c->blobs[i]);
+			for (size_t k = 0; k < bl && k < IDX_SQL_MAX_BLOB_HEX; k++) {
+				base_hex_encode(b + k, 1, hex);
+				vbuf_append(&c->blobs[i], hex, 2);
+			}
+			c->values[i] = c->blobs[i].data ? (const char *)c->blobs[i].data : "";
+			c->lens[i] = c->blobs[i].len;
+		} else if (c->types[i] == SQLITE_NULL) {
+			c->values[i] = NULL;
+			c->lens[i] = 0;
+		} else {
+			c->values[i] = (const char *)sqlite3_column_text(st, i);
+			c->lens[i] = (size_t)sqlite3_column_bytes(st, i);
+		}
+	}
+}
+
+/* How the row loop ended: done, the deadline, or SQLite's error. */
+static int sql_end(struct idx *ix, int rc, char *err, size_t errcap)
+{
+	if (rc == SQLITE_DONE)
+		return 0;
+	if ((rc & 0xff) == SQLITE_INTERRUPT) {
+		snprintf(err, errcap, "query interrupted after %llu s",
+			 (unsigned long long)(IDX_SQL_TIMEOUT_NS / 1000000000ull));
+		return -ETIMEDOUT;
+	}
+	snprintf(err, errcap, "%s", sqlite3_errmsg(ix->db));
+	return (rc & 0xff) == SQLITE_AUTH || (rc & 0xff) == SQLITE_READONLY ? -EPERM : -EINVAL;
+}
+
 int idx_sql(struct idx *ix, const char *sql, uint64_t max_rows, idx_sql_fn fn, void *arg,
 	    bool *truncated, char *err, size_t errcap)
 {
 	struct sql_deadline dl = { vg_mono_ns() + IDX_SQL_TIMEOUT_NS };
-	const char **names = NULL, **values = NULL;
-	struct vbuf *blobs = NULL;
+	struct sql_cols c = { 0 };
 	sqlite3_stmt *st = NULL;
-	const char *tail = NULL;
 	bool denied = false;
-	size_t *lens = NULL;
-	int *types = NULL;
 	uint64_t rows = 0;
-	int rc, n = 0;
+	int rc;
 
 	*truncated = false;
 	if (!ix->rdonly) {
@@ -563,104 +695,30 @@ int idx_sql(struct idx *ix, const char *sql, uint64_t max_rows, idx_sql_fn fn, v
 	}
 	sqlite3_set_authorizer(ix->db, sql_authorizer, &denied);
 	sqlite3_progress_handler(ix->db, 10000, sql_progress, &dl);
-	rc = sqlite3_prepare_v2(ix->db, sql, -1, &st, &tail);
-	if (rc != SQLITE_OK) {
-		int ec = denied ? SQLITE_AUTH : rc & 0xff;
-
-		snprintf(err, errcap, "%s%s",
-			 ec == SQLITE_AUTH ? "refused: vigil sql is read-only and this statement "
-					     "would change something (" : "",
-			 sqlite3_errmsg(ix->db));
-		if (ec == SQLITE_AUTH && strlen(err) + 2 < errcap)
-			memcpy(err + strlen(err), ")", 2);
-		rc = ec == SQLITE_AUTH ? -EPERM : -EINVAL;
+	if ((rc = sql_prepare(ix, sql, &denied, &st, err, errcap)) < 0)
 		goto out;
-	}
-	if (!st) {
-		snprintf(err, errcap, "no SQL statement given");
-		rc = -EINVAL;
-		goto out;
-	}
-	if (!only_blanks(tail)) {
-		snprintf(err, errcap, "one statement at a time, please");
-		rc = -EINVAL;
-		goto out;
-	}
-	if (!sqlite3_stmt_readonly(st)) {
-		snprintf(err, errcap, "refused: vigil sql only reads, this statement writes");
-		rc = -EPERM;
-		goto out;
-	}
-	n = sqlite3_column_count(st);
-	names = vg_calloc((size_t)n + 1, sizeof(*names));
-	values = vg_calloc((size_t)n + 1, sizeof(*values));
-	types = vg_calloc((size_t)n + 1, sizeof(*types));
-	lens = vg_calloc((size_t)n + 1, sizeof(*lens));
-	blobs = vg_calloc((size_t)n + 1, sizeof(*blobs));
-	if (!names || !values || !types || !lens || !blobs) {
+	if ((rc = sql_cols_alloc(st, &c)) < 0) {
 		snprintf(err, errcap, "out of memory");
-		rc = -ENOMEM;
 		goto out;
-	}
-	for (int i = 0; i < n; i++) {
-		names[i] = sqlite3_column_name(st, i);
-		vbuf_init(&blobs[i], IDX_SQL_MAX_BLOB_HEX * 2 + 8);
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct idx_sql_row row = { n, names, values, types, lens };
+		struct idx_sql_row row = { c.n, c.names, c.values, c.types, c.lens };
 
 		if (rows >= max_rows) {
 			*truncated = true;
 			rc = SQLITE_DONE;
 			break;
 		}
-		for (int i = 0; i < n; i++) {
-			types[i] = sqlite3_column_type(st, i);
-			if (types[i] == SQLITE_BLOB) {
-				const uint8_t *b = sqlite3_column_blob(st, i);
-				size_t bl = (size_t)sqlite3_column_bytes(st, i);
-				char hex[3];
-
-				vbuf_reset(&blobs[i]);
-				for (size_t k = 0; k < bl && k < IDX_SQL_MAX_BLOB_HEX; k++) {
-					base_hex_encode(b + k, 1, hex);
-					vbuf_append(&blobs[i], hex, 2);
-				}
-				values[i] = blobs[i].data ? (const char *)blobs[i].data : "";
-				lens[i] = blobs[i].len;
-			} else if (types[i] == SQLITE_NULL) {
-				values[i] = NULL;
-				lens[i] = 0;
-			} else {
-				values[i] = (const char *)sqlite3_column_text(st, i);
-				lens[i] = (size_t)sqlite3_column_bytes(st, i);
-			}
-		}
+		sql_cols_fill(st, &c);
 		rows++;
-		rc = fn(arg, &row);
-		if (rc)
+		if ((rc = fn(arg, &row)))
 			goto out;
 	}
-	if (rc == SQLITE_DONE) {
-		rc = 0;
-	} else if ((rc & 0xff) == SQLITE_INTERRUPT) {
-		snprintf(err, errcap, "query interrupted after %llu s",
-			 (unsigned long long)(IDX_SQL_TIMEOUT_NS / 1000000000ull));
-		rc = -ETIMEDOUT;
-	} else {
-		snprintf(err, errcap, "%s", sqlite3_errmsg(ix->db));
-		rc = (rc & 0xff) == SQLITE_AUTH || (rc & 0xff) == SQLITE_READONLY ? -EPERM : -EINVAL;
-	}
+	rc = sql_end(ix, rc, err, errcap);
 out:
 	sqlite3_finalize(st);
 	sqlite3_progress_handler(ix->db, 0, NULL, NULL);
 	sqlite3_set_authorizer(ix->db, NULL, NULL);
-	for (int i = 0; blobs && i < n; i++)
-		vbuf_release(&blobs[i]);
-	vg_free(blobs);
-	vg_free(names);
-	vg_free(values);
-	vg_free(types);
-	vg_free(lens);
+	sql_cols_free(&c);
 	return rc;
 }
