@@ -614,7 +614,7 @@ static void run_line(struct evrun *ev, const char *file, uint64_t lineno, const 
 	}
 	/* The event's own time drives the correlation windows; without one, a
 	 * second after the previous event. */
-	if (rules_parse_time(json_string_value(json_object_get(e, "time")), &t) < 0)
+	if (vg_parse_time(json_string_value(json_object_get(e, "time")), 0, &t) < 0)
 		t = ev->last_ns ? ev->last_ns + 1000000000ull : vg_now_ns();
 	ev->last_ns = t;
 	rc = rules_eval(ev->r->set, ev->state, e, t, &ev->res);

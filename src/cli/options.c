@@ -45,7 +45,7 @@ int cli_parse_when(const char *v, uint64_t *ns)
 
 	if (!v || !*v)
 		return -EINVAL;
-	if (idx_parse_time(v, ns) == 0)
+	if (vg_parse_time(v, VG_TIME_DATE, ns) == 0)
 		return 0;
 	if (vg_parse_duration(v, &secs) < 0 || secs > now / 1000000000ull)
 		return -EINVAL;

@@ -128,6 +128,18 @@ uint64_t vg_now_ns(void);  /* CLOCK_REALTIME, ns since the Unix epoch */
 uint64_t vg_mono_ns(void); /* CLOCK_MONOTONIC */
 /* RFC 3339 UTC with milliseconds, "2026-11-23T12:00:00.123Z"; out >= 32 bytes. */
 void vg_format_time(uint64_t ns, char *out, size_t cap);
+/*
+ * Parses an RFC 3339 date-time with a zone into ns since the Unix epoch:
+ * "2025-11-23T12:07:00.123Z", "2025-11-23T14:07:00+02:00" ('t' or a space for
+ * 'T', 'z' for 'Z'; fractional seconds of any length, cut to ns).  With
+ * VG_TIME_DATE a bare date "2025-11-23" is accepted too, as its UTC midnight.
+ * -EINVAL for NULL, anything else, a time without a zone (it is ambiguous),
+ * a day the month does not have, a time before 1970 or one past what
+ * uint64_t ns holds (2554).  The one parser of event times, rule test cases
+ * and --since/--until.
+ */
+#define VG_TIME_DATE 0x1u
+int vg_parse_time(const char *s, unsigned flags, uint64_t *ns);
 /* Parses a duration like "900", "15m", "2h", "1d" into seconds; -EINVAL. */
 int vg_parse_duration(const char *s, uint64_t *seconds);
 /* Parses a size like "64M", "1G", "4096" into bytes; -EINVAL. */

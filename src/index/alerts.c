@@ -218,7 +218,7 @@ static uint64_t time_of(json_t *o, const char *key, uint64_t fallback)
 	uint64_t ns;
 	const char *s = jstr(o, key);
 
-	return s && idx_parse_time(s, &ns) == 0 ? ns : fallback;
+	return s && vg_parse_time(s, VG_TIME_DATE, &ns) == 0 ? ns : fallback;
 }
 
 static int alert_record(struct idx *ix, uint64_t seq, uint64_t time_ns, json_t *root, char *err,

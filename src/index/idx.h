@@ -367,11 +367,5 @@ int idx_text_check(const char *words);
  * idx_risk_parse returns -EINVAL for another word. */
 const char *idx_risk_name(int rank);
 int idx_risk_parse(const char *s);
-/**
- * Parses an RFC 3339 time ("2025-11-23T12:07:00.123Z", "...+02:00", or a
- * date "2025-11-23" meaning its UTC midnight) into ns since the epoch.
- * -EINVAL otherwise.
- */
-int idx_parse_time(const char *s, uint64_t *ns);
 
 #endif /* VIGIL_IDX_H */

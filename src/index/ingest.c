@@ -132,8 +132,8 @@ static void fields_of(struct ev *e)
 	e->payload = v.payload;
 	e->id = v.id;
 	e->time_ns = e->rec_time_ns;
-	if (v.time)
-		idx_parse_time(v.time, &e->time_ns); /* keeps the record's time on failure */
+	if (v.time) /* on failure the record's time stays */
+		vg_parse_time(v.time, VG_TIME_DATE, &e->time_ns);
 	e->session_id = v.session_id;
 	e->agent_id = v.agent_id && *v.agent_id ? v.agent_id : NULL;
 	e->parent_agent_id = v.parent_agent_id;

@@ -16,7 +16,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 /* How long a connection waits for a lock held by another one (the daemon's
@@ -818,72 +817,4 @@ int idx_risk_parse(const char *s)
 		if (!strcasecmp(s, risk_names[i]))
 			return (int)i;
 	return -EINVAL;
-}
-
-/* Reads exactly n digits. */
-static bool digits(const char **p, int n, int *out)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++, (*p)++) {
-		if (**p < '0' || **p > '9')
-			return false;
-		v = v * 10 + (**p - '0');
-	}
-	*out = v;
-	return true;
-}
-
-int idx_parse_time(const char *s, uint64_t *ns)
-{
-	struct tm tm = { 0 };
-	int y, mo, d, h = 0, mi = 0, sec = 0, oh = 0, om = 0, sign = 0;
-	uint64_t frac = 0, scale = 1000000000ull;
-	const char *p = s;
-	time_t t;
-
-	if (!s || !digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' ||
-	    !digits(&p, 2, &d))
-		return -EINVAL;
-	if (*p == 'T' || *p == 't' || *p == ' ') {
-		p++;
-		if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi) || *p++ != ':' ||
-		    !digits(&p, 2, &sec))
-			return -EINVAL;
-		if (*p == '.') {
-			p++;
-			if (*p < '0' || *p > '9')
-				return -EINVAL;
-			for (; *p >= '0' && *p <= '9'; p++) {
-				if (scale > 1) {
-					scale /= 10;
-					frac += (uint64_t)(*p - '0') * scale;
-				}
-			}
-		}
-		if (*p == 'Z' || *p == 'z') {
-			p++;
-		} else if (*p == '+' || *p == '-') {
-			sign = *p++ == '+' ? 1 : -1;
-			if (!digits(&p, 2, &oh) || *p++ != ':' || !digits(&p, 2, &om))
-				return -EINVAL;
-		} else {
-			return -EINVAL; /* a time without a zone is ambiguous */
-		}
-	}
-	if (*p || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60 || oh > 23 || om > 59)
-		return -EINVAL;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	t -= sign * (oh * 3600 + om * 60);
-	if (t < 0)
-		return -EINVAL;
-	*ns = (uint64_t)t * 1000000000ull + frac;
-	return 0;
 }

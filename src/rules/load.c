@@ -711,8 +711,9 @@ static int parse_tests(const struct loader *L, struct rule *r, const json_t *roo
 
 					if (!json_is_object(e))
 						return rint_err_at(L, rint_at_elem(L, c, k), "an event must be a map");
-					if (tm && (!json_is_string(tm) ||
-						   rules_parse_time(json_string_value(tm), &ns) < 0))
+					if (tm &&
+					    (!json_is_string(tm) ||
+					     vg_parse_time(json_string_value(tm), 0, &ns) < 0))
 						return rint_err_at(L, rint_at_member(L, e, "time"),
 							      "bad time (want RFC 3339, e.g. 2026-01-01T00:00:00Z)");
 					if (dt && (!json_is_number(dt) || json_number_value(dt) < 0 ||

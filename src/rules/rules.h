@@ -295,12 +295,4 @@ typedef void (*rules_selftest_fn)(void *arg, const struct rules_test_report *r);
 long rules_selftest(const struct rules_set *set, rules_selftest_fn fn, void *arg,
 		    size_t *ncases);
 
-/**
- * Parses an RFC 3339 time with a zone ("2026-11-23T16:59:01.110Z",
- * "...+02:00") into ns since the epoch, as the test cases' "time" is read;
- * `vigil rules test` reads its events' times the same way.  -EINVAL for NULL,
- * a time before 1970, or anything else.
- */
-int rules_parse_time(const char *s, uint64_t *ns);
-
 #endif /* VIGIL_RULES_H */

@@ -1,6 +1,5 @@
 /*
- * selftest.c - rules_selftest: run every rule's embedded test cases, and
- * rules_parse_time (RFC 3339), which the cases use.
+ * selftest.c - rules_selftest: run every rule's embedded test cases.
  *
  * A detection case runs the one rule alone, with logsource checks only for
  * the fields the case has.  A correlation case runs its events through a
@@ -13,77 +12,8 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
 
 #define CASE_T0 1767225600000000000ull /* 2026-01-01T00:00:00Z */
-
-static int digits(const char *s, int n, int *out)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-int rules_parse_time(const char *s, uint64_t *ns)
-{
-	struct tm tm = { 0 };
-	int y, mo, d, h, mi, sec, off = 0;
-	uint64_t frac = 0, scale = 1000000000ull;
-	const char *p;
-	time_t t;
-
-	if (!s || strlen(s) < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
-	    s[7] != '-' || digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-	    digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
-	    digits(s + 17, 2, &sec))
-		return -EINVAL;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-		return -EINVAL;
-	p = s + 19;
-	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9')
-			return -EINVAL;
-		for (; *p >= '0' && *p <= '9'; p++) {
-			if (scale > 1) {
-				scale /= 10;
-				frac += (uint64_t)(*p - '0') * scale;
-			}
-		}
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		int oh, om;
-
-		if (digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om) || oh > 23 || om > 59)
-			return -EINVAL;
-		off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
-		p += 6;
-	} else {
-		return -EINVAL;
-	}
-	if (*p)
-		return -EINVAL;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm) - off;
-	if (t < 0)
-		return -EINVAL;
-	*ns = (uint64_t)t * 1000000000ull + frac;
-	return 0;
-}
 
 /* Marks r and everything it depends on. */
 static void mark_deps(const struct rule *r, uint8_t *need)
@@ -119,7 +49,7 @@ static int run_corr_case(const struct rules_set *set, struct rule *r, const json
 		sc = res->scratch;
 		m.scratch = sc;
 		if (json_is_string(tm)) {
-			if (rules_parse_time(json_string_value(tm), &t) < 0) {
+			if (vg_parse_time(json_string_value(tm), 0, &t) < 0) {
 				snprintf(msg, cap, "event %zu: bad time", i);
 				rc = 1;
 				goto out;

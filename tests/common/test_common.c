@@ -270,6 +270,101 @@ static void test_time(void)
 	TAP_OK(vg_now_ns() > 1700000000000000000ull, "wall clock is after 2023");
 }
 
+/* vg_parse_time: the one RFC 3339 parser (event times, rule cases, --since). */
+static void test_parse_time(void)
+{
+	static const char *const bad[] = {
+		"",
+		"yesterday",
+		"2025-11-23T12:07:00",	     /* no zone */
+		"2025-11-23T12:07:00.123",   /* no zone */
+		"2025-11-23T12:07Z",	     /* no seconds */
+		"2025-11-23T12:07:00.Z",     /* a dot without digits */
+		"2025-11-23T12:07:00+0200",  /* offset without its colon */
+		"2025-11-23T12:07:00+02",    /* offset without minutes */
+		"2025-11-23T12:07:00+24:00", /* offset hour 24 */
+		"2025-11-23T12:07:00+02:60", /* offset minute 60 */
+		"2025-11-23T12:07:00Z ",     /* trailing blank */
+		"2025-11-23T12:07:00Zjunk",  /* trailing text */
+		"2025-11-23T24:00:00Z",	     /* hour 24 */
+		"2025-11-23T12:60:00Z",	     /* minute 60 */
+		"2025-11-23T12:07:61Z",	     /* second 61 */
+		"2025-13-01T00:00:00Z",	     /* month 13 */
+		"2025-00-01T00:00:00Z",	     /* month 0 */
+		"2025-11-00T00:00:00Z",	     /* day 0 */
+		"2025-02-29T00:00:00Z",	     /* not a leap year */
+		"2100-02-29T00:00:00Z",	     /* not a leap year either */
+		"2025-04-31T00:00:00Z",	     /* April has 30 days */
+		"1969-12-31T23:59:59Z",	     /* before the epoch */
+		"1970-01-01T00:30:00+01:00", /* before the epoch by its offset */
+		"2554-07-21T23:34:33Z",	     /* its fraction could overflow 64-bit ns */
+		"2555-01-01T00:00:00Z",	     /* past 64-bit ns */
+		"9999-12-31T23:59:59Z",	     /* far past 64-bit ns */
+		"+2025-11-23T12:07:00Z",     /* a sign */
+		"2025-1-23T12:07:00Z",	     /* one-digit month */
+		"2025-11-23X12:07:00Z",	     /* another separator */
+		"2025-11-23T1:07:00Z",	     /* one-digit hour */
+		"ï¼ï¼ï¼ï¼-11-23T12:07:00Z", /* wide digits */
+	};
+	static const struct {
+		const char *s;
+		uint64_t ns;
+		const char *what;
+	} good[] = {
+		{ "2025-11-23T12:07:00.123Z", 1763899620123000000ull, "milliseconds" },
+		{ "2025-11-23T12:07:00Z", 1763899620000000000ull, "no fraction" },
+		{ "2025-11-23T12:07:00.1Z", 1763899620100000000ull,
+		  "one fractional digit is tenths" },
+		{ "2025-11-23T12:07:00.123456789Z", 1763899620123456789ull, "nanoseconds" },
+		{ "2025-11-23T12:07:00.1234567891999Z", 1763899620123456789ull,
+		  "digits past nanoseconds are cut, not rounded" },
+		{ "2025-11-23T14:07:00+02:00", 1763899620000000000ull,
+		  "a positive offset is taken off" },
+		{ "2025-11-23T06:37:00.5-05:30", 1763899620500000000ull,
+		  "a negative offset with minutes is added" },
+		{ "2025-11-23t12:07:00z", 1763899620000000000ull, "lowercase t and z" },
+		{ "2025-11-23 12:07:00Z", 1763899620000000000ull,
+		  "a space for T (RFC 3339 allows it)" },
+		{ "2025-11-24T00:30:00+00:30", 1763942400000000000ull,
+		  "an offset across midnight" },
+		{ "2016-12-31T23:59:60Z", 1483228800000000000ull,
+		  "a leap second is the next minute's 0" },
+		{ "2024-02-29T00:00:00Z", 1709164800000000000ull, "a leap day" },
+		{ "2000-02-29T00:00:00Z", 951782400000000000ull, "2000 is a leap year" },
+		{ "1970-01-01T00:00:00Z", 0, "the epoch" },
+		{ "2554-07-21T23:34:32Z", 18446744072000000000ull,
+		  "the last second 64-bit ns hold whole" },
+	};
+	uint64_t ns = 0;
+	size_t fails = 0;
+
+	for (size_t i = 0; i < VG_ARRAY_LEN(good); i++) {
+		int rc = vg_parse_time(good[i].s, 0, &ns);
+
+		TAP_OK(rc == 0 && ns == good[i].ns, "%s: %s (rc %d, %" PRIu64 ")", good[i].what,
+		       good[i].s, rc, ns);
+	}
+	TAP_OK(vg_parse_time("2025-11-23", 0, &ns) == -EINVAL, "a bare date needs VG_TIME_DATE");
+	TAP_OK(vg_parse_time("2025-11-23", VG_TIME_DATE, &ns) == 0 && ns == 1763856000000000000ull,
+	       "with VG_TIME_DATE a date is its UTC midnight");
+	TAP_OK(vg_parse_time("2025-11-23T12:07:00Z", VG_TIME_DATE, &ns) == 0 &&
+		       ns == 1763899620000000000ull,
+	       "with VG_TIME_DATE a full time still parses");
+	TAP_OK(vg_parse_time("2025-11-23T", VG_TIME_DATE, &ns) == -EINVAL &&
+		       vg_parse_time("2025-11-23Z", VG_TIME_DATE, &ns) == -EINVAL &&
+		       vg_parse_time("2025-02-30", VG_TIME_DATE, &ns) == -EINVAL,
+	       "with VG_TIME_DATE a date must be complete and real");
+	TAP_OK(vg_parse_time(NULL, VG_TIME_DATE, &ns) == -EINVAL, "NULL refused");
+	ns = 42;
+	for (size_t i = 0; i < VG_ARRAY_LEN(bad); i++)
+		if (vg_parse_time(bad[i], VG_TIME_DATE, &ns) != -EINVAL) {
+			fails++;
+			printf("# time '%s' accepted\n", bad[i]);
+		}
+	TAP_EQ_U64(fails, 0, "%zu invalid times refused", VG_ARRAY_LEN(bad));
+	TAP_EQ_U64(ns, 42, "a refused time leaves the output alone");
+}
+
 static bool is_hex(char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
@@ -504,6 +599,7 @@ int main(void)
 	test_le();
 	test_parse();
 	test_time();
+	test_parse_time();
 	test_uuid7();
 	test_files();
 	test_secret();

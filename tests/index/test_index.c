@@ -1132,22 +1132,8 @@ static void test_sync_from(const char *dir, const char *ledger_dir)
 	idx_close(ix);
 }
 
-static void test_time(void)
+static void test_risk_names(void)
 {
-	uint64_t ns = 0;
-
-	TAP_OK(idx_parse_time("2025-11-23T12:07:00.123Z", &ns) == 0 &&
-		       ns == 1763899620123000000ull,
-	       "parse RFC 3339 with milliseconds");
-	TAP_OK(idx_parse_time("2025-11-23T14:07:00+02:00", &ns) == 0 &&
-		       ns == 1763899620000000000ull,
-	       "parse an offset");
-	TAP_OK(idx_parse_time("2025-11-23", &ns) == 0 && ns == 1763856000000000000ull,
-	       "a date is its UTC midnight");
-	TAP_OK(idx_parse_time("2025-11-23T12:07:00", &ns) == -EINVAL, "no zone: refused");
-	TAP_OK(idx_parse_time("2025-13-01", &ns) == -EINVAL, "month 13 refused");
-	TAP_OK(idx_parse_time("yesterday", &ns) == -EINVAL, "words refused");
-	TAP_OK(idx_parse_time("", &ns) == -EINVAL, "empty refused");
 	TAP_OK(idx_risk_parse("HIGH") == IDX_RISK_HIGH && idx_risk_parse("bad") == -EINVAL,
 	       "risk names");
 }
@@ -1187,7 +1173,7 @@ int main(void)
 	test_sync(dir);
 	test_tune_equivalence(dir);
 	test_session_cache(dir);
-	test_time();
+	test_risk_names();
 	for (size_t i = 0; i < nevents; i++)
 		vg_free(events[i]);
 	for (size_t i = 0; i < nmix; i++)
