@@ -288,7 +288,7 @@ static int up_keys(struct cli *c)
 	int rc;
 
 	if (cli_state_path(c, key, sizeof(key), "keys/" LEDGER_SIGNING_KEY_FILE) < 0 ||
-	    access(key, F_OK) == 0 || getenv("VIGIL_SIGNING_KEY"))
+	    access(key, F_OK) == 0 || getenv(VG_SIGNING_KEY_ENV))
 		return CLI_OK;
 	if (!json)
 		printf("No keys yet in %s/keys: creating them.\n", c->state_dir);

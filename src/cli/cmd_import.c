@@ -234,20 +234,6 @@ static int import_stream(struct import *im, const char *name, FILE *f)
 	return rc;
 }
 
-static const char *key_spec(const char *opt, const char *env, char *buf, size_t cap,
-			    struct cli *c, const char *file)
-{
-	const char *v = getenv(env);
-
-	if (opt)
-		return opt;
-	if (v && *v)
-		return v;
-	if (vg_path(buf, cap, "file:%s/keys/%s", c->state_dir, file) < 0)
-		return NULL;
-	return buf;
-}
-
 /* Every input must be readable before anything is appended. */
 static int check_inputs(int argc, char **argv)
 {
@@ -288,17 +274,19 @@ static int open_ledger(struct import *im, const struct import_opts *o)
 	struct ledger_options lo = { .dir = im->dir, .segment_bytes = o->segment };
 	struct ledger_open_info info;
 	char sbuf[4300], mbuf[4300], err[1024];
-	int rc;
+	int rc, sdefault;
 
-	lo.signing_key = key_spec(o->sign, "VIGIL_SIGNING_KEY", sbuf, sizeof(sbuf), im->c,
-				  LEDGER_SIGNING_KEY_FILE);
-	lo.mac_key = key_spec(o->mac, "VIGIL_MAC_KEY", mbuf, sizeof(mbuf), im->c,
-			      LEDGER_MAC_KEY_FILE);
-	if (!lo.signing_key || !lo.mac_key) {
+	sdefault = vg_key_spec(o->sign, VG_SIGNING_KEY_ENV, im->c->state_dir,
+			       LEDGER_SIGNING_KEY_FILE, sbuf, sizeof(sbuf));
+	rc = vg_key_spec(o->mac, VG_MAC_KEY_ENV, im->c->state_dir, LEDGER_MAC_KEY_FILE, mbuf,
+			 sizeof(mbuf));
+	if (sdefault < 0 || rc < 0) {
 		cli_error("state directory path too long");
 		return CLI_ERROR;
 	}
-	if (!o->sign && !getenv("VIGIL_SIGNING_KEY") && access(sbuf + 5, F_OK) < 0) {
+	lo.signing_key = sbuf;
+	lo.mac_key = mbuf;
+	if (sdefault == 1 && access(sbuf + 5, F_OK) < 0) {
 		cli_error("no signing key at '%s'; run 'vigil keys init' first", sbuf + 5);
 		return CLI_ERROR;
 	}

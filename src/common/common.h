@@ -226,6 +226,22 @@ void vg_diag_set(struct vg_diag *d, enum vg_diag_code code, long index, const ch
 int vg_secret_load(const char *spec, char **out, size_t *len, char *err, size_t errcap);
 void vg_secret_free(char *s, size_t len);
 
+/* The environment variables that name the ledger's keys (vg_key_spec). */
+#define VG_SIGNING_KEY_ENV "VIGIL_SIGNING_KEY"
+#define VG_MAC_KEY_ENV "VIGIL_MAC_KEY"
+
+/*
+ * The spec (vg_secret_load's form) of one of the ledger's keys, as every
+ * writer (vigild, vigil import) finds it: given (an option or a setting)
+ * when not NULL; else the environment variable env (VG_*_KEY_ENV) when set
+ * and not empty; else "file:STATE_DIR/keys/FILE" (file: the ledger's
+ * LEDGER_*_KEY_FILE).  Returns 1 when it is that default (the caller can
+ * say "run vigil keys init" when the file is missing), 0 otherwise, or
+ * -ENAMETOOLONG when the spec does not fit in cap.
+ */
+int vg_key_spec(const char *given, const char *env, const char *state_dir, const char *file,
+		char *out, size_t cap);
+
 /* Sources under src/ are built with VIGIL_SRC defined: no unbounded string
  * functions there. */
 #ifdef VIGIL_SRC

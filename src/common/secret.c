@@ -1,7 +1,7 @@
 /*
  * secret.c - loads key material from a file, an environment variable or a
- * command (for secrets managers).  Error messages name the source, never the
- * secret.
+ * command (for secrets managers), and finds the spec of the ledger's keys.
+ * Error messages name the source, never the secret.
  */
 #include "common.h"
 
@@ -139,4 +139,18 @@ void vg_secret_free(char *s, size_t len)
 		return;
 	vg_wipe(s, len);
 	vg_free(s);
+}
+
+int vg_key_spec(const char *given, const char *env, const char *state_dir, const char *file,
+		char *out, size_t cap)
+{
+	const char *v = getenv(env);
+
+	if (given)
+		return vg_path(out, cap, "%s", given);
+	if (v && *v)
+		return vg_path(out, cap, "%s", v);
+	if (vg_path(out, cap, "file:%s/keys/%s", state_dir, file) < 0)
+		return -ENAMETOOLONG;
+	return 1;
 }

@@ -247,18 +247,6 @@ static void identity(struct vd *d)
 		snprintf(d->user, sizeof(d->user), "%u", (unsigned)geteuid());
 }
 
-static int key_path(const struct vd *d, const char *given, const char *env, const char *file,
-		    char *out, size_t cap)
-{
-	const char *v = getenv(env);
-
-	if (given)
-		return vg_path(out, cap, "%s", given);
-	if (v && *v)
-		return vg_path(out, cap, "%s", v);
-	return vg_path(out, cap, "file:%s/keys/%s", d->cfg.state_dir, file);
-}
-
 static int open_all(struct vd *d, char *err, size_t errcap)
 {
 	struct ledger_options lo = { 0 };
@@ -272,9 +260,10 @@ static int open_all(struct vd *d, char *err, size_t errcap)
 	    vg_path(d->index_path, sizeof(d->index_path), "%s/index.db", d->cfg.state_dir) < 0 ||
 	    vg_path(d->spool_dir, sizeof(d->spool_dir), "%s/%s", d->cfg.state_dir,
 		    WIRE_SPOOL_DIR) < 0 ||
-	    key_path(d, d->cfg.signing_key, "VIGIL_SIGNING_KEY", LEDGER_SIGNING_KEY_FILE, sign,
-		     sizeof(sign)) < 0 ||
-	    key_path(d, d->cfg.mac_key, "VIGIL_MAC_KEY", LEDGER_MAC_KEY_FILE, mac, sizeof(mac)) < 0) {
+	    vg_key_spec(d->cfg.signing_key, VG_SIGNING_KEY_ENV, d->cfg.state_dir,
+			LEDGER_SIGNING_KEY_FILE, sign, sizeof(sign)) < 0 ||
+	    vg_key_spec(d->cfg.mac_key, VG_MAC_KEY_ENV, d->cfg.state_dir, LEDGER_MAC_KEY_FILE, mac,
+			sizeof(mac)) < 0) {
 		snprintf(err, errcap, "state directory path too long");
 		return -ENAMETOOLONG;
 	}

@@ -514,6 +514,38 @@ static void test_secret(void)
 	}
 }
 
+/* vg_key_spec: where vigild and vigil import find the ledger's keys. */
+static void test_key_spec(void)
+{
+	char out[64], big[128];
+	int rc;
+
+	unsetenv(VG_SIGNING_KEY_ENV);
+	rc = vg_key_spec(NULL, VG_SIGNING_KEY_ENV, "/st", "signing.key", out, sizeof(out));
+	TAP_OK(rc == 1 && !strcmp(out, "file:/st/keys/signing.key"),
+	       "nothing given: the state directory's key file, said to be the default (%s)", out);
+	setenv(VG_SIGNING_KEY_ENV, "env:OTHER", 1);
+	rc = vg_key_spec(NULL, VG_SIGNING_KEY_ENV, "/st", "signing.key", out, sizeof(out));
+	TAP_OK(rc == 0 && !strcmp(out, "env:OTHER"), "the environment variable next (%s)", out);
+	rc = vg_key_spec("cmd:pass key", VG_SIGNING_KEY_ENV, "/st", "signing.key", out,
+			 sizeof(out));
+	TAP_OK(rc == 0 && !strcmp(out, "cmd:pass key"), "an option or setting first (%s)", out);
+	setenv(VG_SIGNING_KEY_ENV, "", 1);
+	rc = vg_key_spec(NULL, VG_SIGNING_KEY_ENV, "/st", "signing.key", out, sizeof(out));
+	TAP_OK(rc == 1 && !strcmp(out, "file:/st/keys/signing.key"),
+	       "an empty variable counts as unset");
+	unsetenv(VG_SIGNING_KEY_ENV);
+	rc = vg_key_spec(NULL, VG_MAC_KEY_ENV, "/st", "mac.key", out, sizeof(out));
+	TAP_OK(rc == 1 && !strcmp(out, "file:/st/keys/mac.key"), "the MAC key the same way");
+	memset(big, 'd', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	TAP_OK(vg_key_spec(NULL, VG_MAC_KEY_ENV, big, "mac.key", out, sizeof(out)) ==
+			       -ENAMETOOLONG &&
+		       vg_key_spec(big, VG_MAC_KEY_ENV, "/st", "mac.key", out, sizeof(out)) ==
+			       -ENAMETOOLONG,
+	       "a spec too long for the buffer is refused");
+}
+
 static void test_alloc_failures(void)
 {
 	void *a, *b, *c, *d;
@@ -603,6 +635,7 @@ int main(void)
 	test_uuid7();
 	test_files();
 	test_secret();
+	test_key_spec();
 	test_alloc_failures();
 	test_state_dir(); /* last: it changes HOME */
 	{
