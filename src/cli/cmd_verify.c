@@ -2,10 +2,9 @@
  * cmd_verify.c - `vigil verify` and `vigil checkpoint`: the auditor's side.
  * Both read the ledger directory directly and need no daemon.
  */
-#include "cli.h"
+#include "options.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -13,88 +12,99 @@
 
 #define VERIFY_MAX_TRUSTED 64
 
-static const char verify_usage[] =
-	"usage: vigil verify [OPTIONS]\n"
-	"\n"
-	"Proves, offline and with no daemon, that no record of the ledger was changed,\n"
-	"removed, inserted, reordered or cut off since it was sealed, or shows exactly\n"
-	"where it was (segment, offset, seq, time).  Checks every CRC, every hash-chain\n"
-	"link, every checkpoint's Ed25519 signature, and with --mac-key every\n"
-	"checkpoint's forward-secure MAC under the key of its own epoch.\n"
-	"\n"
-	"Records after the last checkpoint are not sealed: someone with access to the\n"
-	"machine could cut them off without a trace.  Keep the output of\n"
-	"'vigil checkpoint' elsewhere and give it back with --trusted-checkpoint to\n"
-	"detect truncation or rewriting up to that point.\n"
-	"\n"
-	"Options:\n"
-	"  --ledger DIR                ledger directory (default STATE/ledger)\n"
-	"  --public-key FILE           public key (default STATE/keys/signing.pub)\n"
-	"  --mac-key SPEC              MAC verification key from 'vigil keys init'\n"
-	"                              (file:PATH, PATH, env:NAME or cmd:COMMAND)\n"
-	"  --trusted-checkpoint FILE   a checkpoint kept elsewhere (repeatable)\n"
-	"  --require-sealed            an unsealed tail makes the result INCOMPLETE\n"
-	"  --max-gap DURATION          report checkpoints further apart than this\n"
-	"  --json                      machine-readable result\n"
-	"  --quiet                     print only the result line\n"
-	"  --state-dir DIR             state directory\n"
-	"\n"
-	"Records a restarted writer found after the last checkpoint and did not write\n"
-	"(appended while no writer ran) are reported as UNVOUCHED; records it found\n"
-	"gone that it had made durable, as TRUNCATED.\n"
-	"\n"
-	"Exit status: 0 intact; 1 tampering found; 2 unsealed or incomplete (torn tail,\n"
-	"unvouched records, or an unsealed tail with --require-sealed); 3 could not\n"
-	"verify.\n";
-
-static const char checkpoint_usage[] =
-	"usage: vigil checkpoint [--ledger DIR] [--out FILE] [--json]\n"
-	"\n"
-	"Prints the newest signed checkpoint of the ledger: a signed note naming the\n"
-	"log, the number of records it covers and the hash of the last one.  Keep it\n"
-	"somewhere the machine's users cannot change (another host, a ticket, a\n"
-	"printout) and give it to 'vigil verify --trusted-checkpoint FILE' later.\n"
-	"\n"
-	"Options:\n"
-	"  --ledger DIR     ledger directory (default STATE/ledger)\n"
-	"  --out FILE       also write the note to FILE\n"
-	"  --json           print the checkpoint's fields as JSON\n"
-	"  --state-dir DIR  state directory\n";
-
-enum {
-	OPT_LEDGER = 256,
-	OPT_PUB,
-	OPT_MAC,
-	OPT_TRUSTED,
-	OPT_REQ,
-	OPT_GAP,
-	OPT_JSON,
-	OPT_QUIET,
-	OPT_STATE,
-	OPT_OUT,
+/* --trusted-checkpoint FILE, repeatable. */
+struct trusted_list {
+	const char *files[VERIFY_MAX_TRUSTED];
+	size_t n;
 };
 
-static const struct option verify_opts[] = {
-	{ "ledger", required_argument, NULL, OPT_LEDGER },
-	{ "public-key", required_argument, NULL, OPT_PUB },
-	{ "mac-key", required_argument, NULL, OPT_MAC },
-	{ "trusted-checkpoint", required_argument, NULL, OPT_TRUSTED },
-	{ "require-sealed", no_argument, NULL, OPT_REQ },
-	{ "max-gap", required_argument, NULL, OPT_GAP },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "quiet", no_argument, NULL, OPT_QUIET },
-	{ "state-dir", required_argument, NULL, OPT_STATE },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+struct verify_opts {
+	const char *ledger, *pub, *mac;
+	struct trusted_list trusted;
+	bool require_sealed;
+	uint64_t max_gap_s;
 };
 
-static const struct option checkpoint_opts[] = {
-	{ "ledger", required_argument, NULL, OPT_LEDGER },
-	{ "out", required_argument, NULL, OPT_OUT },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "state-dir", required_argument, NULL, OPT_STATE },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+static int opt_trusted(const struct cli_optarg *p, const char *arg)
+{
+	struct trusted_list *t = p->value;
+
+	if (t->n == VERIFY_MAX_TRUSTED)
+		return cli_usage_error(p->cmd, "at most %d trusted checkpoints",
+				       VERIFY_MAX_TRUSTED);
+	t->files[t->n++] = arg;
+	return 0;
+}
+
+#define VO struct verify_opts
+static const struct cli_option verify_options[] = {
+	CLI_STRING("ledger", 0, VO, ledger, "DIR", "ledger directory (default STATE/ledger)"),
+	CLI_STRING("public-key", 0, VO, pub, "FILE", "public key (default STATE/keys/signing.pub)"),
+	CLI_STRING("mac-key", 0, VO, mac, "SPEC",
+		   "MAC verification key from 'vigil keys init'\n"
+		   "(file:PATH, PATH, env:NAME or cmd:COMMAND)"),
+	CLI_CALLBACK("trusted-checkpoint", 0, VO, trusted, CLI_ARG_REQUIRED, opt_trusted, "FILE",
+		     "a checkpoint kept elsewhere (repeatable)"),
+	CLI_FLAG("require-sealed", 0, VO, require_sealed,
+		 "an unsealed tail makes the result INCOMPLETE"),
+	CLI_DURATION("max-gap", VO, max_gap_s, 1, UINT64_MAX, "", "DURATION",
+		     "report checkpoints further apart than this"),
+	CLI_OPT_JSON("machine-readable result"),
+	CLI_OPT_QUIET_HELP("print only the result line"),
+	CLI_OPT_STATE_DIR,
+	CLI_END,
+};
+#undef VO
+
+static const struct cli_cmd verify_cmd = {
+	.name = "verify",
+	.usage = "usage: vigil verify [OPTIONS]\n"
+		 "\n"
+		 "Proves, offline and with no daemon, that no record of the ledger was changed,\n"
+		 "removed, inserted, reordered or cut off since it was sealed, or shows exactly\n"
+		 "where it was (segment, offset, seq, time).  Checks every CRC, every hash-chain\n"
+		 "link, every checkpoint's Ed25519 signature, and with --mac-key every\n"
+		 "checkpoint's forward-secure MAC under the key of its own epoch.\n"
+		 "\n"
+		 "Records after the last checkpoint are not sealed: someone with access to the\n"
+		 "machine could cut them off without a trace.  Keep the output of\n"
+		 "'vigil checkpoint' elsewhere and give it back with --trusted-checkpoint to\n"
+		 "detect truncation or rewriting up to that point.\n",
+	.options = verify_options,
+	.footer = "Records a restarted writer found after the last checkpoint and did not write\n"
+		  "(appended while no writer ran) are reported as UNVOUCHED; records it found\n"
+		  "gone that it had made durable, as TRUNCATED.\n"
+		  "\n"
+		  "Exit status: 0 intact; 1 tampering found; 2 unsealed or incomplete (torn tail,\n"
+		  "unvouched records, or an unsealed tail with --require-sealed); 3 could not\n"
+		  "verify.\n",
+	.max_args = 0,
+};
+
+struct checkpoint_opts {
+	const char *ledger, *out;
+};
+
+#define CO struct checkpoint_opts
+static const struct cli_option checkpoint_options[] = {
+	CLI_STRING("ledger", 0, CO, ledger, "DIR", "ledger directory (default STATE/ledger)"),
+	CLI_STRING("out", 0, CO, out, "FILE", "also write the note to FILE"),
+	CLI_OPT_JSON("print the checkpoint's fields as JSON"),
+	CLI_OPT_STATE_DIR,
+	CLI_END,
+};
+#undef CO
+
+static const struct cli_cmd checkpoint_cmd = {
+	.name = "checkpoint",
+	.usage = "usage: vigil checkpoint [--ledger DIR] [--out FILE] [--json]\n"
+		 "\n"
+		 "Prints the newest signed checkpoint of the ledger: a signed note naming the\n"
+		 "log, the number of records it covers and the hash of the last one.  Keep it\n"
+		 "somewhere the machine's users cannot change (another host, a ticket, a\n"
+		 "printout) and give it to 'vigil verify --trusted-checkpoint FILE' later.\n",
+	.options = checkpoint_options,
+	.max_args = 0,
 };
 
 static const char *verdict_name(enum ledger_verdict v)
@@ -286,163 +296,152 @@ static void verify_progress(void *arg, uint64_t done, uint64_t total)
 		done == total ? "\r\033[K" : "");
 }
 
-int cmd_verify(struct cli *c, int argc, char **argv)
-{
-	const char *ledger_dir = NULL, *pub_path = NULL, *mac_spec = NULL;
-	const char *trusted_files[VERIFY_MAX_TRUSTED];
-	char *trusted[VERIFY_MAX_TRUSTED] = { 0 };
-	size_t ntrusted = 0;
-	char dbuf[4200], pbuf[4200], err[512];
-	struct ledger_verify_options vo = { 0 };
-	struct ledger_verify_result res = { 0 };
+/* What verify holds while it runs: where the ledger and keys are, the keys,
+ * and the trusted checkpoints read. */
+struct verify_run {
+	const char *ledger_dir, *pub_path;
+	char dbuf[4200], pbuf[4200];
 	struct ledger_pubkey pub;
 	struct ledger_mackey mac;
-	bool json = false, quiet = false, have_mac = false;
-	uint64_t gap = 0;
-	int o, status = CLI_ERROR;
+	bool have_mac;
+	char *trusted[VERIFY_MAX_TRUSTED];
+};
 
-	optind = 0;
-	while ((o = getopt_long(argc, argv, "h", verify_opts, NULL)) != -1) {
-		switch (o) {
-		case OPT_LEDGER:
-			ledger_dir = optarg;
-			break;
-		case OPT_PUB:
-			pub_path = optarg;
-			break;
-		case OPT_MAC:
-			mac_spec = optarg;
-			break;
-		case OPT_TRUSTED:
-			if (ntrusted == VERIFY_MAX_TRUSTED) {
-				cli_usage_error("verify", "at most %d trusted checkpoints",
-						VERIFY_MAX_TRUSTED);
-				return CLI_ERROR;
-			}
-			trusted_files[ntrusted++] = optarg;
-			break;
-		case OPT_REQ:
-			vo.require_sealed = true;
-			break;
-		case OPT_GAP:
-			if (vg_parse_duration(optarg, &gap) < 0 || gap == 0) {
-				cli_usage_error("verify", "--max-gap: '%s' is not a duration", optarg);
-				return CLI_ERROR;
-			}
-			break;
-		case OPT_JSON:
-			json = true;
-			break;
-		case OPT_QUIET:
-			quiet = true;
-			break;
-		case OPT_STATE:
-			if (cli_set_state_dir(c, optarg) < 0)
-				return CLI_ERROR;
-			break;
-		case 'h':
-			fputs(verify_usage, stdout);
-			return CLI_OK;
-		default:
-			/* Usage errors exit 3 here: 2 means "incomplete" for verify. */
-			cli_usage_error("verify", "unknown option");
+/* The ledger directory and the public key: as given, else in STATE. */
+static int verify_paths(struct cli *c, const struct verify_opts *o, struct verify_run *v)
+{
+	v->ledger_dir = o->ledger;
+	v->pub_path = o->pub;
+	if ((!o->ledger || !o->pub) && cli_state(c) < 0)
+		return CLI_ERROR;
+	if (!o->ledger) {
+		if (cli_state_path(c, v->dbuf, sizeof(v->dbuf), "ledger") < 0)
 			return CLI_ERROR;
-		}
+		v->ledger_dir = v->dbuf;
 	}
-	if (optind < argc) {
-		cli_usage_error("verify", "unexpected argument '%s'", argv[optind]);
+	if (!o->pub) {
+		if (cli_state_path(c, v->pbuf, sizeof(v->pbuf), "keys/" LEDGER_PUBLIC_KEY_FILE) < 0)
+			return CLI_ERROR;
+		v->pub_path = v->pbuf;
+	}
+	return 0;
+}
+
+static int verify_keys(const struct verify_opts *o, struct verify_run *v)
+{
+	char err[512];
+
+	if (ledger_pubkey_load(v->pub_path, &v->pub, err, sizeof(err)) < 0) {
+		cli_error("%s%s", err, access(v->pub_path, F_OK) ? "; give --public-key FILE" : "");
 		return CLI_ERROR;
 	}
-	if ((!ledger_dir || !pub_path) && cli_state(c) < 0)
-		return CLI_ERROR;
-	if (!ledger_dir) {
-		if (cli_state_path(c, dbuf, sizeof(dbuf), "ledger") < 0)
-			return CLI_ERROR;
-		ledger_dir = dbuf;
-	}
-	if (!pub_path) {
-		if (cli_state_path(c, pbuf, sizeof(pbuf), "keys/" LEDGER_PUBLIC_KEY_FILE) < 0)
-			return CLI_ERROR;
-		pub_path = pbuf;
-	}
-	if (ledger_pubkey_load(pub_path, &pub, err, sizeof(err)) < 0) {
-		cli_error("%s%s", err, access(pub_path, F_OK) ? "; give --public-key FILE" : "");
-		return CLI_ERROR;
-	}
-	if (mac_spec) {
-		if (ledger_mackey_load(mac_spec, &mac, err, sizeof(err)) < 0) {
+	if (o->mac) {
+		if (ledger_mackey_load(o->mac, &v->mac, err, sizeof(err)) < 0) {
 			cli_error("%s", err);
 			return CLI_ERROR;
 		}
-		have_mac = true;
+		v->have_mac = true;
 	}
-	for (size_t i = 0; i < ntrusted; i++) {
+	return 0;
+}
+
+static int read_trusted(const struct verify_opts *o, struct verify_run *v)
+{
+	for (size_t i = 0; i < o->trusted.n; i++) {
+		const char *f = o->trusted.files[i];
 		size_t len;
-		int rc = vg_read_file(trusted_files[i], LEDGER_CHECKPOINT_MAX, &trusted[i], &len);
+		int rc = vg_read_file(f, LEDGER_CHECKPOINT_MAX, &v->trusted[i], &len);
 
 		if (rc < 0) {
-			cli_error("cannot read trusted checkpoint '%s': %s", trusted_files[i],
+			cli_error("cannot read trusted checkpoint '%s': %s", f,
 				  rc == -EFBIG ? "too large to be a checkpoint" : strerror(-rc));
-			goto out;
+			return CLI_ERROR;
 		}
 	}
-	vo.dir = ledger_dir;
-	vo.pub = &pub;
-	vo.mac = have_mac ? &mac : NULL;
-	vo.trusted = (const char *const *)trusted;
-	vo.ntrusted = ntrusted;
-	vo.max_gap_s = gap;
-	if (c->progress && !json && !quiet)
+	return 0;
+}
+
+/* Verifies and prints the result; the verdict is the exit status. */
+static int run_verify(struct cli *c, const struct verify_opts *o, struct verify_run *v)
+{
+	struct ledger_verify_options vo = {
+		.dir = v->ledger_dir,
+		.pub = &v->pub,
+		.mac = v->have_mac ? &v->mac : NULL,
+		.trusted = (const char *const *)v->trusted,
+		.ntrusted = o->trusted.n,
+		.require_sealed = o->require_sealed,
+		.max_gap_s = o->max_gap_s,
+	};
+	struct ledger_verify_result res = { 0 };
+	int status;
+
+	if (c->progress && !c->json && !c->quiet)
 		vo.progress = verify_progress;
 	ledger_verify(&vo, &res);
-	if (json)
-		print_json_result(&res, ledger_dir, &pub);
+	if (c->json)
+		print_json_result(&res, v->ledger_dir, &v->pub);
 	else
-		print_text_result(c, &res, ledger_dir, &pub, ntrusted, have_mac, quiet);
+		print_text_result(c, &res, v->ledger_dir, &v->pub, o->trusted.n, v->have_mac,
+				  c->quiet);
 	status = (int)res.verdict;
 	ledger_verify_result_release(&res);
-out:
-	for (size_t i = 0; i < ntrusted; i++)
-		vg_free(trusted[i]);
-	if (have_mac)
-		ledger_mackey_wipe(&mac);
 	return status;
+}
+
+int cmd_verify(struct cli *c, int argc, char **argv)
+{
+	struct verify_opts o = { 0 };
+	struct verify_run v = { 0 };
+	int rc = cli_parse(c, &verify_cmd, &o, &argc, &argv);
+
+	if (rc != CLI_CONTINUE) /* usage errors exit 3: 2 means "incomplete" here */
+		return rc == CLI_USAGE ? CLI_ERROR : rc;
+	rc = verify_paths(c, &o, &v);
+	if (rc == 0)
+		rc = verify_keys(&o, &v);
+	if (rc == 0)
+		rc = read_trusted(&o, &v);
+	if (rc == 0)
+		rc = run_verify(c, &o, &v);
+	for (size_t i = 0; i < o.trusted.n; i++)
+		vg_free(v.trusted[i]);
+	if (v.have_mac)
+		ledger_mackey_wipe(&v.mac);
+	return rc;
+}
+
+static void print_checkpoint_json(const struct ledger_checkpoint *cp,
+				  const struct ledger_record *where, const char *note)
+{
+	char id[33], head[65];
+	json_t *j;
+
+	base_hex_encode(cp->log_id, LEDGER_LOG_ID_LEN, id);
+	base_hex_encode(cp->head, LEDGER_HASH_LEN, head);
+	j = json_pack("{s:s, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:s}", "log_id", id, "seq",
+		      (json_int_t)cp->seq, "head_sha256", head, "time", jtime(cp->time_ns), "epoch",
+		      (json_int_t)cp->epoch, "record_seq", (json_int_t)where->seq, "segment",
+		      (json_int_t)where->segment, "offset", (json_int_t)where->offset, "note",
+		      note);
+	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	json_decref(j);
 }
 
 int cmd_checkpoint(struct cli *c, int argc, char **argv)
 {
-	const char *ledger_dir = NULL, *out = NULL;
+	struct checkpoint_opts o = { 0 };
+	const char *ledger_dir;
 	char dbuf[4200], err[512], note[LEDGER_CHECKPOINT_MAX];
 	struct ledger_checkpoint cp;
 	struct ledger_record where;
-	bool json = false;
-	int o, n, rc;
+	int n, rc;
 
-	optind = 0;
-	while ((o = getopt_long(argc, argv, "h", checkpoint_opts, NULL)) != -1) {
-		switch (o) {
-		case OPT_LEDGER:
-			ledger_dir = optarg;
-			break;
-		case OPT_OUT:
-			out = optarg;
-			break;
-		case OPT_JSON:
-			json = true;
-			break;
-		case OPT_STATE:
-			if (cli_set_state_dir(c, optarg) < 0)
-				return CLI_USAGE;
-			break;
-		case 'h':
-			fputs(checkpoint_usage, stdout);
-			return CLI_OK;
-		default:
-			return cli_usage_error("checkpoint", "unknown option");
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("checkpoint", "unexpected argument '%s'", argv[optind]);
+	rc = cli_parse(c, &checkpoint_cmd, &o, &argc, &argv);
+	if (rc != CLI_CONTINUE)
+		return rc;
+	ledger_dir = o.ledger;
 	if (!ledger_dir) {
 		if (cli_state(c) < 0 || cli_state_path(c, dbuf, sizeof(dbuf), "ledger") < 0)
 			return CLI_ERROR;
@@ -458,26 +457,13 @@ int cmd_checkpoint(struct cli *c, int argc, char **argv)
 		cli_error("cannot format the checkpoint");
 		return CLI_ERROR;
 	}
-	if (out && (rc = vg_write_file_atomic(out, note, (size_t)n, 0644)) < 0) {
-		cli_error("cannot write '%s': %s", out, strerror(-rc));
+	if (o.out && (rc = vg_write_file_atomic(o.out, note, (size_t)n, 0644)) < 0) {
+		cli_error("cannot write '%s': %s", o.out, strerror(-rc));
 		return CLI_ERROR;
 	}
-	if (json) {
-		char id[33], head[65];
-		json_t *j;
-
-		base_hex_encode(cp.log_id, LEDGER_LOG_ID_LEN, id);
-		base_hex_encode(cp.head, LEDGER_HASH_LEN, head);
-		j = json_pack("{s:s, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:s}", "log_id", id, "seq",
-			      (json_int_t)cp.seq, "head_sha256", head, "time", jtime(cp.time_ns),
-			      "epoch", (json_int_t)cp.epoch, "record_seq", (json_int_t)where.seq,
-			      "segment", (json_int_t)where.segment, "offset",
-			      (json_int_t)where.offset, "note", note);
-		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		fputc('\n', stdout);
-		json_decref(j);
-	} else {
+	if (c->json)
+		print_checkpoint_json(&cp, &where, note);
+	else
 		fwrite(note, 1, (size_t)n, stdout);
-	}
 	return CLI_OK;
 }

@@ -156,9 +156,12 @@ int cli_opt_when(const struct cli_optarg *p, const char *arg);
 #define CLI_OPT_JSON(h)                                                                    \
 	{ .type = CLI_OPT_FLAG, .long_name = "json", .flags = CLI_OPTF_CLI,                \
 	  .off = CLI__TYPED(bool, struct cli, json), .help = (h) }
-#define CLI_OPT_QUIET                                                                      \
-	{ .type = CLI_OPT_FLAG, .long_name = "quiet", .flags = CLI_OPTF_CLI,               \
-	  .off = CLI__TYPED(bool, struct cli, quiet), .help = "print nothing but errors" }
+#define CLI_OPT_QUIET_HELP(h)                                                      \
+	{                                                                          \
+		.type = CLI_OPT_FLAG, .long_name = "quiet", .flags = CLI_OPTF_CLI, \
+		.off = CLI__TYPED(bool, struct cli, quiet), .help = (h)            \
+	}
+#define CLI_OPT_QUIET CLI_OPT_QUIET_HELP("print nothing but errors")
 /* --config FILE, into struct cli (c->config, as given). */
 #define CLI_OPT_CONFIG(h)                                                                  \
 	{ .type = CLI_OPT_STRING, .long_name = "config", .flags = CLI_OPTF_CLI,            \

@@ -42,6 +42,20 @@ ok $? "import with no files is a usage error"
 run verify --bogus
 [ $rc -eq 3 ]
 ok $? "verify usage errors exit 3 (2 means incomplete for verify)"
+run verify extra
+[ $rc -eq 3 ] && has "unexpected argument 'extra'" err
+ok $? "verify takes no operand (exit 3)"
+run verify --max-gap 0
+[ $rc -eq 3 ] && has "max-gap: '0' is not a duration" err
+ok $? "verify --max-gap 0 is a usage error (exit 3)"
+args=()
+for i in $(seq 65); do args+=(--trusted-checkpoint "$T/cp$i"); done
+run verify "${args[@]}"
+[ $rc -eq 3 ] && has "at most 64 trusted checkpoints" err
+ok $? "at most 64 trusted checkpoints (exit 3)"
+run checkpoint extra
+[ $rc -eq 2 ] && has "unexpected argument 'extra'" err
+ok $? "checkpoint takes no operand (exit 2)"
 
 # ---- keys --------------------------------------------------------------------------------
 run import "$FIXTURE"
@@ -162,6 +176,9 @@ ok $((!$?)) "no colour codes when NO_COLOR is set and stdout is not a terminal"
 run verify --json --mac-key "$T/verify.key"
 [ "$(json_get "j['result']")" = OK ] && [ "$(json_get "j['checkpoints']['mac_ok'] == j['checkpoints']['total'] > 0")" = True ]
 ok $? "verify --json reports every checkpoint's MAC as valid"
+run verify --quiet --max-gap 1d
+[ $rc -eq 0 ] && [ "$(wc -l <"$T/out")" -eq 1 ] && has "^Result       OK"
+ok $? "verify --quiet prints only the result line"
 
 L="$VIGIL_STATE_DIR/ledger"
 seg="$L/0000000001.seg"
