@@ -20,6 +20,13 @@ static json_t *obj_of(const json_t *o, const char *key)
 	return json_is_object(v) ? v : NULL;
 }
 
+static json_t *arr_of(const json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_array(v) ? v : NULL;
+}
+
 /* A JSON integer, or a real with a sane non-negative value; -1 otherwise. */
 static int64_t int_of(const json_t *o, const char *key)
 {
@@ -90,7 +97,6 @@ static void parts(const json_t *ev, struct ev_view *v)
 	v->file_change = obj_of(ev, EVF_FILE_CHANGE);
 	v->process = obj_of(ev, EVF_PROCESS);
 	v->peer = obj_of(ev, EVF_PEER);
-	v->alert = obj_of(ev, EVF_ALERT);
 	/* Older records carry the risk as a bare level. */
 	v->risk = json_is_object(risk) ? risk : NULL;
 	v->risk_level = json_is_string(risk) ? json_string_value(risk)
@@ -106,9 +112,36 @@ static void parts(const json_t *ev, struct ev_view *v)
 	v->decision_rule = str_of(v->decision, EVF_DECISION_RULE_NAME);
 	if (!v->decision_rule)
 		v->decision_rule = str_of(v->decision, EVF_DECISION_RULE_ID);
-	v->detections = json_object_get(ev, EVF_DETECTIONS);
-	if (!json_is_array(v->detections))
-		v->detections = NULL;
+	v->detections = arr_of(ev, EVF_DETECTIONS);
+}
+
+static void alert(const json_t *ev, struct ev_alert_view *a)
+{
+	const json_t *o = a->obj = obj_of(ev, EVF_ALERT);
+
+	if (!o)
+		return;
+	a->id = str_of(o, EVF_ALERT_ID);
+	a->update = str_of(o, EVF_ALERT_UPDATE);
+	a->state = str_of(o, EVF_ALERT_STATE);
+	a->rule_id = str_of(o, EVF_ALERT_RULE_ID);
+	a->rule_name = str_of(o, EVF_ALERT_RULE_NAME);
+	a->rule_title = str_of(o, EVF_ALERT_RULE_TITLE);
+	a->rule_kind = str_of(o, EVF_ALERT_RULE_KIND);
+	a->level = str_of(o, EVF_ALERT_LEVEL);
+	a->action = str_of(o, EVF_ALERT_ACTION);
+	a->decision = str_of(o, EVF_ALERT_DECISION);
+	a->session_id = str_of(o, EVF_ALERT_SESSION_ID);
+	a->agent = str_of(o, EVF_ALERT_AGENT);
+	a->project = str_of(o, EVF_ALERT_PROJECT);
+	a->first_seen = str_of(o, EVF_ALERT_FIRST_SEEN);
+	a->last_seen = str_of(o, EVF_ALERT_LAST_SEEN);
+	a->reason = str_of(o, EVF_ALERT_REASON);
+	a->by = str_of(o, EVF_ALERT_BY);
+	a->note = str_of(o, EVF_ALERT_NOTE);
+	a->tags = arr_of(o, EVF_ALERT_TAGS);
+	a->event_ids = arr_of(o, EVF_ALERT_EVENT_IDS);
+	a->count = int_of(o, EVF_ALERT_COUNT);
 }
 
 void ev_view_fill(const json_t *ev, struct ev_view *v)
@@ -116,10 +149,12 @@ void ev_view_fill(const json_t *ev, struct ev_view *v)
 	memset(v, 0, sizeof(*v));
 	v->duration_ms = -1;
 	v->outside_scope = -1;
+	v->alert.count = -1;
 	if (!json_is_object(ev))
 		return;
 	v->root = ev;
 	identity(ev, v);
 	action(ev, v);
 	parts(ev, v);
+	alert(ev, &v->alert);
 }
