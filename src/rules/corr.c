@@ -299,7 +299,7 @@ static void drop_front(struct grp *g, size_t k)
 
 static void add_id(struct rules_state *st, struct grp *g, const json_t *ev)
 {
-	const char *id = json_string_value(json_object_get(ev, "id"));
+	const char *id = json_string_value(json_object_get(ev, EVF_ID));
 	size_t slot;
 
 	if (!id)

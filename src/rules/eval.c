@@ -158,9 +158,9 @@ bool rint_rule_match_detection(struct mctx *m, struct rule *r, const json_t *ev,
 
 	if (!sc->ls_cached) {
 		/* A missing or non-string field reads as absent (NULL). */
-		sc->agent = json_string_value(json_object_get(ev, "agent"));
-		sc->event_type = json_string_value(json_object_get(ev, "event_type"));
-		sc->hook = json_string_value(json_object_get(ev, "hook"));
+		sc->agent = json_string_value(json_object_get(ev, EVF_AGENT));
+		sc->event_type = json_string_value(json_object_get(ev, EVF_EVENT_TYPE));
+		sc->hook = json_string_value(json_object_get(ev, EVF_HOOK));
 		sc->ls_cached = true;
 	}
 	if (!ls_ok(r->product, sc->agent, lenient) || !ls_ok(r->category, sc->event_type, lenient) ||
@@ -254,8 +254,9 @@ static bool sel_is_routing(const struct sel *s)
 			const struct fcond *fc = &s->alt[a].f[f];
 
 			if (fc->keyword || fc->path.n != 1 ||
-			    (strcmp(fc->path.c[0], "hook") && strcmp(fc->path.c[0], "event_type") &&
-			     strcmp(fc->path.c[0], "tool") && strcmp(fc->path.c[0], "agent")))
+			    (strcmp(fc->path.c[0], EVF_HOOK) &&
+			     strcmp(fc->path.c[0], EVF_EVENT_TYPE) &&
+			     strcmp(fc->path.c[0], EVF_TOOL) && strcmp(fc->path.c[0], EVF_AGENT)))
 				return false;
 		}
 	}
@@ -405,7 +406,7 @@ static int eval_correlations(const struct rules_set *set, struct rules_state *st
 
 static const struct bucket *find_bucket(const struct rules_set *set, const json_t *ev)
 {
-	const char *et = json_string_value(json_object_get(ev, "event_type"));
+	const char *et = json_string_value(json_object_get(ev, EVF_EVENT_TYPE));
 	char low[160]; /* categories are at most 128 bytes */
 	size_t lo = 0, hi = set->nbuckets, n;
 
@@ -493,7 +494,7 @@ int rules_eval(const struct rules_set *set, struct rules_state *st, const json_t
 	}
 	if (st && set->ncorr && (rc = eval_correlations(set, st, ev, t, res)) < 0)
 		return rc;
-	res->blocking = rules_hook_blocking(json_string_value(json_object_get(ev, "hook")));
+	res->blocking = rules_hook_blocking(json_string_value(json_object_get(ev, EVF_HOOK)));
 	for (size_t k = 0; k < res->nhits; k++) {
 		enum rules_action a = res->blocking ? res->hits[k].action : RULES_ACTION_ALERT;
 

@@ -705,7 +705,7 @@ static int parse_tests(const struct loader *L, struct rule *r, const json_t *roo
 					return rint_err_at(L, w, "a test case of a correlation rule is a list "
 							    "of 1 to %u events", RULES_MAX_CASE_EVENTS);
 				json_array_foreach(c, k, e) {
-					const json_t *tm = json_object_get(e, "time");
+					const json_t *tm = json_object_get(e, EVF_TIME);
 					const json_t *dt = json_object_get(e, "dt");
 					uint64_t ns;
 
@@ -714,8 +714,9 @@ static int parse_tests(const struct loader *L, struct rule *r, const json_t *roo
 					if (tm &&
 					    (!json_is_string(tm) ||
 					     vg_parse_time(json_string_value(tm), 0, &ns) < 0))
-						return rint_err_at(L, rint_at_member(L, e, "time"),
-							      "bad time (want RFC 3339, e.g. 2026-01-01T00:00:00Z)");
+						return rint_err_at(
+							L, rint_at_member(L, e, EVF_TIME),
+							"bad time (want RFC 3339, e.g. 2026-01-01T00:00:00Z)");
 					if (dt && (!json_is_number(dt) || json_number_value(dt) < 0 ||
 						   json_number_value(dt) > 1e9))
 						return rint_err_at(L, rint_at_member(L, e, "dt"),

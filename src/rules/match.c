@@ -658,8 +658,8 @@ bool rint_fcond_match(struct mctx *m, const struct fcond *fc, const json_t *ev)
 
 	memset(hit, 0, fc->nv);
 	if (fc->keyword) {
-		if (walk_strings(m, fc, json_object_get(ev, "target"), 0, hit) ||
-		    walk_strings(m, fc, json_object_get(ev, "payload"), 0, hit))
+		if (walk_strings(m, fc, json_object_get(ev, EVF_TARGET), 0, hit) ||
+		    walk_strings(m, fc, json_object_get(ev, EVF_PAYLOAD), 0, hit))
 			return true;
 		return fc->all && all_hit(fc, hit);
 	}

@@ -21,6 +21,7 @@
 #include <stdatomic.h>
 
 #include "rules.h"
+#include "schema.h"
 
 #define RULES_MAX_PATH 16u	/* components of a field path */
 #define RULES_MAX_FIELD 256u	/* bytes of a field name */

@@ -41,7 +41,7 @@ static int run_corr_case(const struct rules_set *set, struct rule *r, const json
 	memset(need, 0, set->nrules);
 	mark_deps(r, need);
 	json_array_foreach(events, i, ev) {
-		const json_t *tm = json_object_get(ev, "time"), *dt = json_object_get(ev, "dt");
+		const json_t *tm = json_object_get(ev, EVF_TIME), *dt = json_object_get(ev, "dt");
 		struct rules_scratch *sc;
 
 		if ((rc = rint_scratch_prepare(set, res)) < 0)

@@ -594,7 +594,7 @@ static bool visit(struct rules_set *set, struct rule *r, uint8_t *color, size_t 
 /* event_type equals one of literal values (any modifiers that keep equality). */
 static bool pins_event_type(const struct fcond *fc)
 {
-	if (fc->keyword || fc->all || fc->path.n != 1 || strcmp(fc->path.c[0], "event_type"))
+	if (fc->keyword || fc->all || fc->path.n != 1 || strcmp(fc->path.c[0], EVF_EVENT_TYPE))
 		return false;
 	for (size_t v = 0; v < fc->nv; v++)
 		for (size_t p = 0; p < fc->v[v].np; p++)
