@@ -135,8 +135,7 @@ static int email_render(const struct nf_msg *m, const struct email_opts *c, cons
 	char subject[512], head[400], desc[2048], host[256], id[37], tm[40];
 	struct nf_tbuf t = { subject, sizeof(subject), 0 };
 	time_t secs = (time_t)(m->time_ns / 1000000000ull);
-	const json_t *tags = json_object_get(json_object_get(m->rec, "alert"), "tags");
-	const json_t *evs = json_object_get(json_object_get(m->rec, "alert"), "event_ids");
+	const json_t *tags = m->tags, *evs = m->event_ids;
 	struct nf_fact facts[12];
 	size_t nf = nf_collect_facts(m, facts, VG_ARRAY_LEN(facts));
 	struct tm tmv;

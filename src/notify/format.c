@@ -104,15 +104,14 @@ const char *nf_kind_name(enum nf_msg_kind k)
 
 /* ---- the notifier's copy of an alert record ------------------------------------- */
 
-static int copy_str(json_t *dst, const char *key, const json_t *v, size_t max)
+static int copy_str(json_t *dst, const char *key, const char *s, size_t max)
 {
-	json_t *s;
+	json_t *j;
 
-	if (!json_is_string(v) || json_string_length(v) == 0)
+	if (!s || !*s)
 		return 0;
-	s = json_stringn(json_string_value(v),
-			 nf_utf8_cut(json_string_value(v), json_string_length(v), max));
-	if (!s || json_object_set_new(dst, key, s) < 0)
+	j = json_stringn(s, nf_utf8_cut(s, strlen(s), max));
+	if (!j || json_object_set_new(dst, key, j) < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -146,10 +145,8 @@ static int copy_strv(json_t *dst, const char *key, const json_t *v, size_t max, 
 	return json_object_set_new(dst, key, arr) < 0 ? -ENOMEM : 0;
 }
 
-static const char *sget(const json_t *obj, const char *key)
+static const char *or_empty(const char *s)
 {
-	const char *s = json_string_value(json_object_get(obj, key));
-
 	return s ? s : "";
 }
 
@@ -159,123 +156,128 @@ static bool valid_update(const char *u)
 	       strcmp(u, "acknowledge") == 0 || strcmp(u, "resolve") == 0;
 }
 
+/* The message's fields point into its own copy of the record (m->rec). */
 static void nf_msg_fill_ptrs(struct nf_msg *m)
 {
-	const json_t *a = json_object_get(m->rec, "alert");
+	struct ev_view v;
+	const struct ev_alert_view *a = &v.alert;
 
-	m->alert_id = sget(a, "id");
-	m->update = sget(a, "update");
-	m->state = sget(a, "state");
-	m->rule_id = sget(a, "rule_id");
-	m->rule_name = sget(a, "rule_name");
+	ev_view_fill(m->rec, &v);
+	m->alert_id = or_empty(a->id);
+	m->update = or_empty(a->update);
+	m->state = or_empty(a->state);
+	m->rule_id = or_empty(a->rule_id);
+	m->rule_name = or_empty(a->rule_name);
 	/* People know rules by name (vigil-exfil-sequence); the id is a UUID. */
 	m->rule = *m->rule_name ? m->rule_name : m->rule_id;
-	m->title = sget(a, "rule_title");
-	m->level = sget(a, "level");
-	m->action = sget(a, "action");
-	m->decision = sget(a, "decision");
-	m->reason = sget(a, "reason");
-	m->by = sget(a, "by");
-	m->note = sget(a, "note");
-	m->first_seen = sget(a, "first_seen");
-	m->last_seen = sget(a, "last_seen");
-	m->session_id = sget(m->rec, "session_id");
-	m->agent = sget(m->rec, "agent");
-	m->project = sget(m->rec, "project");
-	m->host = sget(m->rec, "host");
-	m->user = sget(m->rec, "user");
-	m->count = (uint64_t)json_integer_value(json_object_get(a, "count"));
+	m->title = or_empty(a->rule_title);
+	m->level = or_empty(a->level);
+	m->action = or_empty(a->action);
+	m->decision = or_empty(a->decision);
+	m->reason = or_empty(a->reason);
+	m->by = or_empty(a->by);
+	m->note = or_empty(a->note);
+	m->first_seen = or_empty(a->first_seen);
+	m->last_seen = or_empty(a->last_seen);
+	m->count = a->count > 0 ? (uint64_t)a->count : 0;
+	m->tags = a->tags;
+	m->event_ids = a->event_ids;
+	m->session_id = or_empty(v.session_id);
+	m->agent = or_empty(v.agent);
+	/* The copy holds the project as its root alone (project_of). */
+	m->project = or_empty(json_string_value(json_object_get(m->rec, EVF_PROJECT)));
+	m->host = or_empty(v.host);
+	m->user = or_empty(v.user);
 }
 
-static int copy_alert(const json_t *src, json_t *a)
+static int copy_alert(const struct ev_alert_view *al, json_t *a)
 {
-	static const char *const ids[] = { "id", "update", "state", "rule_id", "rule_name",
-					   "rule_kind", "level", "action", "decision",
-					   "session_id", "agent", "first_seen", "last_seen", "by" };
-	static const char *const texts[] = { "rule_title", "reason", "note", "project" };
-	const json_t *count = json_object_get(src, "count");
+	const struct {
+		const char *key, *val;
+		size_t max;
+	} strs[] = {
+		{ EVF_ALERT_ID, al->id, NF_MAX_ID },
+		{ EVF_ALERT_UPDATE, al->update, NF_MAX_ID },
+		{ EVF_ALERT_STATE, al->state, NF_MAX_ID },
+		{ EVF_ALERT_RULE_ID, al->rule_id, NF_MAX_ID },
+		{ EVF_ALERT_RULE_NAME, al->rule_name, NF_MAX_ID },
+		{ EVF_ALERT_RULE_KIND, al->rule_kind, NF_MAX_ID },
+		{ EVF_ALERT_LEVEL, al->level, NF_MAX_ID },
+		{ EVF_ALERT_ACTION, al->action, NF_MAX_ID },
+		{ EVF_ALERT_DECISION, al->decision, NF_MAX_ID },
+		{ EVF_ALERT_SESSION_ID, al->session_id, NF_MAX_ID },
+		{ EVF_ALERT_AGENT, al->agent, NF_MAX_ID },
+		{ EVF_ALERT_FIRST_SEEN, al->first_seen, NF_MAX_ID },
+		{ EVF_ALERT_LAST_SEEN, al->last_seen, NF_MAX_ID },
+		{ EVF_ALERT_BY, al->by, NF_MAX_ID },
+		{ EVF_ALERT_RULE_TITLE, al->rule_title, NF_MAX_FIELD },
+		{ EVF_ALERT_REASON, al->reason, NF_MAX_FIELD },
+		{ EVF_ALERT_NOTE, al->note, NF_MAX_FIELD },
+		{ EVF_ALERT_PROJECT, al->project, NF_MAX_FIELD },
+	};
 	int rc = 0;
 
-	for (size_t i = 0; i < VG_ARRAY_LEN(ids) && rc == 0; i++)
-		rc = copy_str(a, ids[i], json_object_get(src, ids[i]), NF_MAX_ID);
-	for (size_t i = 0; i < VG_ARRAY_LEN(texts) && rc == 0; i++)
-		rc = copy_str(a, texts[i], json_object_get(src, texts[i]), NF_MAX_FIELD);
-	if (rc == 0 && json_is_null(json_object_get(src, "decision")))
-		rc = json_object_set_new(a, "decision", json_null());
-	if (rc == 0 && json_is_integer(count) && json_integer_value(count) >= 0)
-		rc = json_object_set_new(a, "count", json_integer(json_integer_value(count)));
+	for (size_t i = 0; i < VG_ARRAY_LEN(strs) && rc == 0; i++)
+		rc = copy_str(a, strs[i].key, strs[i].val, strs[i].max);
+	/* null: the rule decided no blocking event (docs/event-schema.md). */
+	if (rc == 0 && json_is_null(json_object_get(al->obj, EVF_ALERT_DECISION)))
+		rc = json_object_set_new(a, EVF_ALERT_DECISION, json_null());
+	if (rc == 0 && al->count >= 0)
+		rc = json_object_set_new(a, EVF_ALERT_COUNT, json_integer(al->count));
 	if (rc == 0)
-		rc = copy_strv(a, "tags", json_object_get(src, "tags"), NF_MAX_LIST, false);
+		rc = copy_strv(a, EVF_ALERT_TAGS, al->tags, NF_MAX_LIST, false);
 	if (rc == 0)
-		rc = copy_strv(a, "event_ids", json_object_get(src, "event_ids"),
-			       NF_MAX_EVENT_IDS, true);
+		rc = copy_strv(a, EVF_ALERT_EVENT_IDS, al->event_ids, NF_MAX_EVENT_IDS, true);
 	return rc < 0 ? -ENOMEM : 0;
 }
 
-/* The context value: a string, or the root of an event's project object. */
-static const json_t *project_of(const json_t *record, const json_t *alert)
+/* The context value: the event's project root (or a bare project string),
+ * else the alert's own. */
+static const char *project_of(const struct ev_view *v)
 {
-	const json_t *p = json_object_get(record, "project");
+	const char *bare = json_string_value(json_object_get(v->root, EVF_PROJECT));
 
-	if (json_is_object(p))
-		p = json_object_get(p, "root");
-	if (!json_is_string(p))
-		p = json_object_get(alert, "project");
-	return p;
+	return v->project_root ? v->project_root : bare ? bare : v->alert.project;
+}
+
+/* The context: the record's top level, else the alert's own fields. */
+static int copy_context(const struct ev_view *v, const char *host_default, json_t *rec)
+{
+	const char *host = v->host && *v->host ? v->host : host_default;
+
+	if (copy_str(rec, EVF_SESSION_ID, v->session_id ? v->session_id : v->alert.session_id,
+		     NF_MAX_ID) < 0 ||
+	    copy_str(rec, EVF_AGENT, v->agent ? v->agent : v->alert.agent, NF_MAX_ID) < 0 ||
+	    copy_str(rec, EVF_PROJECT, project_of(v), NF_MAX_FIELD) < 0 ||
+	    copy_str(rec, EVF_USER, v->user, NF_MAX_ID) < 0 ||
+	    copy_str(rec, EVF_HOST, host, NF_MAX_ID) < 0)
+		return -ENOMEM;
+	return 0;
 }
 
 int nf_msg_from_record(const json_t *record, const char *host_default, uint64_t now_ns,
 		     struct nf_msg **out)
 {
-	const json_t *src = json_object_get(record, "alert");
+	struct ev_view v;
 	struct nf_msg *m = NULL;
 	json_t *rec = NULL, *a = NULL;
-	const json_t *v;
 	int rc = -EINVAL, sev;
 
 	*out = NULL;
-	if (!json_is_object(record) || !json_is_object(src))
+	ev_view_fill(record, &v);
+	if (!v.alert.obj || !v.alert.rule_id || !*v.alert.rule_id)
 		return -EINVAL;
-	if (!json_is_string(json_object_get(src, "rule_id")) ||
-	    json_string_length(json_object_get(src, "rule_id")) == 0)
-		return -EINVAL;
-	sev = nf_sev_parse(json_string_value(json_object_get(src, "level")));
-	if (sev < 0 || !valid_update(sget(src, "update")))
+	sev = nf_sev_parse(v.alert.level);
+	if (sev < 0 || !valid_update(or_empty(v.alert.update)))
 		return -EINVAL;
 
 	rc = -ENOMEM;
 	rec = json_object();
 	a = json_object();
 	m = vg_calloc(1, sizeof(*m));
-	if (!rec || !a || !m)
+	if (!rec || !a || !m || copy_alert(&v.alert, a) < 0 ||
+	    json_object_set(rec, EVF_ALERT, a) < 0 || copy_context(&v, host_default, rec) < 0)
 		goto out;
-	if (copy_alert(src, a) < 0)
-		goto out;
-	if (json_object_set(rec, "alert", a) < 0)
-		goto out;
-	/* The context: the record's top level, else the alert's own fields. */
-	v = json_object_get(record, "session_id");
-	if (copy_str(rec, "session_id", json_is_string(v) ? v : json_object_get(src, "session_id"),
-		     NF_MAX_ID) < 0)
-		goto out;
-	v = json_object_get(record, "agent");
-	if (copy_str(rec, "agent", json_is_string(v) ? v : json_object_get(src, "agent"),
-		     NF_MAX_ID) < 0 ||
-	    copy_str(rec, "project", project_of(record, src), NF_MAX_FIELD) < 0 ||
-	    copy_str(rec, "user", json_object_get(record, "user"), NF_MAX_ID) < 0)
-		goto out;
-	v = json_object_get(record, "host");
-	if (json_is_string(v) && json_string_length(v) > 0)
-		rc = copy_str(rec, "host", v, NF_MAX_ID);
-	else if (host_default && *host_default)
-		rc = json_object_set_new(rec, "host", json_string(host_default)) < 0 ? -ENOMEM
-										     : 0;
-	else
-		rc = 0;
-	if (rc < 0) {
-		rc = -ENOMEM;
-		goto out;
-	}
 	m->refs = 1;
 	m->kind = NF_MSG_ALERT;
 	m->sev = sev;

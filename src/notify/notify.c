@@ -80,7 +80,7 @@ static bool chan_takes(const struct nf_chan *c, const struct nf_msg *m)
 	    !(*m->rule_name && list_has(&c->cfg.rules, m->rule_name)))
 		return false;
 	if (c->cfg.rule_tags.n) {
-		const json_t *tags = json_object_get(json_object_get(m->rec, "alert"), "tags");
+		const json_t *tags = m->tags;
 		const json_t *t;
 		size_t i;
 		bool hit = false;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "notify.h"
+#include "schema.h"
 
 /* ---- limits on configuration and input ------------------------------------ */
 
@@ -169,6 +170,7 @@ struct nf_msg {
 		*session_id, *agent, *project, *host, *user, *reason, *by, *note, *first_seen,
 		*last_seen;
 	const char *rule_name; /* "" when the rule has none */
+	const json_t *tags, *event_ids; /* the alert's lists in rec; NULL: none */
 	const char *rule;      /* what the texts call the rule: rule_name, else rule_id */
 	uint64_t count;
 	char text[NF_TEXT_MAX];
