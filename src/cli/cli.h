@@ -7,6 +7,7 @@
 
 #include "common.h"
 #include "ledger.h"
+#include "schema.h" /* the event's fields, as the commands read them */
 
 #include <jansson.h>
 

@@ -779,12 +779,12 @@ static int alerts_change(struct cli *c, const char *sub, int argc, char **argv)
 		status = CLI_FAIL;
 		goto out;
 	}
-	alert = json_object_get(reply, "alert");
+	alert = json_object_get(reply, EVF_ALERT); /* the alert record's alert object */
 	if (c->json) {
 		if (cliq_print_json_line(json_is_object(alert) ? alert : reply) == -EIO)
 			status = CLI_ERROR;
 	} else {
-		const char *state = json_string_value(json_object_get(alert, "state"));
+		const char *state = json_string_value(json_object_get(alert, EVF_ALERT_STATE));
 
 		printf("alert %s: %s\n", shown, state ? state : ack ? "acknowledged" : "resolved");
 	}

@@ -112,7 +112,7 @@ static void bad_line(struct import *im, const char *file, uint64_t line, const c
 
 static bool is_vigil_event(const json_t *ev)
 {
-	const char *schema = json_string_value(json_object_get(ev, "schema"));
+	const char *schema = json_string_value(json_object_get(ev, EVF_SCHEMA));
 
 	return schema && !strcmp(schema, EV_SCHEMA_V1);
 }
@@ -155,7 +155,7 @@ static void import_line(struct import *im, const char *file, uint64_t lineno, co
 		ev = nev;
 		pair_apply(im->corr, ev, vg_now_ns());
 	}
-	id = json_object_get(ev, "id");
+	id = json_object_get(ev, EVF_ID);
 	if (id && !json_is_string(id)) {
 		bad_line(im, file, lineno, "\"id\" must be a string");
 		goto out;
@@ -163,7 +163,8 @@ static void import_line(struct import *im, const char *file, uint64_t lineno, co
 	if (!id) {
 		char uuid[37];
 
-		if (base_uuid7(uuid) < 0 || json_object_set_new(ev, "id", json_string(uuid)) < 0) {
+		if (base_uuid7(uuid) < 0 ||
+		    json_object_set_new(ev, EVF_ID, json_string(uuid)) < 0) {
 			im->fatal = -ENOMEM;
 			goto out;
 		}

@@ -432,11 +432,12 @@ static void bad_event(struct evrun *ev, const char *file, uint64_t line, const c
 /* A vigil event already (schema, or the fields of one and no hook payload's). */
 static bool is_event(const json_t *j)
 {
-	const char *schema = json_string_value(json_object_get(j, "schema"));
+	const char *schema = json_string_value(json_object_get(j, EVF_SCHEMA));
 
 	if (schema)
 		return !strcmp(schema, EV_SCHEMA_V1);
-	return json_is_string(json_object_get(j, "event_type")) &&
+	/* hook_event_name: a field of Claude Code's payload, not of an event. */
+	return json_is_string(json_object_get(j, EVF_EVENT_TYPE)) &&
 	       !json_object_get(j, "hook_event_name");
 }
 
@@ -494,19 +495,17 @@ static json_t *unparseable_hit_json(const struct evrun *ev)
  * counts as blocking (a hook installed with --decide is, and vigild cannot
  * tell more).
  */
-static bool unparseable_blocking(const struct evrun *ev, const json_t *e)
+static bool unparseable_blocking(const struct evrun *ev, const struct ev_view *e)
 {
-	const char *hook = json_string_value(json_object_get(e, "hook"));
+	const char *hook = e->hook;
 
 	return ev->unparseable && hook && (!strcmp(hook, "unknown") || rules_hook_blocking(hook));
 }
 
-static void show_hits(struct evrun *ev, const char *file, uint64_t line, const json_t *e)
+static void show_hits(struct evrun *ev, const char *file, uint64_t line, const struct ev_view *e)
 {
 	const struct rules_result *res = &ev->res;
-	const char *hook = json_string_value(json_object_get(e, "hook"));
-	const char *type = json_string_value(json_object_get(e, "event_type"));
-	const char *target = json_string_value(json_object_get(e, "target"));
+	const char *hook = e->hook, *type = e->event_type, *target = e->target;
 	const char *decision = NULL, *by = NULL;
 	struct cli *c = ev->r->c;
 	bool blocking = res->blocking || unparseable_blocking(ev, e);
@@ -533,9 +532,9 @@ static void show_hits(struct evrun *ev, const char *file, uint64_t line, const j
 		if (hits && ev->unparseable && blocking)
 			json_array_append_new(hits, unparseable_hit_json(ev));
 		o = json_pack("{s:s, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:o}", "file", file, "line",
-			      (json_int_t)line, "id", json_string_value(json_object_get(e, "id")),
-			      "hook", hook, "event_type", type, "target", target, "decision",
-			      decision, "hits", hits ? hits : json_array());
+			      (json_int_t)line, "id", e->id, "hook", hook, "event_type", type,
+			      "target", target, "decision", decision, "hits",
+			      hits ? hits : json_array());
 		if (!o || json_array_append_new(ev->results, o) < 0)
 			ev->fatal = true;
 		return;
@@ -574,6 +573,7 @@ static void show_hits(struct evrun *ev, const char *file, uint64_t line, const j
 static void run_line(struct evrun *ev, const char *file, uint64_t lineno, const char *p, size_t len)
 {
 	json_error_t jerr;
+	struct ev_view v;
 	json_t *e;
 	uint64_t t = 0;
 	int rc;
@@ -612,9 +612,10 @@ static void run_line(struct evrun *ev, const char *file, uint64_t lineno, const 
 			pair_apply(ev->corr, e, vg_now_ns());
 		}
 	}
+	ev_view_fill(e, &v);
 	/* The event's own time drives the correlation windows; without one, a
 	 * second after the previous event. */
-	if (vg_parse_time(json_string_value(json_object_get(e, "time")), 0, &t) < 0)
+	if (vg_parse_time(v.time, 0, &t) < 0)
 		t = ev->last_ns ? ev->last_ns + 1000000000ull : vg_now_ns();
 	ev->last_ns = t;
 	rc = rules_eval(ev->r->set, ev->state, e, t, &ev->res);
@@ -626,11 +627,11 @@ static void run_line(struct evrun *ev, const char *file, uint64_t lineno, const 
 	}
 	ev->events++;
 	if (ev->res.nhits || ev->unparseable) {
-		bool builtin = unparseable_blocking(ev, e);
+		bool builtin = unparseable_blocking(ev, &v);
 
 		ev->fired += ev->res.nhits || builtin;
 		ev->hits += ev->res.nhits + builtin;
-		show_hits(ev, file, lineno, e);
+		show_hits(ev, file, lineno, &v);
 	}
 out:
 	json_decref(e);
