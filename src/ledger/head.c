@@ -149,7 +149,8 @@ int head_check_mac(const struct ledger_head *h, const struct ledger_mackey *mac)
 	uint8_t tag[32];
 	int n, rc;
 
-	/* The caller bounds how far ahead the epoch may be (see ledger_open). */
+	/* The caller bounds how far ahead the epoch may be (check_head in
+	 * writer_open.c). */
 	if (h->epoch < mac->epoch)
 		return -ERANGE;
 	ledger_mackey_evolve(&k, h->epoch);

@@ -1,7 +1,9 @@
 /*
  * writer.c - the ledger writer: one per directory (flock on LOCK), appends
  * from any thread, group commit on a writer thread, seals, segment and key
- * rotation, and recovery on open.
+ * rotation, open and close.  What open reads and repairs before it appends
+ * (the lock, the keys, the head file, the tail of the chain and a torn tail
+ * cut back) is in writer_open.c; the state both share is in writer_int.h.
  *
  * Concurrency: appenders encode frames under l->mu (the hash chain needs a
  * total order, and hashing a 256-byte frame takes well under a microsecond)
@@ -22,8 +24,8 @@
  * key file is rewritten only once that seal is durable, so a crash can never
  * leave records that no longer existing key could seal.
  */
-#include "ledger_int.h"
 #include "recover.h"
+#include "writer_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +33,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,62 +40,6 @@
 #define FLUSH_RETRY_MIN_MS 50
 #define FLUSH_RETRY_MAX_MS 5000
 #define CLOSE_FLUSH_ATTEMPTS 5
-
-/* A new segment starts at byte `off` of the pending buffer. */
-struct seg_break {
-	size_t off;
-	uint64_t seq_before; /* last seq written to the previous segment */
-	struct seg_header hdr;
-};
-
-struct ledger {
-	struct ledger_options o;
-	char dir[4096];
-	char mac_path[4096]; /* the MAC key file to rewrite, or "" */
-	const struct ledger_io *io;
-	int lock_fd;
-
-	pthread_mutex_t mu;
-	pthread_cond_t cv_work; /* writer thread: work or stop */
-	pthread_cond_t cv_done; /* waiters: durable progress, space, errors */
-	pthread_t thread;
-	bool thread_started, stop;
-
-	struct hasher hs;
-	struct ledger_signer signer;
-	struct ledger_mackey mac;
-
-	/* Chain state (under mu). */
-	uint8_t log_id[LEDGER_LOG_ID_LEN];
-	uint64_t next_seq, last_time;
-	uint8_t head[LEDGER_HASH_LEN];
-	uint64_t seg_no, seg_bytes, seg_records;
-	uint64_t unsealed, sealed_seq, checkpoints;
-	uint64_t first_unsealed_mono, last_append_mono;
-
-	/* Pending batch (under mu). */
-	struct vbuf pending;
-	uint64_t pending_last_seq;
-	struct seg_break *breaks;
-	size_t nbreaks, capbreaks;
-	uint64_t mac_persist_after; /* persist the key once this seq is durable */
-
-	/* Output file (writer thread, or open/close/flush callers). */
-	int fd;
-	uint64_t file_seg;
-	uint64_t file_good; /* bytes of it that hold only whole, synced frames */
-
-	uint64_t durable_seq; /* under mu */
-	uint8_t durable_hash[LEDGER_HASH_LEN]; /* under mu: the hash of durable_seq */
-	int err;	      /* under mu: pending I/O error, 0 when healthy */
-
-	/* The head file (head.c): rewritten before each batch by whoever flushes. */
-	char head_path[4200];
-	int head_fd;
-	bool head_warned;	 /* a failed head write was reported */
-	uint8_t found_head_log[LEDGER_LOG_ID_LEN]; /* open: the head file's log id */
-	int fatal;	      /* under mu: a failed batch could not be kept (see flush) */
-};
 
 /* ---- default I/O ---------------------------------------------------------- */
 
@@ -154,59 +99,12 @@ static struct timespec deadline_after_ms(uint64_t ms)
 	return ts;
 }
 
-static uint64_t wall_now(struct ledger *l)
-{
-	return l->o.clock ? l->o.clock(l->o.clock_arg) : vg_now_ns();
-}
-
 /* The time for the next record: never before the previous one. */
 static uint64_t next_time(struct ledger *l)
 {
 	uint64_t t = wall_now(l);
 
 	return t < l->last_time ? l->last_time : t;
-}
-
-static int take_lock(struct ledger *l, char *err, size_t errcap)
-{
-	char path[4200], info[512];
-	int fd, n;
-
-	if (vg_path(path, sizeof(path), "%s/" LEDGER_LOCK_FILE, l->dir) < 0)
-		return -ENAMETOOLONG;
-	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		int rc = -errno;
-
-		snprintf(err, errcap, "cannot open lock '%s': %s", path, strerror(errno));
-		return rc;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		ssize_t r = pread(fd, info, sizeof(info) - 1, 0);
-
-		while (r > 0 && (info[r - 1] == '\n' || info[r - 1] == ' '))
-			r--;
-		info[r > 0 ? r : 0] = 0;
-		for (char *p = info; *p; p++)
-			if (*p == '\n')
-				*p = ' ';
-		snprintf(err, errcap, "ledger '%s' is in use by another writer (%s)", l->dir,
-			 r > 0 ? info : "holder unknown");
-		close(fd);
-		return rc;
-	}
-	{
-		char when[40];
-
-		vg_format_time(vg_now_ns(), when, sizeof(when));
-		n = snprintf(info, sizeof(info), "pid %ld, %s, since %s\n", (long)getpid(),
-			     program_invocation_short_name, when);
-		if (ftruncate(fd, 0) == 0 && n > 0 && pwrite(fd, info, (size_t)n, 0) < 0)
-			vg_debug("cannot record the lock holder: %s", strerror(errno));
-	}
-	l->lock_fd = fd;
-	return 0;
 }
 
 /* write(2) may write less than asked (a signal, a nearly full disk): loop. */
@@ -228,8 +126,8 @@ static int write_all(struct ledger *l, int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
-/* Creates segment `h->segno` with its header, durably, and opens it. */
-static int create_segment(struct ledger *l, const struct seg_header *h)
+/* See writer_int.h. */
+int create_segment(struct ledger *l, const struct seg_header *h)
 {
 	char path[4200], tmp[4300];
 	uint8_t hdr[SEG_HEADER_LEN];
@@ -385,8 +283,7 @@ static int rotate_locked(struct ledger *l, uint64_t t)
 	return 0;
 }
 
-int ledger_append(struct ledger *l, unsigned type, const void *payload, size_t len,
-		  uint64_t *seq)
+int ledger_append(struct ledger *l, unsigned type, const void *payload, size_t len, uint64_t *seq)
 {
 	uint64_t t;
 	int rc;
@@ -463,6 +360,7 @@ undo:
 	return rc;
 }
 
+/* Rewrites the MAC key file with the key as it is now (mu not held). */
 static void persist_mac(struct ledger *l)
 {
 	char line[256];
@@ -486,10 +384,22 @@ static void persist_mac(struct ledger *l)
 			strerror(-rc));
 }
 
-/* The head file's text for a batch ending at written_seq (mu held):
- * its length, or a negative errno (then nothing is written). */
+/* The same with mu held, once the records that moved the key are durable:
+ * marks it done and drops mu while the file is written. */
+static void persist_mac_locked(struct ledger *l)
+{
+	l->mac_persist_after = 0;
+	pthread_mutex_unlock(&l->mu);
+	persist_mac(l);
+	pthread_mutex_lock(&l->mu);
+}
+
+/* The head file's text for a batch ending at written_seq (mu held): its
+ * length, or a negative errno (then nothing is written).  Its durable line
+ * is durable_seq as it is, or, when `written_durable`, written_seq: the text
+ * for once the batch is durable. */
 static int head_text(struct ledger *l, uint64_t written_seq, const uint8_t written_hash[32],
-		     char *out, size_t cap)
+		     bool written_durable, char *out, size_t cap)
 {
 	struct ledger_head h;
 
@@ -497,8 +407,8 @@ static int head_text(struct ledger *l, uint64_t written_seq, const uint8_t writt
 		return -EBADF;
 	memset(&h, 0, sizeof(h));
 	memcpy(h.log_id, l->log_id, LEDGER_LOG_ID_LEN);
-	h.durable_seq = l->durable_seq;
-	memcpy(h.durable_hash, l->durable_hash, LEDGER_HASH_LEN);
+	h.durable_seq = written_durable ? written_seq : l->durable_seq;
+	memcpy(h.durable_hash, written_durable ? written_hash : l->durable_hash, LEDGER_HASH_LEN);
 	h.written_seq = written_seq;
 	memcpy(h.written_hash, written_hash, LEDGER_HASH_LEN);
 	return head_seal(&h, &l->mac, out, cap);
@@ -533,126 +443,158 @@ static void head_write(struct ledger *l, const char *text, int len, bool sync)
 	}
 }
 
-/*
- * Takes the pending batch and makes it durable.  Called with mu held; drops
- * it while doing I/O.  Returns 0 or the I/O error (the batch is put back in
- * front of anything appended meanwhile, for a retry).
- */
-static int flush_locked(struct ledger *l)
-{
-	struct vbuf batch = l->pending;
-	struct seg_break *breaks = l->breaks;
-	size_t nbreaks = l->nbreaks, from = 0, i = 0, done_breaks = 0;
-	uint64_t last_seq = l->pending_last_seq, persist_after = l->mac_persist_after;
-	uint64_t durable = l->durable_seq;
-	uint8_t last_hash[LEDGER_HASH_LEN], durable_hash[LEDGER_HASH_LEN];
-	/* A seal in this batch: the head file is synced with it. */
-	bool has_seal = l->sealed_seq > l->durable_seq;
+/* One batch on its way to disk: what flush_locked took from l, and how far
+ * writing it got. */
+struct flush_job {
+	struct vbuf batch;
+	struct seg_break *breaks;
+	size_t nbreaks;
+	uint64_t last_seq;
+	uint64_t persist_after;		    /* l->mac_persist_after when the batch was taken */
+	uint8_t last_hash[LEDGER_HASH_LEN]; /* the hash of last_seq */
+	bool has_seal; /* a seal in the batch: the head file is synced with it */
 	/* The head file before each region (the batch's end, or a break's), and
-	 * once the batch is durable ([nbreaks + 1]). */
-	char (*heads)[LEDGER_HEAD_LEN + 1] = NULL;
-	int *head_lens = NULL, rc = 0;
+	 * once the batch is durable ([nbreaks + 1]); NULL without memory. */
+	char (*heads)[LEDGER_HEAD_LEN + 1];
+	int *head_lens;
+	/* Progress: the bytes before `from` and the first done_breaks breaks are
+	 * on disk, durable up to seq `durable`. */
+	size_t from, done_breaks;
+	uint64_t durable;
+	uint8_t durable_hash[LEDGER_HASH_LEN];
+};
 
-	if (batch.len == 0 && nbreaks == 0)
-		return 0;
-	if (l->fatal)
-		return l->fatal;
-	memcpy(last_hash, l->head, LEDGER_HASH_LEN); /* the hash of last_seq */
-	memcpy(durable_hash, l->durable_hash, LEDGER_HASH_LEN);
-	heads = vg_malloc((nbreaks + 2) * sizeof(*heads));
-	head_lens = vg_calloc(nbreaks + 2, sizeof(*head_lens));
-	for (i = 0; heads && head_lens && i <= nbreaks; i++)
-		head_lens[i] = i < nbreaks ? head_text(l, breaks[i].seq_before,
-						       breaks[i].hdr.prev_hash, heads[i],
-						       sizeof(heads[i]))
-					   : head_text(l, last_seq, l->head, heads[i],
-						       sizeof(heads[i]));
-	if (heads && head_lens) {
-		uint64_t d = l->durable_seq;
-		uint8_t dh[LEDGER_HASH_LEN];
+/* Renders the head file texts of j (mu held).  Without memory for them the
+ * batch is written without them: its records are then reported as
+ * unvouched after a crash. */
+static void render_heads_locked(struct ledger *l, struct flush_job *j)
+{
+	size_t n = j->nbreaks;
 
-		memcpy(dh, l->durable_hash, LEDGER_HASH_LEN);
-		l->durable_seq = last_seq; /* as it will be: durable up to last_seq */
-		memcpy(l->durable_hash, l->head, LEDGER_HASH_LEN);
-		head_lens[nbreaks + 1] =
-			head_text(l, last_seq, l->head, heads[nbreaks + 1], sizeof(heads[0]));
-		l->durable_seq = d;
-		memcpy(l->durable_hash, dh, LEDGER_HASH_LEN);
+	j->heads = vg_malloc((n + 2) * sizeof(*j->heads));
+	j->head_lens = vg_calloc(n + 2, sizeof(*j->head_lens));
+	if (!j->heads || !j->head_lens) {
+		vg_free(j->heads);
+		vg_free(j->head_lens);
+		j->heads = NULL;
+		j->head_lens = NULL;
+		return;
 	}
-	vbuf_init(&l->pending, batch.limit);
+	for (size_t i = 0; i < n; i++)
+		j->head_lens[i] = head_text(l, j->breaks[i].seq_before, j->breaks[i].hdr.prev_hash,
+					    false, j->heads[i], sizeof(j->heads[i]));
+	j->head_lens[n] = head_text(l, j->last_seq, j->last_hash, false, j->heads[n],
+				    sizeof(j->heads[n]));
+	j->head_lens[n + 1] = head_text(l, j->last_seq, j->last_hash, true, j->heads[n + 1],
+					sizeof(j->heads[n + 1]));
+}
+
+/* Takes the pending batch out of l (mu held): appenders fill the next one
+ * while this one is written. */
+static void take_batch_locked(struct ledger *l, struct flush_job *j)
+{
+	memset(j, 0, sizeof(*j));
+	j->batch = l->pending;
+	j->breaks = l->breaks;
+	j->nbreaks = l->nbreaks;
+	j->last_seq = l->pending_last_seq;
+	j->persist_after = l->mac_persist_after;
+	j->has_seal = l->sealed_seq > l->durable_seq;
+	memcpy(j->last_hash, l->head, LEDGER_HASH_LEN);
+	j->durable = l->durable_seq;
+	memcpy(j->durable_hash, l->durable_hash, LEDGER_HASH_LEN);
+	render_heads_locked(l, j);
+	vbuf_init(&l->pending, j->batch.limit);
 	l->breaks = NULL;
 	l->nbreaks = l->capbreaks = 0;
-	pthread_mutex_unlock(&l->mu);
+}
 
-	for (i = 0; i <= nbreaks; i++) {
-		size_t to = i < nbreaks ? breaks[i].off : batch.len;
+/*
+ * Writes j region by region, creating the segment each break starts (mu not
+ * held).  Before each region the head file names the region's last record:
+ * a writer killed while it waits for fdatasync still vouches for these
+ * records on restart (see head.c).  Once all is durable the head file says
+ * so (a cut back to before last_seq is then visible), synced with every
+ * seal so that it survives a power loss.  Returns 0 or the first error; j's
+ * progress says what is durable.
+ */
+static int write_batch(struct ledger *l, struct flush_job *j)
+{
+	int rc;
 
-		/* Before the data: a writer killed while it waits for fdatasync
-		 * still vouches for these records on restart (see head.c).  Without
-		 * memory for it they are reported as unvouched after a crash. */
-		if (heads && head_lens)
-			head_write(l, heads[i], head_lens[i], false);
-		rc = write_region(l, batch.data, from, to);
-		if (rc < 0)
+	for (size_t i = 0; i <= j->nbreaks; i++) {
+		size_t to = i < j->nbreaks ? j->breaks[i].off : j->batch.len;
+
+		if (j->heads)
+			head_write(l, j->heads[i], j->head_lens[i], false);
+		if ((rc = write_region(l, j->batch.data, j->from, to)) < 0)
+			return rc;
+		j->from = to; /* durable: a retry must not write it again */
+		if (i == j->nbreaks) {
+			j->durable = j->last_seq;
+			memcpy(j->durable_hash, j->last_hash, LEDGER_HASH_LEN);
 			break;
-		from = to; /* durable: a retry must not write it again */
-		if (i < nbreaks) {
-			durable = breaks[i].seq_before;
-			memcpy(durable_hash, breaks[i].hdr.prev_hash, LEDGER_HASH_LEN);
-			rc = create_segment(l, &breaks[i].hdr);
-			if (rc < 0)
-				break;
-			done_breaks = i + 1;
-		} else {
-			durable = last_seq;
-			memcpy(durable_hash, last_hash, LEDGER_HASH_LEN);
 		}
+		j->durable = j->breaks[i].seq_before;
+		memcpy(j->durable_hash, j->breaks[i].hdr.prev_hash, LEDGER_HASH_LEN);
+		if ((rc = create_segment(l, &j->breaks[i].hdr)) < 0)
+			return rc;
+		j->done_breaks = i + 1;
 	}
-	/* Durable now: say so (a cut back to before last_seq is then visible),
-	 * and make it survive a power loss with every seal. */
-	if (rc == 0 && heads && head_lens)
-		head_write(l, heads[nbreaks + 1], head_lens[nbreaks + 1], false);
-	if (rc == 0 && has_seal)
+	if (j->heads)
+		head_write(l, j->heads[j->nbreaks + 1], j->head_lens[j->nbreaks + 1], false);
+	if (j->has_seal)
 		head_write(l, NULL, 0, true);
+	return 0;
+}
 
-	pthread_mutex_lock(&l->mu);
-	if (durable > l->durable_seq) {
-		l->durable_seq = durable;
-		memcpy(l->durable_hash, durable_hash, LEDGER_HASH_LEN);
+/* Puts the unwritten part of a failed batch, with its breaks, back in front
+ * of what was appended meanwhile (mu held).  False when there is no memory
+ * for that: then nothing changes. */
+static bool requeue_locked(struct ledger *l, const struct flush_job *j)
+{
+	size_t keep = j->batch.len - j->from, k = 0;
+	size_t nb = j->nbreaks - j->done_breaks + l->nbreaks;
+	struct seg_break *mb;
+	struct vbuf merged;
+
+	vbuf_init(&merged, j->batch.limit + l->pending.len);
+	if (vbuf_append(&merged, j->batch.data + j->from, keep) != 0 ||
+	    vbuf_append(&merged, l->pending.data, l->pending.len) != 0) {
+		vbuf_release(&merged);
+		return false;
+	}
+	mb = vg_calloc(nb ? nb : 1, sizeof(*mb));
+	if (!mb) {
+		vbuf_release(&merged);
+		return false;
+	}
+	for (size_t i = j->done_breaks; i < j->nbreaks; i++) {
+		mb[k] = j->breaks[i];
+		mb[k++].off -= j->from;
+	}
+	for (size_t i = 0; i < l->nbreaks; i++) {
+		mb[k] = l->breaks[i];
+		mb[k++].off += keep;
+	}
+	vg_free(l->breaks);
+	l->breaks = mb;
+	l->nbreaks = l->capbreaks = nb;
+	vbuf_release(&l->pending);
+	l->pending = merged;
+	return true;
+}
+
+/* Publishes how far j got and wakes the waiters (mu held); a failed batch is
+ * kept for the retry, and l->err says how the flush went. */
+static void publish_locked(struct ledger *l, const struct flush_job *j, int rc)
+{
+	if (j->durable > l->durable_seq) {
+		l->durable_seq = j->durable;
+		memcpy(l->durable_hash, j->durable_hash, LEDGER_HASH_LEN);
 	}
 	if (rc < 0) {
-		/* Put the unwritten part back in front of newer appends. */
-		struct vbuf merged;
-		size_t keep = batch.len - from;
-		bool kept = false;
-
-		vbuf_init(&merged, batch.limit + l->pending.len);
-		if (vbuf_append(&merged, batch.data + from, keep) == 0 &&
-		    vbuf_append(&merged, l->pending.data, l->pending.len) == 0) {
-			size_t nb = nbreaks - done_breaks + l->nbreaks;
-			struct seg_break *mb = vg_calloc(nb ? nb : 1, sizeof(*mb));
-
-			if (mb) {
-				size_t k = 0;
-
-				for (size_t j = done_breaks; j < nbreaks; j++) {
-					mb[k] = breaks[j];
-					mb[k++].off -= from;
-				}
-				for (size_t j = 0; j < l->nbreaks; j++) {
-					mb[k] = l->breaks[j];
-					mb[k++].off += keep;
-				}
-				vg_free(l->breaks);
-				l->breaks = mb;
-				l->nbreaks = l->capbreaks = nb;
-				vbuf_release(&l->pending);
-				l->pending = merged;
-				merged.data = NULL;
-				kept = true;
-			}
-		}
-		if (!kept) {
+		if (!requeue_locked(l, j)) {
 			/* No memory to keep the failed batch: its records are gone, and
 			 * writing the ones after them would leave a gap in the chain
 			 * that verify reports as a deletion.  Stop writing for good;
@@ -662,25 +604,45 @@ static int flush_locked(struct ledger *l)
 			       l->durable_seq);
 			l->fatal = rc;
 		}
-		vbuf_release(&merged);
-		if (l->pending_last_seq < last_seq)
-			l->pending_last_seq = last_seq;
-		l->err = rc;
-	} else {
-		l->err = 0;
+		if (l->pending_last_seq < j->last_seq)
+			l->pending_last_seq = j->last_seq;
 	}
+	l->err = rc;
 	pthread_cond_broadcast(&l->cv_done);
-	vbuf_release(&batch);
-	vg_free(breaks);
-	vg_free(heads);
-	vg_free(head_lens);
-	if (rc == 0 && persist_after && l->durable_seq >= persist_after &&
-	    l->mac_persist_after == persist_after) {
-		l->mac_persist_after = 0;
-		pthread_mutex_unlock(&l->mu);
-		persist_mac(l);
-		pthread_mutex_lock(&l->mu);
-	}
+}
+
+static void flush_job_release(struct flush_job *j)
+{
+	vbuf_release(&j->batch);
+	vg_free(j->breaks);
+	vg_free(j->heads);
+	vg_free(j->head_lens);
+}
+
+/*
+ * Takes the pending batch and makes it durable.  Called with mu held; drops
+ * it while doing I/O.  Returns 0 or the I/O error (the batch is put back in
+ * front of anything appended meanwhile, for a retry).
+ */
+static int flush_locked(struct ledger *l)
+{
+	struct flush_job j;
+	int rc;
+
+	if (l->pending.len == 0 && l->nbreaks == 0)
+		return 0;
+	if (l->fatal)
+		return l->fatal;
+	take_batch_locked(l, &j);
+	pthread_mutex_unlock(&l->mu);
+	rc = write_batch(l, &j);
+	pthread_mutex_lock(&l->mu);
+	publish_locked(l, &j, rc);
+	flush_job_release(&j);
+	/* The key file waits for the records that moved the key (see the top). */
+	if (rc == 0 && j.persist_after && l->durable_seq >= j.persist_after &&
+	    l->mac_persist_after == j.persist_after)
+		persist_mac_locked(l);
 	return rc;
 }
 
@@ -766,192 +728,8 @@ static void *writer_main(void *arg)
 
 /* ---- open ---------------------------------------------------------------------- */
 
-static bool spec_is_file(const char *spec, const char **path)
-{
-	if (!strncmp(spec, "env:", 4) || !strncmp(spec, "cmd:", 4))
-		return false;
-	*path = !strncmp(spec, "file:", 5) ? spec + 5 : spec;
-	return true;
-}
-
-/* Reads the newest state of the chain from the last segment(s) and repairs a
- * torn tail.  Fills the chain state of l and info. */
-static int load_tail(struct ledger *l, struct ledger_open_info *info, uint64_t *seal_epoch,
-		     uint64_t *first_unsealed_time, char *err, size_t errcap)
-{
-	uint64_t *segs = NULL;
-	size_t nsegs = 0;
-	struct seg_buf sb = { 0 };
-	size_t len;
-	char path[4200], why[160];
-	struct seg_scan s;
-	int rc;
-
-	*seal_epoch = 0;
-	*first_unsealed_time = 0;
-	rc = seg_list(l->dir, &segs, &nsegs);
-	if (rc < 0) {
-		snprintf(err, errcap, "cannot list ledger '%s': %s", l->dir, strerror(-rc));
-		goto out;
-	}
-	if (nsegs == 0) {
-		struct seg_header h = { .version = SEG_VERSION, .segno = 1, .first_seq = 1 };
-
-		if ((rc = vg_random(l->log_id, LEDGER_LOG_ID_LEN)) < 0)
-			goto out;
-		memcpy(h.log_id, l->log_id, LEDGER_LOG_ID_LEN);
-		rc = create_segment(l, &h);
-		if (rc < 0) {
-			snprintf(err, errcap, "cannot create the first segment in '%s': %s", l->dir,
-				 strerror(-rc));
-			goto out;
-		}
-		info->created = true;
-		l->seg_no = 1;
-		l->seg_bytes = SEG_HEADER_LEN;
-		l->next_seq = 1;
-		goto out;
-	}
-
-	/* Scan backwards until the chain head and the last seal are known. */
-	for (size_t i = nsegs; i-- > 0;) {
-		bool last = i == nsegs - 1;
-
-		if ((rc = seg_path(path, sizeof(path), l->dir, segs[i])) < 0)
-			goto out;
-		rc = seg_read(path, &sb, &len, NULL, NULL);
-		if (rc < 0) {
-			snprintf(err, errcap, "cannot read '%s': %s", path, strerror(-rc));
-			goto out;
-		}
-		rc = seg_scan(&l->hs, sb.p, len, &s, why, sizeof(why));
-		if (rc < 0) {
-			snprintf(err, errcap,
-				 "segment %" PRIu64 " has a damaged header (%s); refusing to write. "
-				 "Run 'vigil verify' and move the ledger aside to start a new one",
-				 segs[i], why);
-			rc = -EUCLEAN;
-			goto out;
-		}
-		if (last) {
-			if (s.hdr.segno != segs[i]) {
-				snprintf(err, errcap,
-					 "segment file %" PRIu64 " says it is segment %" PRIu64
-					 "; refusing to write. Run 'vigil verify'",
-					 segs[i], s.hdr.segno);
-				rc = -EUCLEAN;
-				goto out;
-			}
-			memcpy(l->log_id, s.hdr.log_id, LEDGER_LOG_ID_LEN);
-			l->seg_no = segs[i];
-			l->seg_records = s.records;
-			l->next_seq = s.records ? s.last_seq + 1 : s.hdr.first_seq;
-			memcpy(l->head, s.records ? s.last_hash : s.hdr.prev_hash, LEDGER_HASH_LEN);
-			l->last_time = s.last_time;
-			l->unsealed = s.unsealed;
-			*first_unsealed_time = s.first_unsealed_time;
-			if (s.torn && s.valid_after) {
-				snprintf(err, errcap,
-					 "segment %" PRIu64 " is damaged at offset %zu but valid "
-					 "records follow: this is not a torn write, and the writer "
-					 "will not cut it. Run 'vigil verify'; move the ledger aside "
-					 "to start a new one",
-					 segs[i], s.valid_end);
-				rc = -EUCLEAN;
-				goto out;
-			}
-			if (s.torn) {
-				rc = l->io->open(path, O_WRONLY, 0600);
-				if (rc >= 0) {
-					int fd = rc;
-
-					rc = l->io->ftruncate(fd, s.valid_end);
-					if (rc == 0)
-						rc = l->io->fdatasync(fd);
-					l->io->close(fd);
-				}
-				if (rc < 0) {
-					snprintf(err, errcap, "cannot cut the torn tail of '%s': %s",
-						 path, strerror(-rc));
-					goto out;
-				}
-				info->recovered = true;
-				info->recovered_segment = segs[i];
-				info->recovered_offset = s.valid_end;
-				info->dropped_bytes = s.torn_bytes;
-				info->first_dropped_seq = s.torn_seq;
-				info->dropped_frames = s.torn_frames;
-			}
-			l->seg_bytes = s.valid_end;
-			rc = l->io->open(path, O_WRONLY | O_APPEND, 0600);
-			if (rc < 0) {
-				snprintf(err, errcap, "cannot open '%s': %s", path, strerror(-rc));
-				goto out;
-			}
-			l->fd = rc;
-			l->file_seg = segs[i];
-			l->file_good = s.valid_end;
-			rc = 0;
-		} else if (!l->last_time) {
-			l->last_time = s.last_time;
-		}
-		if (s.have_seal || s.have_rot) {
-			/* Fields of what was not seen are 0, so the larger one is it. */
-			*seal_epoch = s.seal_epoch > s.rot_epoch ? s.seal_epoch : s.rot_epoch;
-			break;
-		}
-	}
-out:
-	seg_buf_release(&sb);
-	vg_free(segs);
-	return rc;
-}
-
-/* Opens (creating) the head file; the directory lock is held. */
-static int open_head(struct ledger *l, const char *given, char *err, size_t errcap)
-{
-	int rc = given ? vg_path(l->head_path, sizeof(l->head_path), "%s", given)
-		       : ledger_head_path(l->dir, l->head_path, sizeof(l->head_path));
-
-	if (rc < 0) {
-		snprintf(err, errcap, "no head file path for ledger '%s'", l->dir);
-		return rc;
-	}
-	l->head_fd = open(l->head_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (l->head_fd < 0) {
-		rc = -errno;
-		snprintf(err, errcap, "cannot open the ledger head file '%s': %s", l->head_path,
-			 strerror(errno));
-		return rc;
-	}
-	return 0;
-}
-
-/*
- * Start-up: compares the chain with the head file and the seals (see
- * trust_assess), before anything is appended.  The head file's epoch may be
- * ahead of the key file's (the key is rewritten after the records that
- * moved it are durable), but not ahead of the clock: epochs are hashed one
- * by one.
- */
-static int check_head(struct ledger *l, struct ledger_open_info *info)
-{
-	struct ledger_head h;
-	struct trust_in in = { .dir = l->dir, .pub = &l->signer.pub, .head = &h };
-	uint64_t clock_epoch = ledger_mackey_epoch_of(&l->mac, wall_now(l));
-
-	memcpy(in.log_id, l->log_id, LEDGER_LOG_ID_LEN);
-	in.last_seq = l->next_seq - 1;
-	memcpy(in.last_hash, l->head, LEDGER_HASH_LEN);
-	in.created = info->created;
-	in.head_rc = head_read_fd(l->head_fd, &h);
-	if (in.head_rc == 0)
-		in.head_mac_ok = h.epoch <= clock_epoch + 1 && head_check_mac(&h, &l->mac) == 0;
-	memcpy(l->found_head_log, h.log_id, LEDGER_LOG_ID_LEN);
-	return trust_assess(&in, info);
-}
-
-/* Appends the recovery records for what check_head found (mu held). */
+/* Appends the recovery records for what the head file check found
+ * (check_head in writer_open.c; mu held). */
 static int record_trust(struct ledger *l, const struct ledger_open_info *info)
 {
 	char json[1024];
@@ -962,8 +740,8 @@ static int record_trust(struct ledger *l, const struct ledger_open_info *info)
 		rc = n < 0 ? n
 			   : append_frame_locked(l, LEDGER_REC_RECOVERY, next_time(l), json,
 						 (size_t)n);
-		vg_warn("ledger '%s': %s (seq %" PRIu64 "..%" PRIu64 " missing); recorded",
-			l->dir, info->why, info->missing_first, info->missing_last);
+		vg_warn("ledger '%s': %s (seq %" PRIu64 "..%" PRIu64 " missing); recorded", l->dir,
+			info->why, info->missing_first, info->missing_last);
 	}
 	if (rc == 0 && info->unvouched_first) {
 		n = trust_recovery_json(info, l->found_head_log, true, json, sizeof(json));
@@ -1014,27 +792,15 @@ static void ledger_free(struct ledger *l)
 	vg_free(l);
 }
 
-int ledger_open(const struct ledger_options *opts, struct ledger **out,
-		struct ledger_open_info *info, char *err, size_t errcap)
+/* A writer with its options (defaults applied) and locks, before anything
+ * is read; NULL without memory.  ledger_free releases it at any later step. */
+static struct ledger *writer_new(const struct ledger_options *opts)
 {
-	struct ledger_open_info local;
-	struct ledger *l;
+	struct ledger *l = vg_calloc(1, sizeof(*l));
 	pthread_condattr_t ca;
-	uint64_t seal_epoch, first_unsealed_time, target;
-	const char *mac_file;
-	int rc;
 
-	*out = NULL;
-	if (!info)
-		info = &local;
-	memset(info, 0, sizeof(*info));
-	if (!opts->dir || !opts->signing_key || !opts->mac_key) {
-		snprintf(err, errcap, "ledger directory and keys are required");
-		return -EINVAL;
-	}
-	l = vg_calloc(1, sizeof(*l));
 	if (!l)
-		return -ENOMEM;
+		return NULL;
 	l->o = *opts;
 	apply_defaults(&l->o);
 	l->io = opts->io ? opts->io : &posix_io;
@@ -1046,63 +812,32 @@ int ledger_open(const struct ledger_options *opts, struct ledger **out,
 	pthread_cond_init(&l->cv_done, &ca);
 	pthread_condattr_destroy(&ca);
 	vbuf_init(&l->pending, l->o.max_pending_bytes);
-	if ((rc = hasher_init(&l->hs)) < 0) {
-		snprintf(err, errcap, "SHA-256 is not available");
-		goto fail;
-	}
-	if ((rc = vg_path(l->dir, sizeof(l->dir), "%s", opts->dir)) < 0) {
-		snprintf(err, errcap, "ledger path too long");
-		goto fail;
-	}
-	if ((rc = base_mkdir_p(l->dir, 0700, NULL)) < 0) {
-		snprintf(err, errcap, "cannot create ledger directory '%s': %s", l->dir,
-			 strerror(-rc));
-		goto fail;
-	}
-	if ((rc = take_lock(l, err, errcap)) < 0)
-		goto fail;
-	if ((rc = ledger_signer_load(opts->signing_key, &l->signer, err, errcap)) < 0)
-		goto fail;
-	if ((rc = ledger_mackey_load(opts->mac_key, &l->mac, err, errcap)) < 0)
-		goto fail;
-	if (spec_is_file(opts->mac_key, &mac_file) &&
-	    vg_path(l->mac_path, sizeof(l->mac_path), "%s", mac_file) < 0)
-		l->mac_path[0] = 0;
-	if ((rc = open_head(l, opts->head_file, err, errcap)) < 0)
-		goto fail;
-	if ((rc = load_tail(l, info, &seal_epoch, &first_unsealed_time, err, errcap)) < 0)
-		goto fail;
-	if ((rc = check_head(l, info)) < 0) {
-		snprintf(err, errcap, "cannot check ledger '%s' against its head file: %s", l->dir,
-			 strerror(-rc));
-		goto fail;
-	}
+	return l;
+}
 
-	/* Bring the key to the epoch the ledger has reached (a crash may have
-	 * come between a durable rotation and the key file being rewritten). */
-	target = l->mac.epoch > seal_epoch ? l->mac.epoch : seal_epoch;
-	/* That epoch is read from records nobody signed (a rotation record, or a
-	 * checkpoint not checked here): one hash per epoch toward a forged 2^62
-	 * would never end.  The writer only ever rotates to the epoch of the
-	 * clock, so a ledger ahead of the clock by more than an epoch is not ours
-	 * to continue. */
-	if (target > l->mac.epoch &&
-	    target > ledger_mackey_epoch_of(&l->mac, wall_now(l)) + 1) {
-		snprintf(err, errcap,
-			 "ledger '%s' claims MAC key epoch %" PRIu64 " but the clock is in epoch "
-			 "%" PRIu64 "; refusing to evolve the key that far (a wrong clock, or a "
-			 "damaged ledger: run 'vigil verify')",
-			 l->dir, target, ledger_mackey_epoch_of(&l->mac, wall_now(l)));
-		rc = -EUCLEAN;
-		goto fail;
-	}
-	if (l->unsealed && ledger_mackey_epoch_of(&l->mac, first_unsealed_time) < target)
-		vg_warn("ledger: the MAC key is newer than the unsealed records; verify will "
-			"report them as sealed outside their epoch");
-	if (target > l->mac.epoch) {
-		ledger_mackey_evolve(&l->mac, target);
-		l->mac_persist_after = l->next_seq ? l->next_seq - 1 : 0;
-	}
+/* The recovery record for a torn tail that start-up cut (mu held). */
+static int record_torn_tail(struct ledger *l, const struct ledger_open_info *info)
+{
+	char json[512];
+	int n = snprintf(json, sizeof(json),
+			 "{\"reason\":\"torn tail\",\"segment\":%" PRIu64 ",\"offset\":%" PRIu64
+			 ",\"bytes_dropped\":%" PRIu64 ",\"first_dropped_seq\":%" PRIu64
+			 ",\"frames_dropped\":%" PRIu64 ",\"last_valid_seq\":%" PRIu64 "}",
+			 info->recovered_segment, info->recovered_offset, info->dropped_bytes,
+			 info->first_dropped_seq, info->dropped_frames, l->next_seq - 1);
+
+	return append_frame_locked(l, LEDGER_REC_RECOVERY, next_time(l), json, (size_t)n);
+}
+
+/*
+ * The records start-up owes, durable before ledger_open returns: what a torn
+ * tail lost and what the head file check found (recovery records), a seal
+ * over records left unsealed, and a key rotation when the clock has entered
+ * a later epoch.  The key file is rewritten once they are durable.
+ */
+static int write_start_records(struct ledger *l, struct ledger_open_info *info)
+{
+	int rc = 0;
 
 	pthread_mutex_lock(&l->mu);
 	l->durable_seq = l->next_seq - 1;
@@ -1110,19 +845,8 @@ int ledger_open(const struct ledger_options *opts, struct ledger **out,
 	l->sealed_seq = l->unsealed ? 0 : l->next_seq - 1;
 	l->last_append_mono = vg_mono_ns();
 	l->first_unsealed_mono = l->last_append_mono;
-	if (info->recovered) {
-		char json[512];
-		int n = snprintf(json, sizeof(json),
-				 "{\"reason\":\"torn tail\",\"segment\":%" PRIu64
-				 ",\"offset\":%" PRIu64 ",\"bytes_dropped\":%" PRIu64
-				 ",\"first_dropped_seq\":%" PRIu64 ",\"frames_dropped\":%" PRIu64
-				 ",\"last_valid_seq\":%" PRIu64 "}",
-				 info->recovered_segment, info->recovered_offset,
-				 info->dropped_bytes, info->first_dropped_seq,
-				 info->dropped_frames, l->next_seq - 1);
-
-		rc = append_frame_locked(l, LEDGER_REC_RECOVERY, next_time(l), json, (size_t)n);
-	}
+	if (info->recovered)
+		rc = record_torn_tail(l, info);
 	if (rc == 0)
 		rc = record_trust(l, info);
 	if (rc == 0 && l->unsealed > 0) {
@@ -1133,15 +857,38 @@ int ledger_open(const struct ledger_options *opts, struct ledger **out,
 		rc = rotate_locked(l, next_time(l));
 	if (rc == 0)
 		rc = flush_locked(l);
-	if (rc == 0 && l->mac_persist_after) {
-		l->mac_persist_after = 0;
-		pthread_mutex_unlock(&l->mu);
-		persist_mac(l);
-		pthread_mutex_lock(&l->mu);
-	}
+	if (rc == 0 && l->mac_persist_after)
+		persist_mac_locked(l);
 	info->next_seq = l->next_seq;
 	pthread_mutex_unlock(&l->mu);
-	if (rc < 0) {
+	return rc;
+}
+
+int ledger_open(const struct ledger_options *opts, struct ledger **out,
+		struct ledger_open_info *info, char *err, size_t errcap)
+{
+	struct ledger_open_info local;
+	struct ledger *l;
+	int rc;
+
+	*out = NULL;
+	if (!info)
+		info = &local;
+	memset(info, 0, sizeof(*info));
+	if (!opts->dir || !opts->signing_key || !opts->mac_key) {
+		snprintf(err, errcap, "ledger directory and keys are required");
+		return -EINVAL;
+	}
+	l = writer_new(opts);
+	if (!l)
+		return -ENOMEM;
+	if ((rc = hasher_init(&l->hs)) < 0) {
+		snprintf(err, errcap, "SHA-256 is not available");
+		goto fail;
+	}
+	if ((rc = writer_load(l, opts, info, err, errcap)) < 0)
+		goto fail;
+	if ((rc = write_start_records(l, info)) < 0) {
 		snprintf(err, errcap, "cannot write to ledger '%s': %s", l->dir, strerror(-rc));
 		goto fail;
 	}
@@ -1261,12 +1008,8 @@ int ledger_close(struct ledger *l)
 				rc = frc;
 		}
 	}
-	if (l->mac_persist_after && l->durable_seq >= l->mac_persist_after) {
-		l->mac_persist_after = 0;
-		pthread_mutex_unlock(&l->mu);
-		persist_mac(l);
-		pthread_mutex_lock(&l->mu);
-	}
+	if (l->mac_persist_after && l->durable_seq >= l->mac_persist_after)
+		persist_mac_locked(l);
 	pthread_mutex_unlock(&l->mu);
 	ledger_free(l);
 	return rc;
