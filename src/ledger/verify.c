@@ -1,16 +1,16 @@
 /*
  * verify.c - offline verification of a ledger directory.
  *
- * Two passes.  The first reads every segment header and orders the segments
- * by the number their header claims, so a renamed or swapped file shows up
- * as exactly that (and the chain is still checked in its true order).  The
- * second walks every record of every segment in that order and checks, one
- * link at a time (a verifier must check every link, not just the ends):
- * framing and CRC, seq +1, the previous-hash link, time order, and for each
- * checkpoint its contents against the chain, its Ed25519 signature, its MAC
- * under the key of its own epoch, and that the key's epoch is not earlier
- * than any record it seals (CVE-2023-31439 in journald was the lack of that
- * last check).
+ * Two passes.  The first (plan_segments) reads every segment header and
+ * orders the segments by the number their header claims, so a renamed or
+ * swapped file shows up as exactly that (and the chain is still checked in
+ * its true order).  The second (walk_segments) walks every record of every
+ * segment in that order and checks, one link at a time (a verifier must
+ * check every link, not just the ends): framing and CRC, seq +1, the
+ * previous-hash link, time order, and for each checkpoint its contents
+ * against the chain, its Ed25519 signature, its MAC under the key of its own
+ * epoch, and that the key's epoch is not earlier than any record it seals
+ * (CVE-2023-31439 in journald was the lack of that last check).
  *
  * After a finding the walk re-anchors on the record it actually found, so
  * one change gives one finding and independent changes further on are still
@@ -108,13 +108,13 @@ bool ledger_finding_is_tamper(enum ledger_finding_kind k)
 	return k != LF_TORN_TAIL && k != LF_UNSEALED && k != LF_GAP && k != LF_UNVOUCHED;
 }
 
-static struct ledger_finding *finding(struct vctx *v, enum ledger_finding_kind kind,
-				      uint64_t seg, uint64_t off, uint64_t seq, uint64_t time_ns,
-				      const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+static struct ledger_finding *finding(struct vctx *v, enum ledger_finding_kind kind, uint64_t seg,
+				      uint64_t off, uint64_t seq, uint64_t time_ns, const char *fmt,
+				      ...) __attribute__((format(printf, 7, 8)));
 
-static struct ledger_finding *finding(struct vctx *v, enum ledger_finding_kind kind,
-				      uint64_t seg, uint64_t off, uint64_t seq, uint64_t time_ns,
-				      const char *fmt, ...)
+static struct ledger_finding *finding(struct vctx *v, enum ledger_finding_kind kind, uint64_t seg,
+				      uint64_t off, uint64_t seq, uint64_t time_ns, const char *fmt,
+				      ...)
 {
 	struct ledger_verify_result *r = v->res;
 	size_t max = v->o->max_findings ? v->o->max_findings : 1000;
@@ -132,8 +132,8 @@ static struct ledger_finding *finding(struct vctx *v, enum ledger_finding_kind k
 		return NULL;
 	}
 	if (r->nfindings % 64 == 0) {
-		struct ledger_finding *nf =
-			vg_realloc(r->findings, (r->nfindings + 64) * sizeof(*nf));
+		struct ledger_finding *nf = vg_realloc(r->findings,
+						       (r->nfindings + 64) * sizeof(*nf));
 
 		if (!nf) {
 			r->findings_dropped++;
@@ -186,32 +186,17 @@ static int read_header(const char *path, uint8_t out[SEG_HEADER_LEN], size_t *go
 	return 0;
 }
 
-static int plan_segments(struct vctx *v, struct seg_entry **out, size_t *nout)
+/*
+ * Reads the header of each segment file into e (file numbers nums).  The
+ * log id is the trusted checkpoints' when there are any, else that of the
+ * lowest-numbered file with a readable header.
+ */
+static void read_headers(struct vctx *v, struct seg_entry *e, const uint64_t *nums, size_t n)
 {
 	struct ledger_verify_result *r = v->res;
-	uint64_t *nums = NULL;
-	size_t n = 0;
-	struct seg_entry *e = NULL;
 	bool have_id = false;
 	int rc;
 
-	rc = seg_list(v->o->dir, &nums, &n);
-	if (rc < 0) {
-		snprintf(r->error, sizeof(r->error), "cannot read ledger directory '%s': %s",
-			 v->o->dir, strerror(-rc));
-		return rc;
-	}
-	if (n == 0) {
-		snprintf(r->error, sizeof(r->error), "no ledger segments in '%s'", v->o->dir);
-		vg_free(nums);
-		return -ENOENT;
-	}
-	e = vg_calloc(n, sizeof(*e));
-	if (!e) {
-		vg_free(nums);
-		return -ENOMEM;
-	}
-	/* A trusted checkpoint names the log; else the lowest-numbered file does. */
 	if (v->ntrusted) {
 		memcpy(v->log_id, v->trusted[0].cp.log_id, LEDGER_LOG_ID_LEN);
 		have_id = true;
@@ -239,52 +224,85 @@ static int plan_segments(struct vctx *v, struct seg_entry **out, size_t *nout)
 		memcpy(r->log_id, v->log_id, LEDGER_LOG_ID_LEN);
 		r->have_log_id = true;
 	}
-	qsort(e, n, sizeof(*e), cmp_entries);
+}
 
-	/* Report what the ordering reveals. */
-	{
-		uint64_t expect = 1;
-		const struct seg_entry *last_own = NULL;
+/*
+ * Reports what the order of the sorted entries reveals: unreadable headers,
+ * segments of another ledger, second copies of a segment, files renamed or
+ * swapped, and missing numbers.  Marks the foreign and duplicate entries,
+ * which pass 2 skips.
+ */
+static void report_order(struct vctx *v, struct seg_entry *e, size_t n)
+{
+	uint64_t expect = 1;
+	const struct seg_entry *last_own = NULL;
 
-		for (size_t i = 0; i < n; i++) {
-			struct seg_entry *s = &e[i];
-			uint64_t no = s->header_ok ? s->hdr.segno : s->file_no;
+	for (size_t i = 0; i < n; i++) {
+		struct seg_entry *s = &e[i];
+		uint64_t no = s->header_ok ? s->hdr.segno : s->file_no;
 
-			if (!s->header_ok) {
-				finding(v, LF_SEGMENT_HEADER, s->file_no, 0, 0, 0,
-					"segment file %" PRIu64 ": %s", s->file_no, s->why);
-			} else if (memcmp(s->hdr.log_id, v->log_id, LEDGER_LOG_ID_LEN) != 0) {
-				s->foreign = true;
-				finding(v, LF_SEGMENT_FOREIGN, s->file_no, 0, s->hdr.first_seq, 0,
-					"segment file %" PRIu64 " belongs to another ledger",
-					s->file_no);
-				continue;
-			} else if (last_own && last_own->header_ok &&
-				   last_own->hdr.segno == s->hdr.segno) {
-				s->duplicate = true;
-				finding(v, LF_SEGMENT_DUPLICATE, s->file_no, 0, s->hdr.first_seq, 0,
-					"segment file %" PRIu64 " is a second copy of segment %" PRIu64,
-					s->file_no, s->hdr.segno);
-				continue;
-			} else if (s->hdr.segno != s->file_no) {
-				finding(v, LF_SEGMENT_ORDER, s->file_no, 0, s->hdr.first_seq, 0,
-					"segment file %" PRIu64 " holds segment %" PRIu64
-					" (files renamed or swapped)",
-					s->file_no, s->hdr.segno);
-			}
-			if (no > expect)
-				finding(v, LF_SEGMENT_MISSING, no, 0, 0, 0,
-					"segment%s %" PRIu64 "%s%.0" PRIu64 " missing",
-					no - expect > 1 ? "s" : "", expect,
-					no - expect > 1 ? " to " : "",
-					no - expect > 1 ? no - 1 : 0);
-			expect = no + 1;
-			last_own = s;
+		if (!s->header_ok) {
+			finding(v, LF_SEGMENT_HEADER, s->file_no, 0, 0, 0,
+				"segment file %" PRIu64 ": %s", s->file_no, s->why);
+		} else if (memcmp(s->hdr.log_id, v->log_id, LEDGER_LOG_ID_LEN) != 0) {
+			s->foreign = true;
+			finding(v, LF_SEGMENT_FOREIGN, s->file_no, 0, s->hdr.first_seq, 0,
+				"segment file %" PRIu64 " belongs to another ledger", s->file_no);
+			continue;
+		} else if (last_own && last_own->header_ok && last_own->hdr.segno == s->hdr.segno) {
+			s->duplicate = true;
+			finding(v, LF_SEGMENT_DUPLICATE, s->file_no, 0, s->hdr.first_seq, 0,
+				"segment file %" PRIu64 " is a second copy of segment %" PRIu64,
+				s->file_no, s->hdr.segno);
+			continue;
+		} else if (s->hdr.segno != s->file_no) {
+			finding(v, LF_SEGMENT_ORDER, s->file_no, 0, s->hdr.first_seq, 0,
+				"segment file %" PRIu64 " holds segment %" PRIu64
+				" (files renamed or swapped)",
+				s->file_no, s->hdr.segno);
 		}
+		if (no > expect)
+			finding(v, LF_SEGMENT_MISSING, no, 0, 0, 0,
+				"segment%s %" PRIu64 "%s%.0" PRIu64 " missing",
+				no - expect > 1 ? "s" : "", expect, no - expect > 1 ? " to " : "",
+				no - expect > 1 ? no - 1 : 0);
+		expect = no + 1;
+		last_own = s;
 	}
+}
+
+/* Pass 1: the segment files in the order their headers claim, with what
+ * that order reveals reported.  An empty ledger is an error. */
+static int plan_segments(struct vctx *v, struct seg_entry **out, size_t *nout)
+{
+	struct ledger_verify_result *r = v->res;
+	uint64_t *nums = NULL;
+	size_t n = 0;
+	struct seg_entry *e = NULL;
+	int rc;
+
+	rc = seg_list(v->o->dir, &nums, &n);
+	if (rc < 0) {
+		snprintf(r->error, sizeof(r->error), "cannot read ledger directory '%s': %s",
+			 v->o->dir, strerror(-rc));
+		return rc;
+	}
+	if (n == 0) {
+		snprintf(r->error, sizeof(r->error), "no ledger segments in '%s'", v->o->dir);
+		vg_free(nums);
+		return -ENOENT;
+	}
+	e = vg_calloc(n, sizeof(*e));
+	if (!e) {
+		vg_free(nums);
+		return -ENOMEM;
+	}
+	read_headers(v, e, nums, n);
+	vg_free(nums);
+	qsort(e, n, sizeof(*e), cmp_entries);
+	report_order(v, e, n);
 	*out = e;
 	*nout = n;
-	vg_free(nums);
 	return 0;
 }
 
@@ -314,7 +332,8 @@ static bool check_link(struct vctx *v, const struct ledger_record *rec)
 		v->started = true;
 		if (rec->seq != 1 && !v->reanchor)
 			finding(v, LF_DELETED, rec->segment, rec->offset, rec->seq, rec->time_ns,
-				"the ledger starts at seq %" PRIu64 "; seq 1 to %" PRIu64 " missing",
+				"the ledger starts at seq %" PRIu64 "; seq 1 to %" PRIu64
+				" missing",
 				rec->seq, rec->seq - 1);
 		else if (rec->seq == 1 && memcmp(rec->prev_hash, zero, LEDGER_HASH_LEN) != 0)
 			finding(v, LF_INSERTED, rec->segment, rec->offset, rec->seq, rec->time_ns,
@@ -362,7 +381,8 @@ static bool check_link(struct vctx *v, const struct ledger_record *rec)
 		}
 		if (memcmp(rec->prev_hash, v->prev_rec_prev, LEDGER_HASH_LEN) == 0) {
 			finding(v, LF_INSERTED, v->prev_seg, v->prev_off, rec->seq, v->prev_time,
-				"two different records claim seq %" PRIu64 "; the first was inserted",
+				"two different records claim seq %" PRIu64
+				"; the first was inserted",
 				rec->seq);
 			return true; /* the chain continues from this one */
 		}
@@ -394,85 +414,106 @@ static int check_mac(struct vctx *v, const struct ledger_checkpoint *cp)
 	return ledger_checkpoint_check_mac(cp, v->o->mac);
 }
 
-static void check_seal(struct vctx *v, const struct ledger_record *rec)
+/* A seal describes the chain it stands in: its log, the seq and hash of the
+ * record before it, and its own time.  False (with a finding) when not. */
+static bool check_seal_chain(struct vctx *v, const struct ledger_record *rec,
+			     const struct ledger_checkpoint *cp)
 {
-	struct ledger_verify_result *r = v->res;
-	struct ledger_checkpoint cp;
-	char why[160];
-	bool ok = true, sig_ok = false, epoch_ok = true;
-	int rc;
-
-	r->seals++;
-	if (ledger_checkpoint_parse((const char *)rec->payload, rec->payload_len, &cp, why,
-				    sizeof(why)) < 0) {
-		finding(v, LF_CHECKPOINT_BAD, rec->segment, rec->offset, rec->seq, rec->time_ns,
-			"%s cannot be read: %s", ledger_rec_type_name(rec->type), why);
-		return;
-	}
-	if (memcmp(cp.log_id, v->log_id, LEDGER_LOG_ID_LEN) != 0 || cp.seq + 1 != rec->seq ||
-	    memcmp(cp.head, rec->prev_hash, LEDGER_HASH_LEN) != 0 || cp.time_ns != rec->time_ns) {
+	if (memcmp(cp->log_id, v->log_id, LEDGER_LOG_ID_LEN) != 0 || cp->seq + 1 != rec->seq ||
+	    memcmp(cp->head, rec->prev_hash, LEDGER_HASH_LEN) != 0 || cp->time_ns != rec->time_ns) {
 		finding(v, LF_CHECKPOINT_BAD, rec->segment, rec->offset, rec->seq, rec->time_ns,
 			"checkpoint does not describe the chain it is part of (%s)",
-			memcmp(cp.log_id, v->log_id, LEDGER_LOG_ID_LEN)	? "another log id"
-			: cp.seq + 1 != rec->seq			? "wrong seq"
-			: cp.time_ns != rec->time_ns			? "wrong time"
-									: "wrong head hash");
-		ok = false;
+			memcmp(cp->log_id, v->log_id, LEDGER_LOG_ID_LEN) ? "another log id"
+			: cp->seq + 1 != rec->seq			 ? "wrong seq"
+			: cp->time_ns != rec->time_ns			 ? "wrong time"
+									 : "wrong head hash");
+		return false;
 	}
-	rc = ledger_checkpoint_check_sig(&cp, v->o->pub);
+	return true;
+}
+
+/* The seal's Ed25519 signature, by the given public key.  False (with a
+ * finding) when it does not verify or is another key's. */
+static bool check_seal_sig(struct vctx *v, const struct ledger_record *rec,
+			   const struct ledger_checkpoint *cp)
+{
+	int rc = ledger_checkpoint_check_sig(cp, v->o->pub);
+
 	if (rc == -EKEYREJECTED) {
 		finding(v, LF_SIGNATURE_UNKNOWN_KEY, rec->segment, rec->offset, rec->seq,
-			rec->time_ns, "checkpoint signed by an unknown key (key id %02x%02x%02x%02x)",
-			cp.key_id[0], cp.key_id[1], cp.key_id[2], cp.key_id[3]);
-		ok = false;
-	} else if (rc < 0) {
+			rec->time_ns,
+			"checkpoint signed by an unknown key (key id %02x%02x%02x%02x)",
+			cp->key_id[0], cp->key_id[1], cp->key_id[2], cp->key_id[3]);
+		return false;
+	}
+	if (rc < 0) {
 		finding(v, LF_SIGNATURE_BAD, rec->segment, rec->offset, rec->seq, rec->time_ns,
 			"checkpoint signature does not verify");
-		ok = false;
-	} else {
-		r->seals_signed_ok++;
-		sig_ok = true;
+		return false;
 	}
-	/* Epochs never go back, and never behind a rotation. */
-	if ((v->have_seal_epoch && cp.epoch < v->seal_epoch) ||
-	    (v->have_rot && cp.epoch < v->rot_epoch)) {
+	v->res->seals_signed_ok++;
+	return true;
+}
+
+/* Epochs never go back, and never behind a rotation.  False (with a
+ * finding) when this seal's does. */
+static bool check_seal_epoch(struct vctx *v, const struct ledger_record *rec,
+			     const struct ledger_checkpoint *cp)
+{
+	if ((v->have_seal_epoch && cp->epoch < v->seal_epoch) ||
+	    (v->have_rot && cp->epoch < v->rot_epoch)) {
 		finding(v, LF_KEY_EPOCH, rec->segment, rec->offset, rec->seq, rec->time_ns,
 			"checkpoint uses the key of epoch %" PRIu64 " after epoch %" PRIu64,
-			cp.epoch, v->have_rot && v->rot_epoch > v->seal_epoch ? v->rot_epoch
-									    : v->seal_epoch);
+			cp->epoch,
+			v->have_rot && v->rot_epoch > v->seal_epoch ? v->rot_epoch : v->seal_epoch);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * With the MAC verification key: the seal's key may seal only records from
+ * its own epoch or later, and its MAC must verify.  False (with a finding)
+ * when either fails.  sig_ok: the signature verified.
+ */
+static bool check_seal_mac(struct vctx *v, const struct ledger_record *rec,
+			   const struct ledger_checkpoint *cp, bool sig_ok)
+{
+	struct ledger_verify_result *r = v->res;
+	bool ok = true, epoch_ok = true;
+	int rc;
+
+	r->mac_checked = true;
+	if (epoch_of(v, rec->time_ns) < cp->epoch ||
+	    (v->since_seal && epoch_of(v, v->since_seal_min_time) < cp->epoch)) {
+		finding(v, LF_KEY_EPOCH, rec->segment, rec->offset, rec->seq, rec->time_ns,
+			"the key of epoch %" PRIu64 " seals records from epoch %" PRIu64
+			" (a key used outside its epoch)",
+			cp->epoch,
+			epoch_of(v, v->since_seal ? v->since_seal_min_time : rec->time_ns));
 		ok = false;
+		epoch_ok = false;
 	}
-	if (v->o->mac) {
-		r->mac_checked = true;
-		/* A key seals only records from its own epoch or later. */
-		if (epoch_of(v, rec->time_ns) < cp.epoch ||
-		    (v->since_seal && epoch_of(v, v->since_seal_min_time) < cp.epoch)) {
-			finding(v, LF_KEY_EPOCH, rec->segment, rec->offset, rec->seq, rec->time_ns,
-				"the key of epoch %" PRIu64 " seals records from epoch %" PRIu64
-				" (a key used outside its epoch)",
-				cp.epoch,
-				epoch_of(v, v->since_seal ? v->since_seal_min_time : rec->time_ns));
-			ok = false;
-			epoch_ok = false;
-		}
-		/* Evolving the key costs one hash per epoch: only for seals whose
-		 * epoch is not ahead of their own time and whose signature holds,
-		 * so a forged epoch field cannot make verify hash for hours. */
-		rc = epoch_ok && sig_ok ? check_mac(v, &cp) : -ECANCELED;
-		if (rc == -EBADMSG) {
-			finding(v, LF_MAC_BAD, rec->segment, rec->offset, rec->seq, rec->time_ns,
-				"checkpoint MAC does not verify with the key of epoch %" PRIu64,
-				cp.epoch);
-			ok = false;
-		} else if (rc == 0) {
-			r->seals_mac_ok++;
-		}
+	/* Evolving the key costs one hash per epoch: only for seals whose
+	 * epoch is not ahead of their own time and whose signature holds,
+	 * so a forged epoch field cannot make verify hash for hours. */
+	rc = epoch_ok && sig_ok ? check_mac(v, cp) : -ECANCELED;
+	if (rc == -EBADMSG) {
+		finding(v, LF_MAC_BAD, rec->segment, rec->offset, rec->seq, rec->time_ns,
+			"checkpoint MAC does not verify with the key of epoch %" PRIu64, cp->epoch);
+		ok = false;
+	} else if (rc == 0) {
+		r->seals_mac_ok++;
 	}
-	if (!r->seals || !v->have_seal_epoch)
-		r->first_epoch = cp.epoch;
-	r->last_epoch = cp.epoch;
-	v->have_seal_epoch = true;
-	v->seal_epoch = cp.epoch;
+	return ok;
+}
+
+/* The time since the previous seal: the longest gap, and a finding when it
+ * is longer than the caller allows. */
+static void check_seal_gap(struct vctx *v, const struct ledger_record *rec)
+{
+	struct ledger_verify_result *r = v->res;
+
 	if (v->last_seal_time && rec->time_ns > v->last_seal_time) {
 		uint64_t gap = (rec->time_ns - v->last_seal_time) / 1000000000ull;
 
@@ -485,6 +526,36 @@ static void check_seal(struct vctx *v, const struct ledger_record *rec)
 				gap, v->o->max_gap_s);
 	}
 	v->last_seal_time = rec->time_ns;
+}
+
+/* Checks a checkpoint or heartbeat record; one that passes every check seals
+ * the records before it (the sealed range grows while the walk is clean). */
+static void check_seal(struct vctx *v, const struct ledger_record *rec)
+{
+	struct ledger_verify_result *r = v->res;
+	struct ledger_checkpoint cp;
+	char why[160];
+	bool ok, sig_ok;
+
+	r->seals++;
+	if (ledger_checkpoint_parse((const char *)rec->payload, rec->payload_len, &cp, why,
+				    sizeof(why)) < 0) {
+		finding(v, LF_CHECKPOINT_BAD, rec->segment, rec->offset, rec->seq, rec->time_ns,
+			"%s cannot be read: %s", ledger_rec_type_name(rec->type), why);
+		return;
+	}
+	/* Every check runs, in this order, so that each finding is reported. */
+	ok = check_seal_chain(v, rec, &cp);
+	sig_ok = check_seal_sig(v, rec, &cp);
+	ok = check_seal_epoch(v, rec, &cp) && sig_ok && ok;
+	if (v->o->mac)
+		ok = check_seal_mac(v, rec, &cp, sig_ok) && ok;
+	if (!r->seals || !v->have_seal_epoch)
+		r->first_epoch = cp.epoch;
+	r->last_epoch = cp.epoch;
+	v->have_seal_epoch = true;
+	v->seal_epoch = cp.epoch;
+	check_seal_gap(v, rec);
 	if (ok) {
 		v->since_seal = 0;
 		if (v->clean) {
@@ -535,7 +606,8 @@ static void check_recovery(struct vctx *v, const struct ledger_record *rec)
 	memcpy(tmp, rec->payload, rec->payload_len);
 	tmp[rec->payload_len] = 0;
 	if (sscanf(tmp, "{\"reason\":\"%31[a-z ]\",\"first_seq\":%llu,\"last_seq\":%llu", reason,
-		   &a, &b) != 3 || a == 0 || b < a)
+		   &a, &b) != 3 ||
+	    a == 0 || b < a)
 		return; /* a torn-tail record, or one from before these existed */
 	if ((w = strstr(tmp, "\"why\":\"")) != NULL)
 		snprintf(why, sizeof(why), "%.*s", (int)strcspn(w + 7, "\""), w + 7);
@@ -546,7 +618,8 @@ static void check_recovery(struct vctx *v, const struct ledger_record *rec)
 		r->unvouched_ranges++;
 		finding(v, LF_UNVOUCHED, rec->segment, rec->offset, a, rec->time_ns,
 			"records seq %llu..%llu were found after the last seal by the writer that "
-			"started at seq %" PRIu64 ", which did not write them and does not vouch for "
+			"started at seq %" PRIu64
+			", which did not write them and does not vouch for "
 			"them (%s)",
 			a, b, rec->seq, why[0] ? why : "no reason given");
 	} else if (!strcmp(reason, "truncated") || !strcmp(reason, "rewritten")) {
@@ -554,7 +627,8 @@ static void check_recovery(struct vctx *v, const struct ledger_record *rec)
 		if (w)
 			sscanf(w, "\"found_last_seq\":%llu", &e);
 		finding(v, LF_TRUNCATED, rec->segment, rec->offset, a, rec->time_ns,
-			"the writer that started at seq %" PRIu64 " found records seq %llu..%llu it "
+			"the writer that started at seq %" PRIu64
+			" found records seq %llu..%llu it "
 			"had made durable %s (the ledger ended at seq %llu): %s",
 			rec->seq, a, b, !strcmp(reason, "rewritten") ? "changed" : "gone", e,
 			why[0] ? why : "no reason given");
@@ -580,7 +654,8 @@ static void on_record(struct vctx *v, const struct ledger_record *rec)
 	advance = check_link(v, rec);
 	if (v->started && rec->time_ns < v->last_time && advance)
 		finding(v, LF_TIME_ORDER, rec->segment, rec->offset, rec->seq, rec->time_ns,
-			"time goes backwards by %" PRIu64 " ms", (v->last_time - rec->time_ns) / 1000000);
+			"time goes backwards by %" PRIu64 " ms",
+			(v->last_time - rec->time_ns) / 1000000);
 	if (!advance)
 		return;
 	check_trusted(v, rec);
@@ -652,8 +727,8 @@ static void check_empty_segment(struct vctx *v, const struct seg_entry *s)
 			s->file_no, s->hdr.first_seq, want);
 }
 
-static void walk_segment(struct vctx *v, const struct seg_entry *s, const uint8_t *buf,
-			 size_t len, bool last_segment, struct prehash *pre)
+static void walk_segment(struct vctx *v, const struct seg_entry *s, const uint8_t *buf, size_t len,
+			 bool last_segment, struct prehash *pre)
 {
 	size_t off = SEG_HEADER_LEN;
 	bool first = true;
@@ -675,7 +750,8 @@ static void walk_segment(struct vctx *v, const struct seg_entry *s, const uint8_
 			rec.offset = off;
 			if (st == FRAME_BADHDR)
 				finding(v, LF_FRAME, s->file_no, off, rec.seq, rec.time_ns,
-					"record has reserved bits set or an unknown type %u", rec.type);
+					"record has reserved bits set or an unknown type %u",
+					rec.type);
 			if (first && s->header_ok &&
 			    (rec.seq != s->hdr.first_seq ||
 			     memcmp(rec.prev_hash, s->hdr.prev_hash, LEDGER_HASH_LEN) != 0))
@@ -706,9 +782,9 @@ static void walk_segment(struct vctx *v, const struct seg_entry *s, const uint8_
 			finding(v, LF_CRC, s->file_no, off, rec.seq, rec.time_ns,
 				"checksum mismatch in record seq %" PRIu64, rec.seq);
 		} else {
-			finding(v, LF_FRAME, s->file_no, off, v->expect_seq, 0,
-				"%s", st == FRAME_SHORT ? "segment ends inside a record"
-							: "record has an impossible length");
+			finding(v, LF_FRAME, s->file_no, off, v->expect_seq, 0, "%s",
+				st == FRAME_SHORT ? "segment ends inside a record"
+						  : "record has an impossible length");
 		}
 		/* Do not chain-check across the damaged bytes: one finding each. */
 		v->reanchor = true;
@@ -733,17 +809,21 @@ static int load_trusted(struct vctx *v)
 		char why[160];
 		int rc;
 
-		if (ledger_checkpoint_parse(t, strlen(t), &v->trusted[i].cp, why, sizeof(why)) < 0) {
-			snprintf(r->error, sizeof(r->error), "trusted checkpoint %zu: %s", i + 1, why);
+		if (ledger_checkpoint_parse(t, strlen(t), &v->trusted[i].cp, why, sizeof(why)) <
+		    0) {
+			snprintf(r->error, sizeof(r->error), "trusted checkpoint %zu: %s", i + 1,
+				 why);
 			return -EINVAL;
 		}
 		rc = ledger_checkpoint_check_sig(&v->trusted[i].cp, v->o->pub);
 		if (rc < 0) {
 			snprintf(r->error, sizeof(r->error),
-				 "trusted checkpoint %zu is not signed by the given public key", i + 1);
+				 "trusted checkpoint %zu is not signed by the given public key",
+				 i + 1);
 			return -EKEYREJECTED;
 		}
-		if (i && memcmp(v->trusted[i].cp.log_id, v->trusted[0].cp.log_id, LEDGER_LOG_ID_LEN)) {
+		if (i &&
+		    memcmp(v->trusted[i].cp.log_id, v->trusted[0].cp.log_id, LEDGER_LOG_ID_LEN)) {
 			snprintf(r->error, sizeof(r->error),
 				 "trusted checkpoints name different ledgers");
 			return -EINVAL;
@@ -753,18 +833,157 @@ static int load_trusted(struct vctx *v)
 	return 0;
 }
 
+/* True when no segment of this ledger comes after segs[i]: damage at its
+ * end may be a torn tail. */
+static bool last_own_segment(const struct seg_entry *segs, size_t nsegs, size_t i)
+{
+	for (size_t j = i + 1; j < nsegs; j++)
+		if (!segs[j].foreign && !segs[j].duplicate)
+			return false;
+	return true;
+}
+
+/* A missing segment was reported already (pass 1); do not report its
+ * records again as a gap in the chain: the walk re-anchors after it. */
+static void anchor_after_missing(struct vctx *v, const struct seg_entry *segs, size_t i)
+{
+	const struct seg_entry *s = &segs[i];
+
+	if (i > 0 && s->header_ok) {
+		const struct seg_entry *p = NULL;
+
+		for (size_t j = i; j-- > 0;)
+			if (!segs[j].foreign && !segs[j].duplicate) {
+				p = &segs[j];
+				break;
+			}
+		if (p && p->header_ok && s->hdr.segno > p->hdr.segno + 1)
+			v->reanchor = true;
+	} else if (i == 0 && s->header_ok && s->hdr.segno > 1) {
+		v->reanchor = true;
+		v->started = true;
+	}
+}
+
+/* A segment file that could not be read (rc).  Too large, or not a regular
+ * file: a finding, and the walk re-anchors after it (0).  Permissions,
+ * memory, I/O: nothing is known about the ledger, so this is an error, not
+ * a finding (rc, with r->error). */
+static int unreadable_segment(struct vctx *v, const struct seg_entry *s, int rc)
+{
+	if (rc != -EFBIG && rc != -EINVAL) {
+		snprintf(v->res->error, sizeof(v->res->error),
+			 "cannot read segment file %" PRIu64 ": %s", s->file_no, strerror(-rc));
+		return rc;
+	}
+	finding(v, LF_SEGMENT_HEADER, s->file_no, 0, 0, 0, "segment file %" PRIu64 " %s",
+		s->file_no,
+		rc == -EFBIG ? "is larger than any segment can be" : "is not a regular file");
+	v->reanchor = true;
+	return 0;
+}
+
+/*
+ * Pass 2: walks every record of the ledger's segments (foreign and duplicate
+ * files aside) in the order pass 1 found, reading each file into sb.  Fails
+ * only when a file cannot be read for a reason that says nothing about the
+ * ledger.
+ */
+static int walk_segments(struct vctx *v, const struct seg_entry *segs, size_t nsegs,
+			 struct seg_buf *sb)
+{
+	const struct ledger_verify_options *o = v->o;
+	struct ledger_verify_result *r = v->res;
+	uint64_t done = 0;
+	int rc;
+
+	for (size_t i = 0; i < nsegs; i++) {
+		const struct seg_entry *s = &segs[i];
+		char path[4200];
+		size_t len = 0;
+		struct prehash pre;
+
+		if (s->foreign || s->duplicate)
+			continue;
+		prehash_begin(&pre);
+		if ((rc = seg_path(path, sizeof(path), o->dir, s->file_no)) < 0 ||
+		    (rc = seg_read(path, sb, &len, prehash_walk, &pre)) < 0) {
+			prehash_release(&pre);
+			if ((rc = unreadable_segment(v, s, rc)) < 0)
+				return rc;
+			continue;
+		}
+		r->segments++;
+		if (!r->first_segment)
+			r->first_segment = s->file_no;
+		r->last_segment = s->file_no;
+		r->bytes += len;
+		anchor_after_missing(v, segs, i);
+		walk_segment(v, s, sb->p, len, last_own_segment(segs, nsegs, i), &pre);
+		/* Progress in segments: sizes are not known before reading. */
+		if (o->progress)
+			o->progress(o->progress_arg, ++done, nsegs);
+	}
+	return 0;
+}
+
+/* What the trusted checkpoints not met in the walk say about the end: the
+ * ledger was cut before their seq, or their seq is not in it. */
+static void check_trusted_end(struct vctx *v)
+{
+	struct ledger_verify_result *r = v->res;
+
+	for (size_t i = 0; i < v->ntrusted; i++) {
+		struct trusted *t = &v->trusted[i];
+
+		if (t->matched || t->rewritten)
+			continue;
+		if (t->cp.seq == 0) {
+			t->matched = true;
+			r->ntrusted_ok++;
+		} else if (t->cp.seq > r->last_seq) {
+			finding(v, LF_TRUNCATED, r->last_segment, 0, r->last_seq + 1, 0,
+				"the ledger ends at seq %" PRIu64
+				" but a trusted checkpoint attests "
+				"seq %" PRIu64 ": records from seq %" PRIu64 " on were cut off",
+				r->last_seq, t->cp.seq, r->last_seq + 1);
+		} else {
+			finding(v, LF_REWRITTEN, 0, 0, t->cp.seq, 0,
+				"seq %" PRIu64 " of the trusted checkpoint is not in the ledger",
+				t->cp.seq);
+		}
+	}
+}
+
+/* The unsealed tail, and the verdict from the findings. */
+static void conclude(struct vctx *v)
+{
+	struct ledger_verify_result *r = v->res;
+
+	r->unsealed = v->since_seal;
+	r->unsealed_first_ns = v->since_seal_first;
+	r->unsealed_last_ns = v->since_seal_last;
+	if (v->since_seal && v->o->require_sealed)
+		finding(v, LF_UNSEALED, r->last_segment, 0, r->last_seq, v->since_seal_last,
+			"%" PRIu64 " records after the last checkpoint are not sealed",
+			v->since_seal);
+	r->verdict = v->any_tamper	 ? LEDGER_TAMPERED
+		     : v->any_incomplete ? LEDGER_INCOMPLETE
+					 : LEDGER_OK;
+}
+
 int ledger_verify(const struct ledger_verify_options *o, struct ledger_verify_result *r)
 {
 	struct vctx v = { .o = o, .res = r, .clean = true };
 	struct seg_entry *segs = NULL;
 	struct seg_buf sb = { 0 };
 	size_t nsegs = 0;
-	uint64_t total = 0, done = 0;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	if (!o->dir || !o->pub) {
-		snprintf(r->error, sizeof(r->error), "a ledger directory and a public key are needed");
+		snprintf(r->error, sizeof(r->error),
+			 "a ledger directory and a public key are needed");
 		rc = -EINVAL;
 		goto fail;
 	}
@@ -776,97 +995,11 @@ int ledger_verify(const struct ledger_verify_options *o, struct ledger_verify_re
 		goto fail;
 	if (o->mac)
 		v.mac_at = *o->mac;
-	if ((rc = plan_segments(&v, &segs, &nsegs)) < 0)
+	if ((rc = plan_segments(&v, &segs, &nsegs)) < 0 ||
+	    (rc = walk_segments(&v, segs, nsegs, &sb)) < 0)
 		goto fail;
-
-	total = nsegs; /* progress in segments: sizes are not known before reading */
-	for (size_t i = 0; i < nsegs; i++) {
-		struct seg_entry *s = &segs[i];
-		char path[4200];
-		const uint8_t *buf;
-		size_t len = 0;
-		bool last = true;
-		struct prehash pre;
-
-		if (s->foreign || s->duplicate)
-			continue;
-		for (size_t j = i + 1; j < nsegs; j++)
-			if (!segs[j].foreign && !segs[j].duplicate)
-				last = false;
-		prehash_begin(&pre);
-		if (seg_path(path, sizeof(path), o->dir, s->file_no) < 0 ||
-		    (rc = seg_read(path, &sb, &len, prehash_walk, &pre)) < 0) {
-			prehash_release(&pre);
-			if (rc != -EFBIG && rc != -EINVAL) {
-				/* Permissions, memory, I/O: nothing is known about the
-				 * ledger, so this is an error, not a finding. */
-				snprintf(r->error, sizeof(r->error),
-					 "cannot read segment file %" PRIu64 ": %s", s->file_no,
-					 strerror(-rc));
-				goto fail;
-			}
-			finding(&v, LF_SEGMENT_HEADER, s->file_no, 0, 0, 0,
-				"segment file %" PRIu64 " %s", s->file_no,
-				rc == -EFBIG ? "is larger than any segment can be"
-					     : "is not a regular file");
-			v.reanchor = true;
-			continue;
-		}
-		r->segments++;
-		if (!r->first_segment)
-			r->first_segment = s->file_no;
-		r->last_segment = s->file_no;
-		r->bytes += len;
-		/* A missing segment was reported already; do not report its records
-		 * again as a gap in the chain. */
-		if (i > 0 && s->header_ok) {
-			const struct seg_entry *p = NULL;
-
-			for (size_t j = i; j-- > 0;)
-				if (!segs[j].foreign && !segs[j].duplicate) {
-					p = &segs[j];
-					break;
-				}
-			if (p && p->header_ok && s->hdr.segno > p->hdr.segno + 1)
-				v.reanchor = true;
-		} else if (i == 0 && s->header_ok && s->hdr.segno > 1) {
-			v.reanchor = true;
-			v.started = true;
-		}
-		buf = sb.p;
-		walk_segment(&v, s, buf, len, last, &pre);
-		if (o->progress)
-			o->progress(o->progress_arg, ++done, total);
-	}
-
-	/* What the trusted checkpoints say about the end. */
-	for (size_t i = 0; i < v.ntrusted; i++) {
-		struct trusted *t = &v.trusted[i];
-
-		if (t->matched || t->rewritten)
-			continue;
-		if (t->cp.seq == 0) {
-			t->matched = true;
-			r->ntrusted_ok++;
-		} else if (t->cp.seq > r->last_seq) {
-			finding(&v, LF_TRUNCATED, r->last_segment, 0, r->last_seq + 1, 0,
-				"the ledger ends at seq %" PRIu64 " but a trusted checkpoint attests "
-				"seq %" PRIu64 ": records from seq %" PRIu64 " on were cut off",
-				r->last_seq, t->cp.seq, r->last_seq + 1);
-		} else {
-			finding(&v, LF_REWRITTEN, 0, 0, t->cp.seq, 0,
-				"seq %" PRIu64 " of the trusted checkpoint is not in the ledger",
-				t->cp.seq);
-		}
-	}
-	r->unsealed = v.since_seal;
-	r->unsealed_first_ns = v.since_seal_first;
-	r->unsealed_last_ns = v.since_seal_last;
-	if (v.since_seal && o->require_sealed)
-		finding(&v, LF_UNSEALED, r->last_segment, 0, r->last_seq, v.since_seal_last,
-			"%" PRIu64 " records after the last checkpoint are not sealed", v.since_seal);
-	r->verdict = v.any_tamper ? LEDGER_TAMPERED : v.any_incomplete ? LEDGER_INCOMPLETE : LEDGER_OK;
-	rc = 0;
+	check_trusted_end(&v);
+	conclude(&v);
 	goto out;
 fail:
 	r->verdict = LEDGER_ERROR;
