@@ -5,20 +5,35 @@
  * its later events, and reports Pres that never got a Post as synthetic
  * "tool_abandoned" events.
  *
- * State, all bounded:
+ * State, all bounded in count and in bytes (pair_stats() reports both):
  *   pending  Pres waiting for their Post, in a hash map keyed by (session_id,
  *            agent_id or "", tool_use_id) and on two lists: one in arrival
  *            order over all sessions (expiry and eviction take the oldest)
  *            and one per session (SubagentStart looks for its parent there;
- *            SessionEnd abandons them).  At most max_pending.
+ *            SessionEnd abandons them).  At most max_pending Pres and
+ *            max_pending_bytes.
  *   doomed   Pres already known to be abandoned (session ended or evicted,
  *            Pre evicted or superseded) waiting for pair_expire() to report
- *            them.  At most max_pending too; past that the oldest is dropped
- *            with a warning, since nobody is collecting them.
+ *            them.  The same two limits again; past them the oldest is
+ *            dropped with a warning, since nobody is collecting them (vigild
+ *            collects as soon as pair_stats() shows a backlog, so it never
+ *            gets there).
  *   sessions in a hash map and a least-recently-seen list (eviction takes
  *            the head); each holds its subagents (agent_id -> parent
  *            agent_id and tool_use_id, at most PAIR_MAX_AGENTS, the oldest
- *            forgotten first) and its agent_version.
+ *            forgotten first) and its agent_version.  At most max_sessions
+ *            and max_session_bytes.
+ *
+ * Bytes are counted, not measured: each held allocation at its size plus
+ * PAIR_ALLOC_OVERHEAD, each JSON string at its length plus
+ * PAIR_JSTR_OVERHEAD (jansson's struct and malloc's header).  A Pre's strings
+ * are shared with its event while the event lives, and counted in full: they
+ * are what the Pre keeps alive once the event is gone.
+ *
+ * Evicting loses no record: an evicted Pre is reported as abandoned (reason
+ * "evicted") and its Post, should it still come, is recorded unpaired; an
+ * evicted session's Pres are reported the same way and its later events
+ * lose only the agent_version and subagent parents it carried.
  *
  * The hash maps use SipHash-2-4 with a random key, so ids chosen by a
  * payload cannot be crafted to collide.  Ids longer than PAIR_MAX_ID bytes
@@ -33,10 +48,21 @@
 #include <stdbool.h>
 
 #define PAIR_DEFAULT_ABANDON_NS (600ull * 1000000000ull)
-#define PAIR_DEFAULT_MAX_PENDING 100000u
+/*
+ * The defaults (pipeline.h says why each is enough).  A Pre of Claude Code
+ * costs about 2 KiB as counted (its ids, tool, target, cwd and project;
+ * malloc measured 1.9 KiB), more with a target near the normalizer's
+ * 2,000-byte limit or long paths: the byte limit, not the count, is what
+ * bounds memory.
+ */
+#define PAIR_DEFAULT_MAX_PENDING 20000u
+#define PAIR_DEFAULT_MAX_PENDING_BYTES (16u << 20)
 #define PAIR_DEFAULT_MAX_SESSIONS 10000u
+#define PAIR_DEFAULT_MAX_SESSION_BYTES (8u << 20)
 #define PAIR_MAX_AGENTS 1024u
 #define PAIR_MAX_ID 1024u
+#define PAIR_ALLOC_OVERHEAD 16u /* malloc's header and rounding, per allocation */
+#define PAIR_JSTR_OVERHEAD 64u	/* a JSON string: jansson's struct and two allocations */
 
 /* ---- SipHash-2-4 (Aumasson and Bernstein), written from the paper ------------ */
 
@@ -205,12 +231,13 @@ struct pend {
 	char *subagent_type; /* an Agent/Task Pre's tool_input.subagent_type */
 	json_t *project;
 	const char *reason; /* why it is doomed: "session_end", "evicted", ... */
+	size_t bytes;	    /* what it holds, as counted (pend_bytes()) */
 	bool delegation, claimed;
 };
 
 struct plist {
 	struct pend *head, *tail;
-	size_t n;
+	size_t n, bytes;
 };
 
 struct agent {
@@ -227,15 +254,18 @@ struct sess {
 	struct agent *agents;
 	size_t nagents;
 	char *agent_version;
+	size_t bytes; /* what it holds, agents included, as counted */
 };
 
 struct pair {
 	uint64_t abandon_ns;
-	size_t max_pending, max_sessions;
+	size_t max_pending, max_pending_bytes, max_sessions, max_session_bytes;
 	uint8_t key[16];
 	struct map pends, sessions;
 	struct plist live, doomed;
 	struct sess *lru_head, *lru_tail;
+	size_t sess_bytes; /* of every session, as counted */
+	uint64_t evicted_pres, evicted_sessions;
 	uint64_t dropped; /* doomed Pres dropped unreported (nobody called pair_expire) */
 };
 
@@ -252,7 +282,11 @@ int pair_new(const struct pair_options *o, struct pair **out)
 		return -ENOMEM;
 	c->abandon_ns = o->abandon_ns ? o->abandon_ns : PAIR_DEFAULT_ABANDON_NS;
 	c->max_pending = o->max_pending ? o->max_pending : PAIR_DEFAULT_MAX_PENDING;
+	c->max_pending_bytes = o->max_pending_bytes ? o->max_pending_bytes
+						    : PAIR_DEFAULT_MAX_PENDING_BYTES;
 	c->max_sessions = o->max_sessions ? o->max_sessions : PAIR_DEFAULT_MAX_SESSIONS;
+	c->max_session_bytes = o->max_session_bytes ? o->max_session_bytes
+						    : PAIR_DEFAULT_MAX_SESSION_BYTES;
 	if (vg_random(c->key, sizeof(c->key)) < 0) {
 		vg_free(c);
 		return -EIO; /* the contract's code for "no randomness", whatever the cause */
@@ -273,6 +307,7 @@ static void plist_push(struct plist *l, struct pend *p)
 		l->head = p;
 	l->tail = p;
 	l->n++;
+	l->bytes += p->bytes;
 }
 
 static void plist_unlink(struct plist *l, struct pend *p)
@@ -287,6 +322,7 @@ static void plist_unlink(struct plist *l, struct pend *p)
 		l->tail = p->prev;
 	p->prev = p->next = NULL;
 	l->n--;
+	l->bytes -= p->bytes;
 }
 
 static void sess_link_pend(struct sess *s, struct pend *p)
@@ -353,6 +389,72 @@ static void pend_free(struct pend *p)
 	vg_free(p);
 }
 
+/* ---- what is held, as counted ------------------------------------------------------ */
+
+static size_t str_bytes(const char *s)
+{
+	return s ? strlen(s) + 1 + PAIR_ALLOC_OVERHEAD : 0;
+}
+
+static size_t jstr_bytes(const json_t *v)
+{
+	return v ? json_string_length(v) + 1 + PAIR_JSTR_OVERHEAD : 0;
+}
+
+/* A JSON value's share of memory, roughly: the project object a Pre copies
+ * ({"root", "name", "source"}), or anything else a payload may put there. */
+static size_t json_bytes(json_t *v, int depth)
+{
+	const char *k;
+	json_t *x;
+	size_t i, n = PAIR_JSTR_OVERHEAD;
+
+	if (json_is_string(v))
+		return jstr_bytes(v);
+	if (depth > 8)
+		return n; /* not reached by the events the normalizer makes */
+	if (json_is_object(v)) {
+		n += 8u * PAIR_JSTR_OVERHEAD; /* the hash table */
+		json_object_foreach(v, k, x)
+			n += strlen(k) + 1 + 3u * PAIR_ALLOC_OVERHEAD + json_bytes(x, depth + 1);
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+			n += sizeof(void *) + json_bytes(x, depth + 1);
+	}
+	return n;
+}
+
+static size_t pend_bytes(const struct pend *p)
+{
+	size_t n = sizeof(*p) + PAIR_ALLOC_OVERHEAD + p->node.klen + PAIR_ALLOC_OVERHEAD;
+
+	for (int i = 0; i < PF_COUNT; i++)
+		n += jstr_bytes(p->f[i]);
+	return n + str_bytes(p->subagent_type) + (p->project ? json_bytes(p->project, 0) : 0);
+}
+
+static size_t agent_bytes(const struct agent *a)
+{
+	return sizeof(*a) + PAIR_ALLOC_OVERHEAD + str_bytes(a->agent_id) +
+	       str_bytes(a->parent_agent_id) + str_bytes(a->parent_tool_use_id);
+}
+
+/* A session's own part (its agents are added as they come). */
+static size_t sess_bytes(const struct sess *s)
+{
+	return sizeof(*s) + PAIR_ALLOC_OVERHEAD + s->node.klen + PAIR_ALLOC_OVERHEAD +
+	       str_bytes(s->agent_version);
+}
+
+/* s's count changes from what it was to what it is now. */
+static void sess_recount(struct pair *c, struct sess *s, size_t was)
+{
+	c->sess_bytes -= was;
+	c->sess_bytes += s->bytes;
+}
+
+/* ---- freeing (continued) ------------------------------------------------------------ */
+
 static void agent_free(struct agent *a)
 {
 	vg_free(a->agent_id);
@@ -364,7 +466,8 @@ static void agent_free(struct agent *a)
 /* Drops the oldest doomed Pre when nobody collects them. */
 static void doomed_trim(struct pair *c)
 {
-	while (c->doomed.n > c->max_pending) {
+	while (c->doomed.n > c->max_pending ||
+	       (c->doomed.n > 0 && c->doomed.bytes > c->max_pending_bytes)) {
 		struct pend *p = c->doomed.head;
 
 		plist_unlink(&c->doomed, p);
@@ -410,6 +513,7 @@ static void sess_end(struct pair *c, struct sess *s, const char *reason)
 	}
 	map_remove(&c->sessions, &s->node);
 	lru_unlink(c, s);
+	c->sess_bytes -= s->bytes;
 	vg_free(s->agent_version);
 	vg_free(s->node.key);
 	vg_free(s);
@@ -421,7 +525,8 @@ void pair_free(struct pair *c)
 
 	if (!c)
 		return;
-	c->max_pending = SIZE_MAX; /* no trimming (and no warning) while tearing down */
+	/* No trimming (and no warning) while tearing down. */
+	c->max_pending = c->max_pending_bytes = SIZE_MAX;
 	while (c->lru_head)
 		sess_end(c, c->lru_head, "freed");
 	while ((p = c->live.head) != NULL) {
@@ -499,6 +604,15 @@ static struct pend *pend_find(struct pair *c, const char *sid, const char *aid, 
 	return (struct pend *)map_find(&c->pends, k, klen, siphash(c->key, k, klen));
 }
 
+/* Past the sessions' byte limit the least recently seen go, never keep. */
+static void sess_trim(struct pair *c, const struct sess *keep)
+{
+	while (c->sess_bytes > c->max_session_bytes && c->lru_head && c->lru_head != keep) {
+		sess_end(c, c->lru_head, "evicted");
+		c->evicted_sessions++;
+	}
+}
+
 /* The session, created (evicting the least recently seen) when new; NULL: -ENOMEM. */
 static struct sess *sess_get(struct pair *c, const char *sid)
 {
@@ -512,8 +626,10 @@ static struct sess *sess_get(struct pair *c, const char *sid)
 		lru_push(c, s);
 		return s;
 	}
-	while (c->sessions.n >= c->max_sessions && c->lru_head)
+	while (c->sessions.n >= c->max_sessions && c->lru_head) {
 		sess_end(c, c->lru_head, "evicted");
+		c->evicted_sessions++;
+	}
 	s = vg_calloc(1, sizeof(*s));
 	k = key_dup(kb, klen);
 	if (!s || !k) {
@@ -530,6 +646,9 @@ static struct sess *sess_get(struct pair *c, const char *sid)
 		return NULL;
 	}
 	lru_push(c, s);
+	s->bytes = sess_bytes(s);
+	c->sess_bytes += s->bytes;
+	sess_trim(c, s);
 	return s;
 }
 
@@ -541,10 +660,27 @@ static struct agent *agent_find(struct sess *s, const char *aid)
 	return NULL;
 }
 
+/* Forgets the session's oldest subagent (the list is newest first). */
+static void agent_drop_oldest(struct sess *s)
+{
+	struct agent **pp = &s->agents;
+
+	if (!*pp)
+		return;
+	while ((*pp)->next)
+		pp = &(*pp)->next;
+	s->bytes -= agent_bytes(*pp);
+	agent_free(*pp);
+	*pp = NULL;
+	s->nagents--;
+}
+
 /* Records (or corrects) where subagent aid came from. */
-static int agent_set(struct sess *s, const char *aid, const char *parent_aid, const char *tuid)
+static int agent_set(struct pair *c, struct sess *s, const char *aid, const char *parent_aid,
+		     const char *tuid)
 {
 	struct agent *a = agent_find(s, aid);
+	size_t was = s->bytes;
 	char *pa = parent_aid && *parent_aid ? vg_strdup(parent_aid) : NULL;
 	char *pt = vg_strdup(tuid);
 
@@ -563,20 +699,24 @@ static int agent_set(struct sess *s, const char *aid, const char *parent_aid, co
 		}
 		a->next = s->agents;
 		s->agents = a;
-		if (++s->nagents > PAIR_MAX_AGENTS) {
-			struct agent **pp = &s->agents;
-
-			while ((*pp)->next)
-				pp = &(*pp)->next;
-			agent_free(*pp);
-			*pp = NULL;
-			s->nagents--;
-		}
+		if (++s->nagents > PAIR_MAX_AGENTS)
+			agent_drop_oldest(s);
+	} else {
+		s->bytes -= agent_bytes(a);
 	}
 	vg_free(a->parent_agent_id);
 	vg_free(a->parent_tool_use_id);
 	a->parent_agent_id = pa;
 	a->parent_tool_use_id = pt;
+	s->bytes += agent_bytes(a);
+	sess_recount(c, s, was);
+	sess_trim(c, s);
+	/* Still over: this session alone holds too many; its oldest subagents go. */
+	while (c->sess_bytes > c->max_session_bytes && s->nagents > 1) {
+		was = s->bytes;
+		agent_drop_oldest(s);
+		sess_recount(c, s, was);
+	}
 	return 0;
 }
 
@@ -650,10 +790,15 @@ static int pend_add(struct pair *c, struct sess *s, json_t *ev, const char *sid,
 		goto nomem;
 	if (map_insert(&c->pends, &p->node) < 0)
 		goto nomem;
+	p->bytes = pend_bytes(p);
 	plist_push(&c->live, p);
 	sess_link_pend(s, p);
-	while (c->live.n > c->max_pending)
+	/* Past a limit the oldest Pre is reported as abandoned ("evicted"). */
+	while (c->live.head != p &&
+	       (c->live.n > c->max_pending || c->live.bytes > c->max_pending_bytes)) {
 		pend_doom(c, c->live.head, "evicted");
+		c->evicted_pres++;
+	}
 	return 0;
 nomem:
 	pend_free(p);
@@ -726,11 +871,16 @@ int pair_apply(struct pair *c, json_t *ev, uint64_t now_ns)
 	if (v && *v && strlen(v) <= 64) {
 		if (!s->agent_version || strcmp(s->agent_version, v) != 0) {
 			char *d = vg_strdup(v);
+			size_t was = s->bytes;
 
 			if (!d)
 				return -ENOMEM;
+			s->bytes -= str_bytes(s->agent_version);
 			vg_free(s->agent_version);
 			s->agent_version = d;
+			s->bytes += str_bytes(d);
+			sess_recount(c, s, was);
+			sess_trim(c, s);
 		}
 	} else if (s->agent_version &&
 		   json_object_set_new(ev, "agent_version", json_string(s->agent_version)) < 0) {
@@ -766,7 +916,7 @@ int pair_apply(struct pair *c, json_t *ev, uint64_t now_ns)
 				json_object_get(json_object_get(ev, "payload"), "tool_response"),
 				"agentId");
 
-			if (id_ok(sub) && (rc = agent_set(s, sub, aid, tuid)) < 0)
+			if (id_ok(sub) && (rc = agent_set(c, s, sub, aid, tuid)) < 0)
 				return rc;
 		}
 	} else if (start && *aid) {
@@ -775,7 +925,8 @@ int pair_apply(struct pair *c, json_t *ev, uint64_t now_ns)
 
 		if (p) {
 			p->claimed = true;
-			if ((rc = agent_set(s, aid, pf(p, PF_AGENT_ID), pf(p, PF_TOOL_USE_ID))) < 0)
+			if ((rc = agent_set(c, s, aid, pf(p, PF_AGENT_ID), pf(p, PF_TOOL_USE_ID))) <
+			    0)
 				return rc;
 		}
 		if ((a = agent_find(s, aid)) != NULL && (rc = set_parent(ev, a)) < 0)
@@ -785,6 +936,22 @@ int pair_apply(struct pair *c, json_t *ev, uint64_t now_ns)
 	if (strcmp(hook, "SessionEnd") == 0)
 		sess_end(c, s, "session_end");
 	return 0;
+}
+
+void pair_stats(const struct pair *c, struct pair_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!c)
+		return;
+	out->pending = c->live.n;
+	out->pending_bytes = c->live.bytes;
+	out->doomed = c->doomed.n;
+	out->doomed_bytes = c->doomed.bytes;
+	out->sessions = c->sessions.n;
+	out->session_bytes = c->sess_bytes;
+	out->evicted_pres = c->evicted_pres;
+	out->evicted_sessions = c->evicted_sessions;
+	out->dropped = c->dropped;
 }
 
 /* ---- abandoned calls -------------------------------------------------------------------- */

@@ -194,11 +194,27 @@ int norm_transcript_version(const char *transcript_path, char *out, size_t cap);
 
 /* ---- tool-call pairing (correlate.c) ------------------------------------------ */
 
-/** Options; zero values mean the defaults. */
+/*
+ * Options; zero values mean the defaults.  The limits bound the pairer's
+ * memory whatever the events; why these defaults:
+ *  - Pres wait for their Post only while the tool runs (seconds, a few at
+ *    once per agent), but a Pre that was denied, or whose agent died, waits
+ *    abandon_ns: 16 MiB hold about 8,000 Pres of Claude Code (about 2 KiB
+ *    each as counted), 13 denied calls a second for the whole 10 minutes;
+ *    20,000 keeps the hash map small should the Pres be tiny.
+ *  - Sessions hold their agent_version and subagents for the session's
+ *    life: 10,000 sessions, 8 MiB (a session costs about 200 bytes, a
+ *    subagent about 150).
+ * Past a limit the oldest Pre, or least recently seen session, is evicted
+ * and reported as abandoned (reason "evicted"): no record is lost, a Post
+ * that still comes is recorded unpaired.
+ */
 struct pair_options {
-	uint64_t abandon_ns; /* a Pre with no Post after this is abandoned; 0: 10 minutes */
-	size_t max_pending;  /* Pres remembered; 0: 100000 */
-	size_t max_sessions; /* sessions remembered; 0: 10000 */
+	uint64_t abandon_ns;	  /* a Pre with no Post after this is abandoned; 0: 10 minutes */
+	size_t max_pending;	  /* Pres remembered; 0: 20,000 */
+	size_t max_pending_bytes; /* bytes they may hold (as counted); 0: 16 MiB */
+	size_t max_sessions;	  /* sessions remembered; 0: 10,000 */
+	size_t max_session_bytes; /* bytes they may hold, subagents included; 0: 8 MiB */
 };
 
 /*
@@ -209,9 +225,12 @@ struct pair_options {
  * keeps references to the strings of the PreToolUse events it remembers
  * (no copies), which is safe because strings are never changed in place
  * (see norm_event) and jansson's reference counts are atomic.
- * Memory is bounded by the options: the oldest Pre or the least recently
- * seen session is evicted first, and an evicted Pre is reported as
- * abandoned.  Each session also remembers at most 1024 subagents.
+ * Memory is bounded by the options, in count and in bytes: the oldest Pre
+ * or the least recently seen session is evicted first, and an evicted Pre
+ * is reported as abandoned.  Each session also remembers at most 1024
+ * subagents.  Abandoned Pres wait for pair_expire() within the same limits
+ * (past them the oldest is dropped unreported): call it as soon as
+ * pair_stats() shows some waiting, not only from a timer.
  */
 struct pair;
 
@@ -244,6 +263,17 @@ void pair_free(struct pair *c);
  * correlator's own tool_abandoned events).
  */
 int pair_apply(struct pair *c, json_t *ev, uint64_t now_ns);
+
+/** What the pairer holds (bytes as counted: each allocation with its
+ * overhead), and what its limits evicted. */
+struct pair_stats {
+	size_t pending, pending_bytes; /* Pres waiting for their Post */
+	size_t doomed, doomed_bytes;   /* abandoned Pres pair_expire() has not reported yet */
+	size_t sessions, session_bytes;
+	uint64_t evicted_pres, evicted_sessions; /* by the limits, since pair_new() */
+	uint64_t dropped; /* abandoned Pres dropped unreported (pair_expire() not called) */
+};
+void pair_stats(const struct pair *c, struct pair_stats *out);
 
 /**
  * Reports abandoned Pres (older than abandon_ns at now_ns, or of ended or

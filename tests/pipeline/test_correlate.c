@@ -2,14 +2,15 @@
  * test_correlate.c - the correlator: the real Claude Code capture in order
  * (every Post paired with its Pre, the subagent under toolu_04, the
  * subagent's reused tool_use_ids), abandoned Pres (timeout, SessionEnd,
- * eviction), the bounds, subagent parent matching, agent_version, and bad
- * input.
+ * eviction), the bounds in count and in bytes, subagent parent matching,
+ * agent_version, and bad input.
  */
 #include "common.h"
 #include "pipeline.h"
 #include "tap.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -375,6 +376,141 @@ static void test_bounds(void)
 	pair_free(c);
 }
 
+/* An Agent call that ran subagent sub in session sid (an Agent Pre and its
+ * Post naming the subagent). */
+static void run_subagent(struct pair *c, const char *sid, const char *sub, uint64_t t)
+{
+	json_t *post = mk("PostToolUse", sid, NULL, "ta", "Agent");
+
+	apply(c, mk("PreToolUse", sid, NULL, "ta", "Agent"), t);
+	json_object_set_new(post, "payload",
+			    json_pack("{s:{s:s}}", "tool_response", "agentId", sub));
+	apply(c, post, t);
+}
+
+/* The byte limits hold whatever comes, and evicting loses no record. */
+static void test_byte_bounds(void)
+{
+	struct pair_options o = { .max_pending_bytes = 64 * 1024, .max_session_bytes = 16 * 1024 };
+	struct pair_stats ps;
+	struct pair *c;
+	json_t *out[64], *ev;
+	char tu[32], sid[32], target[1001], sub[600];
+	size_t n = 0, reported = 0, max_bytes = 0, max_sbytes = 0, max_agents_bytes = 0;
+	const size_t pres = 2000;
+
+	/* What an ordinary Pre costs as counted (pipeline.h quotes it). */
+	pair_new(NULL, &c);
+	ev = fixture_event(3, NULL);
+	pair_apply(c, ev, T0);
+	json_decref(ev);
+	pair_stats(c, &ps);
+	TAP_OK(ps.pending == 1 && ps.pending_bytes >= 1024 && ps.pending_bytes <= 4096,
+	       "a Pre of the capture is counted as %zu bytes", ps.pending_bytes);
+	pair_free(c);
+
+	/* 2,000 Pres of about 1 KiB each against a 64 KiB limit, collected as
+	 * vigild does: every one is reported, the newest still pair. */
+	memset(target, 'x', sizeof(target) - 1);
+	target[sizeof(target) - 1] = 0;
+	pair_new(&o, &c);
+	for (size_t i = 0; i < pres; i++) {
+		snprintf(tu, sizeof(tu), "t%zu", i);
+		ev = mk("PreToolUse", "s", NULL, tu, "Bash");
+		json_object_set_new(ev, "target", json_string(target));
+		apply(c, ev, T0 + i);
+		pair_stats(c, &ps);
+		max_bytes = ps.pending_bytes > max_bytes ? ps.pending_bytes : max_bytes;
+		if (ps.doomed >= 32) {
+			pair_expire(c, T0 + i, out, VG_ARRAY_LEN(out), &n);
+			reported += n;
+			free_out(out, n);
+		}
+	}
+	pair_stats(c, &ps);
+	TAP_OK(max_bytes <= o.max_pending_bytes && ps.pending_bytes > o.max_pending_bytes / 2,
+	       "%zu Pres of 1 KiB: the pending ones never held over %zu bytes (at most %zu)", pres,
+	       o.max_pending_bytes, max_bytes);
+	TAP_OK(ps.evicted_pres == pres - ps.pending && ps.pending > 20 && ps.pending < 100,
+	       "the oldest were evicted: %" PRIu64 ", %zu still pending", ps.evicted_pres,
+	       ps.pending);
+	do {
+		pair_expire(c, T0 + pres, out, VG_ARRAY_LEN(out), &n);
+		reported += n;
+		free_out(out, n);
+	} while (n);
+	TAP_OK(reported == pres - ps.pending && ps.dropped == 0,
+	       "every evicted Pre was reported as abandoned (%zu), none dropped", reported);
+	ev = mk("PostToolUse", "s", NULL, "t0", "Bash");
+	pair_apply(c, ev, T0 + pres);
+	TAP_OK(json_is_true(json_object_get(ev, "unpaired")), "an evicted Pre's Post is unpaired");
+	json_decref(ev);
+	snprintf(tu, sizeof(tu), "t%zu", pres - 1);
+	ev = mk("PostToolUse", "s", NULL, tu, "Bash");
+	pair_apply(c, ev, T0 + pres);
+	TAP_OK(json_object_get(ev, "pre_id") && !json_object_get(ev, "unpaired"),
+	       "the newest Pre still pairs");
+	json_decref(ev);
+	pair_free(c);
+
+	/* Nobody collects: the abandoned ones stay within the limit too. */
+	pair_new(&o, &c);
+	for (size_t i = 0; i < pres; i++) {
+		snprintf(tu, sizeof(tu), "t%zu", i);
+		ev = mk("PreToolUse", "s", NULL, tu, "Bash");
+		json_object_set_new(ev, "target", json_string(target));
+		apply(c, ev, T0 + i);
+	}
+	pair_stats(c, &ps);
+	TAP_OK(ps.doomed_bytes <= o.max_pending_bytes && ps.dropped > 0,
+	       "uncollected: %zu abandoned Pres hold %zu bytes, %" PRIu64 " dropped", ps.doomed,
+	       ps.doomed_bytes, ps.dropped);
+	pair_free(c);
+
+	/* 1,000 sessions, each with its agent_version and a subagent, against a
+	 * 16 KiB limit: the least recently seen go. */
+	pair_new(&o, &c);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(sid, sizeof(sid), "S%d", i);
+		snprintf(sub, sizeof(sub), "sub-%d", i);
+		ev = mk("SessionStart", sid, NULL, NULL, NULL);
+		json_object_set_new(ev, "agent_version", json_string("2.1.197"));
+		apply(c, ev, T0);
+		run_subagent(c, sid, sub, T0);
+		pair_stats(c, &ps);
+		max_sbytes = ps.session_bytes > max_sbytes ? ps.session_bytes : max_sbytes;
+	}
+	pair_stats(c, &ps);
+	TAP_OK(max_sbytes <= o.max_session_bytes && ps.sessions < 1000 && ps.sessions > 10 &&
+		       ps.evicted_sessions == 1000 - ps.sessions,
+	       "1,000 sessions: %zu kept in at most %zu bytes, %" PRIu64 " evicted", ps.sessions,
+	       max_sbytes, ps.evicted_sessions);
+	ev = mk("PreToolUse", "S999", "sub-999", "x", "Bash");
+	pair_apply(c, ev, T0);
+	TAP_OK(streq(sget(ev, "parent_tool_use_id"), "ta") &&
+		       streq(sget(ev, "agent_version"), "2.1.197"),
+	       "the newest session still knows its subagent and agent_version");
+	json_decref(ev);
+	pair_free(c);
+
+	/* One session with 1,000 subagents of long ids: its oldest go. */
+	pair_new(&o, &c);
+	memset(sub, 'a', sizeof(sub) - 1);
+	sub[sizeof(sub) - 1] = 0;
+	for (int i = 0; i < 1000; i++) {
+		snprintf(sub, sizeof(sub), "%d", i);
+		sub[strlen(sub)] = 'a';
+		run_subagent(c, "S", sub, T0);
+		pair_stats(c, &ps);
+		max_agents_bytes = ps.session_bytes > max_agents_bytes ? ps.session_bytes
+								       : max_agents_bytes;
+	}
+	TAP_OK(max_agents_bytes <= o.max_session_bytes && ps.sessions == 1,
+	       "one session with 1,000 subagents of 600 bytes: at most %zu bytes",
+	       max_agents_bytes);
+	pair_free(c);
+}
+
 static void test_subagents(void)
 {
 	struct pair *c;
@@ -534,6 +670,7 @@ int main(void)
 	test_reused_ids();
 	test_abandoned();
 	test_bounds();
+	test_byte_bounds();
 	test_subagents();
 	test_bad_input();
 	for (size_t i = 0; i < nlines; i++)
