@@ -180,8 +180,8 @@ void vd_answer_release(struct vd_answer *ans);
 /* Appends an already built event (synthetic ones: tool_abandoned); any
  * thread.  The record then goes to the index thread. */
 int vd_append_event(struct vd *d, json_t *ev, uint64_t *seq);
-/* Records the tool calls whose Post never came as tool_abandoned (loop
- * thread, from the timer). */
+/* Records the tool calls whose Post never came as tool_abandoned (any
+ * thread: the loop's timer, a worker that sees a backlog). */
 void vd_expire(struct vd *d);
 
 /* A blocking hook that takes staged decisions (WIRE_F_STAGED): send() puts

@@ -16,6 +16,14 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+/*
+ * Abandoned tool calls the pairer holds (a session ended, Pres evicted) are
+ * recorded by the timer every few seconds, or by the worker that sees this
+ * many waiting: the pairer drops them unrecorded past its limits, and a
+ * burst of evictions could get there between two ticks.
+ */
+#define VD_EXPIRE_BACKLOG 64
+
 /* vigil-hook sends at most WIRE_MAX_PAYLOAD bytes: the normalizer must take them all. */
 _Static_assert(NORM_DEFAULT_MAX_INPUT >= WIRE_MAX_PAYLOAD, "the normalizer refuses payloads the hook accepts");
 
@@ -267,6 +275,7 @@ int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_env
 {
 	struct norm_envelope ne = { .pid = -1, .ppid = -1, .uid = -1 };
 	struct vd_verdict v;
+	struct pair_stats ps = { 0 };
 	char err[512], rbuf[4096];
 	json_t *ev = NULL;
 	int rc, source = 0;
@@ -316,6 +325,7 @@ int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_env
 		add_agent_version(ev);
 		pthread_mutex_lock(&d->corr_mu);
 		pair_apply(d->corr, ev, env->time_ns ? env->time_ns : vg_now_ns());
+		pair_stats(d->corr, &ps);
 		pthread_mutex_unlock(&d->corr_mu);
 	}
 	if (peer)
@@ -353,6 +363,9 @@ int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_env
 	vd_alerts_emit(d, &v);
 	if (ans && !(stage && stage->sent))
 		vd_answer(d, ev, &v, ans);
+	/* After the event, so a SessionEnd comes before its abandoned calls. */
+	if (ps.doomed >= VD_EXPIRE_BACKLOG)
+		vd_expire(d);
 out:
 	vd_verdict_release(&v);
 	json_decref(ev);
@@ -366,7 +379,8 @@ void vd_answer_release(struct vd_answer *ans)
 	memset(ans, 0, sizeof(*ans));
 }
 
-/* Tool calls whose Post never came become tool_abandoned records. */
+/* Tool calls whose Post never came become tool_abandoned records (the
+ * timer, and a worker that finds a backlog; both may run at once). */
 void vd_expire(struct vd *d)
 {
 	json_t *out[64];
