@@ -291,7 +291,7 @@ static int open_all(struct vd *d, char *err, size_t errcap)
 	no.user = d->user;
 	co.abandon_ns = d->cfg.abandon_ns;
 	if ((rc = norm_ctx_new(&no, &d->norm)) < 0 || (rc = pair_new(&co, &d->corr)) < 0 ||
-	    (rc = vd_idset_init(&d->ids, 1u << 20)) < 0) {
+	    (rc = vd_idset_init(&d->ids, VD_IDSET_SLOTS)) < 0) {
 		snprintf(err, errcap, "cannot set up the pipeline: %s", strerror(-rc));
 		return rc;
 	}

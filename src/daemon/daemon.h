@@ -53,13 +53,30 @@ struct vd_config {
 	char config_path[4096];		    /* where conf came from, "" when none */
 };
 
-/* Ids appended during this run, for deduplicating spooled events: two
+/*
+ * Ids appended during this run, for deduplicating spooled events: two
  * generations of an open-addressing set of 128-bit keys; when the current one
- * is full it becomes the old one, so the last 1..2 generations are kept. */
+ * is half full it becomes the old one (the old one's memory is reused), so the
+ * last cap/2..cap ids are kept.  Memory: 2 * cap * 16 bytes, allocated at
+ * init, never more.
+ *
+ * How many: a copy of an event can only come this late when the event was
+ * spooled (the hook gave up after its deadline) and its live frame still
+ * waited in a socket or a worker's queue.  Hooks send one frame per
+ * connection, so what can be appended in between is about the connection
+ * cap's worth (VD_MAX_CONNS, 4,096), plus the seconds of events until the
+ * drain (every 5 s) during a stall's catch-up.  VD_IDSET_SLOTS keeps the last
+ * 131,072 to 262,144 ids (8 MiB): 32 times the connection cap, and about 45 s
+ * of vigild's top rate (bench/rss_run: 3,000 events/s).  A spooled copy that
+ * comes later than that is still checked against the index; only a live copy
+ * that came after more than 131,072 other events would be written twice.
+ */
+#define VD_IDSET_SLOTS (1u << 18)
 struct vd_idset {
 	uint8_t (*cur)[16], (*old)[16];
 	size_t cap, cur_n;
 };
+/* cap: slots per generation, rounded up to a power of two (at least 1,024). */
 int vd_idset_init(struct vd_idset *s, size_t cap);
 void vd_idset_free(struct vd_idset *s);
 /* Keyed by the id and, when sha_hex (the payload's SHA-256) is given, the

@@ -70,8 +70,14 @@ int vd_idset_init(struct vd_idset *s, size_t cap)
 	s->cap = 1024;
 	while (s->cap < cap)
 		s->cap <<= 1;
+	/* Both generations now: the memory is what it will ever be. */
 	s->cur = vg_calloc(s->cap, 16);
-	return s->cur ? 0 : -ENOMEM;
+	s->old = vg_calloc(s->cap, 16);
+	if (!s->cur || !s->old) {
+		vd_idset_free(s);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void vd_idset_free(struct vd_idset *s)
@@ -120,12 +126,11 @@ void vd_idset_add(struct vd_idset *s, const char *uuid, const char *sha_hex)
 		return;
 	if (table_has(s->cur, s->cap, k))
 		return;
-	/* Half full: start a new generation (keeps probing short). */
+	/* Half full: the old generation is forgotten and its memory becomes
+	 * the new one (half full keeps probing short). */
 	if (s->cur_n >= s->cap / 2) {
-		uint8_t(*fresh)[16] = s->old ? s->old : vg_calloc(s->cap, 16);
+		uint8_t(*fresh)[16] = s->old;
 
-		if (!fresh)
-			return; /* the index lookup still deduplicates */
 		memset(fresh, 0, s->cap * 16);
 		s->old = s->cur;
 		s->cur = fresh;
