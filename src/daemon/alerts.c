@@ -16,7 +16,20 @@
 #include <errno.h>
 #include <string.h>
 
-#define VD_ALERTS_MAX 10000		   /* open alerts held in memory */
+/*
+ * Open alerts held in memory, so later matches count on them: at most
+ * VD_ALERTS_MAX and VD_ALERTS_MAX_BYTES (daemon.h; as counted by
+ * alert_bytes()).  An
+ * alert lives until it is resolved, so without a limit every session that
+ * ever matched a rule would stay; 10,000 is far more (rule, session) pairs
+ * than are active at once.  An alert costs about 2.5 KiB (mostly its ring
+ * of event ids), so 10,000 of them take about 25 MiB; the byte limit caps
+ * alerts with long session ids, projects and reasons at 32 MiB.  Past
+ * either limit the alert matched longest ago leaves memory: its pending
+ * match record is written first, it stays open in the index, and a later
+ * match in its session opens a new alert.  Nothing recorded is lost.
+ */
+#define VD_ALERT_OVERHEAD 16u		  /* malloc's header, per allocation */
 #define VD_ALERT_IDS RULES_MAX_EVENT_IDS  /* event ids an alert record carries */
 #define VD_ALERT_FLUSH_NS 1000000000ull	   /* at most one match record a second */
 #define VD_ALERT_TEXT_MAX 1024
@@ -24,7 +37,8 @@
 enum { ST_OPEN, ST_ACK };
 
 struct vd_alert {
-	struct vd_alert *next; /* hash chain */
+	struct vd_alert *next;		/* hash chain */
+	struct vd_alert *lprev, *lnext; /* matched longest ago first */
 	char id[37];
 	char *key; /* rule_id "\n" session_id */
 	char *rule_id, *rule_name, *rule_title, *session_id, *agent, *project, *reason;
@@ -37,6 +51,7 @@ struct vd_alert {
 	size_t nids, head; /* ring of the newest ids */
 	bool dirty;
 	uint64_t flushed_ns;
+	size_t bytes; /* alert_bytes() when last counted */
 };
 
 /* A record waiting to be durable before the notifier sees it. */
@@ -49,7 +64,9 @@ struct vd_note {
 struct vd_alerts {
 	pthread_mutex_t mu; /* everything below */
 	struct vd_alert **tab;
-	size_t cap, n;
+	size_t cap, n, bytes;
+	struct vd_alert *lhead, *ltail; /* every alert in tab, matched longest ago first */
+	uint64_t evicted;
 	struct vd_note *nhead, *ntail;
 	uint64_t opened, updates, notified;
 };
@@ -109,6 +126,80 @@ void vd_alerts_free(struct vd *d)
 	d->alerts = NULL;
 }
 
+static size_t str_bytes(const char *s)
+{
+	return s ? strlen(s) + 1 + VD_ALERT_OVERHEAD : 0;
+}
+
+/* What an alert holds, as counted: each allocation with malloc's overhead,
+ * its tags as jansson keeps them. */
+static size_t alert_bytes(const struct vd_alert *a)
+{
+	size_t n = sizeof(*a) + VD_ALERT_OVERHEAD + str_bytes(a->key) + str_bytes(a->rule_id) +
+		   str_bytes(a->rule_name) + str_bytes(a->rule_title) + str_bytes(a->session_id) +
+		   str_bytes(a->agent) + str_bytes(a->project) + str_bytes(a->reason);
+
+	if (a->tags) {
+		n += 64 + 8 * json_array_size(a->tags);
+		for (size_t i = 0; i < json_array_size(a->tags); i++)
+			n += json_string_length(json_array_get(a->tags, i)) + 1 + 64;
+	}
+	return n;
+}
+
+static void lru_unlink(struct vd_alerts *al, struct vd_alert *a)
+{
+	if (a->lprev)
+		a->lprev->lnext = a->lnext;
+	else if (al->lhead == a)
+		al->lhead = a->lnext;
+	if (a->lnext)
+		a->lnext->lprev = a->lprev;
+	else if (al->ltail == a)
+		al->ltail = a->lprev;
+	a->lprev = a->lnext = NULL;
+}
+
+/* Into the list at its place by last_ns (a match: the tail, at once). */
+static void lru_insert(struct vd_alerts *al, struct vd_alert *a)
+{
+	struct vd_alert *after = al->ltail;
+
+	while (after && after->last_ns > a->last_ns)
+		after = after->lprev;
+	a->lprev = after;
+	a->lnext = after ? after->lnext : al->lhead;
+	if (a->lnext)
+		a->lnext->lprev = a;
+	else
+		al->ltail = a;
+	if (after)
+		after->lnext = a;
+	else
+		al->lhead = a;
+}
+
+/* Into the table, the list and the counts. */
+static void link_alert(struct vd_alerts *al, struct vd_alert *a)
+{
+	size_t b = base_fnv1a_str(a->key) % al->cap;
+
+	a->next = al->tab[b];
+	al->tab[b] = a;
+	lru_insert(al, a);
+	a->bytes = alert_bytes(a);
+	al->bytes += a->bytes;
+	al->n++;
+}
+
+/* After a change of its strings. */
+static void recount(struct vd_alerts *al, struct vd_alert *a)
+{
+	al->bytes -= a->bytes;
+	a->bytes = alert_bytes(a);
+	al->bytes += a->bytes;
+}
+
 static struct vd_alert *find(struct vd_alerts *al, const char *key)
 {
 	for (struct vd_alert *a = al->tab[base_fnv1a_str(key) % al->cap]; a; a = a->next)
@@ -125,25 +216,9 @@ static void unlink_alert(struct vd_alerts *al, struct vd_alert *x)
 		pp = &(*pp)->next;
 	if (*pp) {
 		*pp = x->next;
+		lru_unlink(al, x);
+		al->bytes -= x->bytes;
 		al->n--;
-	}
-}
-
-/* At the cap, the alert quiet for longest leaves memory (it stays open in
- * the index; a later match opens a new one). */
-static void evict_oldest(struct vd_alerts *al)
-{
-	struct vd_alert *old = NULL;
-
-	for (size_t i = 0; i < al->cap; i++)
-		for (struct vd_alert *a = al->tab[i]; a; a = a->next)
-			if (!old || a->last_ns < old->last_ns)
-				old = a;
-	if (old) {
-		vg_warn("alerts: more than %d open alerts; alert %s leaves memory", VD_ALERTS_MAX,
-			old->id);
-		unlink_alert(al, old);
-		alert_free(old);
 	}
 }
 
@@ -225,6 +300,36 @@ static json_t *snapshot(struct vd *d, const struct vd_alert *a, const char *upda
 	return rec;
 }
 
+static void record(struct vd *d, json_t *rec);
+
+/*
+ * Past a limit, the alerts matched longest ago leave memory (never keep, the
+ * one just matched); a dirty one's pending match record goes to gone first
+ * (at most max: each eviction frees at least sizeof(struct vd_alert), and
+ * one new alert is smaller than a few of those).  The caller holds mu and
+ * records what gone holds once it has let go of mu.
+ */
+static size_t evict(struct vd *d, struct vd_alerts *al, const struct vd_alert *keep, json_t **gone,
+		    size_t max)
+{
+	size_t n = 0;
+
+	while ((al->n > VD_ALERTS_MAX || al->bytes > VD_ALERTS_MAX_BYTES) && al->lhead &&
+	       al->lhead != keep && n < max) {
+		struct vd_alert *old = al->lhead;
+
+		if (old->dirty && (gone[n] = snapshot(d, old, "match", NULL, NULL)) != NULL)
+			n++;
+		if (al->evicted++ % 1000 == 0)
+			vg_warn("alerts: over %d open alerts or %u MiB; alert %s leaves memory "
+				"(it stays open in the index; logged once per 1,000)",
+				VD_ALERTS_MAX, VD_ALERTS_MAX_BYTES >> 20, old->id);
+		unlink_alert(al, old);
+		alert_free(old);
+	}
+	return n;
+}
+
 void vd_alerts_match(struct vd *d, const struct rules_hit *h, const json_t *ev, char alert_id[37],
 		     struct vd_verdict *v)
 {
@@ -234,7 +339,8 @@ void vd_alerts_match(struct vd *d, const struct rules_hit *h, const json_t *ev, 
 	uint64_t now = vg_now_ns();
 	char key[600];
 	struct vd_alert *a;
-	json_t *rec = NULL;
+	json_t *rec = NULL, *gone[8];
+	size_t ngone;
 
 	if (!al)
 		return;
@@ -245,8 +351,6 @@ void vd_alerts_match(struct vd *d, const struct rules_hit *h, const json_t *ev, 
 		struct rules_info ri;
 		json_t *proj = json_object_get(ev, "project");
 
-		if (al->n >= VD_ALERTS_MAX)
-			evict_oldest(al);
 		a = vg_calloc(1, sizeof(*a));
 		if (!a || base_uuid7(a->id) < 0)
 			goto fail;
@@ -269,13 +373,16 @@ void vd_alerts_match(struct vd *d, const struct rules_hit *h, const json_t *ev, 
 		if (a->tags && h->rule != SIZE_MAX && vd_rules_info(d, h->rule, &ri) == 0)
 			for (size_t i = 0; i < ri.ntags; i++)
 				json_array_append_new(a->tags, json_string(ri.tags[i]));
-		a->first_ns = now;
+		a->first_ns = a->last_ns = now;
 		a->state = ST_OPEN;
-		a->next = al->tab[base_fnv1a_str(key) % al->cap];
-		al->tab[base_fnv1a_str(key) % al->cap] = a;
-		al->n++;
+		link_alert(al, a);
 		al->opened++;
 		a->flushed_ns = 0;
+	} else {
+		/* Matched now: the end of the list. */
+		lru_unlink(al, a);
+		a->last_ns = now;
+		lru_insert(al, a);
 	}
 	a->count++;
 	a->last_ns = now;
@@ -283,6 +390,7 @@ void vd_alerts_match(struct vd *d, const struct rules_hit *h, const json_t *ev, 
 	a->reason = vg_strdup(h->why);
 	if (!a->reason)
 		a->reason = vg_strdup("");
+	recount(al, a);
 	if (h->kind == RULES_KIND_CORRELATION)
 		for (size_t i = 0; i < h->nevent_ids; i++)
 			add_id(a, h->event_ids[i]);
@@ -301,12 +409,20 @@ void vd_alerts_match(struct vd *d, const struct rules_hit *h, const json_t *ev, 
 	} else {
 		a->dirty = true;
 	}
+	ngone = evict(d, al, a, gone, VG_ARRAY_LEN(gone));
 	pthread_mutex_unlock(&al->mu);
 	if (rec) {
 		if (v->nrecs < VD_VERDICT_MAX_RECS)
 			v->recs[v->nrecs++] = rec;
 		else
-			json_decref(rec);
+			record(d, rec);
+	}
+	/* The evicted alerts' last matches: after the event when there is room. */
+	for (size_t i = 0; i < ngone; i++) {
+		if (v->nrecs < VD_VERDICT_MAX_RECS)
+			v->recs[v->nrecs++] = gone[i];
+		else
+			record(d, gone[i]);
 	}
 	return;
 fail:
@@ -469,9 +585,11 @@ static int load_one(void *arg, const struct idx_alert *ia)
 	for (size_t i = 0; i < json_array_size(ids); i++)
 		add_id(a, json_string_value(json_array_get(ids, i)));
 	json_decref(ids);
-	a->next = al->tab[base_fnv1a_str(key) % al->cap];
-	al->tab[base_fnv1a_str(key) % al->cap] = a;
-	al->n++;
+	if (al->bytes + alert_bytes(a) > VD_ALERTS_MAX_BYTES) {
+		alert_free(a); /* it stays open in the index, as if evicted */
+		return 0;
+	}
+	link_alert(al, a);
 	return 0;
 }
 
@@ -587,7 +705,8 @@ json_t *vd_alerts_status(struct vd *d)
 	if (!al)
 		return json_object();
 	pthread_mutex_lock(&al->mu);
-	j = json_pack("{s:I, s:I, s:I, s:I}", "open", (json_int_t)al->n, "opened",
+	j = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "open", (json_int_t)al->n, "bytes",
+		      (json_int_t)al->bytes, "evicted", (json_int_t)al->evicted, "opened",
 		      (json_int_t)al->opened, "records", (json_int_t)al->updates, "notified",
 		      (json_int_t)__atomic_load_n(&al->notified, __ATOMIC_RELAXED));
 	pthread_mutex_unlock(&al->mu);

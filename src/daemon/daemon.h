@@ -246,6 +246,10 @@ int vd_decision_spooled(struct vd *d, json_t *ev, const struct wire_envelope *en
 void vd_decision_ledger_failing(struct vd *d, json_t *ev, int err, struct vd_verdict *v);
 
 /* alerts.c */
+/* Open alerts held in memory at most (alerts.c says why); `vigil status`
+ * shows alerts.open and alerts.bytes. */
+#define VD_ALERTS_MAX 10000
+#define VD_ALERTS_MAX_BYTES (32u << 20)
 /* Start-up (ledgercheck.c): raises alerts for what ledger_open found gone or
  * unvouched, and moves aside an index that holds seqs the ledger no longer
  * has (a new one is built from the ledger).  Alerts must be set up. */

@@ -1,8 +1,8 @@
 /*
  * test_bounds.c - what vigild keeps in memory stays within its stated
- * limits whatever it is fed: the id set of appended events (VD_IDSET_SLOTS).
- * Each test feeds several times the limit and checks the size after every
- * step.
+ * limits whatever it is fed: the id set of appended events (VD_IDSET_SLOTS)
+ * and the open alerts (count and bytes).  Each test feeds several times the
+ * limit and checks the size after every step.
  */
 #include "daemon.h"
 #include "tap.h"
@@ -62,8 +62,110 @@ static void test_idset(void)
 	vd_idset_free(&s);
 }
 
+/* alerts.open and alerts.bytes of `vigil status`. */
+static void alert_counts(struct vd *d, size_t *open, size_t *bytes)
+{
+	json_t *j = vd_alerts_status(d);
+
+	*open = (size_t)json_integer_value(json_object_get(j, "open"));
+	*bytes = (size_t)json_integer_value(json_object_get(j, "bytes"));
+	json_decref(j);
+}
+
+/* One match of rule h in session sid; returns how many of the records it
+ * produced are "match" updates of alert want_id. */
+static size_t match(struct vd *d, struct rules_hit *h, const char *sid, const char *project,
+		    uint64_t i, char alert_id[37], const char *want_id)
+{
+	struct vd_verdict v;
+	char id[37];
+	json_t *ev;
+	size_t n = 0;
+
+	memset(&v, 0, sizeof(v));
+	nth_id(i, id);
+	ev = json_pack("{s:s, s:s, s:s, s:{s:s}}", "id", id, "session_id", sid, "agent",
+		       "claude-code", "project", "root", project);
+	vd_alerts_match(d, h, ev, alert_id, &v);
+	for (size_t k = 0; k < v.nrecs; k++) {
+		const json_t *al = json_object_get(v.recs[k], "alert");
+		const char *upd = json_string_value(json_object_get(al, "update"));
+		const char *aid = json_string_value(json_object_get(al, "id"));
+
+		if (want_id && upd && aid && !strcmp(upd, "match") && !strcmp(aid, want_id))
+			n++;
+	}
+	vd_verdict_release(&v);
+	json_decref(ev);
+	return n;
+}
+
+static void test_alerts(void)
+{
+	static struct vd d; /* large: not on the stack */
+	struct rules_hit h = { .rule = SIZE_MAX,
+			       .rule_id = "0190a0b0-0000-7000-8000-000000000001",
+			       .title = "Download piped to a shell",
+			       .name = "curl-pipe-sh",
+			       .level = RULES_LEVEL_HIGH,
+			       .action = RULES_ACTION_BLOCK,
+			       .kind = RULES_KIND_DETECTION };
+	char sid[1100], project[4200], first[37], aid[37];
+	size_t open = 0, bytes = 0, max_open = 0, max_bytes = 0, flushed = 0;
+	const size_t fed = 25000;
+
+	snprintf(d.host, sizeof(d.host), "h");
+	snprintf(d.user, sizeof(d.user), "u");
+	snprintf(h.why, sizeof(h.why), "rule 'curl-pipe-sh': selection 'sel' matched");
+	TAP_OK(vd_alerts_init(&d) == 0, "alerts set up");
+
+	/* An alert matched twice within a second owes a match record... */
+	match(&d, &h, "S-first", "/p", 0, first, NULL);
+	match(&d, &h, "S-first", "/p", 1, aid, NULL);
+	/* ...and is the first to leave memory once 25,000 sessions follow. */
+	for (size_t i = 0; i < fed; i++) {
+		snprintf(sid, sizeof(sid), "S%zu", i);
+		flushed += match(&d, &h, sid, "/home/dev/acme-app", i + 2, aid, first);
+		alert_counts(&d, &open, &bytes);
+		max_open = open > max_open ? open : max_open;
+		max_bytes = bytes > max_bytes ? bytes : max_bytes;
+	}
+	TAP_OK(max_open == VD_ALERTS_MAX && open == VD_ALERTS_MAX,
+	       "%zu sessions' alerts: never more than %d open in memory (%zu)", fed, VD_ALERTS_MAX,
+	       max_open);
+	TAP_OK(max_bytes <= VD_ALERTS_MAX_BYTES, "...in at most %zu bytes (%zu bytes an alert)",
+	       max_bytes, bytes / open);
+	TAP_OK(flushed == 1, "the evicted alert's pending match was recorded first (%zu)", flushed);
+	match(&d, &h, "S-first", "/p", fed + 2, aid, NULL);
+	TAP_OK(strcmp(aid, first) != 0, "its next match opens a new alert");
+	vd_alerts_free(&d);
+
+	/* Long session ids, projects and reasons: the byte limit holds first. */
+	TAP_OK(vd_alerts_init(&d) == 0, "alerts set up again");
+	memset(h.why, 'w', RULES_WHY_MAX - 1);
+	h.why[RULES_WHY_MAX - 1] = 0;
+	memset(project, 'p', sizeof(project) - 1);
+	project[0] = '/';
+	project[sizeof(project) - 1] = 0;
+	max_open = max_bytes = 0;
+	for (size_t i = 0; i < fed; i++) {
+		memset(sid, 's', sizeof(sid) - 1);
+		sid[sizeof(sid) - 1] = 0;
+		memcpy(sid, aid, (size_t)snprintf(aid, sizeof(aid), "L%zu-", i));
+		match(&d, &h, sid, project, i, aid, NULL);
+		alert_counts(&d, &open, &bytes);
+		max_open = open > max_open ? open : max_open;
+		max_bytes = bytes > max_bytes ? bytes : max_bytes;
+	}
+	TAP_OK(max_bytes <= VD_ALERTS_MAX_BYTES && max_open < VD_ALERTS_MAX && open > 1000,
+	       "alerts of 1 KiB session ids and 4 KiB projects: at most %zu bytes, %zu open",
+	       max_bytes, max_open);
+	vd_alerts_free(&d);
+}
+
 int main(void)
 {
 	test_idset();
+	test_alerts();
 	return tap_done();
 }
