@@ -20,7 +20,7 @@ char *vd_control_status(struct vd *d, size_t *len)
 	vd_indexer_status(d->indexer, &is);
 	j = json_pack("{s:s, s:I, s:s, s:s, s:I,"
 		      " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:s?},"
-		      " s:{s:I, s:I, s:b, s:s?}, s:{s:b},"
+		      " s:{s:I, s:I, s:I, s:I, s:b, s:s?}, s:{s:b},"
 		      " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 		      "version", VIGIL_VERSION, "pid", (json_int_t)getpid(), "state_dir",
 		      d->cfg.state_dir, "socket", d->cfg.socket_path, "uptime_s",
@@ -30,7 +30,8 @@ char *vd_control_status(struct vd *d, size_t *len)
 		      "sealed_seq", (json_int_t)ls.sealed_seq, "segment", (json_int_t)ls.segment,
 		      "checkpoints", (json_int_t)ls.checkpoints, "error",
 		      ls.last_error ? strerror(-ls.last_error) : NULL, "index", "last_seq",
-		      (json_int_t)is.last_seq, "pending", (json_int_t)is.pending, "synced", is.synced,
+		      (json_int_t)is.last_seq, "pending", (json_int_t)is.pending, "pending_bytes",
+		      (json_int_t)is.bytes, "left_out", (json_int_t)is.left_out, "synced", is.synced,
 		      "error", is.error[0] ? is.error : NULL, "spool", "drain_ready", d->drain_ready,
 		      "events", "received", (json_int_t)VD_STAT_GET(d, received), "appended",
 		      (json_int_t)VD_STAT_GET(d, appended), "acked", (json_int_t)VD_STAT_GET(d, acked), "failed",

@@ -27,6 +27,7 @@ struct vd_rec {
 	uint64_t seq, time_ns;
 	json_t *ev; /* the event it was serialized from (a reference), or NULL */
 	size_t len;
+	size_t held; /* what it holds, as counted (indexer.h) */
 	char json[]; /* len bytes + NUL */
 };
 
@@ -43,7 +44,9 @@ struct vd_indexer {
 	pthread_mutex_t mu; /* guards everything below */
 	pthread_cond_t cv;
 	struct vd_rec *head, *tail;
-	size_t bytes, count;
+	size_t bytes, count; /* queued records, and what they hold as counted */
+	size_t busy_bytes;   /* what the records being indexed hold */
+	uint64_t left_out;   /* records not queued for room */
 	bool stop;
 	bool lagging;	  /* records were not queued... */
 	uint64_t gap_from; /* ...from this seq on (0: none) */
@@ -67,6 +70,7 @@ static struct vd_rec *rec_new(uint64_t seq, uint64_t time_ns, const char *json, 
 	r->seq = seq;
 	r->time_ns = time_ns;
 	r->len = len;
+	r->held = sizeof(*r) + len + 1;
 	memcpy(r->json, json, len);
 	r->json[len] = '\0';
 	return r;
@@ -122,21 +126,28 @@ void vd_indexer_queue(struct vd_indexer *x, uint64_t seq, uint64_t time_ns, cons
 		      size_t len, json_t *ev)
 {
 	struct vd_rec *r;
+	size_t held, rec = sizeof(*r) + len + 1, with_ev = rec + VD_INDEX_EV_FACTOR * len;
 	bool full;
 
 	pthread_mutex_lock(&x->mu);
-	full = x->bytes > VD_INDEX_Q_MAX_BYTES;
+	held = x->bytes + x->busy_bytes;
+	full = held + rec > VD_INDEX_Q_MAX_BYTES;
 	pthread_mutex_unlock(&x->mu);
 	r = full ? NULL : rec_new(seq, time_ns, json, len);
 	pthread_mutex_lock(&x->mu);
 	if (r) {
-		r->ev = json_incref(ev);
+		/* The parsed event saves the index thread a parse, at seven
+		 * times the memory: only while the queue is short. */
+		if (ev && held + with_ev <= VD_INDEX_Q_EV_BYTES) {
+			r->ev = json_incref(ev);
+			r->held = with_ev;
+		}
 		if (x->tail)
 			x->tail->next = r;
 		else
 			x->head = r;
 		x->tail = r;
-		x->bytes += r->len;
+		x->bytes += r->held;
 		x->count++;
 		/* The thread waits for a first record, then for a batch: wake
 		 * it only then, not for every record. */
@@ -144,6 +155,7 @@ void vd_indexer_queue(struct vd_indexer *x, uint64_t seq, uint64_t time_ns, cons
 			pthread_cond_signal(&x->cv);
 	} else {
 		x->lagging = true;
+		x->left_out++;
 		if (!x->gap_from || seq < x->gap_from)
 			x->gap_from = seq;
 	}
@@ -159,10 +171,12 @@ static void set_error(struct vd_indexer *x, const char *msg)
 	pthread_mutex_unlock(&x->mu);
 }
 
-static void set_busy(struct vd_indexer *x, size_t n)
+/* The records being indexed are done with. */
+static void set_idle(struct vd_indexer *x)
 {
 	pthread_mutex_lock(&x->mu);
-	x->busy = n;
+	x->busy = 0;
+	x->busy_bytes = 0;
 	pthread_mutex_unlock(&x->mu);
 }
 
@@ -287,6 +301,7 @@ static struct vd_rec *take_batch(struct vd_indexer *x, bool have_index, bool *st
 	 * neither queued nor busy. */
 	list = x->head;
 	x->busy = x->count;
+	x->busy_bytes = x->bytes;
 	x->head = x->tail = NULL;
 	x->bytes = x->count = 0;
 	pthread_mutex_unlock(&x->mu);
@@ -360,21 +375,21 @@ static void *indexer_main(void *arg)
 		if (!ix) {
 			/* The catch-up after the index opens will index them. */
 			rec_free_list(list);
-			set_busy(x, 0);
+			set_idle(x);
 			continue;
 		}
 		if (list) {
 			int r = index_batch(x, ix, list);
 
 			if (r < 0) {
-				set_busy(x, 0);
+				set_idle(x);
 				continue;
 			}
 			lagging = lagging || r > 0;
 		}
 		if (lagging)
 			catch_up(x, ix);
-		set_busy(x, 0);
+		set_idle(x);
 	}
 	/* Whatever is still queued was taken above before stop was seen. */
 	idx_close(ix);
@@ -430,6 +445,8 @@ void vd_indexer_status(struct vd_indexer *x, struct vd_indexer_status *st)
 	st->last_seq = x->last;
 	st->synced = x->synced;
 	st->pending = x->count + x->busy;
+	st->bytes = x->bytes + x->busy_bytes;
+	st->left_out = x->left_out;
 	memcpy(st->error, x->error, sizeof(st->error));
 	pthread_mutex_unlock(&x->mu);
 }

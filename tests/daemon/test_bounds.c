@@ -1,12 +1,16 @@
 /*
  * test_bounds.c - what vigild keeps in memory stays within its stated
- * limits whatever it is fed: the id set of appended events (VD_IDSET_SLOTS)
- * and the open alerts (count and bytes).  Each test feeds several times the
+ * limits whatever it is fed: the id set of appended events (VD_IDSET_SLOTS),
+ * the open alerts (count and bytes) and the records waiting for the index.  Each test feeds several times the
  * limit and checks the size after every step.
  */
 #include "daemon.h"
+#include "indexer.h"
 #include "tap.h"
 
+#include <event2/event.h>
+
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -163,9 +167,56 @@ static void test_alerts(void)
 	vd_alerts_free(&d);
 }
 
+static void synced(void *arg)
+{
+	(void)arg;
+}
+
+/* The index thread stalls (it is never started): the queue stops at its
+ * limit, keeping events only while it is short, and counts what it left out
+ * for the catch-up from the ledger. */
+static void test_index_queue(void)
+{
+	struct event_base *base = event_base_new();
+	struct vd_indexer *x = NULL;
+	struct vd_indexer_status st;
+	char json[1024];
+	/* A record with its event counts about (1 + VD_INDEX_EV_FACTOR) times its JSON. */
+	size_t max_bytes = 0, with_ev,
+	       fit_lo = VD_INDEX_Q_EV_BYTES / (sizeof(json) * (1 + VD_INDEX_EV_FACTOR) + 128),
+	       fit_hi = VD_INDEX_Q_EV_BYTES / (sizeof(json) * (1 + VD_INDEX_EV_FACTOR));
+	const uint64_t fed = 100000;
+	json_t *ev = json_pack("{s:s, s:s}", "schema", "vigil.event.v1", "event_type", "tool_use");
+
+	memset(json, 'j', sizeof(json));
+	TAP_OK(base && vd_indexer_new(NULL, "ledger", "index.db", base, synced, NULL, &x) == 0,
+	       "an index queue whose thread never runs");
+	for (uint64_t seq = 1; seq <= fed; seq++) {
+		vd_indexer_queue(x, seq, seq, json, sizeof(json), ev);
+		vd_indexer_status(x, &st);
+		max_bytes = st.bytes > max_bytes ? st.bytes : max_bytes;
+	}
+	vd_indexer_status(x, &st);
+	TAP_OK(max_bytes <= VD_INDEX_Q_MAX_BYTES && st.bytes > VD_INDEX_Q_MAX_BYTES / 2,
+	       "%" PRIu64 " records of 1 KiB: the queue never held over %u bytes (%zu)", fed,
+	       VD_INDEX_Q_MAX_BYTES, max_bytes);
+	/* The queue's references are the event's count past ours. */
+	with_ev = (size_t)ev->refcount - 1;
+	TAP_OK(with_ev >= fit_lo && with_ev <= fit_hi && st.pending > 4 * with_ev,
+	       "the event kept with the first %zu records only (%u bytes); %zu queued", with_ev,
+	       VD_INDEX_Q_EV_BYTES, st.pending);
+	TAP_OK(st.left_out == fed - st.pending,
+	       "the %" PRIu64 " left out are counted for the catch-up", st.left_out);
+	vd_indexer_free(x);
+	TAP_OK(ev->refcount == 1, "freed with the queue");
+	json_decref(ev);
+	event_base_free(base);
+}
+
 int main(void)
 {
 	test_idset();
 	test_alerts();
+	test_index_queue();
 	return tap_done();
 }
