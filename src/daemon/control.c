@@ -10,6 +10,22 @@
 #include <string.h>
 #include <unistd.h>
 
+/* What the tool-call pairer holds, and what its limits evicted. */
+static json_t *pairing_status(struct vd *d)
+{
+	struct pair_stats ps;
+
+	pthread_mutex_lock(&d->corr_mu);
+	pair_stats(d->corr, &ps);
+	pthread_mutex_unlock(&d->corr_mu);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "pending",
+			 (json_int_t)ps.pending, "pending_bytes", (json_int_t)ps.pending_bytes,
+			 "abandoned_waiting", (json_int_t)ps.doomed, "sessions",
+			 (json_int_t)ps.sessions, "session_bytes", (json_int_t)ps.session_bytes,
+			 "evicted_pres", (json_int_t)ps.evicted_pres, "evicted_sessions",
+			 (json_int_t)ps.evicted_sessions, "dropped", (json_int_t)ps.dropped);
+}
+
 char *vd_control_status(struct vd *d, size_t *len)
 {
 	struct ledger_status ls;
@@ -44,6 +60,7 @@ char *vd_control_status(struct vd *d, size_t *len)
 	if (!j)
 		return NULL;
 	json_object_set_new(j, "clients", vd_conns_status(d->conns));
+	json_object_set_new(j, "pairing", pairing_status(d));
 	json_object_set_new(j, "rules", vd_rules_status(d));
 	json_object_set_new(j, "alerts", vd_alerts_status(d));
 	return vd_json_take(j, JSON_COMPACT | JSON_PRESERVE_ORDER, len);
