@@ -3,14 +3,19 @@
 sampled as they go (the steady-load memory benchmark; bench/rss_run drives it).
 
   rss_load.py SOCKET PID [--events N] [--concurrency C] [--every N]
-              [--sessions N] [--json]
+              [--sessions N] [--open-sessions PCT] [--json]
 
 Sends N events (default 20,000) over C connections (default 8), each a real
 vigil-hook frame: a Claude Code session of PreToolUse / PostToolUse pairs
 (Bash, Read, Write) with a prompt now and then and a denied `curl | sh`
-(no PostToolUse follows it) every 50 events or so, spread over --sessions sessions (default 200, each ending
-with SessionEnd so per-session state may be dropped).  Every --every events
-(default N/20) it prints the events sent and vigild's VmRSS and VmHWM (kB).
+(no PostToolUse follows it) every 50 events or so, spread over --sessions
+sessions (default 200).  A session ends with SessionEnd, so per-session
+state may be dropped, except --open-sessions percent of them (default 0),
+which just stop, as when an agent is killed.  Every --every events (default
+N/20) it prints the events sent and vigild's VmRSS and VmHWM (kB); at the
+end, the RSS of the second half of the run: its median, lowest, highest,
+and the change from its first to its last sample per 100,000 events (a
+level that stays flat after warm-up shows as a change near 0).
 """
 import argparse
 import json
@@ -36,12 +41,13 @@ def frame(kind, payload):
     return b"VGW1" + struct.pack("<BBHII", kind, 0, 0, len(env), len(payload)) + env + payload
 
 
-def events(sid, n):
-    """n hook payloads of one session (kind, payload)."""
+def events(sid, n, end=True):
+    """n hook payloads of one session (kind, payload), the last a SessionEnd
+    when end."""
     out = []
     i = 0
     out.append((1, {"session_id": sid, "cwd": "/tmp/proj", "hook_event_name": "SessionStart", "source": "startup"}))
-    while len(out) < n - 1:
+    while len(out) < (n - 1 if end else n):
         i += 1
         if i % 10 == 0:
             out.append((2, {"session_id": sid, "cwd": "/tmp/proj", "hook_event_name": "UserPromptSubmit", "prompt": "step %d of the plan" % i}))
@@ -61,8 +67,10 @@ def events(sid, n):
             continue  # denied: the tool does not run, no PostToolUse comes
         post = dict(pre, hook_event_name="PostToolUse", tool_response={"stdout": "ok %d" % i, "exit_code": 0})
         out.append((1, post))
-    out.append((1, {"session_id": sid, "cwd": "/tmp/proj", "hook_event_name": "SessionEnd", "reason": "exit"}))
-    return out[:n]
+    del out[n - 1 if end else n:]  # a Pre/Post pair may have gone one past
+    if end:
+        out.append((1, {"session_id": sid, "cwd": "/tmp/proj", "hook_event_name": "SessionEnd", "reason": "exit"}))
+    return out
 
 
 def recv_reply(s):
@@ -99,6 +107,7 @@ def main():
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--every", type=int, default=0)
     ap.add_argument("--sessions", type=int, default=200)
+    ap.add_argument("--open-sessions", type=float, default=0.0)
     ap.add_argument("--json", action="store_true")
     o = ap.parse_args()
     every = o.every or max(1, o.events // 20)
@@ -109,11 +118,13 @@ def main():
     samples = []
     t0 = time.monotonic()
 
+    done = [0]  # events answered
+
     def sample():
         r, h = rss(o.pid)
-        samples.append({"events": sent[0], "seconds": round(time.monotonic() - t0, 1), "rss_kb": r, "hwm_kb": h})
+        samples.append({"events": done[0], "seconds": round(time.monotonic() - t0, 1), "rss_kb": r, "hwm_kb": h})
         if not o.json:
-            print("%10d events %8.1f s  rss %8d kB  hwm %8d kB" % (sent[0], time.monotonic() - t0, r, h), flush=True)
+            print("%10d events %8.1f s  rss %8d kB  hwm %8d kB" % (done[0], time.monotonic() - t0, r, h), flush=True)
 
     def worker(w):
         s = socket.socket(socket.AF_UNIX)
@@ -126,25 +137,55 @@ def main():
                 base = sent[0]
                 n = min(per_session, o.events - base)
                 sent[0] += n
-                crossed = base // every != (base + n) // every
             sid = "rss-%d-%d-%d" % (w, k, base)
             k += 1
-            for kind, p in events(sid, n):
+            # Every (100 / PCT)-th session stops without SessionEnd.
+            end = not (o.open_sessions > 0 and int(base / per_session * o.open_sessions / 100) !=
+                       int((base / per_session + 1) * o.open_sessions / 100))
+            for kind, p in events(sid, n, end):
                 s.sendall(frame(kind, json.dumps(p).encode()))
                 recv_reply(s)
-            if crossed:
                 with lock:
-                    sample()
+                    done[0] += 1
+                    if done[0] % every == 0:
+                        sample()
+
+    def run(w):
+        try:
+            worker(w)
+        except Exception as e:  # reported below: the run is then incomplete
+            errors.append("connection %d: %s" % (w, e))
 
     sample()
-    th = [threading.Thread(target=lambda w=w: errors.append(None) if worker(w) else None) for w in range(o.concurrency)]
+    th = [threading.Thread(target=run, args=(w,)) for w in range(o.concurrency)]
     for t in th:
         t.start()
     for t in th:
         t.join()
-    sample()
+    if done[0] % every:
+        sample()
+    if errors:
+        sys.exit("rss_load: %d of %d events answered; %s" % (done[0], o.events, "; ".join(errors)))
+    summary = plateau(samples)
     if o.json:
-        print(json.dumps({"events": o.events, "samples": samples}))
+        print(json.dumps({"events": o.events, "samples": samples, "second_half": summary}))
+    elif summary:
+        print("second half (%d samples from %d events): rss median %d kB, min %d, max %d, "
+              "change %+d kB per 100,000 events" % (summary["samples"], summary["from_events"],
+              summary["median_kb"], summary["min_kb"], summary["max_kb"],
+              summary["change_kb_per_100k"]))
+
+
+def plateau(samples):
+    """RSS over the second half of the run (by events sent)."""
+    half = [x for x in samples if x["events"] >= samples[-1]["events"] / 2]
+    if len(half) < 2 or half[-1]["events"] == half[0]["events"]:
+        return None
+    kb = sorted(x["rss_kb"] for x in half)
+    span = half[-1]["events"] - half[0]["events"]
+    return {"samples": len(half), "from_events": half[0]["events"], "median_kb": kb[len(kb) // 2],
+            "min_kb": kb[0], "max_kb": kb[-1],
+            "change_kb_per_100k": round((half[-1]["rss_kb"] - half[0]["rss_kb"]) * 100000 / span)}
 
 
 if __name__ == "__main__":
