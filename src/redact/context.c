@@ -199,7 +199,8 @@ bool rd_placeholder(const char *v, size_t n)
 	return ci_contains(v, n, "your_") || ci_contains(v, n, "your-") ||
 	       ci_contains(v, n, "your ") || ci_contains(v, n, "xxxx") ||
 	       ci_contains(v, n, "****") || ci_contains(v, n, "...") || ci_contains(v, n, "<") ||
-	       ci_contains(v, n, "here");
+	       (n > 5 && (v[n - 5] == '_' || v[n - 5] == '-' || v[n - 5] == ' ') &&
+		rd_ieq(v + n - 4, 4, "here")); /* token_goes_here */
 }
 
 static bool is_path(const char *v, size_t n)
@@ -421,6 +422,8 @@ size_t rd_match_assign(const struct rd_catalog *c, const char *s, size_t n, size
 	quoted = q != 0;
 	for (e = v; e < n && e - v < RD_MAX_LOOKAHEAD && !value_end((unsigned char)s[e], q); e++)
 		;
+	if (!rd_spend(rs, i, e - i))
+		return 0;
 	if (e == v || (q && (e >= n || s[e] != q)) || s[v] == '-')
 		return 0; /* a PEM block, an option: other detectors' */
 	ok = rd_value_secret(cls, s + v, e - v);
@@ -496,6 +499,8 @@ size_t rd_match_header(const struct rd_catalog *c, const char *s, size_t n, size
 		    s[e] != '"' && s[e] != '\'' && s[e] != '`' && s[e] != '\\' && (!q || s[e] != q);
 	     e++)
 		;
+	if (!rd_spend(rs, i, e - i))
+		return 0;
 	while (e > v && (s[e - 1] == ' ' || s[e - 1] == ','))
 		e--;
 	/* The scheme stays: "Authorization: Bearer [REDACTED:...]". */
@@ -553,10 +558,11 @@ static size_t next_word(const char *s, size_t n, size_t i, size_t lim, size_t *s
 		return *en + 1;
 	}
 	*st = i;
-	while (i < lim && s[i] > ' ' && s[i] != ';' && s[i] != '|' && s[i] != '&' && s[i] != ')')
+	while (i < lim && (unsigned char)s[i] > ' ' && s[i] != ';' && s[i] != '|' && s[i] != '&' &&
+	       s[i] != ')')
 		i++;
 	*en = i;
-	return i;
+	return i > *st ? i : i + 1; /* a control byte: an empty word, stepped over */
 }
 
 static void add_cli_value(const struct rd_cli_opt *o, const char *s, size_t st, size_t en,
@@ -574,13 +580,18 @@ static void add_cli_value(const struct rd_cli_opt *o, const char *s, size_t st, 
 }
 
 /* At a program with password options: the options' values up to the end of
- * the command (RD_MAX_LOOKAHEAD at most).  Returns 0: the scan goes on. */
+ * the command (RD_MAX_LOOKAHEAD at most).  A program named further on
+ * (sudo mysql -p..., sshpass -p x docker login -p y) switches the options
+ * looked for, so each command is read once.  Returns 0: the scan goes on
+ * (other detectors still look inside the command). */
 size_t rd_match_cli(const struct rd_catalog *c, const char *s, size_t n, size_t i,
 		    struct rd_ranges *rs)
 {
 	size_t k = i, lim = n - i > RD_MAX_LOOKAHEAD ? i + RD_MAX_LOOKAHEAD : n, st, en, pos;
-	const struct rd_cli *e;
+	const struct rd_cli *e, *sw;
 
+	if (i < rs->cli_until)
+		return 0;
 	while (k < n && (rd_word_byte((unsigned char)s[k]) || s[k] == '-' || s[k] == '.'))
 		k++;
 	if (k == i || (k < n && s[k] != ' ' && s[k] != '\t') ||
@@ -589,6 +600,9 @@ size_t rd_match_cli(const struct rd_catalog *c, const char *s, size_t n, size_t 
 	for (pos = k; (pos = next_word(s, n, pos, lim, &st, &en)) > 0;) {
 		size_t wl = en - st;
 
+		rs->cli_until = pos;
+		if (wl && s[st] != '-' && (sw = program_entry(c, s + st, wl)))
+			e = sw;
 		if (!wl || s[st] != '-')
 			continue;
 		for (size_t j = 0; j < e->nopt; j++) {
@@ -612,5 +626,7 @@ size_t rd_match_cli(const struct rd_catalog *c, const char *s, size_t n, size_t 
 			break;
 		}
 	}
+	rs->cli_until = rs->cli_until > k ? rs->cli_until : k;
+	rd_spend(rs, i, rs->cli_until - i);
 	return 0;
 }

@@ -105,9 +105,31 @@ struct rd_ranges {
 	struct rd_range r[RD_MAX_RANGES];
 	size_t n;
 	bool full; /* RD_MAX_RANGES reached: redact from the last start to the end */
+	/* Bytes the detectors may still read ahead.  Ordinary text never
+	 * spends it; a text built to make look-aheads overlap (a key word
+	 * every few bytes, each followed by a long value) does, and then the
+	 * rest of it is redacted unread: the scan stays linear in the text. */
+	size_t budget;
+	size_t stop;	  /* where the budget ran out (valid when exhausted) */
+	size_t cli_until; /* the command rd_match_cli read ends here */
+	bool exhausted;
 };
 
 void rd_add(struct rd_ranges *rs, size_t start, size_t end, const char *kind);
+
+/* Charges n bytes of look-ahead from position at; false once exhausted. */
+static inline bool rd_spend(struct rd_ranges *rs, size_t at, size_t n)
+{
+	if (rs->exhausted)
+		return false;
+	if (n > rs->budget) {
+		rs->exhausted = true;
+		rs->stop = at;
+		return false;
+	}
+	rs->budget -= n;
+	return true;
+}
 
 /* context.c: the detectors that read what surrounds a value. */
 size_t rd_match_assign(const struct rd_catalog *c, const char *s, size_t n, size_t i,

@@ -68,8 +68,16 @@ static bool prefix_at(const struct rd_format *f, const char *s, size_t n, size_t
 	return true;
 }
 
+/* Remembers how far a matcher read (the scan's look-ahead budget). */
+static inline void saw(size_t *seen, size_t upto)
+{
+	if (upto > *seen)
+		*seen = upto;
+}
+
 /* The length of format f's token at s (after prefix k), or 0. */
-static size_t match_parts(const struct rd_format *f, const char *s, size_t n, size_t at)
+static size_t match_parts(const struct rd_format *f, const char *s, size_t n, size_t at,
+			  size_t *seen)
 {
 	const struct rd_part *last = &f->part[f->nparts - 1];
 
@@ -85,6 +93,7 @@ static size_t match_parts(const struct rd_format *f, const char *s, size_t n, si
 		}
 		while (k < pt->max && at + k < n && rd_in(&pt->set, (unsigned char)s[at + k]))
 			k++;
+		saw(seen, at + k);
 		if (k < pt->min)
 			return 0;
 		at += k;
@@ -96,7 +105,8 @@ static size_t match_parts(const struct rd_format *f, const char *s, size_t n, si
 	return at;
 }
 
-static size_t match_format(const struct rd_catalog *c, const char *s, size_t n, const char **kind)
+static size_t match_format(const struct rd_catalog *c, const char *s, size_t n, const char **kind,
+			   size_t *seen)
 {
 	unsigned char b = (unsigned char)s[0];
 
@@ -110,7 +120,7 @@ static size_t match_format(const struct rd_catalog *c, const char *s, size_t n, 
 
 			if (!prefix_at(f, s, n, k))
 				continue;
-			if ((m = match_parts(f, s, n, f->prefix_len[k])) > 0) {
+			if ((m = match_parts(f, s, n, f->prefix_len[k], seen)) > 0) {
 				*kind = f->kind;
 				return m;
 			}
@@ -125,7 +135,7 @@ static bool b64url(unsigned char c)
 }
 
 /* eyJ<header>.<payload>.<signature> in base64url: the length or 0. */
-static size_t match_jwt(const char *s, size_t n)
+static size_t match_jwt(const char *s, size_t n, size_t *seen)
 {
 	size_t i = 0, part[3];
 
@@ -134,6 +144,7 @@ static size_t match_jwt(const char *s, size_t n)
 	for (int p = 0; p < 3; p++) {
 		for (part[p] = 0; i < n && b64url((unsigned char)s[i]); i++)
 			part[p]++;
+		saw(seen, i);
 		if (p < 2) {
 			if (i >= n || s[i] != '.')
 				return 0;
@@ -146,7 +157,7 @@ static size_t match_jwt(const char *s, size_t n)
 /* "-----BEGIN <label with PRIVATE KEY>-----" to its END line (or the end of
  * the text when it has none): RSA, EC, DSA, OPENSSH, ENCRYPTED and PGP
  * ("PGP PRIVATE KEY BLOCK") keys. */
-static size_t match_pem(const char *s, size_t n)
+static size_t match_pem(const char *s, size_t n, size_t *seen)
 {
 	size_t i = sizeof(PEM_BEGIN) - 1, end;
 	const char *e;
@@ -159,6 +170,7 @@ static size_t match_pem(const char *s, size_t n)
 	    !memmem(s + sizeof(PEM_BEGIN) - 1, i - (sizeof(PEM_BEGIN) - 1), "PRIVATE KEY", 11))
 		return 0;
 	e = memmem(s + i, n - i, "-----END ", 9);
+	saw(seen, e ? (size_t)(e - s) : n);
 	if (!e)
 		return n;
 	end = (size_t)(e - s) + 9;
@@ -182,7 +194,7 @@ static int b64_val(unsigned char c)
 
 /* A base64-encoded PEM private key (a kubeconfig's client-key-data, a
  * secret manifest): decodes the first bytes to read the label. */
-static size_t match_b64_pem(const char *s, size_t n)
+static size_t match_b64_pem(const char *s, size_t n, size_t *seen)
 {
 	char head[96];
 	size_t run = 0, h = 0;
@@ -194,6 +206,7 @@ static size_t match_b64_pem(const char *s, size_t n)
 	while (run < n && run < B64_PEM_MAX &&
 	       (b64_val((unsigned char)s[run]) >= 0 || s[run] == '='))
 		run++;
+	saw(seen, run);
 	for (size_t i = 0; i < run && h < sizeof(head) - 1; i++) {
 		int v = b64_val((unsigned char)s[i]);
 
@@ -211,15 +224,17 @@ static size_t match_b64_pem(const char *s, size_t n)
 }
 
 /* A webhook URL at s ("https://..."): the whole URL is the credential. */
-static size_t match_webhook(const struct rd_catalog *c, const char *s, size_t n, const char **kind)
+static size_t match_webhook(const struct rd_catalog *c, const char *s, size_t n, const char **kind,
+			    size_t *seen)
 {
 	size_t end = 0;
 
 	if (n < 12 || memcmp(s, "https://", 8))
 		return 0;
-	while (end < n && end < RD_MAX_LOOKAHEAD && s[end] > ' ' && s[end] != '"' &&
+	while (end < n && end < RD_MAX_LOOKAHEAD && (unsigned char)s[end] > ' ' && s[end] != '"' &&
 	       s[end] != '\'' && s[end] != '<' && s[end] != '>' && s[end] != '`' && s[end] != '\\')
 		end++;
+	saw(seen, end);
 	for (size_t i = 0; i < c->nhooks; i++) {
 		const struct rd_webhook *h = &c->hooks[i];
 		const char *slash, *p;
@@ -249,11 +264,12 @@ static size_t match_webhook(const struct rd_catalog *c, const char *s, size_t n,
 }
 
 /* "://user:PASSWORD@" at s (the "://"): the password's range. */
-static void match_userinfo(const char *s, size_t n, size_t base, struct rd_ranges *rs)
+static void match_userinfo(const char *s, size_t n, size_t base, struct rd_ranges *rs, size_t *seen)
 {
 	size_t i = 3, colon = 0;
 
 	for (; i < n && i < 3 + 256; i++) {
+		saw(seen, i + 1);
 		unsigned char ch = (unsigned char)s[i];
 
 		if (ch == '@')
@@ -281,7 +297,7 @@ static bool param_byte(unsigned char c)
 
 /* "?name=VALUE" or "&name=VALUE" at s: a credential-carrying parameter. */
 static size_t match_query(const struct rd_catalog *c, const char *s, size_t n, size_t base,
-			  struct rd_ranges *rs)
+			  struct rd_ranges *rs, size_t *seen)
 {
 	size_t k = 1, v;
 
@@ -294,9 +310,10 @@ static size_t match_query(const struct rd_catalog *c, const char *s, size_t n, s
 			continue;
 		v = k + 1;
 		while (v < n && v - k < RD_MAX_LOOKAHEAD && s[v] != '&' && s[v] != '#' &&
-		       s[v] > ' ' && s[v] != '"' && s[v] != '\'' && s[v] != '<' && s[v] != '>' &&
-		       s[v] != '`' && s[v] != ')' && s[v] != '\\')
+		       (unsigned char)s[v] > ' ' && s[v] != '"' && s[v] != '\'' && s[v] != '<' &&
+		       s[v] != '>' && s[v] != '`' && s[v] != ')' && s[v] != '\\')
 			v++;
+		saw(seen, v);
 		if (v - (k + 1) < 4 || s[k + 1] == '$' || s[k + 1] == '{' ||
 		    rd_starts_redacted(s + k + 1, n - k - 1))
 			return 0;
@@ -312,44 +329,43 @@ static size_t detect_at(const struct rd_catalog *c, const char *s, size_t n, siz
 			struct rd_ranges *rs)
 {
 	const char *p = s + i, *kind = NULL;
-	size_t m;
+	size_t m = 0, seen = 0, next = 0;
 
-	if (*p == '-' && (m = match_pem(p, n - i))) {
+	if (*p == '-' && (m = match_pem(p, n - i, &seen))) {
 		rd_add(rs, i, i + m, "private_key");
-		return i + m;
-	}
-	if (*p == ':' && n - i > 3 && p[1] == '/' && p[2] == '/') {
-		match_userinfo(p, n - i, i, rs);
-		return 0;
-	}
-	if ((*p == '?' || *p == '&') && (m = match_query(c, p, n - i, i, rs)))
-		return i + m;
-	if (!start)
-		return 0;
-	if ((m = match_format(c, p, n - i, &kind)) ||
-	    (*p == 'h' && (m = match_webhook(c, p, n - i, &kind)))) {
+		next = i + m;
+	} else if (*p == ':' && n - i > 3 && p[1] == '/' && p[2] == '/') {
+		match_userinfo(p, n - i, i, rs, &seen);
+	} else if ((*p == '?' || *p == '&') && (m = match_query(c, p, n - i, i, rs, &seen))) {
+		next = i + m;
+	} else if (!start) {
+		/* nothing else begins inside a token */
+	} else if ((m = match_format(c, p, n - i, &kind, &seen)) ||
+		   (*p == 'h' && (m = match_webhook(c, p, n - i, &kind, &seen)))) {
 		rd_add(rs, i, i + m, kind);
-		return i + m;
-	}
-	if (*p == 'e' && (m = match_jwt(p, n - i))) {
+		next = i + m;
+	} else if (*p == 'e' && (m = match_jwt(p, n - i, &seen))) {
 		rd_add(rs, i, i + m, "jwt");
-		return i + m;
-	}
-	if (*p == 'L' && (m = match_b64_pem(p, n - i))) {
+		next = i + m;
+	} else if (*p == 'L' && (m = match_b64_pem(p, n - i, &seen))) {
 		rd_add(rs, i, i + m, "private_key");
-		return i + m;
+		next = i + m;
+	} else if ((m = rd_match_header(c, s, n, i, rs)) || (m = rd_match_assign(c, s, n, i, rs))) {
+		next = m;
+	} else {
+		rd_match_cli(c, s, n, i, rs);
 	}
-	if ((m = rd_match_header(c, s, n, i, rs)) || (m = rd_match_assign(c, s, n, i, rs)))
-		return m;
-	rd_match_cli(c, s, n, i, rs);
-	return 0;
+	/* What was read past a match is charged; a match's own bytes are not
+	 * read again. */
+	rd_spend(rs, i, next && seen <= next - i ? 0 : seen);
+	return next;
 }
 
 static void find_all(const struct rd_catalog *c, const char *s, size_t n, struct rd_ranges *rs)
 {
 	size_t i = 0;
 
-	while (i < n && !rs->full) {
+	while (i < n && !rs->full && !rs->exhausted) {
 		bool start = i == 0 || !rd_word_byte((unsigned char)s[i - 1]);
 		size_t next = detect_at(c, s, n, i, start, rs);
 
@@ -364,6 +380,32 @@ static void find_all(const struct rd_catalog *c, const char *s, size_t n, struct
 		else
 			i++;
 	}
+}
+
+/*
+ * Does [start, end) touch a "[REDACTED:kind]" already in the text?  Such a
+ * range is dropped: what a detector saw there is an earlier redaction (the
+ * part after "pass:" of an option whose value was redacted before), and
+ * redacting it again would not be idempotent.
+ */
+static bool touches_marker(const char *s, size_t n, size_t start, size_t end)
+{
+	size_t from = start > 64 ? start - 64 : 0;
+	const char *m = s + from;
+
+	while ((m = memmem(m, (size_t)(s + end - m), "[REDACTED:", 10))) {
+		size_t k = (size_t)(m - s) + 10;
+
+		/* Only a real marker: a kind of [a-z_] closed by ']' (text that
+		 * merely starts like one must not shield what follows it). */
+		while (k < n && k - (size_t)(m - s) < 48 &&
+		       ((s[k] >= 'a' && s[k] <= 'z') || s[k] == '_'))
+			k++;
+		if (k < n && s[k] == ']' && k > (size_t)(m - s) + 10 && k >= start)
+			return true;
+		m++;
+	}
+	return false;
 }
 
 static int by_start(const void *a, const void *b)
@@ -383,22 +425,29 @@ static int put(struct vbuf *out, const char *kind)
 	return vbuf_append(out, "]", 1);
 }
 
-int rd_scan(const struct rd_catalog *c, const char *s, size_t n, struct vbuf *out)
+/* One pass: the ranges found in s, written to out with their markers. */
+static int scan_once(const struct rd_catalog *c, struct rd_ranges *rs, const char *s, size_t n,
+		     struct vbuf *out)
 {
-	struct rd_ranges *rs;
 	size_t lit = 0;
 	int hits = 0, rc;
 
 	vbuf_reset(out);
 	if ((rc = vbuf_reserve(out, n + 1)) < 0)
 		return rc;
-	if (!(rs = vg_malloc(sizeof(*rs))))
-		return -ENOMEM;
 	rs->n = 0;
-	rs->full = false;
+	rs->full = rs->exhausted = false;
+	rs->cli_until = 0;
+	rs->budget = 16 * n + 16 * RD_MAX_LOOKAHEAD;
 	find_all(c, s, n, rs);
 	if (rs->full) /* too many to keep apart: the rest of the text goes */
 		rs->r[rs->n - 1].end = n;
+	if (rs->exhausted) { /* built to make look-aheads overlap: the rest goes unread */
+		if (rs->n == RD_MAX_RANGES)
+			rs->r[rs->n - 1].end = n;
+		else
+			rd_add(rs, rs->stop, n, "unscanned");
+	}
 	qsort(rs->r, rs->n, sizeof(rs->r[0]), by_start);
 	for (size_t k = 0; k < rs->n; k++) {
 		struct rd_range r = rs->r[k];
@@ -410,7 +459,8 @@ int rd_scan(const struct rd_catalog *c, const char *s, size_t n, struct vbuf *ou
 		}
 		if (r.start < lit)
 			r.start = lit;
-		if (r.end <= r.start)
+		if (r.end <= r.start ||
+		    (!rs->full && !rs->exhausted && touches_marker(s, n, r.start, r.end)))
 			continue;
 		if ((rc = vbuf_append(out, s + lit, r.start - lit)) < 0 ||
 		    (rc = put(out, r.kind)) < 0)
@@ -420,23 +470,93 @@ int rd_scan(const struct rd_catalog *c, const char *s, size_t n, struct vbuf *ou
 	}
 	rc = vbuf_append(out, s + lit, n - lit);
 out:
-	vg_free(rs);
 	return rc < 0 ? rc : hits;
 }
 
-/* Bytes a format, a JWT or a base64 key block can hold. */
-static bool token_byte(unsigned char ch)
+/*
+ * Passes until one finds nothing: a redaction can make a token whole that
+ * was glued to its neighbour before ("...URB_PASS=x" ends the run that
+ * hid a token), and the output must be final (redacting it again changes
+ * nothing).  Each pass with a finding removes text, so few are needed; the
+ * cap bounds a text built to need more.
+ */
+#define RD_MAX_PASSES 8
+
+int rd_scan(const struct rd_catalog *c, const char *s, size_t n, struct vbuf *out)
 {
-	return rd_word_byte(ch) || ch == '-' || ch == '.' || ch == '~' || ch == '+' || ch == '/' ||
-	       ch == '=';
+	struct rd_ranges *rs = vg_malloc(sizeof(*rs));
+	struct vbuf tmp;
+	int hits = 0, rc = -ENOMEM;
+
+	vbuf_init(&tmp, out->limit);
+	if (!rs)
+		goto out;
+	if ((rc = scan_once(c, rs, s, n, out)) <= 0)
+		goto out;
+	hits = rc;
+	for (int pass = 1; pass < RD_MAX_PASSES; pass++) {
+		if ((rc = scan_once(c, rs, (const char *)out->data, out->len, &tmp)) < 0)
+			goto out;
+		if (rc == 0)
+			break;
+		hits += rc;
+		vbuf_reset(out);
+		if ((rc = vbuf_append(out, tmp.data, tmp.len)) < 0)
+			goto out;
+	}
+	rc = hits;
+out:
+	vbuf_release(&tmp);
+	vg_free(rs);
+	return rc;
+}
+
+/* Could a format, a JWT or a base64 key block start at s?  A prefix is
+ * distinctive enough to send the text to the full scan; formats without
+ * one (a Terraform or Azure secret) are matched whole, which fails within a
+ * few bytes for ordinary words. */
+static bool token_maybe(const struct rd_catalog *c, const char *s, size_t n)
+{
+	unsigned char b = (unsigned char)s[0];
+	size_t seen = 0;
+
+	if ((n >= 3 && !memcmp(s, "eyJ", 3)) ||
+	    (n >= sizeof(PEM_BEGIN_B64) - 1 &&
+	     !memcmp(s, PEM_BEGIN_B64, sizeof(PEM_BEGIN_B64) - 1)))
+		return true;
+	for (uint16_t j = 0; j < c->nby_byte[b]; j++) {
+		const struct rd_format *f = &c->formats[c->by_byte[b][j]];
+
+		if (n < f->min_len)
+			continue;
+		for (size_t k = 0; k < f->nprefix; k++) {
+			const struct rd_part *p0 = &f->part[0];
+			size_t pl = f->prefix_len[k], r = 0;
+
+			if (!pl) {
+				if (match_parts(f, s, n, 0, &seen) > 0)
+					return true;
+				continue;
+			}
+			if (!prefix_at(f, s, n, k))
+				continue;
+			/* The prefix and the start of what must follow it. */
+			while (!p0->lit && r < p0->min && pl + r < n &&
+			       rd_in(&p0->set, (unsigned char)s[pl + r]))
+				r++;
+			if (p0->lit || r >= p0->min)
+				return true;
+		}
+	}
+	return false;
 }
 
 /*
  * The pre-pass.  Every detector needs one of these where this looks:
  *   - ':' or '=' (KEY=value, headers, URLs, query parameters, curl -u u:p);
  *   - "-----BEGIN " (PEM);
- *   - a token start at a byte some format, "eyJ" or "LS0t" starts with, with
- *     at least min_token token bytes from there;
+ *   - a token start where a format's prefix (or a whole format without
+ *     one), "eyJ" or "LS0tLS1CRUdJTi" begins;
  *   - a word that is a program with password options, or a password key
  *     word (netrc's "password X", "--password X").
  * The fuzz target checks that a text this calls clean is never changed by
@@ -446,6 +566,9 @@ bool rd_needed(const struct rd_catalog *c, const char *s, size_t n)
 {
 	size_t i = 0;
 
+	if (memmem(s, n, PEM_BEGIN, sizeof(PEM_BEGIN) - 1))
+		return true;
+
 	while (i < n) {
 		unsigned char ch = (unsigned char)s[i];
 		bool start = i == 0 || !rd_word_byte((unsigned char)s[i - 1]);
@@ -453,31 +576,23 @@ bool rd_needed(const struct rd_catalog *c, const char *s, size_t n)
 
 		if (ch == ':' || ch == '=')
 			return true;
-		if (ch == '-' && n - i >= sizeof(PEM_BEGIN) - 1 &&
-		    !memcmp(s + i, PEM_BEGIN, sizeof(PEM_BEGIN) - 1))
-			return true;
 		if (!start || !rd_word_byte(ch)) {
 			i++;
 			continue;
 		}
-		if (rd_in(&c->token_start, ch) || ch == 'e' || ch == 'L') {
-			size_t k = 0, need = c->min_token < 16 ? c->min_token : 16;
-
-			while (k < need && i + k < n && token_byte((unsigned char)s[i + k]))
-				k++;
-			if (k >= need)
-				return true;
-		}
+		if ((rd_in(&c->token_start, ch) || ch == 'e' || ch == 'L') &&
+		    token_maybe(c, s + i, n - i))
+			return true;
 		for (w = 0; i + w < n && (rd_word_byte((unsigned char)s[i + w]) ||
 					  s[i + w] == '-' || s[i + w] == '.');
 		     w++)
 			;
-		if (rd_is_program(c, s + i, w) || rd_ieq(s + i, w, "password") ||
-		    rd_ieq(s + i, w, "passwd") ||
-		    (w > 2 && s[i] == '-' ? false
-					  : rd_key_class(c, s + i, w, NULL) == RD_KEY_STRONG))
+		if (rd_is_program(c, s + i, w) || rd_key_class(c, s + i, w, NULL) == RD_KEY_STRONG)
 			return true;
-		i += w ? w : 1;
+		/* On past the word only: a token may start after its '-' or '.',
+		 * as in the full scan. */
+		while (i < n && rd_word_byte((unsigned char)s[i]))
+			i++;
 	}
 	return false;
 }

@@ -189,6 +189,14 @@ static void idempotent(void)
 		TAP_DIAG("first:  %s\n# second: %s", a, b);
 	free(a);
 	free(b);
+	/* Text that only looks like a marker shields nothing. */
+	a = scan("[REDACTED: x ghp_0123456789abcdefghij0123456789abcdef ]", &h1);
+	TAP_OK(h1 == 1 && !strstr(a, "0123456789abcdefghij"), "a fake marker shields nothing: %s",
+	       a);
+	free(a);
+	a = scan("openssl pkcs12 -passout pass:[REDACTED:password] -out c.p12", &h1);
+	TAP_OK(h1 == 0, "an option whose value was redacted before is left alone: %s", a);
+	free(a);
 }
 
 static void keys(void)
