@@ -27,6 +27,7 @@
 #include "pipeline_int.h"
 
 #include "common.h"
+#include "redact.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -75,6 +76,19 @@ int norm_ctx_new(const struct norm_options *o, struct norm_ctx **out)
 		norm_ctx_free(c);
 		return -ENOMEM;
 	}
+	/* The embedded catalogue; it fails only in a broken build, which its
+	 * own tests catch first, so the message goes to the log. */
+	{
+		char err[256];
+		int rc = rd_catalog_default(&c->rd, err, sizeof(err));
+
+		if (rc < 0) {
+			if (rc != -ENOMEM)
+				vg_err("secret catalogue: %s", err);
+			norm_ctx_free(c);
+			return rc;
+		}
+	}
 	*out = c;
 	return 0;
 }
@@ -86,7 +100,21 @@ void norm_ctx_free(struct norm_ctx *c)
 	vg_free(c->host);
 	vg_free(c->user);
 	vg_free(c->home);
+	rd_catalog_free(c->rd);
 	vg_free(c);
+}
+
+int norm_redact(const struct norm_ctx *c, const char *s, size_t len, struct vbuf *out)
+{
+	int rc;
+
+	if (rd_needed(c->rd, s, len)) {
+		return rd_scan(c->rd, s, len, out);
+	}
+	vbuf_reset(out);
+	if ((rc = vbuf_reserve(out, len + 1)) < 0 || (rc = vbuf_append(out, s, len)) < 0)
+		return rc;
+	return 0;
 }
 
 /* ---- classification ------------------------------------------------------- */
@@ -203,11 +231,11 @@ static json_t *clean_string(struct norm_work *w, const char *s, size_t len, json
 	/* orig stands for s only when it holds exactly s (no NUL byte cut it short). */
 	if (orig && json_string_length(orig) != len)
 		orig = NULL;
-	if (len <= w->c->max_string && !redact_needed(s, len))
+	if (len <= w->c->max_string && !rd_needed(w->c->rd, s, len))
 		return orig ? json_incref(orig) : json_stringn(s, len);
 	/* The limit of the old per-string buffer: redaction may lengthen a string. */
 	b->limit = len * 8 + 4096;
-	rc = norm_redact(s, len, b);
+	rc = norm_redact(w->c, s, len, b);
 	if (rc < 0)
 		return NULL;
 	if (hits)
@@ -273,9 +301,79 @@ static json_t *redacted(const char *kind)
 }
 
 /*
- * Redacts and truncates every string value of v in place; values under
- * secret-looking keys are replaced wholesale.  A string that needs no change
- * is left where it is.  Depth is bounded by jansson's parser (2048).
+ * The member of v whose key holds a secret ({"ghp_...": 1}) is moved to the
+ * redacted key.  Keys are rare carriers, so this is the slow path: only
+ * when the pre-pass calls a key suspect.  1: renamed, 0: nothing to do.
+ */
+static int clean_key(struct norm_work *w, json_t *v, const char *key, size_t klen, int *hits)
+{
+	const struct rd_catalog *rd = w->c->rd;
+	struct vbuf *b = &w->buf;
+	json_t *val;
+	int rc;
+
+	if (!rd_needed(rd, key, klen))
+		return 0;
+	b->limit = klen * 8 + 4096;
+	if ((rc = rd_scan(rd, key, klen, b)) <= 0)
+		return rc;
+	*hits += rc;
+	/* Another member may already have that name: keep both, numbered. */
+	for (int i = 2; json_object_getn(v, (const char *)b->data, b->len) && i < 1000; i++)
+		if ((rc = vbuf_appendf(b, "#%d", i)) < 0)
+			return rc;
+	val = json_incref(json_object_getn(v, key, klen));
+	if (json_object_deln(v, key, klen) < 0 ||
+	    json_object_setn_new(v, (const char *)b->data, b->len, val) < 0)
+		return -ENOMEM;
+	return 1;
+}
+
+/* Keys of v that hold secrets: renamed after the walk (renaming while
+ * iterating would disturb it).  Bounded by the object's size. */
+static int clean_keys(struct norm_work *w, json_t *v, int *hits)
+{
+	char **suspect = NULL;
+	size_t *lens = NULL, n = 0, cap = json_object_size(v);
+	void *it;
+	int rc = 0;
+
+	for (it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
+		const char *k = json_object_iter_key(it);
+		size_t kl = json_object_iter_key_len(it);
+
+		if (!rd_needed(w->c->rd, k, kl))
+			continue;
+		if (!suspect && (!(suspect = vg_calloc(cap, sizeof(*suspect))) ||
+				 !(lens = vg_calloc(cap, sizeof(*lens))))) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		/* A copy: the key's storage goes with its member when renamed. */
+		if (!(suspect[n] = vg_malloc(kl + 1))) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		memcpy(suspect[n], k, kl);
+		suspect[n][kl] = '\0';
+		lens[n++] = kl;
+	}
+	for (size_t i = 0; i < n && rc >= 0; i++)
+		rc = clean_key(w, v, suspect[i], lens[i], hits);
+out:
+	for (size_t i = 0; i < n; i++)
+		vg_free(suspect[i]);
+	vg_free(suspect);
+	vg_free(lens);
+	return rc < 0 ? rc : 0;
+}
+
+/*
+ * Redacts and truncates every string of v in place, object keys included; a
+ * value under a key that names a secret ("password": "...") is replaced
+ * wholesale when it is a literal (not "${DB_PASSWORD}", not "none").  A
+ * string that needs no change is left where it is.  Depth is bounded by
+ * jansson's parser (2048).
  */
 static int clean_tree(struct norm_work *w, json_t *v, int *hits)
 {
@@ -286,13 +384,15 @@ static int clean_tree(struct norm_work *w, json_t *v, int *hits)
 		for (it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
 			x = json_object_iter_value(it);
 			if (json_is_string(x)) {
-				/* A key like "password" names its value a secret. */
-				const char *kind = json_string_length(x) > 0
-							   ? redact_key_kind(json_object_iter_key(it),
-									     json_object_iter_key_len(it))
-							   : NULL;
+				const char *kind = NULL;
+				enum rd_key cls = rd_key_class(w->c->rd, json_object_iter_key(it),
+							       json_object_iter_key_len(it), &kind);
 				json_t *n;
 
+				if (cls != RD_KEY_NONE &&
+				    !rd_value_secret(cls, json_string_value(x),
+						     json_string_length(x)))
+					kind = NULL;
 				if (kind) {
 					n = redacted(kind);
 					(*hits)++;
@@ -312,6 +412,8 @@ static int clean_tree(struct norm_work *w, json_t *v, int *hits)
 				return -ENOMEM;
 			}
 		}
+		if (clean_keys(w, v, hits) < 0)
+			return -ENOMEM;
 	} else if (json_is_array(v)) {
 		for (size_t i = 0; i < json_array_size(v); i++) {
 			json_t *x = json_array_get(v, i);

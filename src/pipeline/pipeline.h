@@ -140,7 +140,7 @@ void norm_unparseable_reason(const json_t *ev, const char *policy, char *out, si
  * linear in len.
  */
 struct vbuf;
-int norm_redact(const char *s, size_t len, struct vbuf *out);
+int norm_redact(const struct norm_ctx *c, const char *s, size_t len, struct vbuf *out);
 
 /** Deeper values are refused by norm_serialize (parsed payloads stop at 2048). */
 #define NORM_SERIALIZE_MAX_DEPTH 4096

@@ -16,23 +16,8 @@ struct norm_ctx {
 	char *host;
 	char *user;
 	char *home; /* the user's home directory; NULL: unknown */
+	struct rd_catalog *rd; /* the secret catalogue (src/redact) */
 };
-
-/*
- * The redaction kind ("password", "token", ...) when the key name k (n bytes)
- * looks like it names a secret, else NULL.
- */
-const char *redact_key_kind(const char *k, size_t n);
-
-/*
- * The cheap pre-pass of norm_redact: false only when no secret scanner can
- * match anywhere in s, so s is kept as it is (redact.c says why that holds).
- */
-bool redact_needed(const char *s, size_t n);
-
-/* norm_redact without the pre-pass (for tests: both must agree). */
-struct vbuf;
-int redact_scan(const char *s, size_t len, struct vbuf *out);
 
 /*
  * parse.c: the payload object json_loadb(JSON_REJECT_DUPLICATES |

@@ -20,6 +20,7 @@
 #include "pipeline_int.h"
 
 #include "common.h"
+#include "redact.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -60,32 +61,44 @@ static int add_text(const struct norm_ctx *c, json_t *ev, const char *payload, s
 		return 0;
 	while (keep > 0 && keep < len && ((uint8_t)payload[keep] & 0xC0) == 0x80)
 		keep--;
-	vbuf_init(&red, 8 * keep + 4096);
-	if (keep && norm_redact(payload, keep, &red) >= 0)
+	vbuf_init(&red, 8 * (keep + UNP_HEX_MAX + RD_MAX_LOOKAHEAD) + 4096);
+	if (keep && norm_redact(c, payload, keep, &red) >= 0)
 		t = json_stringn((const char *)red.data, red.len);
-	vbuf_release(&red);
-	if (t)
+	if (t) {
+		vbuf_release(&red);
 		return json_object_set_new(ev, "payload_text", t) < 0 ? -ENOMEM : 0;
-	/* Not UTF-8 (or NUL-free text jansson refused): the first bytes as hex. */
+	}
+	/*
+	 * Not UTF-8 (or NUL-free text jansson refused): the first bytes as hex,
+	 * redacted first like any text (the scanner reads bytes, whatever
+	 * their encoding), so no secret reaches the record through the hex.
+	 */
 	{
-		size_t n = len < UNP_HEX_MAX ? len : UNP_HEX_MAX;
+		/* Enough past the shown bytes that a secret they begin is whole. */
+		size_t n, scan = len < UNP_HEX_MAX + RD_MAX_LOOKAHEAD
+					 ? len
+					 : UNP_HEX_MAX + RD_MAX_LOOKAHEAD;
 		char h[2 * UNP_HEX_MAX + 1];
 
-		base_hex_encode((const uint8_t *)payload, n, h);
-		if (json_object_set_new(ev, "payload_hex", json_string(h)) < 0)
-			rc = -ENOMEM;
+		if ((rc = norm_redact(c, payload, scan, &red)) < 0)
+			goto out;
+		n = red.len < UNP_HEX_MAX ? red.len : UNP_HEX_MAX;
+		base_hex_encode(red.data, n, h);
+		rc = json_object_set_new(ev, "payload_hex", json_string(h)) < 0 ? -ENOMEM : 0;
 	}
+out:
+	vbuf_release(&red);
 	return rc;
 }
 
 /* The reason, redacted (jansson quotes the payload near the error). */
-static json_t *clean_reason(const char *why)
+static json_t *clean_reason(const struct norm_ctx *c, const char *why)
 {
 	struct vbuf b;
 	json_t *j = NULL;
 
 	vbuf_init(&b, 8 * strlen(why) + 4096);
-	if (norm_redact(why, strlen(why), &b) >= 0)
+	if (norm_redact(c, why, strlen(why), &b) >= 0)
 		j = json_stringn((const char *)b.data, b.len);
 	vbuf_release(&b);
 	return j;
@@ -143,7 +156,7 @@ static int invalid_record(const struct norm_ctx *c, const struct norm_envelope *
 	if ((rc = vg_sha256_hex(payload ? payload : "", payload ? len : 0, hex)) < 0)
 		return rc;
 	vg_format_time(env->recv_ns ? env->recv_ns : vg_now_ns(), when, sizeof(when));
-	reason = clean_reason(why);
+	reason = clean_reason(c, why);
 	ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o?, s:I, s:s}", "schema",
 		       EV_SCHEMA_V1, "id", id, "time", when, "host", c->host, "user", c->user,
 		       "agent", env->agent ? env->agent : BASE_AGENT_DEFAULT, "event_type",

@@ -326,32 +326,39 @@ static void test_redaction(void)
 		{ "private_key",
 		  "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAsecretbody\n-----END RSA PRIVATE KEY-----\n",
 		  "MIIEowIBAAKCAQEAsecretbody" },
-		{ "private_key", "key: -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA",
+		{ "private_key",
+		  "key: -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA",
 		  "b3BlbnNzaC1rZXktdjEAAAA" },
 		{ "aws_access_key", "export ID=AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE" },
 		{ "aws_access_key", "ASIAY34FZKBOKMUTVV7A in text", "ASIAY34FZKBOKMUTVV7A" },
-		{ "github_token", "git clone https://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@github.com",
+		{ "github_token",
+		  "git clone https://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@github.com",
 		  "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" },
-		{ "github_token", "github_pat_11ABCDEFG0abcdefghijkl_mnopqrstuvwxyz0123456789",
-		  "github_pat_11ABCDEFG0abcdefghijkl" },
+		{ "github_token",
+		  "GH=github_pat_11ABCDEFG0abcdefghijkl_mnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXabcdefghijk",
+		  "11ABCDEFG0abcdefghijkl" },
 		{ "slack_token", "xoxb-123456789012-1234567890123-AbCdEfGhIjKl",
 		  "123456789012-1234567890123" },
 		{ "anthropic_key", "ANTHROPIC=sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123",
 		  "abcdefghijklmnopqrstuvwxyz0123" },
-		{ "openai_key", "use sk-proj-abcdefghijklmnopqrstuvwx now", "abcdefghijklmnopqrstuvwx" },
+		{ "openai_key", "use sk-proj-abcdefghijklmnopqrstuvwx now",
+		  "abcdefghijklmnopqrstuvwx" },
 		{ "google_api_key", "key AIzaSyA1234567890abcdefghijklmnopqrstuv ok",
 		  "SyA1234567890abcdefghijklmnopqrstu" },
 		{ "jwt",
-		  "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0In0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+		  "here: eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0In0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
 		  "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c" },
-		{ "url_password", "psql postgres://admin:S3cr3tPw@db.example:5432/app", "S3cr3tPw" },
+		{ "url_password", "psql postgres://admin:S3cr3tPw@db.example:5432/app",
+		  "S3cr3tPw" },
 		{ "password", "DB_PASSWORD=hunter2hunter2", "hunter2hunter2" },
 		{ "password", "passwd: 'my pass phrase'", "my pass phrase" },
-		{ "secret", "AWS_SECRET_ACCESS_KEY='wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'",
+		{ "access_key", "AWS_SECRET_ACCESS_KEY='wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'",
 		  "wJalrXUtnFEMI" },
 		{ "token", "{\"auth_token\": \"tok-9f8e7d6c\"}", "tok-9f8e7d6c" },
 		{ "api_key", "apiKey=abc123def456", "abc123def456" },
-		{ "access_key", "my_access_key := zzzyyyxxx", "zzzyyyxxx" },
+		{ "access_key", "my_access_key := zQ8xK2pL9vB4", "zQ8xK2pL9vB4" },
+		{ "http_credential", "curl -H 'Authorization: Bearer s3cr3t-T0ken'",
+		  "s3cr3t-T0ken" },
 		{ "private_key", "PRIVATE_KEY=\"base64stuffhere\"", "base64stuffhere" },
 		{ "credential", "credentials: s3kr1tcred", "s3kr1tcred" },
 	};
@@ -376,14 +383,17 @@ static void test_redaction(void)
 
 	/* A JSON key that names a secret, and things that must stay. */
 	{
-		json_t *ev = norm("{\"hook_event_name\":\"PreToolUse\",\"tool_name\":\"mcp__db__login\","
-				  "\"tool_input\":{\"password\":\"pw\",\"user\":\"bob\"}}",
-				  NULL);
+		json_t *ev = norm(
+			"{\"hook_event_name\":\"PreToolUse\",\"tool_name\":\"mcp__db__login\","
+			"\"tool_input\":{\"password\":\"hunter2\",\"user\":\"bob\","
+			"\"db_password\":\"${DB_PASSWORD}\"}}",
+			NULL);
 		char *out = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
 
 		TAP_OK(out && strstr(out, "\"password\":\"[REDACTED:password]\"") &&
-			       strstr(out, "\"user\":\"bob\""),
-		       "a value under a secret-looking key is redacted");
+			       strstr(out, "\"user\":\"bob\"") &&
+			       strstr(out, "\"db_password\":\"${DB_PASSWORD}\""),
+		       "a literal under a secret-looking key is redacted, a reference kept");
 		free(out);
 		json_decref(ev);
 	}
@@ -397,7 +407,7 @@ static void test_redaction(void)
 
 		vbuf_init(&b, 1 << 16);
 		for (size_t i = 0; i < VG_ARRAY_LEN(keep); i++)
-			TAP_OK(norm_redact(keep[i], strlen(keep[i]), &b) == 0 &&
+			TAP_OK(norm_redact(ctx, keep[i], strlen(keep[i]), &b) == 0 &&
 				       streq((const char *)b.data, keep[i]),
 			       "not a secret: keep[%zu]", i);
 		{
@@ -408,14 +418,14 @@ static void test_redaction(void)
 			vbuf_init(&b2, 1 << 16);
 			static const char u[] = "git clone https://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:x-oauth@github.com/a";
 
-			TAP_OK(norm_redact(s, strlen(s), &b) == 1 &&
-				       norm_redact((const char *)b.data, b.len, &b2) == 0,
+			TAP_OK(norm_redact(ctx, s, strlen(s), &b) == 1 &&
+				       norm_redact(ctx, (const char *)b.data, b.len, &b2) == 0,
 			       "redaction is idempotent: %s", (const char *)b.data);
-			TAP_OK(norm_redact(u, strlen(u), &b) == 2 &&
+			TAP_OK(norm_redact(ctx, u, strlen(u), &b) == 2 &&
 				       streq((const char *)b.data,
 					     "git clone https://[REDACTED:github_token]:"
 					     "[REDACTED:url_password]@github.com/a") &&
-				       norm_redact((const char *)b.data, b.len, &b2) == 0,
+				       norm_redact(ctx, (const char *)b.data, b.len, &b2) == 0,
 			       "a token as a URL's user name is redacted too: %s",
 			       (const char *)b.data);
 			vbuf_release(&b2);
