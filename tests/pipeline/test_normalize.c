@@ -381,6 +381,23 @@ static void test_redaction(void)
 		json_decref(in);
 	}
 
+	/* Ids under keys that merely look like secret words stay. */
+	{
+		json_t *ev = norm("{\"session_id\":\"a6554db9-c2ac-471e-ad30-60bbd41b856a\","
+				  "\"hook_event_name\":\"PreToolUse\",\"tool_name\":\"Read\","
+				  "\"tool_use_id\":\"toolu_01ABCDEFGHIJKLMNOPQRSTUVWX\","
+				  "\"tool_input\":{\"file_path\":\"/w/a.c\"}}",
+				  NULL);
+		json_t *p = ev ? json_object_get(ev, "payload") : NULL;
+
+		TAP_OK(p &&
+			       streq(json_string_value(json_object_get(p, "session_id")),
+				     "a6554db9-c2ac-471e-ad30-60bbd41b856a") &&
+			       streq(json_string_value(json_object_get(p, "tool_use_id")),
+				     "toolu_01ABCDEFGHIJKLMNOPQRSTUVWX"),
+		       "the payload's session and tool-use ids are not redacted");
+		json_decref(ev);
+	}
 	/* A JSON key that names a secret, and things that must stay. */
 	{
 		json_t *ev = norm(
