@@ -184,6 +184,10 @@ static int bind_socket(struct vd *d, char *err, size_t errcap)
 	mode_t old;
 	int fd, rc;
 
+	/* Socket activation: systemd bound it and keeps it while vigild
+	 * restarts, so it is neither checked nor removed here. */
+	if (d->cfg.listen_fd > 0)
+		return d->cfg.listen_fd;
 	if (n >= sizeof(sa.sun_path)) {
 		snprintf(err, errcap, "socket path '%s' is longer than %zu bytes", d->cfg.socket_path,
 			 sizeof(sa.sun_path) - 1);

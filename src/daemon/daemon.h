@@ -49,6 +49,7 @@ struct vd_config {
 	bool foreground;		    /* log to stderr, do not detach */
 	int ready_fd;			    /* >= 0: write "ok\n" or the error there, then close */
 	int pid_fd;			    /* the locked pid file (main.c took the lock) */
+	int listen_fd; /* > 0: the listening socket systemd passed (activation.c); 0: bind */
 	json_t *conf;			    /* the loaded vigil.yaml tree (config.h), NULL: defaults */
 	char config_path[4096];		    /* where conf came from, "" when none */
 };
@@ -183,6 +184,15 @@ int vd_run(const struct vd_config *cfg);
 /* Stops taking frames, lets the workers finish, seals the ledger, sends the
  * replies owed and ends the loop (loop thread; once). */
 void vd_stop(struct vd *d, const char *why);
+
+/*
+ * activation.c: the listening socket of socket activation (sd_listen_fds(3)
+ * semantics, LISTEN_PID and LISTEN_FDS; the variables are removed).  1 with
+ * *fd set (non-blocking, close-on-exec) and its path in path (cap bytes, ""
+ * when unnamed); 0 with *fd = 0 when none was passed to this process; -errno
+ * with err set when one was, but is not a single listening unix stream socket.
+ */
+int vd_listen_fd_from_env(int *fd, char *path, size_t cap, char *err, size_t errcap);
 
 struct vd_stage;
 

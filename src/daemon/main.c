@@ -40,7 +40,8 @@ static const char usage[] =
 	"  --state-dir DIR       state directory (default: daemon.state_dir of the config,\n"
 	"                        else $VIGIL_STATE_DIR, else $XDG_STATE_HOME/vigil, else\n"
 	"                        ~/.local/state/vigil)\n"
-	"  --socket PATH         unix socket (default: $VIGIL_SOCKET, else STATE/vigild.sock)\n"
+	"  --socket PATH         unix socket (default: $VIGIL_SOCKET, else STATE/vigild.sock;\n"
+	"                        with socket activation, the one systemd passes)\n"
 	"  --daemon              detach; return once the daemon listens (or failed);\n"
 	"                        log to STATE/vigild.log\n"
 	"  --foreground          stay attached and log to stderr (the default)\n"
@@ -58,6 +59,10 @@ static const char usage[] =
 	"\n"
 	"Options given here win over the config file (docs/config.md), which wins over\n"
 	"the defaults.\n"
+	"\n"
+	"Socket activation: started by systemd with LISTEN_FDS=1 (vigild.socket), vigild\n"
+	"listens on the socket it is given and leaves it in place when it stops, so hooks\n"
+	"wait while it restarts (within their deadline) instead of being refused.\n"
 	"\n"
 	"Signals: SIGTERM and SIGINT stop it cleanly (everything durable and sealed);\n"
 	"SIGHUP reloads the rules (the config file is read again; invalid rules are\n"
@@ -275,6 +280,33 @@ static int absolute_state_dir(char *dir, size_t cap)
 }
 
 /*
+ * Socket activation (vigild.socket): the socket systemd passes replaces the
+ * one vigild would bind.  Taken before detaching, while LISTEN_PID is still
+ * our pid.  Hooks and vigil find the socket by its path, so when the unit's
+ * path is not the one vigild was told, the unit's wins and the log says so.
+ */
+static int take_activation_socket(struct vd_config *cfg)
+{
+	char path[sizeof(cfg->socket_path)], err[512];
+	int rc = vd_listen_fd_from_env(&cfg->listen_fd, path, sizeof(path), err, sizeof(err));
+
+	if (rc < 0) {
+		fprintf(stderr, "vigild: socket activation: %s\n", err);
+		return rc;
+	}
+	if (rc == 0)
+		return 0;
+	if (path[0] && strcmp(path, cfg->socket_path) != 0) {
+		fprintf(stderr,
+			"vigild: warning: the socket passed by systemd is %s, not %s; hooks "
+			"and vigil must use it (VIGIL_SOCKET or --socket)\n",
+			path, cfg->socket_path);
+		memcpy(cfg->socket_path, path, strlen(path) + 1);
+	}
+	return 0;
+}
+
+/*
  * Everything after the options and the config: the state directory, the
  * socket, the pid lock, detaching, then the daemon itself.  Returns the
  * exit status.
@@ -309,6 +341,8 @@ static int start(struct vd_config *cfg, const char *state_opt, const char *sock_
 			sizeof(cfg->socket_path));
 		return 3;
 	}
+	if ((rc = take_activation_socket(cfg)) < 0)
+		return 3;
 	if ((rc = base_mkdir_p(cfg->state_dir, 0700, NULL)) < 0) {
 		fprintf(stderr, "vigild: cannot create '%s': %s\n", cfg->state_dir, strerror(-rc));
 		return 3;
