@@ -82,13 +82,16 @@ static const struct cli_cmd verify_cmd = {
 };
 
 struct checkpoint_opts {
-	const char *ledger, *out;
+	const char *ledger, *out, *out_dir;
 };
 
 #define CO struct checkpoint_opts
 static const struct cli_option checkpoint_options[] = {
 	CLI_STRING("ledger", 0, CO, ledger, "DIR", "ledger directory (default STATE/ledger)"),
 	CLI_STRING("out", 0, CO, out, "FILE", "also write the note to FILE"),
+	CLI_STRING("out-dir", 0, CO, out_dir, "DIR",
+		   "also keep the note in DIR, one file per checkpoint\n"
+		   "(vigil-checkpoint-TIME-SEQ.txt; kept, never replaced)"),
 	CLI_OPT_JSON("print the checkpoint's fields as JSON"),
 	CLI_OPT_STATE_DIR,
 	CLI_END,
@@ -97,13 +100,20 @@ static const struct cli_option checkpoint_options[] = {
 
 static const struct cli_cmd checkpoint_cmd = {
 	.name = "checkpoint",
-	.usage = "usage: vigil checkpoint [--ledger DIR] [--out FILE] [--json]\n"
+	.usage = "usage: vigil checkpoint [--ledger DIR] [--out FILE] [--out-dir DIR] [--json]\n"
 		 "\n"
 		 "Prints the newest signed checkpoint of the ledger: a signed note naming the\n"
 		 "log, the number of records it covers and the hash of the last one.  Keep it\n"
 		 "somewhere the machine's users cannot change (another host, a ticket, a\n"
 		 "printout) and give it to 'vigil verify --trusted-checkpoint FILE' later.\n",
 	.options = checkpoint_options,
+	.footer = "--out-dir keeps every checkpoint it is given (the daily vigil-verify.timer runs\n"
+		  "it): a file already there with the same note is left alone, one with another\n"
+		  "note is never replaced (exit 1: two different checkpoints with the same time\n"
+		  "and seq mean the ledger was rewritten).\n"
+		  "\n"
+		  "Exit status: 0 printed (and kept); 1 no checkpoint yet, or --out-dir holds\n"
+		  "another note under the same name; 2 usage error; 3 could not read or write.\n",
 	.max_args = 0,
 };
 
@@ -429,6 +439,57 @@ static void print_checkpoint_json(const struct ledger_checkpoint *cp,
 	json_decref(j);
 }
 
+/*
+ * --out-dir: keeps the note as DIR/vigil-checkpoint-TIME-SEQ.txt (TIME in UTC,
+ * so that names sort by time).  The same note already there is left alone;
+ * another one under that name is never replaced (CLI_FAIL).  The exit status.
+ */
+static int keep_in_dir(const char *dir, const struct ledger_checkpoint *cp, const char *note,
+		       size_t len)
+{
+	char t[40], stamp[24], path[4400], *old = NULL;
+	size_t old_len = 0, k = 0;
+	int rc;
+
+	vg_format_time(cp->time_ns, t, sizeof(t));
+	/* 2025-11-23T12:07:00.123Z -> 20251123T120700Z */
+	for (const char *p = t; *p && *p != '.' && *p != 'Z' && k < sizeof(stamp) - 2; p++)
+		if (*p != '-' && *p != ':')
+			stamp[k++] = *p;
+	stamp[k++] = 'Z';
+	stamp[k] = '\0';
+	if (vg_path(path, sizeof(path), "%s/vigil-checkpoint-%s-%" PRIu64 ".txt", dir, stamp,
+		    cp->seq) < 0) {
+		cli_error("--out-dir: path too long: '%s'", dir);
+		return CLI_ERROR;
+	}
+	if ((rc = base_mkdir_p(dir, 0755, NULL)) < 0) {
+		cli_error("cannot create '%s': %s", dir, strerror(-rc));
+		return CLI_ERROR;
+	}
+	rc = vg_read_file(path, LEDGER_CHECKPOINT_MAX, &old, &old_len);
+	if (rc == 0) {
+		bool same = old_len == len && !memcmp(old, note, len);
+
+		vg_free(old);
+		if (same)
+			return CLI_OK;
+		cli_error("'%s' holds another checkpoint with the same time and seq; not "
+			  "replaced (the ledger was rewritten since it was kept?)",
+			  path);
+		return CLI_FAIL;
+	}
+	if (rc != -ENOENT) {
+		cli_error("cannot read '%s': %s", path, strerror(-rc));
+		return CLI_ERROR;
+	}
+	if ((rc = vg_write_file_atomic(path, note, len, 0644)) < 0) {
+		cli_error("cannot write '%s': %s", path, strerror(-rc));
+		return CLI_ERROR;
+	}
+	return CLI_OK;
+}
+
 int cmd_checkpoint(struct cli *c, int argc, char **argv)
 {
 	struct checkpoint_opts o = { 0 };
@@ -461,6 +522,8 @@ int cmd_checkpoint(struct cli *c, int argc, char **argv)
 		cli_error("cannot write '%s': %s", o.out, strerror(-rc));
 		return CLI_ERROR;
 	}
+	if (o.out_dir && (rc = keep_in_dir(o.out_dir, &cp, note, (size_t)n)) != CLI_OK)
+		return rc;
 	if (c->json)
 		print_checkpoint_json(&cp, &where, note);
 	else
