@@ -2,6 +2,7 @@
  * main.c - the vigil command: global options and dispatch to subcommands.
  */
 #include "cli.h"
+#include "options.h"
 #include "vigil_config.h"
 
 #include <errno.h>
@@ -50,27 +51,68 @@ static const char usage[] =
 struct command {
 	const char *name;
 	int (*run)(struct cli *c, int argc, char **argv);
+	/* The subcommands its run() takes as its first operand, for the shell
+	 * completions (NULL-terminated; NULL: none). */
+	const char *const *subs;
 };
 
+static const char *const keys_subs[] = { "init", "show", NULL };
+static const char *const alerts_subs[] = { "show", "stats", "ack", "resolve", NULL };
+static const char *const rules_subs[] = { "list", "validate", "test", "reload", NULL };
+
 static const struct command commands[] = {
-	{ "install", cmd_install },
-	{ "uninstall", cmd_uninstall },
-	{ "keys", cmd_keys },
-	{ "import", cmd_import },
-	{ "checkpoint", cmd_checkpoint },
-	{ "verify", cmd_verify },
-	{ "up", cmd_up },
-	{ "down", cmd_down },
-	{ "status", cmd_status },
-	{ "tail", cmd_tail },
-	{ "events", cmd_events },
-	{ "sessions", cmd_sessions },
-	{ "replay", cmd_replay },
-	{ "reindex", cmd_reindex },
-	{ "sql", cmd_sql },
-	{ "alerts", cmd_alerts },
-	{ "rules", cmd_rules },
+	{ "install", cmd_install, NULL },
+	{ "uninstall", cmd_uninstall, NULL },
+	{ "keys", cmd_keys, keys_subs },
+	{ "import", cmd_import, NULL },
+	{ "checkpoint", cmd_checkpoint, NULL },
+	{ "verify", cmd_verify, NULL },
+	{ "up", cmd_up, NULL },
+	{ "down", cmd_down, NULL },
+	{ "status", cmd_status, NULL },
+	{ "tail", cmd_tail, NULL },
+	{ "events", cmd_events, NULL },
+	{ "sessions", cmd_sessions, NULL },
+	{ "replay", cmd_replay, NULL },
+	{ "reindex", cmd_reindex, NULL },
+	{ "sql", cmd_sql, NULL },
+	{ "alerts", cmd_alerts, alerts_subs },
+	{ "rules", cmd_rules, rules_subs },
 };
+
+/*
+ * `vigil --completion-helper`: the global options and the commands (with
+ * their subcommands) as JSON; each command's options come from
+ * `vigil COMMAND [SUB] --completion-helper` (options.h).
+ */
+static int completion_data(void)
+{
+	json_t *j = json_object(), *g = json_array(), *cmds = json_array();
+
+	json_array_append_new(g, cli_completion_option("state-dir", 0, "DIR", false,
+						       "state directory", NULL));
+	json_array_append_new(g, cli_completion_option("version", 0, NULL, false,
+						       "print the version", NULL));
+	json_array_append_new(g, cli_completion_option("verbose", 'v', NULL, false,
+						       "log debug messages", NULL));
+	json_array_append_new(g, cli_completion_option("help", 'h', NULL, false, "show this help",
+						       NULL));
+	for (size_t i = 0; i < VG_ARRAY_LEN(commands); i++) {
+		json_t *subs = json_array();
+
+		for (size_t k = 0; commands[i].subs && commands[i].subs[k]; k++)
+			json_array_append_new(subs, json_string(commands[i].subs[k]));
+		json_array_append_new(cmds, json_pack("{s:s, s:o}", "name", commands[i].name,
+						      "subcommands", subs));
+	}
+	json_array_append_new(cmds, json_pack("{s:s, s:[]}", "name", "help", "subcommands"));
+	json_object_set_new(j, "global", g);
+	json_object_set_new(j, "commands", cmds);
+	json_dumpf(j, stdout, JSON_PRESERVE_ORDER | JSON_COMPACT);
+	fputc('\n', stdout);
+	json_decref(j);
+	return CLI_OK;
+}
 
 static const struct command *find_command(const char *name)
 {
@@ -100,6 +142,8 @@ int main(int argc, char **argv)
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			fputs(usage, stdout);
 			return CLI_OK;
+		} else if (!strcmp(a, CLI_COMPLETION_HELPER)) {
+			return completion_data();
 		} else if (!strcmp(a, "--version")) {
 			printf("vigil %s\n", VIGIL_VERSION);
 			return CLI_OK;

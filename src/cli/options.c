@@ -192,6 +192,10 @@ int cli_parse(struct cli *c, const struct cli_cmd *cmd, void *opts, int *argc, c
 	char shorts[3 * CLI_MAX_OPTIONS + 4];
 	int n, o, rc;
 
+	if (*argc >= 2 && !strcmp((*argv)[*argc - 1], CLI_COMPLETION_HELPER)) {
+		cli_completion_data(cmd, stdout);
+		return CLI_OK;
+	}
 	n = build_tables(cmd, longs, shorts, sizeof(shorts));
 	if (n < 0) {
 		cli_error("%s: too many options for the parser", cmd->name);
@@ -277,4 +281,54 @@ void cli_help(const struct cli_cmd *cmd, FILE *f)
 	}
 	if (cmd->footer)
 		fprintf(f, "\n%s", cmd->footer);
+}
+
+/* ---- completion data ---------------------------------------------------------------- */
+
+json_t *cli_completion_option(const char *long_name, char short_name, const char *argh,
+			      bool optional, const char *help, const char *const *values)
+{
+	char sh[2] = { short_name, '\0' };
+	json_t *o = json_object(), *v = NULL;
+
+	if (values) {
+		v = json_array();
+		for (size_t i = 0; values[i]; i++)
+			json_array_append_new(v, json_string(values[i]));
+	}
+	json_object_set_new(o, "long", long_name ? json_string(long_name) : json_null());
+	json_object_set_new(o, "short", short_name ? json_string(sh) : json_null());
+	json_object_set_new(o, "arg", argh ? json_string(argh) : json_null());
+	json_object_set_new(o, "optional", json_boolean(optional));
+	json_object_set_new(o, "help", json_string(help ? help : ""));
+	json_object_set_new(o, "values", v ? v : json_null());
+	return o;
+}
+
+void cli_completion_data(const struct cli_cmd *cmd, FILE *f)
+{
+	json_t *j = json_object(), *opts = json_array();
+
+	for (const struct cli_option *o = cmd->options; o && o->type != CLI_OPT_END; o++) {
+		bool takes = takes_arg(o) ||
+			     (o->type == CLI_OPT_CALLBACK && o->arg == CLI_ARG_OPTIONAL);
+
+		if (o->type == CLI_OPT_GROUP || (o->flags & CLI_OPTF_HIDDEN))
+			continue;
+		json_array_append_new(
+			opts, cli_completion_option(o->long_name, o->short_name,
+						    takes ? (o->argh ? o->argh : "ARG") : NULL,
+						    o->type == CLI_OPT_CALLBACK &&
+							    o->arg == CLI_ARG_OPTIONAL,
+						    o->help,
+						    o->cb == cli_opt_agent ? base_agents : NULL));
+	}
+	json_array_append_new(opts, cli_completion_option("help", 'h', NULL, false,
+							  "show this help", NULL));
+	json_object_set_new(j, "command", json_string(cmd->name));
+	json_object_set_new(j, "operands", json_boolean(cmd->max_args != 0));
+	json_object_set_new(j, "options", opts);
+	json_dumpf(j, f, JSON_PRESERVE_ORDER | JSON_COMPACT);
+	fputc('\n', f);
+	json_decref(j);
 }

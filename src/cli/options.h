@@ -108,6 +108,21 @@ int cli_apply_option(struct cli *c, const struct cli_cmd *cmd, void *opts,
 void cli_help(const struct cli_cmd *cmd, FILE *f);
 
 /*
+ * The hidden last argument that makes a command print its option table as
+ * JSON instead of running: `vigil keys init --completion-helper`.  The shell
+ * completions are generated from it at build time
+ * (completions/gen-completions.py), so they cannot drift from these tables.
+ */
+#define CLI_COMPLETION_HELPER "--completion-helper"
+
+/* Writes cmd's options as that JSON object to f: {"command", "operands",
+ * "options": [{"long", "short", "arg", "optional", "help", "values"}]}. */
+void cli_completion_data(const struct cli_cmd *cmd, FILE *f);
+/* The same for one option entry (main.c's global options use it too). */
+json_t *cli_completion_option(const char *long_name, char short_name, const char *argh,
+			      bool optional, const char *help, const char *const *values);
+
+/*
  * Entries.  T is the command's options struct type, F a member: the
  * comparison in CLI__TYPED makes a member of the wrong type a compile error,
  * which offsetof alone would not.
