@@ -341,7 +341,7 @@ static int start(struct vd_config *cfg, const char *state_opt, const char *sock_
 			sizeof(cfg->socket_path));
 		return 3;
 	}
-	if ((rc = take_activation_socket(cfg)) < 0)
+	if (take_activation_socket(cfg) < 0)
 		return 3;
 	if ((rc = base_mkdir_p(cfg->state_dir, 0700, NULL)) < 0) {
 		fprintf(stderr, "vigild: cannot create '%s': %s\n", cfg->state_dir, strerror(-rc));
