@@ -2,8 +2,8 @@
 # test_completion.sh - the shell completions generated from vigil's option
 # tables complete: bash through the function `complete -p vigil` names (and as
 # bash-completion loads it from where meson installs it), fish through
-# `complete -C`, zsh as far as a script can drive it (it parses, and compinit
-# finds and registers it).  zsh, fish and bash-completion are installed by
+# `complete -C`, zsh in an interactive shell in a pseudo-terminal (zpty) with
+# TAB typed, after compinit found it in fpath.  zsh, fish and bash-completion are installed by
 # scripts/install-deps; a shell that is missing is skipped, with the reason.
 #
 #   test_completion.sh BUILD_DIR
@@ -141,6 +141,38 @@ if command -v zsh >/dev/null; then
 		compinit -u -d "$PWD/zcompdump"; print -r -- "$_comps[vigil]"; autoload +X _vigil && whence -w _vigil' 2>&1)
 	ok $(echo "$got" | head -1 | grep -qx '_vigil' && echo "$got" | grep -q '^_vigil: function'; echo $?) \
 		"zsh: compinit finds _vigil in fpath and binds it to vigil (#compdef); it loads"
+	# Real completion: an interactive zsh in a pseudo-terminal (zpty), TAB typed
+	# after each line; compadd is wrapped to write down what it is given.
+	cat >"$T/zcomp.zsh" <<'ZSH'
+zmodload zsh/zpty || exit 1
+T=$1; shift
+zpty z zsh -f -i
+zpty -w z "PROMPT=''; fpath=($T/zfunc \$fpath); autoload -Uz compinit; compinit -u -d $T/zcompdump2"
+zpty -w z "comptest() { compadd() { builtin compadd -O __hits \"\$@\"; print -l -- \$__hits >> $T/zout; builtin compadd \"\$@\" }; _main_complete }"
+zpty -w z 'zle -C tab-complete complete-word comptest; bindkey "^I" tab-complete'
+for line in "$@"; do
+	: >$T/zout
+	zpty -n -w z "$line"$'\t'
+	for i in {1..100}; do [[ -s $T/zout ]] && break; sleep 0.1; done
+	sleep 0.3
+	zpty -n -w z $'\C-u'
+	print -r -- "$line|${(j: :)${(f)"$(<$T/zout)"}}"
+done
+zpty -d z
+ZSH
+	PATH="$BUILD/src/cli:$PATH" HOME=$T timeout 120 zsh -f "$T/zcomp.zsh" "$T" "vigil ke" "vigil keys " \
+		"vigil keys init --" "vigil alerts stats --" "vigil import --agent co" "vigil tail --li" \
+		"vigil checkpoint --out-dir s" >"$T/zres" 2>&1
+	for case in "vigil ke|keys" "vigil keys |init show" \
+		"vigil keys init --|--epoch --force --help --json --state-dir --verify-key-out" \
+		"vigil alerts stats --|--days --help --json --state-dir" "vigil import --agent co|codex copilot" \
+		"vigil tail --li|--lines" "vigil checkpoint --out-dir s|statedir sub"; do
+		line=${case%%|*} want=${case#*|}
+		got=$(grep -F "$line|" "$T/zres" | head -1 | cut -d'|' -f2 | tr ' ' '\n' | sed '/^$/d' |
+			LC_ALL=C sort -u | tr '\n' ' ' | sed 's/ $//')
+		[ "$got" = "$want" ]
+		ok $? "zsh (interactive, TAB): '$line' -> $want${got:+ (got: $got)}"
+	done
 else
 	skip "zsh: _vigil parses" "zsh not installed (scripts/install-deps installs it)"
 	skip "zsh: compinit binds _vigil to vigil" "zsh not installed"
