@@ -399,6 +399,10 @@ static void close_all(struct vd *d)
 	vd_conns_free(d->conns);
 	vd_ack_free(d->ack);
 	vd_workers_free(d->workers);
+	/* The read-only connection goes first, so the index thread's is the
+	 * last and its close can fold the WAL into index.db. */
+	idx_close(d->ro_idx);
+	d->ro_idx = NULL;
 	vd_indexer_free(d->indexer);
 	if (d->ev_tick)
 		event_free(d->ev_tick);
@@ -419,7 +423,6 @@ static void close_all(struct vd *d)
 	vd_alerts_free(d);
 	vd_rules_free(d);
 	rules_result_release(&d->drain_rr);
-	idx_close(d->ro_idx);
 	json_decref(d->cfg.conf);
 	d->cfg.conf = NULL;
 	pair_free(d->corr);

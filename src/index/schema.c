@@ -670,6 +670,13 @@ void idx_close(struct idx *ix)
 	vbuf_release(&ix->fts);
 	for (size_t i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(ix->st[i]);
+	/* The writer folds the WAL into the database before it goes, even
+	 * when a reader still has the file open (SQLite's own checkpoint on
+	 * close needs the last connection): index.db alone is then the whole
+	 * index, for a copy, a check or the next start-up's quick_check.
+	 * Busy readers only make it partial; the WAL stays valid either way. */
+	if (!ix->rdonly)
+		sqlite3_wal_checkpoint_v2(ix->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 	sqlite3_close(ix->db);
 	vg_free(ix);
 }
