@@ -583,8 +583,10 @@ static void run_line(struct evrun *ev, const char *file, uint64_t lineno, const 
 	 * payload goes through norm_hook_event() whole, as in vigild. */
 	e = json_loadb(p, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	if (!json_is_object(e) || !is_event(e)) {
+		/* Raw, as vigild evaluates it: the rules see what the agent sent.
+		 * What this prints is what the rules saw (nothing is stored). */
 		struct norm_envelope env = {
-			.agent = ev->r->agent, .pid = -1, .ppid = -1, .uid = -1
+			.agent = ev->r->agent, .pid = -1, .ppid = -1, .uid = -1, .flags = NORM_RAW
 		};
 		char nerr[512];
 

@@ -439,7 +439,11 @@ static void record(struct vd *d, json_t *rec)
 	uint64_t seq = 0;
 	int rc;
 
-	rc = vd_append_event(d, rec, &seq);
+	/* The reason quotes what the rule matched, which the rules saw
+	 * unredacted: the record and every notification get it redacted. */
+	rc = norm_clean_event(d->norm, rec);
+	if (rc >= 0)
+		rc = vd_append_event(d, rec, &seq);
 	if (rc < 0) {
 		vg_err("alerts: cannot record an alert: %s", strerror(-rc));
 		json_decref(rec);

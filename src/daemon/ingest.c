@@ -215,6 +215,29 @@ static int stage_answer(struct vd *d, json_t *ev, unsigned flags, struct vd_verd
 	return vd_decision_undelivered(d, ev, flags, v);
 }
 
+/* The reason the agent reads quotes what the rule matched: redacted, as
+ * the record's copy of it is (cut to fit when markers made it longer). */
+static int redact_reason(struct vd *d, struct vd_verdict *v)
+{
+	struct vbuf b;
+	int rc;
+
+	if (!v->reason[0])
+		return 0;
+	vbuf_init(&b, 8 * sizeof(v->reason));
+	rc = norm_redact(d->norm, v->reason, strlen(v->reason), &b);
+	if (rc > 0) {
+		size_t n = b.len < sizeof(v->reason) - 1 ? b.len : sizeof(v->reason) - 1;
+
+		while (n > 0 && n < b.len && (b.data[n] & 0xc0) == 0x80)
+			n--;
+		memcpy(v->reason, b.data, n);
+		v->reason[n] = '\0';
+	}
+	vbuf_release(&b);
+	return rc < 0 ? rc : 0;
+}
+
 /* The agent's version, read from the transcript once per session (the
  * correlator copies it to the session's later events). */
 static void add_agent_version(json_t *ev)
@@ -298,6 +321,9 @@ int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_env
 	ne.project_source = (enum norm_project_source)source;
 	ne.hook_event = env->event[0] ? env->event : NULL;
 	ne.hook_cwd = env->cwd[0] ? env->cwd : NULL;
+	/* The rules judge what the agent sent; the record gets it redacted
+	 * and cut (norm_clean_event below, before anything leaves). */
+	ne.flags = NORM_RAW;
 	/* The function `vigil rules test` calls too: both see the same event. */
 	rc = norm_hook_event(d->norm, &ne, payload, len, &ev, err, sizeof(err));
 	if (rc == 0 && !env->project_dir[0])
@@ -345,6 +371,9 @@ int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_env
 		if (ls.last_error)
 			vd_decision_ledger_failing(d, ev, ls.last_error, &v);
 	}
+	/* From here on the event is the one stored, answered and sent. */
+	if (rc == 0 && (norm_clean_event(d->norm, ev) < 0 || redact_reason(d, &v) < 0))
+		rc = -ENOMEM;
 	if (rc == 0 && from_spool && kind == WIRE_DECIDE)
 		rc = vd_decision_spooled(d, ev, env, flags, &v);
 	else if (rc == 0 && stage && ans && v.blocking)
@@ -396,7 +425,9 @@ void vd_expire(struct vd *d)
 		if (rc < 0)
 			return;
 		for (size_t i = 0; i < n; i++) {
-			if (vd_append_event(d, out[i], &seq) == 0)
+			/* Made from what the pairer kept of a raw Pre. */
+			if (norm_clean_event(d->norm, out[i]) >= 0 &&
+			    vd_append_event(d, out[i], &seq) == 0)
 				VD_STAT_ADD(d, abandoned, 1);
 			else
 				vg_warn("cannot record an abandoned tool call");

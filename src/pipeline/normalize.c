@@ -212,6 +212,7 @@ static json_t *get_jstr(const json_t *o, const char *key)
 struct norm_work {
 	const struct norm_ctx *c;
 	struct vbuf buf;
+	bool raw; /* NORM_RAW: strings as the agent sent them (cleaned later) */
 };
 
 /*
@@ -231,6 +232,26 @@ static json_t *clean_string(struct norm_work *w, const char *s, size_t len, json
 	/* orig stands for s only when it holds exactly s (no NUL byte cut it short). */
 	if (orig && json_string_length(orig) != len)
 		orig = NULL;
+	if (w->raw) {
+		/* Unredacted and cut only at NORM_RAW_MAX_STRING: the rules read
+		 * this event, then norm_clean_event() makes it the one that is
+		 * stored.  The secrets are still counted (the risk reads how
+		 * many). */
+		if (hits && rd_needed(w->c->rd, s, len)) {
+			b->limit = len * 8 + 4096;
+			if ((rc = rd_scan(w->c->rd, s, len, b)) < 0)
+				return NULL;
+			*hits += rc;
+		}
+		if (len > NORM_RAW_MAX_STRING) {
+			size_t keep = NORM_RAW_MAX_STRING;
+
+			while (keep > 0 && ((unsigned char)s[keep] & 0xc0) == 0x80)
+				keep--;
+			return json_stringn(s, keep);
+		}
+		return orig ? json_incref(orig) : json_stringn(s, len);
+	}
 	if (len <= w->c->max_string && !rd_needed(w->c->rd, s, len))
 		return orig ? json_incref(orig) : json_stringn(s, len);
 	/* The limit of the old per-string buffer: redaction may lengthen a string. */
@@ -1012,18 +1033,29 @@ static int add_payload(struct norm_work *w, json_t *ev, json_t *in, const char *
 {
 	int hits = 0;
 
-	if (clean_tree(w, in, &hits) < 0 || json_object_set(ev, EVF_PAYLOAD, in) < 0 ||
+	if ((!w->raw && clean_tree(w, in, &hits) < 0) || json_object_set(ev, EVF_PAYLOAD, in) < 0 ||
 	    json_object_set_new(ev, EVF_PAYLOAD_SHA256, json_string(hex)) < 0 ||
 	    json_object_set_new(ev, EVF_SCHEMA, json_string(EV_SCHEMA_V1)) < 0)
 		return -ENOMEM;
 	return 0;
 }
 
+int norm_clean_event(const struct norm_ctx *c, json_t *ev)
+{
+	struct norm_work w = { .c = c };
+	int hits = 0, rc;
+
+	vbuf_init(&w.buf, 4096);
+	rc = clean_tree(&w, ev, &hits);
+	vbuf_release(&w.buf);
+	return rc < 0 ? rc : hits;
+}
+
 int norm_event(const struct norm_ctx *c, const struct norm_envelope *env, const char *payload,
 	       size_t len, json_t **out, char *err, size_t errcap)
 {
 	struct norm_envelope none = { .pid = -1, .ppid = -1, .uid = -1 };
-	struct norm_work w = { .c = c };
+	struct norm_work w = { .c = c, .raw = env && (env->flags & NORM_RAW) };
 	json_t *in = NULL, *ev = NULL;
 	struct facts f = { 0 };
 	struct scope s = { 0 };

@@ -76,7 +76,23 @@ struct norm_envelope {
 	/* For the record of an unparseable payload (norm_hook_event) only: */
 	const char *hook_event; /* the hook's --event argument; NULL: none */
 	const char *hook_cwd;	/* the hook process's cwd; NULL: unknown */
+	unsigned flags;		/* NORM_RAW */
 };
+
+/*
+ * NORM_RAW: the event keeps every string as the agent sent it, neither
+ * redacted nor cut, so the rules judge what the agent really sent (a
+ * secret in a command is evidence; a command's 2,001st byte may be the
+ * dangerous one).  Such an event must go through norm_clean_event() before
+ * it is stored, logged, answered or sent anywhere: vigild does that right
+ * after the rules ran.  The record of an unparseable payload is always
+ * clean (its text is cut and redacted from the start).
+ */
+#define NORM_RAW 1u
+/* The longest string a NORM_RAW event keeps: the rules' regexes run over
+ * every string, and a megabyte of padding must not make them take seconds.
+ * A longer command is judged by its first 64 KiB (docs/rules.md). */
+#define NORM_RAW_MAX_STRING (64u * 1024u)
 
 /**
  * Normalizes one hook payload (len bytes, need not be NUL-terminated).
@@ -141,6 +157,15 @@ void norm_unparseable_reason(const json_t *ev, const char *policy, char *out, si
  */
 struct vbuf;
 int norm_redact(const struct norm_ctx *c, const char *s, size_t len, struct vbuf *out);
+
+/**
+ * Redacts and cuts every string of ev in place (object keys too), as
+ * norm_event() does for the payload: what a NORM_RAW event, an alert record
+ * or any record built from one needs before it is stored or sent.  Returns
+ * the number of redactions, or -ENOMEM.  Clean each record once: a cut
+ * string would be cut again.
+ */
+int norm_clean_event(const struct norm_ctx *c, json_t *ev);
 
 /** Deeper values are refused by norm_serialize (parsed payloads stop at 2048). */
 #define NORM_SERIALIZE_MAX_DEPTH 4096
