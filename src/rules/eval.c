@@ -192,13 +192,28 @@ static void wput(struct wbuf *w, const char *fmt, ...)
 		w->len = w->len + (size_t)n < w->cap ? w->len + (size_t)n : w->cap - 1;
 }
 
-/* Appends s quoted, at most max bytes, control characters as spaces, UTF-8 kept whole. */
+/* Ends a word of a command or text for wquote's cut. */
+static bool word_end(unsigned char c)
+{
+	return c <= ' ' || c == '"' || c == '\'' || c == ';' || c == '|' || c == '&' || c == '(' ||
+	       c == ')' || c == ',' || c == '<' || c == '>' || c == '`';
+}
+
+/*
+ * Appends s quoted, at most max bytes, control characters as spaces.  A cut
+ * falls between words, never inside one: the quote reaches alerts and
+ * answers after redaction, and a secret cut in half is no longer a token
+ * the redactor knows, so its first half would be kept.  A word longer than
+ * max is left out whole.
+ */
 static void wquote(struct wbuf *w, const char *s, size_t n, size_t max)
 {
 	size_t k = n < max ? n : max;
 
-	while (k < n && k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
-		k--; /* do not cut a character in half */
+	if (k < n)
+		while (k > 0 && !word_end((unsigned char)s[k]) &&
+		       !word_end((unsigned char)s[k - 1]))
+			k--;
 	wput(w, "\"");
 	for (size_t i = 0; i < k && w->len + 2 < w->cap; i++) {
 		char c = s[i];
