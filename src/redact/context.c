@@ -307,13 +307,15 @@ static bool is_identifier_expr(const char *v, size_t n)
 	return true;
 }
 
-/* Nothing but blanks or a comment after position v on its line (or the end
- * of a flow mapping's entry: "{password: x, user: y}"). */
+/* Nothing but blanks or a comment after position v on its line (or, with
+ * flow, the end of a flow mapping's entry, "{password: x, user: y}", or of
+ * a shell command, "password: x; make"). */
 static bool rest_of_line_empty(const char *s, size_t n, size_t v, bool flow)
 {
 	while (v < n && (s[v] == ' ' || s[v] == '\t' || s[v] == '\r'))
 		v++;
-	return v == n || s[v] == '\n' || s[v] == '#' || (flow && (s[v] == ',' || s[v] == '}'));
+	return v == n || s[v] == '\n' || s[v] == '#' ||
+	       (flow && (s[v] == ',' || s[v] == '}' || s[v] == ';' || s[v] == '|' || s[v] == '&'));
 }
 
 /* a.b.c or a::b: a reference to code, not a literal. */
