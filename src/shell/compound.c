@@ -211,6 +211,8 @@ static void eval_for(struct shx_ctx *c, struct shx_node *n)
 	struct region r;
 	struct shx_ctx cc;
 
+	if (!n->u.for_.var)
+		return; /* cut short by a syntax error */
 	if (n->u.for_.has_in) {
 		for (struct shx_word *w = n->u.for_.words; w; w = w->next)
 			shx_expand(c, w, XM_ARGV, -1, &items);

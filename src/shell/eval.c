@@ -109,6 +109,12 @@ int shx_spawn(struct shx_ctx *c, int parent, const struct sh_word *argv, int arg
 		return -1;
 	if (!sp)
 		sp = &none;
+	if (argc > (int)SH_MAX_WORDS) {
+		/* (xargs fed many items, env -S with a long string) */
+		argc = (int)SH_MAX_WORDS;
+		c->x->unres |= SH_U_LIMIT;
+		shx_cmd(c->x, parent)->unres |= SH_U_LIMIT;
+	}
 	if ((unsigned)shx_cmd(c->x, parent)->depth + 1 > SH_MAX_DEPTH) {
 		shx_cmd(c->x, parent)->unres |= SH_U_LIMIT;
 		c->x->unres |= SH_U_LIMIT;
@@ -207,7 +213,7 @@ bool shx_cmdsub(struct shx_ctx *c, struct shx_node *ast, int cmd, enum sh_via vi
 		cc.parent = cmd;
 		cc.depth = shx_cmd(x, cmd)->depth + 1;
 	} else {
-		cc.depth = c->depth + 1;
+		cc.depth = c->depth; /* in an assignment: beside the commands around it */
 	}
 	if ((unsigned)cc.depth > SH_MAX_DEPTH) {
 		x->unres |= SH_U_LIMIT;

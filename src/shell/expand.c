@@ -267,6 +267,16 @@ static void cmdsub(struct xp *xp, const struct shx_seg *sg)
 		shx_fb_unres(xp, sg->s, sg->len, SH_U_CMDSUB);
 		return;
 	}
+	{
+		/* bash drops NUL bytes from the output (with a warning), and the
+		 * trailing newlines */
+		size_t k = 0;
+
+		for (size_t i = 0; i < out.len; i++)
+			if (out.p[i])
+				out.p[k++] = out.p[i];
+		out.len = k;
+	}
 	while (out.len && out.p[out.len - 1] == '\n')
 		out.len--;
 	shx_fb_expansion(xp, out.p ? out.p : "", out.len, sg->quoted, decoded);

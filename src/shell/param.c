@@ -418,7 +418,7 @@ static bool substr(struct xp *xp, const struct shx_param *pm, struct pv *v, bool
 		add_list(xp, &sl, quoted);
 		return true;
 	}
-	shx_buf_add(x, out, v->s + off, (size_t)len);
+	shx_buf_add(x, out, (v->s ? v->s : "") + off, (size_t)len);
 	return true;
 }
 

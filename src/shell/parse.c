@@ -654,7 +654,21 @@ struct shx_node *shx_parse_text(struct shx *x, const char *text, size_t len, int
 				size_t *err_off, bool *error)
 {
 	struct shx_p p = { .x = x, .s = text, .len = len, .nest = nest };
-	struct shx_node *n = shx_parse_list(&p);
+	struct shx_node *n;
+
+	if (memchr(text, '\0', len)) {
+		/* bash reads past NUL bytes as if they were not there (and a command
+		 * line cannot carry one): they go, so that words never hold one. */
+		char *t = shx_alloc(x, len + 1);
+		size_t k = 0;
+
+		for (size_t i = 0; i < len; i++)
+			if (text[i])
+				t[k++] = text[i];
+		p.s = t;
+		p.len = k;
+	}
+	n = shx_parse_list(&p);
 
 	if (!p.error && shx_peek(&p)->type != T_EOF)
 		shx_p_error(&p, shx_peek(&p)->off);

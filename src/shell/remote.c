@@ -315,7 +315,7 @@ static int crun_opts(struct shx *x, const struct sh_cmd *cmd, int k, bool kube, 
 		if (val && !kube)
 			crun_opt(x, o, val, r);
 	}
-	return k;
+	return k < cmd->argc ? k : cmd->argc; /* an option without its value */
 }
 
 /* docker|podman|nerdctl [global] run|exec|container run|exec|compose run|exec [opts]

@@ -166,7 +166,7 @@ static int shell_opts(const struct sh_cmd *cmd, bool *has_c, bool *from_stdin)
 		}
 		k++;
 	}
-	return k;
+	return k < cmd->argc ? k : cmd->argc; /* an option without its value */
 }
 
 bool shx_run_shell(struct shx_ctx *c, int i)

@@ -78,7 +78,7 @@ int shx_scan_opts(const struct sh_cmd *cmd, int k, const struct optspec *o, bool
 		}
 		k++;
 	}
-	return k;
+	return k < cmd->argc ? k : cmd->argc; /* an option without its value */
 }
 
 /* ---- env ----------------------------------------------------------------------------------------- */
@@ -344,7 +344,7 @@ static bool run_sudo(struct shx_ctx *c, int i)
 		}
 		k++;
 	}
-	if (norun)
+	if (norun || k >= cmd->argc)
 		return true;
 	env = shx_alloc(x, (size_t)cmd->argc * sizeof(*env));
 	while (k < cmd->argc) {
@@ -451,6 +451,8 @@ static bool run_su(struct shx_ctx *c, int i)
 		}
 		break;
 	}
+	if (k > cmd->argc)
+		k = cmd->argc; /* an option without its value */
 	if (!text)
 		return true; /* an interactive shell */
 	if (text->unres)

@@ -42,7 +42,9 @@ static int xargs_items(struct shx *x, const struct xargs *xa, const char *in, si
 			const char *e = memchr(in + i, d, n - i);
 			size_t len = e ? (size_t)(e - in - i) : n - i;
 
-			shx_buf_add(x, &b, in + i, len);
+			for (size_t j = 0; j < len; j++)
+				if (in[i + j]) /* a NUL cannot be in an argument */
+					shx_buf_addc(x, &b, in[i + j]);
 			i += len + 1;
 			any = true;
 		} else {
@@ -55,6 +57,8 @@ static int xargs_items(struct shx *x, const struct xargs *xa, const char *in, si
 			for (; i < n; i++) {
 				char ch = in[i];
 
+				if (!ch)
+					continue; /* a NUL cannot be in an argument */
 				if (q) {
 					if (ch == q)
 						q = 0;
@@ -234,7 +238,7 @@ static int xargs_opts(struct shx_ctx *c, const struct sh_cmd *cmd, struct xargs 
 		}
 		k++;
 	}
-	return k;
+	return k < cmd->argc ? k : cmd->argc; /* an option without its value */
 }
 
 bool shx_run_xargs(struct shx_ctx *c, int i)

@@ -11,9 +11,8 @@
  *   = CMD                             a command it runs, in order
  *   ! REASONS at OFFSET               the input's own SH_U_* (syntax, limit)
  *
- * Every result is also checked for the invariants shell.h promises: parents
- * come before children, depth follows the parents, words are NUL-terminated
- * without NULs inside, a glob word has its pattern, counts are in bounds.
+ * Every result is also checked for the invariants shell.h promises
+ * (shtest_invariants: the fuzz target checks the same).
  *
  *   test_corpus [CORPUS] [--print]     --print writes the actual lines instead
  */
@@ -124,49 +123,6 @@ static size_t actual(const struct sh_result *r, const struct sh_opts *o, char **
 	return n;
 }
 
-static const char *invariants(const struct sh_result *r)
-{
-	if (r->ncmds > SH_MAX_CMDS)
-		return "too many commands";
-	for (size_t i = 0; i < r->ncmds; i++) {
-		const struct sh_cmd *c = &r->cmds[i];
-
-		if (c->parent >= (int)i || c->parent < -1)
-			return "a parent is not before its child";
-		if (c->parent >= 0 && c->depth != r->cmds[c->parent].depth + 1)
-			return "depth does not follow the parent";
-		if (c->parent < 0 && c->depth != 0 && c->via == SH_VIA_TOP)
-			return "a top command with a depth";
-		if (c->pipe_from >= (int)r->ncmds ||
-		    (c->pipe_from >= (int)i && (r->cmds[c->pipe_from].parent != (int)i ||
-						r->cmds[c->pipe_from].via != SH_VIA_PROCSUB)))
-			return "fed by a later command that is not its < <(...)";
-		if (c->argc < 0 || c->argc > (int)SH_MAX_WORDS || (c->argc && !c->argv))
-			return "argc out of bounds";
-		if (!c->name || (c->argc && strcmp(c->name, strrchr(c->argv[0].s, '/')
-								    ? strrchr(c->argv[0].s, '/') + 1
-								    : c->argv[0].s)))
-			return "name is not argv[0]'s basename";
-		for (int k = 0; k < c->argc; k++) {
-			const struct sh_word *w = &c->argv[k];
-
-			if (!w->s || strlen(w->s) != w->len)
-				return "a word with a NUL or a wrong length";
-			if (!!(w->flags & SH_W_GLOB) != !!w->pattern)
-				return "a glob word without its pattern, or a pattern without glob";
-		}
-		for (int k = 0; k < c->nredirs; k++)
-			if (!c->redirs[k].target.s)
-				return "a redirection without target";
-		for (int k = 0; k < c->nenv; k++)
-			if (!c->env[k].name || !c->env[k].value.s)
-				return "an assignment without name or value";
-		if (c->stdin_text && !c->stdin_len && c->stdin_text[0])
-			return "stdin text with a wrong length";
-	}
-	return NULL;
-}
-
 int main(int argc, char **argv)
 {
 	const char *path = argc > 1 && argv[1][0] != '-' ? argv[1] : CORPUS;
@@ -190,7 +146,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		ngot = actual(r, &o, &got);
-		why = invariants(r);
+		why = shtest_invariants(r);
 		if (why) {
 			bad_inv++;
 			printf("# line %d: %s\n", k->line, why);
