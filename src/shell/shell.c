@@ -166,12 +166,15 @@ struct out {
 static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void put(struct out *o, const char *fmt, ...)
 {
+	static char none[1];
 	size_t at = o->n < o->cap ? o->n : o->cap;
+	char *dst = o->cap ? o->buf + at : none;
+	size_t room = o->cap ? o->cap - at : 0;
 	va_list ap;
 	int k;
 
 	va_start(ap, fmt);
-	k = vsnprintf(o->cap ? o->buf + at : NULL, o->cap - at, fmt, ap);
+	k = vsnprintf(dst, room, fmt, ap);
 	va_end(ap);
 	if (k > 0)
 		o->n += (size_t)k;
