@@ -12,10 +12,11 @@ vigil-hook frame: a Claude Code session of PreToolUse / PostToolUse pairs
 sessions (default 200).  A session ends with SessionEnd, so per-session
 state may be dropped, except --open-sessions percent of them (default 0),
 which just stop, as when an agent is killed.  Every --every events (default
-N/20) it prints the events sent and vigild's VmRSS and VmHWM (kB); at the
-end, the RSS of the second half of the run: its median, lowest, highest,
-and the change from its first to its last sample per 100,000 events (a
-level that stays flat after warm-up shows as a change near 0).
+N/20) it prints the events answered and vigild's VmRSS and VmHWM (kB); at
+the end, the RSS of the second half and of the last quarter of the run:
+median, lowest, highest, and the change from the first to the last sample
+per 100,000 events (a level that stays flat after warm-up shows as a change
+near 0).
 """
 import argparse
 import json
@@ -166,19 +167,21 @@ def main():
         sample()
     if errors:
         sys.exit("rss_load: %d of %d events answered; %s" % (done[0], o.events, "; ".join(errors)))
-    summary = plateau(samples)
+    parts = {"second_half": plateau(samples, 0.5), "last_quarter": plateau(samples, 0.75)}
     if o.json:
-        print(json.dumps({"events": o.events, "samples": samples, "second_half": summary}))
-    elif summary:
-        print("second half (%d samples from %d events): rss median %d kB, min %d, max %d, "
-              "change %+d kB per 100,000 events" % (summary["samples"], summary["from_events"],
-              summary["median_kb"], summary["min_kb"], summary["max_kb"],
-              summary["change_kb_per_100k"]))
+        print(json.dumps(dict({"events": o.events, "samples": samples}, **parts)))
+        return
+    for name, x in parts.items():
+        if x:
+            print("%s (%d samples from %d events): rss median %d kB, min %d, max %d, "
+                  "change %+d kB per 100,000 events" % (name.replace("_", " "), x["samples"],
+                  x["from_events"], x["median_kb"], x["min_kb"], x["max_kb"],
+                  x["change_kb_per_100k"]))
 
 
-def plateau(samples):
-    """RSS over the second half of the run (by events sent)."""
-    half = [x for x in samples if x["events"] >= samples[-1]["events"] / 2]
+def plateau(samples, start):
+    """RSS over the run from start (a fraction of the events answered) on."""
+    half = [x for x in samples if x["events"] >= samples[-1]["events"] * start]
     if len(half) < 2 or half[-1]["events"] == half[0]["events"]:
         return None
     kb = sorted(x["rss_kb"] for x in half)
