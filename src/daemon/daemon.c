@@ -251,14 +251,13 @@ static void identity(struct vd *d)
 		snprintf(d->user, sizeof(d->user), "%u", (unsigned)geteuid());
 }
 
-static int open_all(struct vd *d, char *err, size_t errcap)
+/* Step 1: the ledger, with the keys the config or the environment names
+ * (the state directory's keys/ otherwise) and the spool directory. */
+static int open_ledger(struct vd *d, struct ledger_open_info *info, char *err, size_t errcap)
 {
 	struct ledger_options lo = { 0 };
-	struct ledger_open_info info;
-	struct norm_options no = { 0 };
-	struct pair_options co = { 0 };
 	char sign[4400], mac[4400];
-	int rc, fd;
+	int rc;
 
 	if (vg_path(d->ledger_dir, sizeof(d->ledger_dir), "%s/ledger", d->cfg.state_dir) < 0 ||
 	    vg_path(d->index_path, sizeof(d->index_path), "%s/index.db", d->cfg.state_dir) < 0 ||
@@ -284,22 +283,39 @@ static int open_all(struct vd *d, char *err, size_t errcap)
 	lo.signing_key = sign;
 	lo.mac_key = mac;
 	lo.checkpoint_ms = d->cfg.checkpoint_ms;
-	if ((rc = ledger_open(&lo, &d->l, &info, err, errcap)) < 0)
+	if ((rc = ledger_open(&lo, &d->l, info, err, errcap)) < 0)
 		return rc;
-	if (info.recovered)
+	if (info->recovered)
 		vg_warn("recovered the ledger after a crash: cut %" PRIu64 " bytes (%" PRIu64
 			" partial records) from segment %" PRIu64,
-			info.dropped_bytes, info.dropped_frames, info.recovered_segment);
-	no.max_string = d->cfg.max_string;
-	no.host = d->host;
-	no.user = d->user;
-	co.abandon_ns = d->cfg.abandon_ns;
+			info->dropped_bytes, info->dropped_frames, info->recovered_segment);
+	return 0;
+}
+
+/* Step 2: the normalizer, the tool-call pairer and the set of ids seen. */
+static int open_pipeline(struct vd *d, char *err, size_t errcap)
+{
+	struct norm_options no = { .max_string = d->cfg.max_string,
+				   .host = d->host,
+				   .user = d->user };
+	struct pair_options co = { .abandon_ns = d->cfg.abandon_ns };
+	int rc;
+
 	if ((rc = norm_ctx_new(&no, &d->norm)) < 0 || (rc = pair_new(&co, &d->corr)) < 0 ||
 	    (rc = vd_idset_init(&d->ids, VD_IDSET_SLOTS)) < 0) {
 		snprintf(err, errcap, "cannot set up the pipeline: %s", strerror(-rc));
 		return rc;
 	}
-	fd = bind_socket(d, err, errcap);
+	return 0;
+}
+
+/* Step 3: the socket, the event loop and the components on it (their
+ * threads start last, in start_threads), the timer and the signals. */
+static int open_loop(struct vd *d, char *err, size_t errcap)
+{
+	struct timeval sec = { 1, 0 };
+	int fd = bind_socket(d, err, errcap);
+
 	if (fd < 0)
 		return fd;
 	d->base = event_base_new();
@@ -324,14 +340,23 @@ static int open_all(struct vd *d, char *err, size_t errcap)
 		snprintf(err, errcap, "cannot set up the event loop");
 		return -ENOMEM;
 	}
-	{
-		struct timeval sec = { 1, 0 };
+	event_add(d->ev_tick, &sec);
+	event_add(d->ev_sigint, NULL);
+	event_add(d->ev_sigterm, NULL);
+	event_add(d->ev_sighup, NULL);
+	return 0;
+}
 
-		event_add(d->ev_tick, &sec);
-		event_add(d->ev_sigint, NULL);
-		event_add(d->ev_sigterm, NULL);
-		event_add(d->ev_sighup, NULL);
-	}
+/* Step 4: rules, alerts (open ones taken from the index as it is before
+ * hooks are taken, and again once it caught up with the ledger) and the
+ * notifier, after the ledger's start-up checks. */
+static int open_judgement(struct vd *d, const struct ledger_open_info *info, char *err,
+			  size_t errcap)
+{
+	struct notify_opts nopt = { .state_dir = d->cfg.state_dir, .hostname = d->host };
+	char nerr[512] = "";
+	int rc;
+
 	if ((rc = vd_rules_init(d)) < 0) {
 		snprintf(err, errcap, "cannot load the rules: %s", strerror(-rc));
 		return rc;
@@ -340,27 +365,25 @@ static int open_all(struct vd *d, char *err, size_t errcap)
 		snprintf(err, errcap, "cannot set up alerts: %s", strerror(-rc));
 		return rc;
 	}
-	if ((rc = vd_ledger_check(d, &info, err, errcap)) < 0)
+	if ((rc = vd_ledger_check(d, info, err, errcap)) < 0)
 		return rc;
-	/* Open alerts continue on the same ids: take them from the index as it
-	 * is before hooks are taken (again once it caught up with the ledger,
-	 * for alerts recorded after its last commit). */
 	if (access(d->index_path, F_OK) == 0 &&
 	    idx_open(d->index_path, IDX_RDONLY, &d->ro_idx, NULL, 0) == 0)
 		vd_alerts_restore(d, d->ro_idx);
 	else
 		d->ro_idx = NULL;
-	{
-		struct notify_opts nopt = { .state_dir = d->cfg.state_dir, .hostname = d->host };
-		char nerr[512] = "";
-
-		rc = notify_new(d->cfg.conf ? config_alerts(d->cfg.conf) : NULL, &nopt, &d->notify,
-				nerr, sizeof(nerr));
-		if (rc < 0) {
-			snprintf(err, errcap, "alerts: %s", nerr[0] ? nerr : strerror(-rc));
-			return rc;
-		}
+	rc = notify_new(d->cfg.conf ? config_alerts(d->cfg.conf) : NULL, &nopt, &d->notify, nerr,
+			sizeof(nerr));
+	if (rc < 0) {
+		snprintf(err, errcap, "alerts: %s", nerr[0] ? nerr : strerror(-rc));
+		return rc;
 	}
+	return 0;
+}
+
+/* Step 5: the threads, once everything they use exists. */
+static int start_threads(struct vd *d, char *err, size_t errcap)
+{
 	if (vd_workers_start(d->workers) < 0) {
 		snprintf(err, errcap, "cannot start worker threads");
 		return -EAGAIN;
@@ -373,6 +396,19 @@ static int open_all(struct vd *d, char *err, size_t errcap)
 		snprintf(err, errcap, "cannot start the index thread");
 		return -EAGAIN;
 	}
+	return 0;
+}
+
+static int open_all(struct vd *d, char *err, size_t errcap)
+{
+	struct ledger_open_info info;
+	int rc;
+
+	if ((rc = open_ledger(d, &info, err, errcap)) < 0 ||
+	    (rc = open_pipeline(d, err, errcap)) < 0 || (rc = open_loop(d, err, errcap)) < 0 ||
+	    (rc = open_judgement(d, &info, err, errcap)) < 0 ||
+	    (rc = start_threads(d, err, errcap)) < 0)
+		return rc;
 	return 0;
 }
 
