@@ -391,69 +391,69 @@ static int start(struct vd_config *cfg, const char *state_opt, const char *sock_
 	return rc < 0 ? 3 : 0;
 }
 
-int main(int argc, char **argv)
-{
-	struct vd_config cfg = { .ready_fd = -1, .pid_fd = -1 };
-	const char *state_opt = NULL, *sock_opt = NULL, *config_opt = NULL;
-	struct config_diags cdiags = { 0 };
-	struct config *conf = NULL;
-	bool daemonize = false, check = false;
-	uint64_t v;
-	int o, rc;
+/* What the command line says. */
+struct args {
+	struct vd_config cfg;
+	const char *state_opt, *sock_opt, *config_opt;
+	bool daemonize, check;
+};
 
-	vg_log_set_prefix("vigild");
-	json_set_alloc_funcs(vg_malloc, vg_free);
-	/* Everything vigild creates (index, spool, log, socket) holds what agents
-	 * did: for the owner only. */
-	umask(0077);
-	vg_log_set_level(VG_LOG_INFO); /* starts, stops and drains belong in the log */
+#define ARGS_GO_ON (-1)
+
+/* Step 1: the options into a; ARGS_GO_ON, or the exit status (--help,
+ * --version, a usage error). */
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	uint64_t v;
+	int o;
+
 	while ((o = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
 		switch (o) {
 		case OPT_CONFIG:
 			if (!*optarg)
 				return usage_error("--config needs a file name");
-			config_opt = optarg;
+			a->config_opt = optarg;
 			break;
 		case OPT_CHECK:
-			check = true;
+			a->check = true;
 			break;
 		case OPT_STATE:
-			state_opt = optarg;
+			a->state_opt = optarg;
 			break;
 		case OPT_SOCKET:
-			sock_opt = optarg;
+			a->sock_opt = optarg;
 			break;
 		case OPT_DAEMON:
-			daemonize = true;
+			a->daemonize = true;
 			break;
 		case OPT_FG:
-			daemonize = false;
+			a->daemonize = false;
 			break;
 		case OPT_MAXSTR:
 			if (vg_parse_size(optarg, &v) < 0 || v < 16 || v > (1u << 24))
 				return usage_error("--max-string: '%s' is not a size between 16 and "
 						   "16M",
 						   optarg);
-			cfg.max_string = (size_t)v;
+			a->cfg.max_string = (size_t)v;
 			break;
 		case OPT_ABANDON:
 			if (vg_parse_duration(optarg, &v) < 0 || v == 0 || v > 7 * 86400)
 				return usage_error("--abandon-after: '%s' is not a duration between "
 						   "1s and 7d",
 						   optarg);
-			cfg.abandon_ns = v * 1000000000ull;
+			a->cfg.abandon_ns = v * 1000000000ull;
 			break;
 		case OPT_WORKERS:
 			if (vg_parse_size(optarg, &v) < 0 || v < 1 || v > VD_MAX_WORKERS)
 				return usage_error("--workers: '%s' is not a number between 1 and %d",
 						   optarg, VD_MAX_WORKERS);
-			cfg.workers = (unsigned)v;
+			a->cfg.workers = (unsigned)v;
 			break;
 		case OPT_SIGN:
-			cfg.signing_key = optarg;
+			a->cfg.signing_key = optarg;
 			break;
 		case OPT_MAC:
-			cfg.mac_key = optarg;
+			a->cfg.mac_key = optarg;
 			break;
 		case 'v':
 			vg_log_set_level(VG_LOG_DEBUG);
@@ -471,37 +471,71 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
-	/* The config file: command-line options win over it, it wins over the
-	 * defaults.  A broken config stops the daemon before it touches anything. */
-	rc = config_load(config_opt, &conf, &cdiags);
+	return ARGS_GO_ON;
+}
+
+/* Step 2: the config file, its problems printed; ARGS_GO_ON, or the exit
+ * status (a broken config stops the daemon before it touches anything;
+ * --check-config ends here). */
+static int load_config(const struct args *a, struct config **conf)
+{
+	struct config_diags cdiags = { 0 };
+	int rc = config_load(a->config_opt, conf, &cdiags);
+
 	if (cdiags.n)
 		print_config_diags(&cdiags);
 	if (rc < 0) {
-		if (check)
+		if (a->check)
 			printf("config has errors: %s\n", cdiags.file[0] ? cdiags.file : "vigil.yaml");
 		else
 			fprintf(stderr, "vigild: the config file has errors; not starting\n");
 		config_diags_release(&cdiags);
-		return check ? 1 : 3;
+		return a->check ? 1 : 3;
 	}
 	config_diags_release(&cdiags);
-	if (check) {
-		rc = check_config(conf);
-		config_free(conf);
+	if (a->check) {
+		rc = check_config(*conf);
+		config_free(*conf);
+		*conf = NULL;
 		return rc;
 	}
-	if (!state_opt)
-		state_opt = config_daemon_state_dir(config_tree(conf));
-	if (!cfg.max_string)
-		cfg.max_string = config_daemon_max_string(config_tree(conf));
-	if (!cfg.abandon_ns)
-		cfg.abandon_ns = config_daemon_abandon_ns(config_tree(conf));
-	if (!cfg.workers)
-		cfg.workers = config_daemon_workers(config_tree(conf));
-	(void)vg_path(cfg.config_path, sizeof(cfg.config_path), "%s", config_path(conf));
-	cfg.conf = config_tree_ref(conf);
-	rc = start(&cfg, state_opt, sock_opt, daemonize);
-	json_decref(cfg.conf);
+	return ARGS_GO_ON;
+}
+
+/* Step 3: what the command line left unset comes from the config (whose
+ * own defaults apply when it says nothing). */
+static void apply_config(struct args *a, struct config *conf)
+{
+	if (!a->state_opt)
+		a->state_opt = config_daemon_state_dir(config_tree(conf));
+	if (!a->cfg.max_string)
+		a->cfg.max_string = config_daemon_max_string(config_tree(conf));
+	if (!a->cfg.abandon_ns)
+		a->cfg.abandon_ns = config_daemon_abandon_ns(config_tree(conf));
+	if (!a->cfg.workers)
+		a->cfg.workers = config_daemon_workers(config_tree(conf));
+	(void)vg_path(a->cfg.config_path, sizeof(a->cfg.config_path), "%s", config_path(conf));
+	a->cfg.conf = config_tree_ref(conf);
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = { .cfg = { .ready_fd = -1, .pid_fd = -1 } };
+	struct config *conf = NULL;
+	int rc;
+
+	vg_log_set_prefix("vigild");
+	json_set_alloc_funcs(vg_malloc, vg_free);
+	/* Everything vigild creates (index, spool, log, socket) holds what agents
+	 * did: for the owner only. */
+	umask(0077);
+	vg_log_set_level(VG_LOG_INFO); /* starts, stops and drains belong in the log */
+	if ((rc = parse_args(argc, argv, &a)) != ARGS_GO_ON ||
+	    (rc = load_config(&a, &conf)) != ARGS_GO_ON)
+		return rc;
+	apply_config(&a, conf);
+	rc = start(&a.cfg, a.state_opt, a.sock_opt, a.daemonize);
+	json_decref(a.cfg.conf);
 	config_free(conf);
 	return rc;
 }
