@@ -291,21 +291,18 @@ static int refine_root(struct vd *d, const struct norm_envelope *ne, const char 
 	return 0;
 }
 
-int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_envelope *env,
-	      const char *payload, size_t len, bool from_spool, const struct vd_peer *peer,
-	      struct rules_result *rr, struct vd_answer *ans, uint64_t *seq,
-	      struct vd_stage *stage)
+/*
+ * Step 1: the payload as the raw event the rules judge (norm_hook_event,
+ * the function `vigil rules test` calls too, so both see the same event),
+ * with its project root.  0, NORM_UNPARSEABLE, or -errno.
+ */
+static int ingest_normalize(struct vd *d, const struct wire_envelope *env, const char *payload,
+			    size_t len, json_t **ev)
 {
 	struct norm_envelope ne = { .pid = -1, .ppid = -1, .uid = -1 };
-	struct vd_verdict v;
-	struct pair_stats ps = { 0 };
 	char err[512], rbuf[4096];
-	json_t *ev = NULL;
 	int rc, source = 0;
 
-	*seq = 0;
-	memset(&v, 0, sizeof(v));
-	VD_STAT_ADD(d, received, 1);
 	ne.id = env->id[0] ? env->id : NULL;
 	ne.recv_ns = env->time_ns;
 	ne.agent = env->agent[0] ? env->agent : NULL;
@@ -324,11 +321,25 @@ int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_env
 	/* The rules judge what the agent sent; the record gets it redacted
 	 * and cut (norm_clean_event below, before anything leaves). */
 	ne.flags = NORM_RAW;
-	/* The function `vigil rules test` calls too: both see the same event. */
-	rc = norm_hook_event(d->norm, &ne, payload, len, &ev, err, sizeof(err));
+	rc = norm_hook_event(d->norm, &ne, payload, len, ev, err, sizeof(err));
 	if (rc == 0 && !env->project_dir[0])
-		rc = refine_root(d, &ne, payload, len, &ev, err, sizeof(err));
-	if (rc < 0)
+		rc = refine_root(d, &ne, payload, len, ev, err, sizeof(err));
+	return rc;
+}
+
+int vd_ingest(struct vd *d, unsigned kind, unsigned flags, const struct wire_envelope *env,
+	      const char *payload, size_t len, bool from_spool, const struct vd_peer *peer,
+	      struct rules_result *rr, struct vd_answer *ans, uint64_t *seq, struct vd_stage *stage)
+{
+	struct vd_verdict v;
+	struct pair_stats ps = { 0 };
+	json_t *ev = NULL;
+	int rc;
+
+	*seq = 0;
+	memset(&v, 0, sizeof(v));
+	VD_STAT_ADD(d, received, 1);
+	if ((rc = ingest_normalize(d, env, payload, len, &ev)) < 0)
 		return rc;
 	/* A copy of an event already written (the spooled and the live copy of
 	 * one hook call) stops here, before it counts on the pairing or the
