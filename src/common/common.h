@@ -23,6 +23,15 @@
 
 #define VG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* A data file embedded at build time by scripts/embed-rules (the rule pack,
+ * the secret catalogue): its file name, its bytes (NUL-terminated) and
+ * their count. */
+struct vg_embedded_file {
+	const char *name;
+	const char *text;
+	size_t len;
+};
+
 /* ---- diagnostic log (stderr); never the audit stream ---------------------- */
 
 enum vg_log_level { VG_LOG_ERR = 0, VG_LOG_WARN, VG_LOG_INFO, VG_LOG_DEBUG };

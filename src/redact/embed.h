@@ -6,15 +6,9 @@
 #ifndef VIGIL_REDACT_EMBED_H
 #define VIGIL_REDACT_EMBED_H
 
-#include <stddef.h>
+#include "common.h" /* struct vg_embedded_file */
 
-struct rd_embedded_entry {
-	const char *name; /* file name, e.g. "catalog.yml" */
-	const char *text; /* the file's bytes (NUL-terminated) */
-	size_t len;
-};
-
-extern const struct rd_embedded_entry rd_embedded[];
+extern const struct vg_embedded_file rd_embedded[];
 extern const size_t rd_embedded_n;
 
 #endif /* VIGIL_REDACT_EMBED_H */

@@ -5,15 +5,9 @@
 #ifndef VIGIL_RULES_PACK_H
 #define VIGIL_RULES_PACK_H
 
-#include <stddef.h>
+#include "common.h" /* struct vg_embedded_file */
 
-struct rules_pack_entry {
-	const char *name; /* file name, e.g. "destructive.yml" */
-	const char *text; /* the file's bytes (NUL-terminated) */
-	size_t len;
-};
-
-extern const struct rules_pack_entry rules_pack[];
+extern const struct vg_embedded_file rules_pack[];
 extern const size_t rules_pack_n;
 
 #endif /* VIGIL_RULES_PACK_H */
