@@ -51,7 +51,7 @@ static int fail_at(struct cc *k, const json_t *parent, const char *key, size_t i
 }
 
 /* "A-Za-z0-9_-": ranges and single bytes; a leading ^ negates. */
-static int compile_set(const char *spec, struct rd_set *s)
+static int compile_set(const char *spec, struct rdx_set *s)
 {
 	size_t n = strlen(spec), i = 0;
 	bool neg = false;
@@ -98,7 +98,7 @@ static int count_of(struct cc *k, const json_t *part, const char *key, unsigned 
 	return 0;
 }
 
-static int compile_part(struct cc *k, const json_t *parts, size_t idx, struct rd_part *p)
+static int compile_part(struct cc *k, const json_t *parts, size_t idx, struct rdx_part *p)
 {
 	const json_t *o = json_array_get(parts, idx);
 	const char *lit = str_of(o, "lit"), *chars = str_of(o, "chars");
@@ -129,7 +129,7 @@ static int compile_part(struct cc *k, const json_t *parts, size_t idx, struct rd
 	return 0;
 }
 
-static int compile_prefixes(struct cc *k, const json_t *o, struct rd_format *f)
+static int compile_prefixes(struct cc *k, const json_t *o, struct rdx_format *f)
 {
 	const json_t *p = json_object_get(o, "prefix");
 
@@ -154,7 +154,7 @@ static int compile_prefixes(struct cc *k, const json_t *o, struct rd_format *f)
 	return 0;
 }
 
-static int compile_format(struct cc *k, const json_t *list, size_t idx, struct rd_format *f)
+static int compile_format(struct cc *k, const json_t *list, size_t idx, struct rdx_format *f)
 {
 	const json_t *o = json_array_get(list, idx), *parts;
 	size_t shortest = SIZE_MAX;
@@ -193,8 +193,8 @@ static int compile_format(struct cc *k, const json_t *list, size_t idx, struct r
 /* Adds format fi to the dispatch lists of the bytes it can start with. */
 static int dispatch(struct rd_catalog *c, size_t fi)
 {
-	const struct rd_format *f = &c->formats[fi];
-	struct rd_set first;
+	const struct rdx_format *f = &c->formats[fi];
+	struct rdx_set first;
 
 	memset(&first, 0, sizeof(first));
 	if (!f->prefix_len[0]) {
@@ -205,7 +205,7 @@ static int dispatch(struct rd_catalog *c, size_t fi)
 
 			first.bits[b >> 3] |= (uint8_t)(1u << (b & 7));
 			if (f->ci) {
-				b = rd_lower(b);
+				b = rdx_lower(b);
 				first.bits[b >> 3] |= (uint8_t)(1u << (b & 7));
 				b = (unsigned char)(b >= 'a' && b <= 'z' ? b - ('a' - 'A') : b);
 				first.bits[b >> 3] |= (uint8_t)(1u << (b & 7));
@@ -215,7 +215,7 @@ static int dispatch(struct rd_catalog *c, size_t fi)
 	for (unsigned b = 0; b < 256; b++) {
 		uint16_t *v;
 
-		if (!rd_in(&first, (unsigned char)b))
+		if (!rdx_in(&first, (unsigned char)b))
 			continue;
 		v = vg_realloc(c->by_byte[b], (c->nby_byte[b] + 1u) * sizeof(*v));
 		if (!v)
@@ -250,7 +250,7 @@ static int compile_formats(struct cc *k, const json_t *root)
 	return 0;
 }
 
-static int compile_list(struct cc *k, const json_t *ctx, const char *key, struct rd_list *l)
+static int compile_list(struct cc *k, const json_t *ctx, const char *key, struct rdx_list *l)
 {
 	const json_t *a = json_object_get(ctx, key);
 
@@ -270,7 +270,7 @@ static int compile_list(struct cc *k, const json_t *ctx, const char *key, struct
 	return 0;
 }
 
-static int compile_words(struct cc *k, const json_t *ctx, const char *key, struct rd_word **out,
+static int compile_words(struct cc *k, const json_t *ctx, const char *key, struct rdx_word **out,
 			 size_t *n)
 {
 	json_t *m = json_object_get(ctx, key), *v;
@@ -316,7 +316,7 @@ static int compile_forms(struct cc *k, const json_t *opt, unsigned *forms)
 	return *forms ? 0 : fail_at(k, opt, "form", 0, "form: a non-empty list");
 }
 
-static int compile_cli_entry(struct cc *k, const json_t *list, size_t idx, struct rd_cli *e)
+static int compile_cli_entry(struct cc *k, const json_t *list, size_t idx, struct rdx_cli *e)
 {
 	const json_t *o = json_array_get(list, idx), *progs = json_object_get(o, "programs"),
 		     *opts = json_object_get(o, "options");
@@ -332,7 +332,7 @@ static int compile_cli_entry(struct cc *k, const json_t *list, size_t idx, struc
 			return fail_at(k, progs, NULL, i, "programs: not a string");
 	for (size_t i = 0; i < json_array_size(opts); i++) {
 		const json_t *opt = json_array_get(opts, i);
-		struct rd_cli_opt *d = &e->opt[e->nopt++];
+		struct rdx_cli_opt *d = &e->opt[e->nopt++];
 		const char *after = str_of(opt, "after");
 
 		d->flag = str_of(opt, "flag");
@@ -376,7 +376,7 @@ static int compile_hooks(struct cc *k, const json_t *ctx)
 		return -ENOMEM;
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		const json_t *o = json_array_get(list, i);
-		struct rd_webhook *h = &k->c->hooks[k->c->nhooks++];
+		struct rdx_webhook *h = &k->c->hooks[k->c->nhooks++];
 
 		h->kind = str_of(o, "kind");
 		h->prefix = str_of(o, "prefix");
@@ -448,12 +448,12 @@ out:
 
 int rd_catalog_default(struct rd_catalog **out, char *err, size_t errcap)
 {
-	if (rd_embedded_n != 1) {
+	if (rdx_embedded_n != 1) {
 		snprintf(err, errcap, "the build embedded %zu secret catalogues, expected 1",
-			 rd_embedded_n);
+			 rdx_embedded_n);
 		return -EINVAL;
 	}
-	return rd_catalog_new(rd_embedded[0].text, rd_embedded[0].len, rd_embedded[0].name, out,
+	return rd_catalog_new(rdx_embedded[0].text, rdx_embedded[0].len, rdx_embedded[0].name, out,
 			      err, errcap);
 }
 

@@ -34,15 +34,16 @@ static const char *const not_secret[] = {
 	"pass",	   "fail",   "user",	 "username",
 };
 
-static bool in_list(const struct rd_list *l, const char *w, size_t n)
+static bool in_list(const struct rdx_list *l, const char *w, size_t n)
 {
 	for (size_t i = 0; i < l->n; i++)
-		if (rd_ieq(w, n, l->v[i]))
+		if (rdx_ieq(w, n, l->v[i]))
 			return true;
 	return false;
 }
 
-static const struct rd_word *find_word(const struct rd_word *ws, size_t nw, const char *w, size_t n)
+static const struct rdx_word *find_word(const struct rdx_word *ws, size_t nw, const char *w,
+					size_t n)
 {
 	for (size_t i = 0; i < nw; i++)
 		if (ws[i].len == n && !memcmp(ws[i].word, w, n))
@@ -59,13 +60,13 @@ static size_t split_key(const char *k, size_t n, char buf[KEY_MAX + KEY_WORDS_MA
 	for (size_t i = 0; i < n && nw < KEY_WORDS_MAX;) {
 		size_t st;
 
-		while (i < n && !rd_alnum((unsigned char)k[i]))
+		while (i < n && !rdx_alnum((unsigned char)k[i]))
 			i++;
 		if (i == n)
 			break;
 		st = b;
-		buf[b++] = (char)rd_lower((unsigned char)k[i++]);
-		while (i < n && rd_alnum((unsigned char)k[i])) {
+		buf[b++] = (char)rdx_lower((unsigned char)k[i++]);
+		while (i < n && rdx_alnum((unsigned char)k[i])) {
 			unsigned char prev = (unsigned char)k[i - 1], c = (unsigned char)k[i];
 			bool up = c >= 'A' && c <= 'Z', prev_low = prev >= 'a' && prev <= 'z';
 			bool next_low = i + 1 < n && k[i + 1] >= 'a' && k[i + 1] <= 'z';
@@ -75,7 +76,7 @@ static size_t split_key(const char *k, size_t n, char buf[KEY_MAX + KEY_WORDS_MA
 			 * last capital of a run followed by a small letter. */
 			if (up && (prev_low || (prev_up && next_low)))
 				break;
-			buf[b++] = (char)rd_lower(c);
+			buf[b++] = (char)rdx_lower(c);
 			i++;
 		}
 		w[nw] = buf + st;
@@ -91,7 +92,7 @@ static const char *const strong_tails[] = { "password", "passphrase", "secret" }
 static enum rd_key classify_word(const struct rd_catalog *c, const char *w, size_t n,
 				 const char **kind)
 {
-	const struct rd_word *m;
+	const struct rdx_word *m;
 
 	if ((m = find_word(c->strong, c->nstrong, w, n))) {
 		*kind = m->kind;
@@ -156,8 +157,8 @@ static bool is_number(const char *v, size_t n)
 	if (n > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
 		for (size_t i = 2; i < n; i++)
 			if (!((v[i] >= '0' && v[i] <= '9') ||
-			      (rd_lower((unsigned char)v[i]) >= 'a' &&
-			       rd_lower((unsigned char)v[i]) <= 'f')))
+			      (rdx_lower((unsigned char)v[i]) >= 'a' &&
+			       rdx_lower((unsigned char)v[i]) <= 'f')))
 				return false;
 		return true;
 	}
@@ -175,7 +176,7 @@ static bool ci_contains(const char *v, size_t n, const char *w)
 	size_t wl = strlen(w);
 
 	for (size_t i = 0; i + wl <= n; i++)
-		if (rd_ieq(v + i, wl, w))
+		if (rdx_ieq(v + i, wl, w))
 			return true;
 	return false;
 }
@@ -189,18 +190,18 @@ static bool is_reference(const char *v, size_t n)
 	return n >= 2 && v[0] == '<' && v[n - 1] == '>';
 }
 
-bool rd_placeholder(const char *v, size_t n)
+bool rdx_placeholder(const char *v, size_t n)
 {
-	if (all_same(v, n) || rd_starts_redacted(v, n))
+	if (all_same(v, n) || rdx_starts_redacted(v, n))
 		return true;
 	for (size_t i = 0; i < sizeof(not_secret) / sizeof(not_secret[0]); i++)
-		if (rd_ieq(v, n, not_secret[i]))
+		if (rdx_ieq(v, n, not_secret[i]))
 			return true;
 	return ci_contains(v, n, "your_") || ci_contains(v, n, "your-") ||
 	       ci_contains(v, n, "your ") || ci_contains(v, n, "xxxx") ||
 	       ci_contains(v, n, "****") || ci_contains(v, n, "...") || ci_contains(v, n, "<") ||
 	       (n > 5 && (v[n - 5] == '_' || v[n - 5] == '-' || v[n - 5] == ' ') &&
-		rd_ieq(v + n - 4, 4, "here")); /* token_goes_here */
+		rdx_ieq(v + n - 4, 4, "here")); /* token_goes_here */
 }
 
 static bool is_path(const char *v, size_t n)
@@ -255,7 +256,7 @@ static bool looks_random(const char *v, size_t n)
 		lower |= c >= 'a' && c <= 'z';
 		upper |= c >= 'A' && c <= 'Z';
 		digit |= c >= '0' && c <= '9';
-		if (!rd_alnum(c)) {
+		if (!rdx_alnum(c)) {
 			other = 1;
 			seps += c == '-' || c == '.' || c == '_';
 		}
@@ -282,7 +283,7 @@ bool rd_value_secret(enum rd_key cls, const char *v, size_t n)
 {
 	if (cls == RD_KEY_NONE || n == 0 || n > RD_MAX_LOOKAHEAD)
 		return false;
-	if (is_reference(v, n) || rd_placeholder(v, n) || is_number(v, n) || is_path(v, n))
+	if (is_reference(v, n) || rdx_placeholder(v, n) || is_number(v, n) || is_path(v, n))
 		return false;
 	if (cls == RD_KEY_WEAK)
 		return looks_random(v, n);
@@ -291,7 +292,7 @@ bool rd_value_secret(enum rd_key cls, const char *v, size_t n)
 
 static bool key_byte(unsigned char c)
 {
-	return rd_word_byte(c) || c == '-' || c == '.';
+	return rdx_word_byte(c) || c == '-' || c == '.';
 }
 
 /* An identifier, or identifiers joined by '.', with no digits: a variable
@@ -323,15 +324,15 @@ static bool is_code_ref(const char *v, size_t n)
 {
 	bool sep = false;
 
-	if (!n || !(rd_word_byte((unsigned char)v[0]) && !(v[0] >= '0' && v[0] <= '9')))
+	if (!n || !(rdx_word_byte((unsigned char)v[0]) && !(v[0] >= '0' && v[0] <= '9')))
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		if (v[i] == '.' || v[i] == ':') {
 			if (i + 1 == n ||
-			    !(rd_word_byte((unsigned char)v[i + 1]) || v[i + 1] == ':'))
+			    !(rdx_word_byte((unsigned char)v[i + 1]) || v[i + 1] == ':'))
 				return false;
 			sep = true;
-		} else if (!rd_word_byte((unsigned char)v[i])) {
+		} else if (!rdx_word_byte((unsigned char)v[i])) {
 			return false;
 		}
 	}
@@ -385,8 +386,8 @@ static size_t separator(const char *s, size_t n, size_t i, bool *equals, bool *c
 	return 0;
 }
 
-size_t rd_match_assign(const struct rd_catalog *c, const char *s, size_t n, size_t i,
-		       struct rd_ranges *rs)
+size_t rdx_match_assign(const struct rd_catalog *c, const char *s, size_t n, size_t i,
+			struct rdx_ranges *rs)
 {
 	size_t k = i, v, e;
 	const char *kind = NULL;
@@ -406,7 +407,7 @@ size_t rd_match_assign(const struct rd_catalog *c, const char *s, size_t n, size
 		bool dashed = i >= 2 && s[i - 1] == '-' && s[i - 2] == '-';
 
 		if (cls != RD_KEY_STRONG || k >= n || s[k] != ' ' ||
-		    !(dashed || (rd_ieq(s + i, k - i, "password") &&
+		    !(dashed || (rdx_ieq(s + i, k - i, "password") &&
 				 (memmem(s + (i > 256 ? i - 256 : 0), i - (i > 256 ? i - 256 : 0),
 					 "login ", 6)))))
 			return 0;
@@ -424,7 +425,7 @@ size_t rd_match_assign(const struct rd_catalog *c, const char *s, size_t n, size
 	quoted = q != 0;
 	for (e = v; e < n && e - v < RD_MAX_LOOKAHEAD && !value_end((unsigned char)s[e], q); e++)
 		;
-	if (!rd_spend(rs, i, e - i))
+	if (!rdx_spend(rs, i, e - i))
 		return 0;
 	if (e == v || (q && (e >= n || s[e] != q)) || s[v] == '-')
 		return 0; /* a PEM block, an option: other detectors' */
@@ -446,7 +447,7 @@ size_t rd_match_assign(const struct rd_catalog *c, const char *s, size_t n, size
 		ok = false;
 	if (!ok)
 		return 0;
-	rd_add(rs, v, e, kind);
+	rdx_add(rs, v, e, kind);
 	return e;
 }
 
@@ -468,21 +469,22 @@ static bool cookie_secret(const char *v, size_t n)
 	return false;
 }
 
-bool rd_is_header(const struct rd_catalog *c, const char *w, size_t n)
+bool rdx_is_header(const struct rd_catalog *c, const char *w, size_t n)
 {
 	return in_list(&c->headers, w, n);
 }
 
-size_t rd_match_header(const struct rd_catalog *c, const char *s, size_t n, size_t i,
-		       struct rd_ranges *rs)
+size_t rdx_match_header(const struct rd_catalog *c, const char *s, size_t n, size_t i,
+			struct rdx_ranges *rs)
 {
 	size_t k = i, v, e, w, name;
 	char q = 0;
 
-	while (k < n && k - i < 64 && (rd_alnum((unsigned char)s[k]) || s[k] == '-' || s[k] == '_'))
+	while (k < n && k - i < 64 &&
+	       (rdx_alnum((unsigned char)s[k]) || s[k] == '-' || s[k] == '_'))
 		k++;
 	name = k - i;
-	if (!rd_is_header(c, s + i, name))
+	if (!rdx_is_header(c, s + i, name))
 		return 0;
 	if (k < n && (s[k] == '"' || s[k] == '\''))
 		k++;
@@ -501,14 +503,14 @@ size_t rd_match_header(const struct rd_catalog *c, const char *s, size_t n, size
 		    s[e] != '"' && s[e] != '\'' && s[e] != '`' && s[e] != '\\' && (!q || s[e] != q);
 	     e++)
 		;
-	if (!rd_spend(rs, i, e - i))
+	if (!rdx_spend(rs, i, e - i))
 		return 0;
 	while (e > v && (s[e - 1] == ' ' || s[e - 1] == ','))
 		e--;
 	/* The scheme stays: "Authorization: Bearer [REDACTED:...]". */
 	for (w = v; w < e && s[w] != ' '; w++)
 		;
-	if (v < e && !(rd_alnum((unsigned char)s[v]) || strchr("_+/.~-", s[v])))
+	if (v < e && !(rdx_alnum((unsigned char)s[v]) || strchr("_+/.~-", s[v])))
 		return 0; /* header="Set-Cookie:", sep=...: a name in a string */
 	if (ci_contains(s + i, name, "cookie") && !cookie_secret(s + v, e - v))
 		return 0; /* "Cookie: syntax", "Cookie: theme=dark": no session in it */
@@ -520,14 +522,14 @@ size_t rd_match_header(const struct rd_catalog *c, const char *s, size_t n, size
 		return 0; /* authorization: req.headers.authorization */
 	}
 	/* A PEM block is the PEM detector's, whole (not just its first line). */
-	if (e - v < 4 || s[v] == '$' || rd_starts_redacted(s + v, e - v) || s[v] == '-' ||
-	    rd_placeholder(s + v, e - v))
+	if (e - v < 4 || s[v] == '$' || rdx_starts_redacted(s + v, e - v) || s[v] == '-' ||
+	    rdx_placeholder(s + v, e - v))
 		return 0;
-	rd_add(rs, v, e, "http_credential");
+	rdx_add(rs, v, e, "http_credential");
 	return e;
 }
 
-static const struct rd_cli *program_entry(const struct rd_catalog *c, const char *w, size_t n)
+static const struct rdx_cli *program_entry(const struct rd_catalog *c, const char *w, size_t n)
 {
 	for (size_t i = 0; i < c->ncli; i++)
 		for (size_t j = 0; j < c->cli[i].nprogram; j++)
@@ -537,7 +539,7 @@ static const struct rd_cli *program_entry(const struct rd_catalog *c, const char
 	return NULL;
 }
 
-bool rd_is_program(const struct rd_catalog *c, const char *w, size_t n)
+bool rdx_is_program(const struct rd_catalog *c, const char *w, size_t n)
 {
 	return program_entry(c, w, n) != NULL;
 }
@@ -567,8 +569,8 @@ static size_t next_word(const char *s, size_t n, size_t i, size_t lim, size_t *s
 	return i > *st ? i : i + 1; /* a control byte: an empty word, stepped over */
 }
 
-static void add_cli_value(const struct rd_cli_opt *o, const char *s, size_t st, size_t en,
-			  struct rd_ranges *rs)
+static void add_cli_value(const struct rdx_cli_opt *o, const char *s, size_t st, size_t en,
+			  struct rdx_ranges *rs)
 {
 	if (o->after) {
 		const char *a = memchr(s + st, o->after, en - st);
@@ -577,8 +579,8 @@ static void add_cli_value(const struct rd_cli_opt *o, const char *s, size_t st, 
 			return;
 		st = (size_t)(a - s) + 1;
 	}
-	if (en > st && s[st] != '$' && !rd_starts_redacted(s + st, en - st))
-		rd_add(rs, st, en, "password");
+	if (en > st && s[st] != '$' && !rdx_starts_redacted(s + st, en - st))
+		rdx_add(rs, st, en, "password");
 }
 
 /* At a program with password options: the options' values up to the end of
@@ -586,15 +588,15 @@ static void add_cli_value(const struct rd_cli_opt *o, const char *s, size_t st, 
  * (sudo mysql -p..., sshpass -p x docker login -p y) switches the options
  * looked for, so each command is read once.  Returns 0: the scan goes on
  * (other detectors still look inside the command). */
-size_t rd_match_cli(const struct rd_catalog *c, const char *s, size_t n, size_t i,
-		    struct rd_ranges *rs)
+size_t rdx_match_cli(const struct rd_catalog *c, const char *s, size_t n, size_t i,
+		     struct rdx_ranges *rs)
 {
 	size_t k = i, lim = n - i > RD_MAX_LOOKAHEAD ? i + RD_MAX_LOOKAHEAD : n, st, en, pos;
-	const struct rd_cli *e, *sw;
+	const struct rdx_cli *e, *sw;
 
 	if (i < rs->cli_until)
 		return 0;
-	while (k < n && (rd_word_byte((unsigned char)s[k]) || s[k] == '-' || s[k] == '.'))
+	while (k < n && (rdx_word_byte((unsigned char)s[k]) || s[k] == '-' || s[k] == '.'))
 		k++;
 	if (k == i || (k < n && s[k] != ' ' && s[k] != '\t') ||
 	    !(e = program_entry(c, s + i, k - i)))
@@ -608,7 +610,7 @@ size_t rd_match_cli(const struct rd_catalog *c, const char *s, size_t n, size_t 
 		if (!wl || s[st] != '-')
 			continue;
 		for (size_t j = 0; j < e->nopt; j++) {
-			const struct rd_cli_opt *o = &e->opt[j];
+			const struct rdx_cli_opt *o = &e->opt[j];
 			size_t fl = o->flag_len, vs, ve;
 
 			if (wl < fl || memcmp(s + st, o->flag, fl))
@@ -629,6 +631,6 @@ size_t rd_match_cli(const struct rd_catalog *c, const char *s, size_t n, size_t 
 		}
 	}
 	rs->cli_until = rs->cli_until > k ? rs->cli_until : k;
-	rd_spend(rs, i, rs->cli_until - i);
+	rdx_spend(rs, i, rs->cli_until - i);
 	return 0;
 }

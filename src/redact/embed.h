@@ -1,6 +1,6 @@
 /*
  * embed.h - the secret catalogue as embedded at build time by
- * scripts/embed-rules --symbol rd_embedded (the .yml files of secrets/, in
+ * scripts/embed-rules --symbol rdx_embedded (the .yml files of secrets/, in
  * name order: one today).  Internal to src/redact.
  */
 #ifndef VIGIL_REDACT_EMBED_H
@@ -8,7 +8,7 @@
 
 #include "common.h" /* struct vg_embedded_file */
 
-extern const struct vg_embedded_file rd_embedded[];
-extern const size_t rd_embedded_n;
+extern const struct vg_embedded_file rdx_embedded[];
+extern const size_t rdx_embedded_n;
 
 #endif /* VIGIL_REDACT_EMBED_H */

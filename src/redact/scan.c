@@ -25,22 +25,22 @@
 #define PEM_LABEL_MAX 64u
 #define B64_PEM_MAX (64u * 1024u) /* longest base64 key block redacted as one */
 
-bool rd_ieq(const char *a, size_t n, const char *b)
+bool rdx_ieq(const char *a, size_t n, const char *b)
 {
 	size_t i = 0;
 
 	for (; i < n && b[i]; i++)
-		if (rd_lower((unsigned char)a[i]) != rd_lower((unsigned char)b[i]))
+		if (rdx_lower((unsigned char)a[i]) != rdx_lower((unsigned char)b[i]))
 			return false;
 	return i == n && !b[i];
 }
 
-bool rd_starts_redacted(const char *s, size_t n)
+bool rdx_starts_redacted(const char *s, size_t n)
 {
 	return n >= 10 && !memcmp(s, "[REDACTED:", 10);
 }
 
-void rd_add(struct rd_ranges *rs, size_t start, size_t end, const char *kind)
+void rdx_add(struct rdx_ranges *rs, size_t start, size_t end, const char *kind)
 {
 	if (end <= start)
 		return;
@@ -54,7 +54,7 @@ void rd_add(struct rd_ranges *rs, size_t start, size_t end, const char *kind)
 	rs->n++;
 }
 
-static bool prefix_at(const struct rd_format *f, const char *s, size_t n, size_t k)
+static bool prefix_at(const struct rdx_format *f, const char *s, size_t n, size_t k)
 {
 	size_t pl = f->prefix_len[k];
 
@@ -63,7 +63,7 @@ static bool prefix_at(const struct rd_format *f, const char *s, size_t n, size_t
 	if (!f->ci)
 		return !memcmp(s, f->prefix[k], pl);
 	for (size_t i = 0; i < pl; i++)
-		if (rd_lower((unsigned char)s[i]) != rd_lower((unsigned char)f->prefix[k][i]))
+		if (rdx_lower((unsigned char)s[i]) != rdx_lower((unsigned char)f->prefix[k][i]))
 			return false;
 	return true;
 }
@@ -76,13 +76,13 @@ static inline void saw(size_t *seen, size_t upto)
 }
 
 /* The length of format f's token at s (after prefix k), or 0. */
-static size_t match_parts(const struct rd_format *f, const char *s, size_t n, size_t at,
+static size_t match_parts(const struct rdx_format *f, const char *s, size_t n, size_t at,
 			  size_t *seen)
 {
-	const struct rd_part *last = &f->part[f->nparts - 1];
+	const struct rdx_part *last = &f->part[f->nparts - 1];
 
 	for (size_t p = 0; p < f->nparts; p++) {
-		const struct rd_part *pt = &f->part[p];
+		const struct rdx_part *pt = &f->part[p];
 		size_t k = 0;
 
 		if (pt->lit) {
@@ -91,7 +91,7 @@ static size_t match_parts(const struct rd_format *f, const char *s, size_t n, si
 			at += pt->lit_len;
 			continue;
 		}
-		while (k < pt->max && at + k < n && rd_in(&pt->set, (unsigned char)s[at + k]))
+		while (k < pt->max && at + k < n && rdx_in(&pt->set, (unsigned char)s[at + k]))
 			k++;
 		saw(seen, at + k);
 		if (k < pt->min)
@@ -99,8 +99,8 @@ static size_t match_parts(const struct rd_format *f, const char *s, size_t n, si
 		at += k;
 	}
 	/* Whole tokens only: a longer run is some other thing. */
-	if (at < n && (rd_word_byte((unsigned char)s[at]) ||
-		       (!last->lit && rd_in(&last->set, (unsigned char)s[at]))))
+	if (at < n && (rdx_word_byte((unsigned char)s[at]) ||
+		       (!last->lit && rdx_in(&last->set, (unsigned char)s[at]))))
 		return 0;
 	return at;
 }
@@ -111,7 +111,7 @@ static size_t match_format(const struct rd_catalog *c, const char *s, size_t n, 
 	unsigned char b = (unsigned char)s[0];
 
 	for (uint16_t j = 0; j < c->nby_byte[b]; j++) {
-		const struct rd_format *f = &c->formats[c->by_byte[b][j]];
+		const struct rdx_format *f = &c->formats[c->by_byte[b][j]];
 
 		if (n < f->min_len)
 			continue;
@@ -131,7 +131,7 @@ static size_t match_format(const struct rd_catalog *c, const char *s, size_t n, 
 
 static bool b64url(unsigned char c)
 {
-	return rd_word_byte(c) || c == '-';
+	return rdx_word_byte(c) || c == '-';
 }
 
 /* eyJ<header>.<payload>.<signature> in base64url: the length or 0. */
@@ -236,7 +236,7 @@ static size_t match_webhook(const struct rd_catalog *c, const char *s, size_t n,
 		end++;
 	saw(seen, end);
 	for (size_t i = 0; i < c->nhooks; i++) {
-		const struct rd_webhook *h = &c->hooks[i];
+		const struct rdx_webhook *h = &c->hooks[i];
 		const char *slash, *p;
 		size_t hl, sl;
 
@@ -253,7 +253,7 @@ static size_t match_webhook(const struct rd_catalog *c, const char *s, size_t n,
 		hl = (size_t)(slash - (s + 8));
 		sl = strlen(h->host_suffix);
 		p = s + 8 + hl - sl;
-		if (hl > sl && rd_ieq(p, sl, h->host_suffix) &&
+		if (hl > sl && rdx_ieq(p, sl, h->host_suffix) &&
 		    (size_t)(s + end - slash) > strlen(h->path) &&
 		    !memcmp(slash, h->path, strlen(h->path))) {
 			*kind = h->kind;
@@ -264,7 +264,8 @@ static size_t match_webhook(const struct rd_catalog *c, const char *s, size_t n,
 }
 
 /* "://user:PASSWORD@" at s (the "://"): the password's range. */
-static void match_userinfo(const char *s, size_t n, size_t base, struct rd_ranges *rs, size_t *seen)
+static void match_userinfo(const char *s, size_t n, size_t base, struct rdx_ranges *rs,
+			   size_t *seen)
 {
 	size_t i = 3, colon = 0;
 
@@ -285,19 +286,19 @@ static void match_userinfo(const char *s, size_t n, size_t base, struct rd_range
 	if (i >= n || s[i] != '@' || !colon || colon + 1 == i)
 		return;
 	/* "${PASS}" and "$PASS" are references; user:password@ a placeholder. */
-	if (s[colon + 1] == '$' || rd_placeholder(s + colon + 1, i - colon - 1))
+	if (s[colon + 1] == '$' || rdx_placeholder(s + colon + 1, i - colon - 1))
 		return;
-	rd_add(rs, base + colon + 1, base + i, "url_password");
+	rdx_add(rs, base + colon + 1, base + i, "url_password");
 }
 
 static bool param_byte(unsigned char c)
 {
-	return rd_word_byte(c) || c == '-' || c == '.';
+	return rdx_word_byte(c) || c == '-' || c == '.';
 }
 
 /* "?name=VALUE" or "&name=VALUE" at s: a credential-carrying parameter. */
 static size_t match_query(const struct rd_catalog *c, const char *s, size_t n, size_t base,
-			  struct rd_ranges *rs, size_t *seen)
+			  struct rdx_ranges *rs, size_t *seen)
 {
 	size_t k = 1, v;
 
@@ -306,7 +307,7 @@ static size_t match_query(const struct rd_catalog *c, const char *s, size_t n, s
 	if (k == 1 || k >= n || s[k] != '=')
 		return 0;
 	for (size_t i = 0; i < c->query.n; i++) {
-		if (!rd_ieq(s + 1, k - 1, c->query.v[i]))
+		if (!rdx_ieq(s + 1, k - 1, c->query.v[i]))
 			continue;
 		v = k + 1;
 		while (v < n && v - k < RD_MAX_LOOKAHEAD && s[v] != '&' && s[v] != '#' &&
@@ -315,9 +316,9 @@ static size_t match_query(const struct rd_catalog *c, const char *s, size_t n, s
 			v++;
 		saw(seen, v);
 		if (v - (k + 1) < 4 || s[k + 1] == '$' || s[k + 1] == '{' ||
-		    rd_starts_redacted(s + k + 1, n - k - 1))
+		    rdx_starts_redacted(s + k + 1, n - k - 1))
 			return 0;
-		rd_add(rs, base + k + 1, base + v, "url_signature");
+		rdx_add(rs, base + k + 1, base + v, "url_signature");
 		return v;
 	}
 	return 0;
@@ -326,13 +327,13 @@ static size_t match_query(const struct rd_catalog *c, const char *s, size_t n, s
 /* Everything found at position i (a token start when start is true); the
  * position to continue from, or 0 to step on. */
 static size_t detect_at(const struct rd_catalog *c, const char *s, size_t n, size_t i, bool start,
-			struct rd_ranges *rs)
+			struct rdx_ranges *rs)
 {
 	const char *p = s + i, *kind = NULL;
 	size_t m = 0, seen = 0, next = 0;
 
 	if (*p == '-' && (m = match_pem(p, n - i, &seen))) {
-		rd_add(rs, i, i + m, "private_key");
+		rdx_add(rs, i, i + m, "private_key");
 		next = i + m;
 	} else if (*p == ':' && n - i > 3 && p[1] == '/' && p[2] == '/') {
 		match_userinfo(p, n - i, i, rs, &seen);
@@ -342,31 +343,32 @@ static size_t detect_at(const struct rd_catalog *c, const char *s, size_t n, siz
 		/* nothing else begins inside a token */
 	} else if ((m = match_format(c, p, n - i, &kind, &seen)) ||
 		   (*p == 'h' && (m = match_webhook(c, p, n - i, &kind, &seen)))) {
-		rd_add(rs, i, i + m, kind);
+		rdx_add(rs, i, i + m, kind);
 		next = i + m;
 	} else if (*p == 'e' && (m = match_jwt(p, n - i, &seen))) {
-		rd_add(rs, i, i + m, "jwt");
+		rdx_add(rs, i, i + m, "jwt");
 		next = i + m;
 	} else if (*p == 'L' && (m = match_b64_pem(p, n - i, &seen))) {
-		rd_add(rs, i, i + m, "private_key");
+		rdx_add(rs, i, i + m, "private_key");
 		next = i + m;
-	} else if ((m = rd_match_header(c, s, n, i, rs)) || (m = rd_match_assign(c, s, n, i, rs))) {
+	} else if ((m = rdx_match_header(c, s, n, i, rs)) ||
+		   (m = rdx_match_assign(c, s, n, i, rs))) {
 		next = m;
 	} else {
-		rd_match_cli(c, s, n, i, rs);
+		rdx_match_cli(c, s, n, i, rs);
 	}
 	/* What was read past a match is charged; a match's own bytes are not
 	 * read again. */
-	rd_spend(rs, i, next && seen <= next - i ? 0 : seen);
+	rdx_spend(rs, i, next && seen <= next - i ? 0 : seen);
 	return next;
 }
 
-static void find_all(const struct rd_catalog *c, const char *s, size_t n, struct rd_ranges *rs)
+static void find_all(const struct rd_catalog *c, const char *s, size_t n, struct rdx_ranges *rs)
 {
 	size_t i = 0;
 
 	while (i < n && !rs->full && !rs->exhausted) {
-		bool start = i == 0 || !rd_word_byte((unsigned char)s[i - 1]);
+		bool start = i == 0 || !rdx_word_byte((unsigned char)s[i - 1]);
 		size_t next = detect_at(c, s, n, i, start, rs);
 
 		if (next > i) {
@@ -374,8 +376,8 @@ static void find_all(const struct rd_catalog *c, const char *s, size_t n, struct
 			continue;
 		}
 		/* A token none matched from its start is skipped whole. */
-		if (start && rd_word_byte((unsigned char)s[i]))
-			while (i < n && rd_word_byte((unsigned char)s[i]))
+		if (start && rdx_word_byte((unsigned char)s[i]))
+			while (i < n && rdx_word_byte((unsigned char)s[i]))
 				i++;
 		else
 			i++;
@@ -410,7 +412,7 @@ static bool touches_marker(const char *s, size_t n, size_t start, size_t end)
 
 static int by_start(const void *a, const void *b)
 {
-	const struct rd_range *x = a, *y = b;
+	const struct rdx_range *x = a, *y = b;
 
 	return x->start < y->start ? -1 : x->start > y->start;
 }
@@ -426,7 +428,7 @@ static int put(struct vbuf *out, const char *kind)
 }
 
 /* One pass: the ranges found in s, written to out with their markers. */
-static int scan_once(const struct rd_catalog *c, struct rd_ranges *rs, const char *s, size_t n,
+static int scan_once(const struct rd_catalog *c, struct rdx_ranges *rs, const char *s, size_t n,
 		     struct vbuf *out)
 {
 	size_t lit = 0;
@@ -446,11 +448,11 @@ static int scan_once(const struct rd_catalog *c, struct rd_ranges *rs, const cha
 		if (rs->n == RD_MAX_RANGES)
 			rs->r[rs->n - 1].end = n;
 		else
-			rd_add(rs, rs->stop, n, "unscanned");
+			rdx_add(rs, rs->stop, n, "unscanned");
 	}
 	qsort(rs->r, rs->n, sizeof(rs->r[0]), by_start);
 	for (size_t k = 0; k < rs->n; k++) {
-		struct rd_range r = rs->r[k];
+		struct rdx_range r = rs->r[k];
 
 		while (k + 1 < rs->n && rs->r[k + 1].start < r.end) {
 			if (rs->r[k + 1].end > r.end)
@@ -484,7 +486,7 @@ out:
 
 int rd_scan(const struct rd_catalog *c, const char *s, size_t n, struct vbuf *out)
 {
-	struct rd_ranges *rs = vg_malloc(sizeof(*rs));
+	struct rdx_ranges *rs = vg_malloc(sizeof(*rs));
 	struct vbuf tmp;
 	int hits = 0, rc = -ENOMEM;
 
@@ -525,12 +527,12 @@ static bool token_maybe(const struct rd_catalog *c, const char *s, size_t n)
 	     !memcmp(s, PEM_BEGIN_B64, sizeof(PEM_BEGIN_B64) - 1)))
 		return true;
 	for (uint16_t j = 0; j < c->nby_byte[b]; j++) {
-		const struct rd_format *f = &c->formats[c->by_byte[b][j]];
+		const struct rdx_format *f = &c->formats[c->by_byte[b][j]];
 
 		if (n < f->min_len)
 			continue;
 		for (size_t k = 0; k < f->nprefix; k++) {
-			const struct rd_part *p0 = &f->part[0];
+			const struct rdx_part *p0 = &f->part[0];
 			size_t pl = f->prefix_len[k], r = 0;
 
 			if (!pl) {
@@ -542,7 +544,7 @@ static bool token_maybe(const struct rd_catalog *c, const char *s, size_t n)
 				continue;
 			/* The prefix and the start of what must follow it. */
 			while (!p0->lit && r < p0->min && pl + r < n &&
-			       rd_in(&p0->set, (unsigned char)s[pl + r]))
+			       rdx_in(&p0->set, (unsigned char)s[pl + r]))
 				r++;
 			if (p0->lit || r >= p0->min)
 				return true;
@@ -571,27 +573,27 @@ bool rd_needed(const struct rd_catalog *c, const char *s, size_t n)
 
 	while (i < n) {
 		unsigned char ch = (unsigned char)s[i];
-		bool start = i == 0 || !rd_word_byte((unsigned char)s[i - 1]);
+		bool start = i == 0 || !rdx_word_byte((unsigned char)s[i - 1]);
 		size_t w;
 
 		if (ch == ':' || ch == '=')
 			return true;
-		if (!start || !rd_word_byte(ch)) {
+		if (!start || !rdx_word_byte(ch)) {
 			i++;
 			continue;
 		}
-		if ((rd_in(&c->token_start, ch) || ch == 'e' || ch == 'L') &&
+		if ((rdx_in(&c->token_start, ch) || ch == 'e' || ch == 'L') &&
 		    token_maybe(c, s + i, n - i))
 			return true;
-		for (w = 0; i + w < n && (rd_word_byte((unsigned char)s[i + w]) ||
+		for (w = 0; i + w < n && (rdx_word_byte((unsigned char)s[i + w]) ||
 					  s[i + w] == '-' || s[i + w] == '.');
 		     w++)
 			;
-		if (rd_is_program(c, s + i, w) || rd_key_class(c, s + i, w, NULL) == RD_KEY_STRONG)
+		if (rdx_is_program(c, s + i, w) || rd_key_class(c, s + i, w, NULL) == RD_KEY_STRONG)
 			return true;
 		/* On past the word only: a token may start after its '-' or '.',
 		 * as in the full scan. */
-		while (i < n && rd_word_byte((unsigned char)s[i]))
+		while (i < n && rdx_word_byte((unsigned char)s[i]))
 			i++;
 	}
 	return false;
