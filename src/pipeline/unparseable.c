@@ -98,8 +98,16 @@ static json_t *clean_reason(const struct norm_ctx *c, const char *why)
 	json_t *j = NULL;
 
 	vbuf_init(&b, 8 * strlen(why) + 4096);
-	if (norm_redact(c, why, strlen(why), &b) >= 0)
+	if (norm_redact(c, why, strlen(why), &b) >= 0) {
 		j = json_stringn((const char *)b.data, b.len);
+		/* jansson's message quotes the bytes near the error, which need
+		 * not be UTF-8: those bytes become '?' rather than lose the record. */
+		for (size_t i = 0; !j && i < b.len; i++)
+			if (b.data[i] >= 0x80)
+				b.data[i] = '?';
+		if (!j)
+			j = json_stringn((const char *)b.data, b.len);
+	}
 	vbuf_release(&b);
 	return j;
 }

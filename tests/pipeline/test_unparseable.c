@@ -240,6 +240,28 @@ static void test_record(void)
 		       streq(str(ev, "payload_hex"), "7b2261223a22fffe227d") &&
 		       !json_object_get(ev, "payload_text") && streq(str(ev, "hook"), "unknown"),
 	       "text that is not UTF-8 is kept as hex (no envelope: defaults)");
+	{
+		/* Not UTF-8, with a token: the hex is of the redacted bytes. */
+		static const char tok[] = "ghp_0123456789abcdefghij0123456789abcdef";
+		char hex[2 * sizeof(tok) + 1];
+		json_t *e2 = NULL;
+
+		p = "{\"a\":\"\xff ghp_0123456789abcdefghij0123456789abcdef\"}";
+		base_hex_encode((const uint8_t *)tok + 12, 12, hex);
+		TAP_OK(norm_hook_event(ctx, NULL, p, strlen(p), &e2, err, sizeof(err)) ==
+				       NORM_UNPARSEABLE &&
+			       str(e2, "payload_hex") && !strstr(str(e2, "payload_hex"), hex),
+		       "the hex of a payload that is not UTF-8 holds no secret");
+		json_decref(e2);
+		/* jansson quotes the bytes near an error, not UTF-8 here. */
+		p = "{\"a\":\"ls\\u\xdd\x8b\x90x\"}";
+		e2 = NULL;
+		TAP_OK(norm_hook_event(ctx, NULL, p, strlen(p), &e2, err, sizeof(err)) ==
+				       NORM_UNPARSEABLE &&
+			       str(e2, "error"),
+		       "an error message quoting bytes that are not UTF-8 still makes a record");
+		json_decref(e2);
+	}
 	norm_unparseable_reason(ev, "ask", reason, sizeof(reason));
 	TAP_OK(strstr(reason, "the user must confirm it (policy decisions.unparseable)") != NULL,
 	       "ask: %s", reason);
