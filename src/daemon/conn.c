@@ -152,6 +152,24 @@ static bool conn_readable(const struct vd_conn *c)
 	       evbuffer_get_length(bufferevent_get_output(c->bev)) < VD_CONN_MAX_OUT;
 }
 
+/*
+ * A connection that was not read (a limit above) is read again.  Frames it
+ * sent meanwhile may already wait, whole, in its input buffer, and the
+ * socket then has nothing more to say: one read callback, run from the loop
+ * (deferred, so never inside the caller), takes them rather than leaving
+ * them there until the client timeout closes the connection.  Only on the
+ * way from paused to read: an unfinished frame must not make it spin.
+ */
+static void conn_resume(struct vd_conn *c)
+{
+	if (!conn_readable(c) || (bufferevent_get_enabled(c->bev) & EV_READ))
+		return;
+	bufferevent_enable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) >= WIRE_HDR_LEN)
+		bufferevent_trigger(c->bev, EV_READ,
+				    BEV_TRIG_DEFER_CALLBACKS | BEV_TRIG_IGNORE_WATERMARKS);
+}
+
 /* Sends every reply at the head of the queue whose event is durable; with
  * failed set, the ones that are not get WIRE_FAILED (the hook spools). */
 static void conn_flush(struct vd_conn *c, uint64_t durable, bool failed)
@@ -171,8 +189,7 @@ static void conn_flush(struct vd_conn *c, uint64_t durable, bool failed)
 		c->nreplies--;
 		reply_free(r);
 	}
-	if (conn_readable(c))
-		bufferevent_enable(c->bev, EV_READ);
+	conn_resume(c);
 }
 
 /* ---- limits ------------------------------------------------------------------- */
@@ -463,8 +480,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 		return;
 	}
 	/* Replies were read: a connection paused for them is read again. */
-	if (conn_readable(c))
-		bufferevent_enable(bev, EV_READ);
+	conn_resume(c);
 }
 
 static void on_conn_event(struct bufferevent *bev, short what, void *arg)

@@ -8,6 +8,10 @@ abuse tests (test_abuse.sh).
   hostile.py SOCKET deny-and-go        sends a Codex PreToolUse that vigild
                                        denies (exit 2, reason on stderr), then
                                        goes away without reading the reply
+  hostile.py SOCKET pipeline N SIZE    sends N events of SIZE bytes on one
+                                       connection without waiting, reading
+                                       the replies meanwhile; prints how many
+                                       came, exit 0 when all N did
 
 idle and partial write READY (how many connections they hold) once set up,
 then wait until killed; each connection is held open until then.
@@ -16,6 +20,7 @@ import os
 import socket
 import struct
 import sys
+import threading
 import time
 import uuid
 
@@ -93,6 +98,35 @@ def deny_and_go(path):
     s.close()
 
 
+def pipeline(path, n, size):
+    """n events of size bytes sent on one connection without waiting, while
+    the replies are read.  vigild stops reading a connection that owes 4,096
+    replies; the frames it had already read wait in its buffer, and once the
+    replies go out it must take them without waiting for more bytes (the
+    socket may have none: this client has sent everything)."""
+    head = b'{"session_id":"s-pipe","cwd":"/tmp","hook_event_name":"Notification","message":"'
+    payload = head + b"m" * max(0, size - len(head) - 2) + b'"}'
+    data = b"".join(frame(1, payload) for _ in range(n))
+    s = connect(path)
+    s.settimeout(60)
+    threading.Thread(target=s.sendall, args=(data,), daemon=True).start()
+    got = 0
+    buf = b""
+    try:
+        while got < n:
+            while len(buf) < 16 or len(buf) < 16 + sum(struct.unpack("<II", buf[8:16])):
+                b = s.recv(65536)
+                if not b:
+                    raise ConnectionError("closed by vigild")
+                buf += b
+            buf = buf[16 + sum(struct.unpack("<II", buf[8:16])):]
+            got += 1
+    except OSError as e:
+        print("%d of %d replies, then: %s" % (got, n, e))
+        sys.exit(1)
+    print("%d of %d replies" % (got, n))
+
+
 def main():
     path, what = sys.argv[1], sys.argv[2]
     if what == "idle":
@@ -101,6 +135,8 @@ def main():
         partial(path, int(sys.argv[3]), sys.argv[4])
     elif what == "deny-and-go":
         deny_and_go(path)
+    elif what == "pipeline":
+        pipeline(path, int(sys.argv[3]), int(sys.argv[4]))
     else:
         sys.exit("unknown: " + what)
 
