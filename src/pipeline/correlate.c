@@ -831,9 +831,86 @@ static struct pend *claim_parent(struct sess *s, const char *agent_type)
 	return best;
 }
 
+/* agent_version: the latest one seen goes to the session's later events. */
+static int carry_version(struct pair *c, struct sess *s, json_t *ev)
+{
+	const char *v = get_str(ev, "agent_version");
+
+	if (v && *v && strlen(v) <= 64) {
+		if (!s->agent_version || strcmp(s->agent_version, v) != 0) {
+			char *d = vg_strdup(v);
+			size_t was = s->bytes;
+
+			if (!d)
+				return -ENOMEM;
+			s->bytes -= str_bytes(s->agent_version);
+			vg_free(s->agent_version);
+			s->agent_version = d;
+			s->bytes += str_bytes(d);
+			sess_recount(c, s, was);
+			sess_trim(c, s);
+		}
+	} else if (s->agent_version &&
+		   json_object_set_new(ev, "agent_version", json_string(s->agent_version)) < 0) {
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* A Post (or PermissionDenied) meets its Pre: pre_id and duration, or unpaired;
+ * the Agent tool's result names the subagent it ran. */
+static int close_call(struct pair *c, struct sess *s, json_t *ev, const char *hook, const char *sid,
+		      const char *aid, const char *tuid, bool post, uint64_t now_ns)
+{
+	struct pend *p = tuid ? pend_find(c, sid, aid, tuid) : NULL;
+	int rc;
+
+	if (p) {
+		if (p->f[PF_ID] && json_object_set(ev, "pre_id", p->f[PF_ID]) < 0)
+			return -ENOMEM;
+		if (post && !json_object_get(ev, "duration_ms") &&
+		    json_object_set_new(ev, "duration_ms",
+					json_integer(now_ns > p->t_ns
+							     ? (json_int_t)((now_ns - p->t_ns) /
+									    1000000u)
+							     : 0)) < 0)
+			return -ENOMEM;
+		pend_done(c, p);
+	} else if (post && json_object_set_new(ev, "unpaired", json_true()) < 0) {
+		return -ENOMEM;
+	}
+	if (strcmp(hook, "PostToolUse") == 0 && is_delegation(get_str(ev, "tool")) && tuid) {
+		const char *sub = get_str(json_object_get(json_object_get(ev, "payload"),
+							  "tool_response"),
+					  "agentId");
+
+		if (id_ok(sub) && (rc = agent_set(c, s, sub, aid, tuid)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* A SubagentStart claims the delegation call that started it (a repeated one,
+ * from a replayed spool, must not claim a second) and gets its parent. */
+static int start_agent(struct pair *c, struct sess *s, json_t *ev, const char *aid)
+{
+	struct pend *p = agent_find(s, aid) ? NULL : claim_parent(s, get_str(ev, "agent_type"));
+	struct agent *a;
+	int rc;
+
+	if (p) {
+		p->claimed = true;
+		if ((rc = agent_set(c, s, aid, pf(p, PF_AGENT_ID), pf(p, PF_TOOL_USE_ID))) < 0)
+			return rc;
+	}
+	if ((a = agent_find(s, aid)) != NULL && (rc = set_parent(ev, a)) < 0)
+		return rc;
+	return 0;
+}
+
 int pair_apply(struct pair *c, json_t *ev, uint64_t now_ns)
 {
-	const char *hook, *sid, *aid, *tuid, *v;
+	const char *hook, *sid, *aid, *tuid;
 	bool post, pre, start;
 	struct sess *s;
 	struct agent *a;
@@ -865,74 +942,18 @@ int pair_apply(struct pair *c, json_t *ev, uint64_t now_ns)
 	}
 	if (!(s = sess_get(c, sid)))
 		return -ENOMEM;
-
-	/* agent_version: the latest one seen goes to the session's later events. */
-	v = get_str(ev, "agent_version");
-	if (v && *v && strlen(v) <= 64) {
-		if (!s->agent_version || strcmp(s->agent_version, v) != 0) {
-			char *d = vg_strdup(v);
-			size_t was = s->bytes;
-
-			if (!d)
-				return -ENOMEM;
-			s->bytes -= str_bytes(s->agent_version);
-			vg_free(s->agent_version);
-			s->agent_version = d;
-			s->bytes += str_bytes(d);
-			sess_recount(c, s, was);
-			sess_trim(c, s);
-		}
-	} else if (s->agent_version &&
-		   json_object_set_new(ev, "agent_version", json_string(s->agent_version)) < 0) {
-		return -ENOMEM;
-	}
-
+	if ((rc = carry_version(c, s, ev)) < 0)
+		return rc;
 	if (*aid && !start && (a = agent_find(s, aid)) != NULL && (rc = set_parent(ev, a)) < 0)
 		return rc;
-
-	if (pre && tuid) {
-		if ((rc = pend_add(c, s, ev, sid, aid, tuid, now_ns)) < 0)
-			return rc;
-	} else if (post || strcmp(hook, "PermissionDenied") == 0) {
-		struct pend *p = tuid ? pend_find(c, sid, aid, tuid) : NULL;
-
-		if (p) {
-			if (p->f[PF_ID] && json_object_set(ev, "pre_id", p->f[PF_ID]) < 0)
-				return -ENOMEM;
-			if (post && !json_object_get(ev, "duration_ms") &&
-			    json_object_set_new(ev, "duration_ms",
-						json_integer(now_ns > p->t_ns
-								     ? (json_int_t)((now_ns - p->t_ns) /
-										    1000000u)
-								     : 0)) < 0)
-				return -ENOMEM;
-			pend_done(c, p);
-		} else if (post && json_object_set_new(ev, "unpaired", json_true()) < 0) {
-			return -ENOMEM;
-		}
-		/* The Agent tool's result names the subagent it ran. */
-		if (strcmp(hook, "PostToolUse") == 0 && is_delegation(get_str(ev, "tool")) && tuid) {
-			const char *sub = get_str(
-				json_object_get(json_object_get(ev, "payload"), "tool_response"),
-				"agentId");
-
-			if (id_ok(sub) && (rc = agent_set(c, s, sub, aid, tuid)) < 0)
-				return rc;
-		}
-	} else if (start && *aid) {
-		/* A repeated SubagentStart (a replayed spool) must not claim a second call. */
-		struct pend *p = agent_find(s, aid) ? NULL : claim_parent(s, get_str(ev, "agent_type"));
-
-		if (p) {
-			p->claimed = true;
-			if ((rc = agent_set(c, s, aid, pf(p, PF_AGENT_ID), pf(p, PF_TOOL_USE_ID))) <
-			    0)
-				return rc;
-		}
-		if ((a = agent_find(s, aid)) != NULL && (rc = set_parent(ev, a)) < 0)
-			return rc;
-	}
-
+	if (pre && tuid)
+		rc = pend_add(c, s, ev, sid, aid, tuid, now_ns);
+	else if (post || strcmp(hook, "PermissionDenied") == 0)
+		rc = close_call(c, s, ev, hook, sid, aid, tuid, post, now_ns);
+	else if (start && *aid)
+		rc = start_agent(c, s, ev, aid);
+	if (rc < 0)
+		return rc;
 	if (strcmp(hook, "SessionEnd") == 0)
 		sess_end(c, s, "session_end");
 	return 0;
