@@ -95,6 +95,7 @@ enum ktype {
 	K_DURATION,  /* seconds: an integer or "30s", "5m", "2h", "1d"; stored as seconds */
 	K_TIMESPAN,  /* like K_DURATION but kept as text for the rules engine ("90s") */
 	K_ENUM,	     /* one of choices */
+	K_NAME,	     /* a user name: [A-Za-z_][A-Za-z0-9_.-]*, at most 32 bytes */
 	K_PATH,	     /* a path: ~ expanded, relative to the config file's directory */
 	K_PATH_LIST, /* a list of K_PATH */
 	K_OVERRIDES, /* rule id or name -> map of override_keys */
@@ -176,6 +177,7 @@ static const struct ckey daemon_keys[] = {
 	  .has_def = true,
 	  .def = CONFIG_DEF_CLIENT_TIMEOUT_S },
 	{ .name = "state_dir", .type = K_PATH },
+	{ .name = "user", .type = K_NAME },
 	{ 0 },
 };
 
@@ -682,6 +684,28 @@ static void check_enum(const struct check *c)
 		       type_name(c->v));
 }
 
+/* A user name as useradd takes it (and no more: it is looked up, never
+ * used as a path or a command). */
+static void check_name(const struct check *c)
+{
+	const char *n = json_string_value(c->v);
+	size_t len = n ? strlen(n) : 0;
+	bool ok = len > 0 && len <= 32 && n[0] != '-' && n[0] != '.' &&
+		  !(n[0] >= '0' && n[0] <= '9');
+
+	for (size_t i = 0; ok && i < len; i++)
+		ok = (n[i] >= 'a' && n[i] <= 'z') || (n[i] >= 'A' && n[i] <= 'Z') ||
+		     (n[i] >= '0' && n[i] <= '9') || n[i] == '_' || n[i] == '-' || n[i] == '.';
+	if (ok)
+		return;
+	if (json_is_string(c->v))
+		err_at(c->ld, c->w, "%s: '%s' is not a user name", c->path,
+		       shown(c->ld, c->obj, c->key, c->v));
+	else
+		err_at(c->ld, c->w, "%s: expected a user name, found %s", c->path,
+		       type_name(c->v));
+}
+
 static void check_path_list(const struct check *c)
 {
 	if (!json_is_array(c->v)) {
@@ -771,6 +795,9 @@ static int check_value(struct load *ld, json_t *obj, const char *key, json_t *v,
 		break;
 	case K_ENUM:
 		check_enum(&c);
+		return 0;
+	case K_NAME:
+		check_name(&c);
 		return 0;
 	case K_PATH:
 		/* expansion already made it absolute */
@@ -1167,4 +1194,9 @@ uint64_t config_daemon_client_timeout_ns(const json_t *conf)
 const char *config_daemon_state_dir(const json_t *conf)
 {
 	return json_string_value(get2(conf, "daemon", "state_dir"));
+}
+
+const char *config_daemon_user(const json_t *conf)
+{
+	return json_string_value(get2(conf, "daemon", "user"));
 }

@@ -127,6 +127,7 @@ size_t config_daemon_max_string(const json_t *conf);	 /* bytes */
 uint64_t config_daemon_abandon_ns(const json_t *conf);	 /* ns */
 uint64_t config_daemon_client_timeout_ns(const json_t *conf); /* ns */
 const char *config_daemon_state_dir(const json_t *conf); /* NULL when not set */
+const char *config_daemon_user(const json_t *conf);	 /* NULL when not set */
 
 /* ---- what is built from the config (config_rules.c) ------------------------------- */
 
