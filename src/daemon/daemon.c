@@ -222,8 +222,10 @@ static int bind_socket(struct vd *d, char *err, size_t errcap)
 		snprintf(err, errcap, "socket: %s", strerror(errno));
 		return -errno;
 	}
-	/* Created 0600 from the start: no window in which others could connect. */
-	old = umask(0177);
+	/* Created 0600 from the start: no window in which others could connect.
+	 * System mode: 0666 like vigild.socket, every user's hooks connect and
+	 * each event carries its peer's credentials from the kernel. */
+	old = umask(d->cfg.shared_socket ? 0111 : 0177);
 	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
 	if (rc < 0 || listen(fd, 1024) < 0) {

@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common.h"
 #include "ledger.h"
@@ -50,6 +51,7 @@ struct vd_config {
 	int ready_fd;			    /* >= 0: write "ok\n" or the error there, then close */
 	int pid_fd;			    /* the locked pid file (main.c took the lock) */
 	int listen_fd; /* > 0: the listening socket systemd passed (activation.c); 0: bind */
+	bool shared_socket; /* system mode: bind the socket 0666 (every user's hooks) */
 	json_t *conf;			    /* the loaded vigil.yaml tree (config.h), NULL: defaults */
 	char config_path[4096];		    /* where conf came from, "" when none */
 };
@@ -193,6 +195,24 @@ void vd_stop(struct vd *d, const char *why);
  * with err set when one was, but is not a single listening unix stream socket.
  */
 int vd_listen_fd_from_env(int *fd, char *path, size_t cap, char *err, size_t errcap);
+
+/*
+ * privs.c: vigild started as root becomes its own user (--user).  A user
+ * looked up by name; a directory created (mode) or, when root owns it,
+ * handed to the user (never recursively); the switch itself: groups, gid,
+ * uid (real, effective, saved), an empty capability bounding set,
+ * no_new_privs, and checks that root cannot be regained.  0, or -errno with
+ * err set.
+ */
+struct vd_user {
+	char name[256];
+	uid_t uid;
+	gid_t gid;
+};
+int vd_privs_lookup(const char *name, struct vd_user *u, char *err, size_t errcap);
+int vd_privs_give_dir(const char *path, const struct vd_user *u, mode_t mode, char *err,
+		      size_t errcap);
+int vd_privs_drop(const struct vd_user *u, char *err, size_t errcap);
 
 struct vd_stage;
 

@@ -2,7 +2,8 @@
  * main.c - vigild: options, the config file, the pid lock, detaching, then
  * vd_run().  Settings come from the command line, else vigil.yaml, else the
  * defaults; --check-config validates the config and the rules it names and
- * exits without touching the state directory.
+ * exits without touching the state directory.  Started as root, vigild
+ * becomes its own user (--user, privs.c) before it reads any agent input.
  */
 #include "config.h"
 #include "daemon.h"
@@ -17,6 +18,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <libgen.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -45,6 +47,16 @@ static const char usage[] =
 	"  --daemon              detach; return once the daemon listens (or failed);\n"
 	"                        log to STATE/vigild.log\n"
 	"  --foreground          stay attached and log to stderr (the default)\n"
+	"  --user NAME           system mode (default: daemon.user of the config):\n"
+	"                        started as root, prepare the state directory and the\n"
+	"                        socket's directory for NAME, then run as NAME, with\n"
+	"                        its groups, no capabilities and no way back to root;\n"
+	"                        the socket is made 0666 (every user's hooks connect,\n"
+	"                        each event names its sender's uid and pid as the\n"
+	"                        kernel reports them).  Not root: NAME must be you\n"
+	"  --allow-root          run as root all the same where vigild would refuse:\n"
+	"                        as root, a socket other users can connect to (systemd's\n"
+	"                        vigild.socket) needs --user or this\n"
 	"  --max-string SIZE     truncate longer payload strings (default 2000 bytes)\n"
 	"  --abandon-after DUR   a tool call with no result after DUR is recorded as\n"
 	"                        abandoned (default 10m)\n"
@@ -72,7 +84,7 @@ static const char usage[] =
 	"reason is printed; a config error is one).\n";
 
 enum { OPT_STATE = 256, OPT_SOCKET, OPT_DAEMON, OPT_FG, OPT_MAXSTR, OPT_ABANDON, OPT_WORKERS, OPT_SIGN, OPT_MAC,
-       OPT_VERSION, OPT_CONFIG, OPT_CHECK };
+       OPT_VERSION, OPT_CONFIG, OPT_CHECK, OPT_USER, OPT_ALLOW_ROOT };
 
 static const struct option opts[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
@@ -81,6 +93,8 @@ static const struct option opts[] = {
 	{ "socket", required_argument, NULL, OPT_SOCKET },
 	{ "daemon", no_argument, NULL, OPT_DAEMON },
 	{ "foreground", no_argument, NULL, OPT_FG },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "allow-root", no_argument, NULL, OPT_ALLOW_ROOT },
 	{ "max-string", required_argument, NULL, OPT_MAXSTR },
 	{ "abandon-after", required_argument, NULL, OPT_ABANDON },
 	{ "workers", required_argument, NULL, OPT_WORKERS },
@@ -306,13 +320,92 @@ static int take_activation_socket(struct vd_config *cfg)
 	return 0;
 }
 
+/* Whether the socket systemd passed lets users other than its owner connect. */
+static bool socket_shared(const struct vd_config *cfg)
+{
+	struct stat st;
+
+	return cfg->listen_fd > 0 && stat(cfg->socket_path, &st) == 0 && (st.st_mode & 022);
+}
+
+/* The directory the socket is bound in, when it is not the state directory
+ * and does not exist yet: created 0755 for u, as vigild.socket's
+ * DirectoryMode does for /run/vigil.  One that exists is left as it is. */
+static int give_socket_dir(const struct vd_config *cfg, const struct vd_user *u, char *err,
+			   size_t errcap)
+{
+	char dir[sizeof(cfg->socket_path)];
+	struct stat st;
+
+	if (cfg->listen_fd > 0)
+		return 0;
+	memcpy(dir, cfg->socket_path, sizeof(dir));
+	dirname(dir);
+	if (!strcmp(dir, cfg->state_dir) || stat(dir, &st) == 0)
+		return 0;
+	return vd_privs_give_dir(dir, u, 0755, err, errcap);
+}
+
+/*
+ * Who vigild runs as (privs.c says how).  With a user and started as root:
+ * the state directory and the socket's directory are given to the user,
+ * then root is dropped, before anything in them is opened (the pid lock,
+ * the log, the socket and the ledger are the user's).  Returns the exit
+ * status, or -1 to go on.
+ */
+static int settle_user(struct vd_config *cfg, const char *user, bool allow_root)
+{
+	struct vd_user u;
+	char err[8192];
+	uid_t me = geteuid();
+
+	if (!user) {
+		if (me == 0 && !allow_root && socket_shared(cfg)) {
+			fprintf(stderr,
+				"vigild: refusing to run as root in system mode: every user's hooks "
+				"reach %s, and their input would be parsed as root. Fix: --user vigil "
+				"(or daemon.user in the config); --allow-root to run as root anyway\n",
+				cfg->socket_path);
+			return 3;
+		}
+		return -1;
+	}
+	if (vd_privs_lookup(user, &u, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vigild: --user: %s\n", err);
+		return 3;
+	}
+	cfg->shared_socket = true;
+	if (me != 0) {
+		if (u.uid == me && getuid() == me)
+			return -1; /* already that user: nothing to drop */
+		fprintf(stderr,
+			"vigild: --user %s: running as uid %u, vigild cannot become uid %u (only "
+			"root can); start it as root or as %s\n",
+			user, (unsigned)me, (unsigned)u.uid, user);
+		return 3;
+	}
+	if (u.uid == 0) {
+		fprintf(stderr, "vigild: --user %s: that is root; name an unprivileged user, or use "
+				"--allow-root without --user\n",
+			user);
+		return 3;
+	}
+	if (vd_privs_give_dir(cfg->state_dir, &u, 0700, err, sizeof(err)) < 0 ||
+	    give_socket_dir(cfg, &u, err, sizeof(err)) < 0 ||
+	    vd_privs_drop(&u, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vigild: --user %s: %s\n", user, err);
+		return 3;
+	}
+	return -1;
+}
+
 /*
  * Everything after the options and the config: the state directory, the
  * socket, the pid lock, detaching, then the daemon itself.  Returns the
  * exit status.
  */
 static int start(struct vd_config *cfg, const char *state_opt, const char *sock_opt,
-		 bool daemonize)
+		 bool daemonize, const char *user, bool allow_root)
 {
 	long other = 0;
 	int rc;
@@ -347,6 +440,8 @@ static int start(struct vd_config *cfg, const char *state_opt, const char *sock_
 		fprintf(stderr, "vigild: cannot create '%s': %s\n", cfg->state_dir, strerror(-rc));
 		return 3;
 	}
+	if ((rc = settle_user(cfg, user, allow_root)) >= 0)
+		return rc;
 	/* Before anything in it is opened: a directory another user can change
 	 * is not ours to write in (planted symlinks, swapped ledger or keys). */
 	{
@@ -354,6 +449,10 @@ static int start(struct vd_config *cfg, const char *state_opt, const char *sock_
 
 		if (vg_state_dir_check(cfg->state_dir, err, sizeof(err)) < 0) {
 			fprintf(stderr, "vigild: refusing the state directory: %s\n", err);
+			if (geteuid() == 0)
+				fputs("vigild: to run as the user who owns it, start vigild with "
+				      "--user NAME\n",
+				      stderr);
 			return 3;
 		}
 	}
@@ -394,8 +493,8 @@ static int start(struct vd_config *cfg, const char *state_opt, const char *sock_
 /* What the command line says. */
 struct args {
 	struct vd_config cfg;
-	const char *state_opt, *sock_opt, *config_opt;
-	bool daemonize, check;
+	const char *state_opt, *sock_opt, *config_opt, *user_opt;
+	bool daemonize, check, allow_root;
 };
 
 #define ARGS_GO_ON (-1)
@@ -428,6 +527,14 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case OPT_FG:
 			a->daemonize = false;
+			break;
+		case OPT_USER:
+			if (!*optarg)
+				return usage_error("--user needs a user name");
+			a->user_opt = optarg;
+			break;
+		case OPT_ALLOW_ROOT:
+			a->allow_root = true;
 			break;
 		case OPT_MAXSTR:
 			if (vg_parse_size(optarg, &v) < 0 || v < 16 || v > (1u << 24))
@@ -508,6 +615,8 @@ static void apply_config(struct args *a, struct config *conf)
 {
 	if (!a->state_opt)
 		a->state_opt = config_daemon_state_dir(config_tree(conf));
+	if (!a->user_opt)
+		a->user_opt = config_daemon_user(config_tree(conf));
 	if (!a->cfg.max_string)
 		a->cfg.max_string = config_daemon_max_string(config_tree(conf));
 	if (!a->cfg.abandon_ns)
@@ -534,7 +643,7 @@ int main(int argc, char **argv)
 	    (rc = load_config(&a, &conf)) != ARGS_GO_ON)
 		return rc;
 	apply_config(&a, conf);
-	rc = start(&a.cfg, a.state_opt, a.sock_opt, a.daemonize);
+	rc = start(&a.cfg, a.state_opt, a.sock_opt, a.daemonize, a.user_opt, a.allow_root);
 	json_decref(a.cfg.conf);
 	config_free(conf);
 	return rc;
