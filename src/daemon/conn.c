@@ -398,10 +398,21 @@ static void take_frame(struct vd_conn *c, unsigned kind, unsigned flags, const u
 		reply_push(c, s ? WIRE_OK : WIRE_FAILED, s, n);
 		break;
 	case WIRE_CONTROL:
+		/* The socket of system mode is every user's (0666): stopping the
+		 * daemon or changing its rules and alerts is for its own user and
+		 * root, by the kernel's word on who is asking. */
+		if (c->peer.uid != 0 && c->peer.uid != (int64_t)geteuid()) {
+			refuse(c, "only root and the daemon's user may control vigild");
+			break;
+		}
 		s = vd_control(d, &c->peer, (const char *)frame + WIRE_HDR_LEN + elen, plen, &n);
 		reply_push(c, s ? WIRE_OK : WIRE_FAILED, s, n);
 		break;
 	case WIRE_SHUTDOWN:
+		if (c->peer.uid != 0 && c->peer.uid != (int64_t)geteuid()) {
+			refuse(c, "only root and the daemon's user may stop vigild");
+			break;
+		}
 		vg_info("shutdown requested by pid %lld", (long long)c->peer.pid);
 		reply_push(c, WIRE_OK, NULL, 0);
 		c->shutdown = true;
