@@ -190,10 +190,74 @@ static void path_any(struct fx_call *k, enum fx_kind kind, const char *what, con
 	}
 }
 
+/* find has a test (-name '*.pyc', -newer F, ...): the files found are some of
+ * the tree, not all of it.  -type is not one: -type f is nearly everything. */
+static bool find_filtered(const struct sh_cmd *f)
+{
+	static const char *const tests = "|-name|-iname|-path|-ipath|-wholename|-regex|-iregex|"
+					 "-newer|-mtime|-mmin|-atime|-ctime|-size|-user|"
+					 "-group|-perm|-empty|-links|-inum|-samefile|";
+
+	for (int j = 1; j < f->argc; j++) {
+		char t[40];
+
+		if (f->argv[j].len + 3 <= sizeof(t)) {
+			snprintf(t, sizeof(t), "|%s|", f->argv[j].s);
+			if (strstr(tests, t))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Effects from index before on are about some files of find's tree: still
+ * "the files found" (unresolved), and they do not cover the tree's root. */
+static void find_narrow(struct fx_result *res, size_t before)
+{
+	for (size_t i = before; i < res->n; i++) {
+		res->v[i].flags |= FX_F_UNRESOLVED;
+		res->v[i].flags &= ~(unsigned)(FX_F_COVERS_ROOT | FX_F_COVERS_HOME |
+					       FX_F_COVERS_PROJECT);
+		res->v[i].unres |= SH_U_FIND;
+	}
+}
+
+/* {} of find -exec: the files found, that is everything below find's starting
+ * points; each becomes a recursive effect spelled "{}". */
+static bool find_operand(struct fx_call *k, enum fx_kind kind, const char *what,
+			 const struct sh_word *w, unsigned flags)
+{
+	const struct sh_cmd *f;
+	size_t before = k->x->res->n;
+
+	if (!(w->unres & SH_U_FIND) || !k->c || k->c->via != SH_VIA_FIND || k->c->parent < 0 ||
+	    (size_t)k->c->parent >= k->x->sh->ncmds)
+		return false;
+	f = &k->x->sh->cmds[k->c->parent];
+	for (int j = 1; j < f->argc; j++) {
+		const struct sh_word *sp = &f->argv[j];
+
+		if (sp->s[0] == '-' || sp->s[0] == '(' || sp->s[0] == '!')
+			break;
+		path_any(k, kind, what, sp->s, (sp->flags & SH_W_GLOB) ? sp->pattern : NULL,
+			 flags | FX_F_RECURSIVE | ((sp->flags & SH_W_GLOB) ? FX_F_GLOB : 0),
+			 (w->unres & ~(unsigned)SH_U_FIND) | sp->unres);
+	}
+	if (k->x->res->n == before)
+		return false; /* find without a starting point: "." is not assumed */
+	for (size_t i = before; i < k->x->res->n; i++)
+		k->x->res->v[i].spelled = w->s[0] ? fx_strdup(k->x->res, w->s, w->len) : NULL;
+	if (find_filtered(f))
+		find_narrow(k->x->res, before);
+	return true;
+}
+
 void fx_path(struct fx_call *k, enum fx_kind kind, const char *what, const struct sh_word *w,
 	     unsigned flags)
 {
 	if (w->flags & SH_W_NET)
+		return;
+	if (find_operand(k, kind, what, w, flags))
 		return;
 	if (w->flags & SH_W_GLOB)
 		flags |= FX_F_GLOB;
@@ -410,6 +474,8 @@ static void one_cmd(struct fx_ctx *x, int i, int report)
 		return;
 	execs(&k);
 	if (c->flags & SH_C_DELETE) {
+		size_t before = x->res->n;
+
 		/* find -delete: the starting points, recursively */
 		for (int j = 1; j < c->argc && c->argv[j].s[0] != '-'; j++)
 			fx_path(&k, FX_DELETE, "find", &c->argv[j], FX_F_RECURSIVE);
@@ -418,6 +484,8 @@ static void one_cmd(struct fx_ctx *x, int i, int report)
 
 			fx_path(&k, FX_DELETE, "find", &dot, FX_F_RECURSIVE);
 		}
+		if (find_filtered(c))
+			find_narrow(x->res, before);
 	}
 	if (!fx_interp(&k))
 		fx_program(&k);
