@@ -16,6 +16,10 @@ typedef void (*prog_fn)(struct fx_call *k, const struct prog *p);
 
 enum { OP_NONE = -1 };
 
+/* Operands a handler reads per command (rm of a long list); more are counted
+ * in fx_result.truncated. */
+#define MAX_OPERANDS 256
+
 struct prog {
 	const char *names;   /* "|rm|unlink|": the names it covers */
 	int operand;	     /* enum fx_kind of a plain operand, or OP_NONE */
@@ -68,7 +72,7 @@ static int operands(const struct fx_call *k, const struct prog *p, int *idx, int
 	int n = 0;
 	bool opts = true;
 
-	for (int i = 1; i < k->c->argc && n < cap; i++) {
+	for (int i = 1; i < k->c->argc; i++) {
 		const char *s = k->c->argv[i].s;
 
 		if (opts && !strcmp(s, "--")) {
@@ -82,6 +86,11 @@ static int operands(const struct fx_call *k, const struct prog *p, int *idx, int
 				 cluster_val(p->argopts, s) == s + strlen(s))
 				i++; /* -so FILE: the last letter takes the next word */
 			continue;
+		}
+		if (n == cap) {
+			/* more operands than a handler reads: counted, not silent */
+			k->x->res->truncated += (size_t)(k->c->argc - i);
+			break;
 		}
 		idx[n++] = i;
 	}
@@ -156,7 +165,7 @@ static void path_of(struct fx_call *k, enum fx_kind kind, const struct sh_word *
 
 static void generic(struct fx_call *k, const struct prog *p, unsigned flags)
 {
-	int idx[64], n = operands(k, p, idx, 64);
+	int idx[MAX_OPERANDS], n = operands(k, p, idx, MAX_OPERANDS);
 
 	for (int i = 0; i < n && p->operand != OP_NONE; i++)
 		fx_path(k, (enum fx_kind)p->operand, k->c->name, &k->c->argv[idx[i]], flags);
@@ -195,7 +204,7 @@ static bool remote_spec(struct fx_call *k, const struct sh_word *w, enum fx_dir 
 /* cp, mv, install, ln, rsync: sources read (mv: deleted), the last operand written. */
 static void h_copy(struct fx_call *k, const struct prog *p)
 {
-	int idx[64], n = operands(k, p, idx, 64);
+	int idx[MAX_OPERANDS], n = operands(k, p, idx, MAX_OPERANDS);
 	const char *inl;
 	const struct sh_word *t = opt_val(k, "|-t|", "|--target-directory|", &inl);
 	bool mv = !strcmp(k->c->name, "mv");
@@ -245,7 +254,7 @@ static void h_dd(struct fx_call *k, const struct prog *p)
 
 static void h_sed(struct fx_call *k, const struct prog *p)
 {
-	int idx[64], n = operands(k, p, idx, 64);
+	int idx[MAX_OPERANDS], n = operands(k, p, idx, MAX_OPERANDS);
 	bool script_given = any_opt(k, 'e', "|--expression|") || any_opt(k, 'f', "|--file|");
 	bool inplace = any_opt(k, 'i', NULL);
 
@@ -259,7 +268,7 @@ static void h_sed(struct fx_call *k, const struct prog *p)
 /* chmod/chown/chgrp: the first operand is the mode or owner. */
 static void h_chmod(struct fx_call *k, const struct prog *p)
 {
-	int idx[64], n = operands(k, p, idx, 64);
+	int idx[MAX_OPERANDS], n = operands(k, p, idx, MAX_OPERANDS);
 	unsigned rec = any_opt(k, 'R', "|--recursive|") ? FX_F_RECURSIVE : 0;
 	const char *m;
 
@@ -307,7 +316,7 @@ static void h_find(struct fx_call *k, const struct prog *p)
 
 static void h_tar(struct fx_call *k, const struct prog *p)
 {
-	int idx[64], n = operands(k, p, idx, 64);
+	int idx[MAX_OPERANDS], n = operands(k, p, idx, MAX_OPERANDS);
 	const char *inl;
 	const struct sh_word *f = opt_val(k, "|-f|", "|--file|", &inl);
 	const char *a1 = k->c->argc > 1 ? k->c->argv[1].s : "";
@@ -337,7 +346,7 @@ static void h_tar(struct fx_call *k, const struct prog *p)
 /* URLs among the operands: download, or upload with data options. */
 static void h_curl(struct fx_call *k, const struct prog *p)
 {
-	int idx[64], n = operands(k, p, idx, 64);
+	int idx[MAX_OPERANDS], n = operands(k, p, idx, MAX_OPERANDS);
 	bool wget = !strcmp(k->c->name, "wget");
 	bool up = wget ? any_opt(k, 0, "|--post-data|--post-file|--body-data|--body-file|") ||
 				  any_opt(k, 0, "|--method|")
@@ -399,7 +408,7 @@ static bool has_dashdash(const struct fx_call *k)
 
 static void h_git(struct fx_call *k, const struct prog *p)
 {
-	int idx[64], n = operands(k, p, idx, 64);
+	int idx[MAX_OPERANDS], n = operands(k, p, idx, MAX_OPERANDS);
 	const char *sub = n ? k->c->argv[idx[0]].s : "";
 
 	if (!strcmp(sub, "clone") || !strcmp(sub, "fetch") || !strcmp(sub, "pull") ||
@@ -462,7 +471,7 @@ static void h_git(struct fx_call *k, const struct prog *p)
 
 static void h_ssh(struct fx_call *k, const struct prog *p)
 {
-	int idx[64], n = operands(k, p, idx, 64);
+	int idx[MAX_OPERANDS], n = operands(k, p, idx, MAX_OPERANDS);
 	const char *inl;
 	const struct sh_word *port = opt_val(k, !strcmp(k->c->name, "ssh") ? "|-p|" : "|-P|", NULL,
 					     &inl);
@@ -500,7 +509,7 @@ static void h_ssh(struct fx_call *k, const struct prog *p)
 
 static void h_nc(struct fx_call *k, const struct prog *p)
 {
-	int idx[64], n = operands(k, p, idx, 64);
+	int idx[MAX_OPERANDS], n = operands(k, p, idx, MAX_OPERANDS);
 	bool listen = any_opt(k, 'l', "|--listen|");
 
 	if (!strcmp(k->c->name, "socat")) {
@@ -540,7 +549,7 @@ static void h_nc(struct fx_call *k, const struct prog *p)
 
 static void h_dns(struct fx_call *k, const struct prog *p)
 {
-	int idx[64], n = operands(k, p, idx, 64);
+	int idx[MAX_OPERANDS], n = operands(k, p, idx, MAX_OPERANDS);
 
 	for (int i = 0; i < n; i++) {
 		const char *s = k->c->argv[idx[i]].s;
@@ -554,7 +563,7 @@ static void h_dns(struct fx_call *k, const struct prog *p)
 
 static void h_crontab(struct fx_call *k, const struct prog *p)
 {
-	int idx[64], n = operands(k, p, idx, 64);
+	int idx[MAX_OPERANDS], n = operands(k, p, idx, MAX_OPERANDS);
 	struct fx_effect *e;
 
 	if (any_opt(k, 'l', NULL))
@@ -571,7 +580,7 @@ static void h_crontab(struct fx_call *k, const struct prog *p)
 
 static void h_systemctl(struct fx_call *k, const struct prog *p)
 {
-	int idx[64], n = operands(k, p, idx, 64);
+	int idx[MAX_OPERANDS], n = operands(k, p, idx, MAX_OPERANDS);
 	const char *verb = n ? k->c->argv[idx[0]].s : "";
 
 	for (int i = 1; i < n; i++) {
@@ -664,7 +673,7 @@ static void h_sudo(struct fx_call *k, const struct prog *p)
 
 static void h_account(struct fx_call *k, const struct prog *p)
 {
-	int idx[64], n = operands(k, p, idx, 64);
+	int idx[MAX_OPERANDS], n = operands(k, p, idx, MAX_OPERANDS);
 
 	priv(k, "account", n ? &k->c->argv[idx[n - 1]] : NULL);
 	if (any_opt(k, 0, "|sudo|wheel|") || any_opt(k, 'G', NULL)) {
@@ -678,7 +687,7 @@ static void h_account(struct fx_call *k, const struct prog *p)
  * scripts from a registry. */
 static void h_pkg(struct fx_call *k, const struct prog *p)
 {
-	int idx[64], n = operands(k, p, idx, 64);
+	int idx[MAX_OPERANDS], n = operands(k, p, idx, MAX_OPERANDS);
 	static const char *const verbs = "|install|add|i|update|upgrade|dist-upgrade|ci|get|"
 					 "remove|uninstall|purge|reinstall|sync|";
 
@@ -694,7 +703,7 @@ static void h_pkg(struct fx_call *k, const struct prog *p)
 
 static void h_docker(struct fx_call *k, const struct prog *p)
 {
-	int idx[64], n = operands(k, p, idx, 64);
+	int idx[MAX_OPERANDS], n = operands(k, p, idx, MAX_OPERANDS);
 	const char *sub = n ? k->c->argv[idx[0]].s : "";
 
 	if (!strcmp(sub, "pull"))
@@ -726,7 +735,7 @@ static void h_docker(struct fx_call *k, const struct prog *p)
 /* grep PATTERN FILE...: the pattern is not a file unless -e or -f gave it. */
 static void h_grep(struct fx_call *k, const struct prog *p)
 {
-	int idx[64], n = operands(k, p, idx, 64);
+	int idx[MAX_OPERANDS], n = operands(k, p, idx, MAX_OPERANDS);
 	bool given = any_opt(k, 'e', "|--regexp|") || any_opt(k, 'f', "|--file|");
 	static const struct sh_word dot = { .s = ".", .len = 1, .sub = -1 };
 	unsigned rec = any_opt(k, 'r', "|--recursive|") || any_opt(k, 'R', NULL) ||
@@ -743,7 +752,7 @@ static void h_grep(struct fx_call *k, const struct prog *p)
 /* awk PROGRAM FILE... */
 static void h_awk(struct fx_call *k, const struct prog *p)
 {
-	int idx[64], n = operands(k, p, idx, 64);
+	int idx[MAX_OPERANDS], n = operands(k, p, idx, MAX_OPERANDS);
 
 	for (int i = any_opt(k, 'f', NULL) ? 0 : 1; i < n; i++)
 		if (!strchr(k->c->argv[idx[i]].s, '='))
@@ -753,7 +762,7 @@ static void h_awk(struct fx_call *k, const struct prog *p)
 /* zip ARCHIVE FILE...: the archive written, the files read. */
 static void h_zip(struct fx_call *k, const struct prog *p)
 {
-	int idx[64], n = operands(k, p, idx, 64);
+	int idx[MAX_OPERANDS], n = operands(k, p, idx, MAX_OPERANDS);
 	unsigned rec = any_opt(k, 'r', NULL) ? FX_F_RECURSIVE : 0;
 
 	for (int i = 0; i < n; i++)
@@ -792,7 +801,7 @@ static void h_gpg(struct fx_call *k, const struct prog *p)
 /* Deletions through cloud and cluster tools: remote, named by resource. */
 static void h_cloud(struct fx_call *k, const struct prog *p)
 {
-	int idx[64], n = operands(k, p, idx, 64);
+	int idx[MAX_OPERANDS], n = operands(k, p, idx, MAX_OPERANDS);
 	const char *v0 = n ? k->c->argv[idx[0]].s : "", *v1 = n > 1 ? k->c->argv[idx[1]].s : "";
 	bool del = (!strcmp(k->c->name, "terraform") && !strcmp(v0, "destroy")) ||
 		   (!strcmp(k->c->name, "kubectl") && !strcmp(v0, "delete")) ||
