@@ -27,6 +27,11 @@ int cfg_expand_path(const char *dir, const char *in, char *out, size_t cap, char
 		    size_t errcap);
 /* The parsed document behind c (locations), NULL when no file was loaded. */
 const struct yj_doc *cfg_doc(const struct config *c);
+
+/* config.c: s is one of the NULL-terminated choices; the policies of
+ * decisions.unparseable, the default first. */
+bool cfg_in_choices(const char *s, const char *const *choices);
+extern const char *const cfg_unparseable_policies[];
 /*
  * Checks the alerts section with notify_check_config() (config_alerts.c),
  * every channel on its own so that each bad channel is reported, at the
