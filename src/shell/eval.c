@@ -97,6 +97,29 @@ void shx_child_ctx(struct shx_ctx *c, int i, enum sh_via via, struct shx_ctx *ou
 	out->nunset = 0;
 }
 
+void shx_spawn_apply(const struct shx_spawn *sp, struct shx_ctx *cc)
+{
+	cc->flags |= sp->flags;
+	cc->unres |= sp->unres;
+	if (sp->user) {
+		cc->user = sp->user;
+		cc->flags |= SH_C_PRIV;
+	}
+	if (sp->host)
+		cc->host = sp->host;
+	if (sp->container)
+		cc->container = sp->container;
+	if (sp->nmounts) {
+		cc->mounts = sp->mounts;
+		cc->nmounts = sp->nmounts;
+	}
+	if (sp->stdin_none) {
+		cc->in_from = -1;
+		cc->in_text = NULL;
+		cc->in_len = 0;
+	}
+}
+
 int shx_spawn(struct shx_ctx *c, int parent, const struct sh_word *argv, int argc, enum sh_via via,
 	      const struct shx_spawn *sp)
 {
@@ -123,29 +146,11 @@ int shx_spawn(struct shx_ctx *c, int parent, const struct sh_word *argv, int arg
 		return -1;
 	}
 	shx_child_ctx(c, parent, via, &cc);
-	cc.flags |= sp->flags;
-	cc.unres |= sp->unres;
+	shx_spawn_apply(sp, &cc);
 	if (sp->cwd_set)
 		cc.cwd = sp->cwd;
-	if (sp->user) {
-		cc.user = sp->user;
-		cc.flags |= SH_C_PRIV;
-	}
-	if (sp->host)
-		cc.host = sp->host;
-	if (sp->container)
-		cc.container = sp->container;
 	if (sp->root)
 		cc.root = sp->root;
-	if (sp->nmounts) {
-		cc.mounts = sp->mounts;
-		cc.nmounts = sp->nmounts;
-	}
-	if (sp->stdin_none) {
-		cc.in_from = -1;
-		cc.in_text = NULL;
-		cc.in_len = 0;
-	}
 	i = shx_emit(&cc);
 	cmd = shx_cmd(c->x, i);
 	cmd->argv = argv;

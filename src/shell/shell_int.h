@@ -547,6 +547,10 @@ int shx_spawn(struct shx_ctx *c, int parent, const struct sh_word *argv, int arg
 	      const struct shx_spawn *sp);
 /* The context for what command i runs (its children). */
 void shx_child_ctx(struct shx_ctx *c, int i, enum sh_via via, struct shx_ctx *out);
+/* What a wrapper set for the command it runs (its user, host, container,
+ * mounts, flags, an emptied stdin) applied to that command's context; the
+ * directory and the root are the caller's to apply where they hold. */
+void shx_spawn_apply(const struct shx_spawn *sp, struct shx_ctx *cc);
 void shx_note_procsub(struct shx *x, int owner, int first, const char *text, size_t len,
 		      bool decoded);
 /* The process substitution whose first command is first, or NULL. */

@@ -67,27 +67,8 @@ void shx_run_shell_text(struct shx_ctx *c, int i, const char *text, size_t len,
 	if (decoded)
 		cmd->flags |= SH_C_DECODED;
 	shx_child_ctx(c, i, via, &cc);
-	if (sp) {
-		cc.flags |= sp->flags;
-		cc.unres |= sp->unres;
-		if (sp->user) {
-			cc.user = sp->user;
-			cc.flags |= SH_C_PRIV;
-		}
-		if (sp->host)
-			cc.host = sp->host;
-		if (sp->container)
-			cc.container = sp->container;
-		if (sp->nmounts) {
-			cc.mounts = sp->mounts;
-			cc.nmounts = sp->nmounts;
-		}
-		if (sp->stdin_none) {
-			cc.in_from = -1;
-			cc.in_text = NULL;
-			cc.in_len = 0;
-		}
-	}
+	if (sp)
+		shx_spawn_apply(sp, &cc);
 	if (remote)
 		cc.flags |= sp && sp->container ? SH_C_CONTAINER : sp && sp->host ? SH_C_REMOTE : 0;
 	shx_shell_start(c, &sh, clear);
