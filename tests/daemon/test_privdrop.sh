@@ -20,6 +20,14 @@ if [ "$(id -u)" -ne 0 ] || ! command -v useradd >/dev/null || ! command -v runus
 fi
 T=$(mktemp -d "${TMPDIR:-/tmp}/vigil-privdrop.XXXXXX")
 chmod 755 "$T" # the other users must reach the socket below
+# ...and the programs: the checkout may sit where they cannot go (a 0700
+# home or temporary directory), so the users run copies from here.
+mkdir -p "$T/bin"
+cp "$VIGIL" "$VIGILD" "$HOOK" "$T/bin/"
+chmod 755 "$T/bin" "$T/bin/vigil" "$T/bin/vigild" "$T/bin/vigil-hook"
+VIGIL=$T/bin/vigil
+VIGILD=$T/bin/vigild
+HOOK=$T/bin/vigil-hook
 U=vgd$$ # the daemon's user
 A=vga$$ # an agent's user
 unset VIGIL_STATE_DIR VIGIL_SOCKET VIGIL_SIGNING_KEY VIGIL_MAC_KEY VIGIL_CONFIG
